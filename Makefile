@@ -1,0 +1,35 @@
+# hpdash: `make run` starts everything; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test install install-test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: $(VENV)/.installed
+	$(PY) manage.py serve
+
+lint: $(VENV)/.installed-test
+	$(PY) -m ruff check hpdash tests examples benchmarks
+
+test: $(VENV)/.installed-test lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/suggest_latency.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

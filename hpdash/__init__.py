@@ -1,0 +1,3 @@
+"""hpdash: self-hosted hyperparameter tuning compatible with AI Platform's ml v1 jobs API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from hpdash import services
+from hpdash.models import ApiToken, Job, Trial
+
+
+class TrialInline(admin.TabularInline):
+    model = Trial
+    extra = 0
+    can_delete = False
+    fields = ("trial_id", "state", "params", "final_value", "final_step", "is_stopped_early",
+              "failure_reason", "start_time", "end_time")
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.action(description="Cancel selected jobs (stops their running trials)")
+def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Job]
+                ) -> None:
+    done = 0
+    for job in queryset:
+        try:
+            services.job_cancel(job, by=request.user.get_username())
+            done += 1
+        except services.FailedPrecondition as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+    if done:
+        modeladmin.message_user(request, f"Cancelling {done} job(s).", messages.SUCCESS)
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    list_display = ("job_id", "project", "state", "goal", "metric_tag", "max_trials", "owner",
+                    "create_time")
+    list_filter = ("state", "project", "algorithm")
+    search_fields = ("job_id", "project")
+    actions = [cancel_jobs]
+    readonly_fields = ("project", "job_id", "owner", "training_input", "goal", "metric_tag",
+                       "algorithm", "max_trials", "max_parallel_trials", "max_failed_trials",
+                       "state", "error_message", "seed", "etag", "previous_job", "create_time",
+                       "start_time", "end_time", "update_time")
+    inlines = [TrialInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are created through the one spec parser (API, dashboard, CLI)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
+    list_filter = ("revoked",)
+    readonly_fields = ("prefix", "token_hash", "created", "last_used")

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HpdashConfig(AppConfig):
+    name = "hpdash"
+    verbose_name = "hpdash"

@@ -1,0 +1,167 @@
+"""The worker side of a trial: claim it, run the trainer through :mod:`hpdash.runner`, stream
+its measurements into the database, stop it when its job is cancelled or fails, and record the
+outcome with a cause users can act on."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+from hpdash import services
+from hpdash.models import Job, State, Trial
+from hpdash.runner import (
+    HypertuneFollower,
+    PackageError,
+    build_argv,
+    build_env,
+    run_process,
+    stage_packages,
+)
+
+log = logging.getLogger(__name__)
+
+# How often (seconds) a running trial re-reads its job's state and writes a heartbeat.
+_STATE_CHECK_EVERY = 1.0
+
+
+def job_dir(job: Job) -> Path:
+    return Path(settings.DATA_DIR) / "jobs" / job.project / job.job_id
+
+
+def trial_dir(trial: Trial) -> Path:
+    return job_dir(trial.job) / "trials" / str(trial.trial_id)
+
+
+def trial_log_path(trial: Trial) -> Path:
+    return trial_dir(trial) / "trainer.log"
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _max_running_seconds(job: Job) -> float | None:
+    raw = (job.training_input.get("scheduling") or {}).get("maxRunningTime")
+    if not raw:
+        return None
+    try:
+        return float(str(raw).rstrip("s"))
+    except ValueError:
+        return None
+
+
+def trial_execute(trial_pk: int, attempt: int) -> None:
+    trial = services.trial_start(trial_pk, attempt, _worker_name())
+    if trial is None:
+        return
+    try:
+        state, reason = _run(trial)
+    except (KeyboardInterrupt, SystemExit):
+        # The worker is being shut down: the trial will run again on a live worker.
+        log.warning("%s interrupted by worker shutdown; re-queued", trial)
+        services.trial_requeue(trial)
+        raise
+    except Exception as exc:  # noqa: BLE001 - never leave a trial RUNNING on a bug
+        log.exception("%s: internal error", trial)
+        state, reason = State.FAILED, f"internal error in hpdash: {exc}"
+    services.trial_finish(trial, state, reason)
+
+
+def _run(trial: Trial) -> tuple[str, str]:
+    job = trial.job
+    spec = job.spec
+    cfg = settings.HPDASH
+    tdir = trial_dir(trial)
+    tdir.mkdir(parents=True, exist_ok=True)
+    log_path = trial_log_path(trial)
+    metric_file = tdir / "hypertune" / "output.metrics"
+    shutil.rmtree(metric_file.parent, ignore_errors=True)
+    metric_file.parent.mkdir(parents=True)
+    with open(log_path, "a") as f:
+        f.write(f"[hpdash] trial {trial.trial_id} attempt {trial.attempt} on {_worker_name()}\n")
+
+    def fail_early(reason: str) -> tuple[str, str]:
+        with open(log_path, "a") as f:
+            f.write(f"[hpdash] FAILED: {reason}\n")
+        return State.FAILED, reason
+
+    ti = job.training_input
+    try:
+        pythonpath = stage_packages(list(ti.get("packageUris") or []),
+                                    str(job_dir(job) / "packages"))
+    except PackageError as exc:
+        return fail_early(str(exc))
+    argv = build_argv(sys.executable, ti["pythonModule"], list(ti.get("args") or []),
+                      ti.get("jobDir"), trial.trial_id, spec, trial.params)
+    env = build_env(os.environ, job_id=job.job_id, trial_id=trial.trial_id,
+                    metric_tag=job.metric_tag, metric_file=str(metric_file),
+                    training_input=ti, pythonpath=pythonpath)
+    if ti.get("jobDir"):
+        os.makedirs(argv[argv.index("--job-dir") + 1], exist_ok=True)
+    with open(log_path, "a") as f:
+        f.write(f"[hpdash] argv: {argv[1:]}\n")
+
+    follower = HypertuneFollower(str(metric_file), job.metric_tag)
+    max_measurements = cfg["TRIAL_MAX_MEASUREMENTS"]
+    stored = 0
+    last_check = time.monotonic()
+    too_many = (f"Too many hyperparameter tuning metrics were written by "
+                f"Hyperparameter Tuning Trial #{trial.trial_id}.")
+
+    def collect() -> bool:
+        """Store new measurements; False when the cap is exceeded."""
+        nonlocal stored
+        new = follower.poll()
+        if new:
+            room = max_measurements - stored
+            services.trial_add_measurements(trial, new[:max(room, 0)])
+            stored += min(len(new), max(room, 0))
+            if len(new) > room:
+                return False
+        return True
+
+    def poll() -> str | None:
+        nonlocal last_check
+        if not collect():
+            return too_many
+        now = time.monotonic()
+        if now - last_check >= _STATE_CHECK_EVERY:
+            last_check = now
+            services.trial_heartbeat(trial)
+            job_state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
+            if job_state in (State.CANCELLING, State.CANCELLED):
+                return "cancelled"
+            if job_state == State.FAILED:
+                return "stopped: job failed"
+        return None
+
+    outcome = run_process(
+        argv, env, cwd=str(tdir), log_path=str(log_path), poll=poll,
+        poll_interval=cfg["TRIAL_POLL_INTERVAL"], timeout=_max_running_seconds(job),
+        grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=cfg["TRIAL_LOG_MAX_BYTES"],
+        on_start=lambda pid: services.trial_heartbeat(trial, pid),
+    )
+    cap_ok = collect()
+    if outcome.stop_reason in ("cancelled", "stopped: job failed"):
+        state, reason = State.CANCELLED, outcome.stop_reason
+    elif outcome.stop_reason == too_many or not cap_ok:
+        state, reason = State.FAILED, too_many
+    elif outcome.describe():
+        state, reason = State.FAILED, outcome.describe()
+    elif stored == 0:
+        state, reason = State.FAILED, (
+            follower.rejected[-1] if follower.rejected
+            else f'no metric "{job.metric_tag}" reported')
+    else:
+        state, reason = State.SUCCEEDED, ""
+    with open(log_path, "a") as f:
+        f.write(f"[hpdash] trial {trial.trial_id} {state}"
+                f"{': ' + reason if reason else ''} after {outcome.duration:.2f} s\n")
+    return state, reason

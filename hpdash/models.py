@@ -1,0 +1,155 @@
+"""Jobs, their trials and the measurements trials report.  The database is the truth; Redis only
+carries work."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+
+from hpdash.spec import HyperparameterSpec, parse_hyperparameters
+
+
+class State(models.TextChoices):
+    """ml v1's job state enum; trials use the same values."""
+
+    QUEUED = "QUEUED"
+    PREPARING = "PREPARING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+ACTIVE_TRIAL_STATES = (State.QUEUED, State.RUNNING)
+
+
+class Job(models.Model):
+    project = models.CharField(max_length=128)
+    job_id = models.CharField(max_length=128)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="hpdash_jobs",
+    )
+    labels = models.JSONField(default=dict, blank=True)
+    # The validated trainingInput in API (camelCase) form: echoed back as-is by the API.
+    training_input = models.JSONField()
+    # Denormalised from training_input.hyperparameters for listing and filtering.
+    goal = models.CharField(max_length=16)
+    metric_tag = models.CharField(max_length=256)
+    algorithm = models.CharField(max_length=32)
+    max_trials = models.PositiveIntegerField()
+    max_parallel_trials = models.PositiveIntegerField()
+    max_failed_trials = models.PositiveIntegerField(default=0)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    error_message = models.TextField(blank=True)
+    # Seeds the suggesters so a job's suggestions are reproducible.
+    seed = models.BigIntegerField()
+    etag = models.CharField(max_length=32, default="")
+    previous_job = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="resumed_by"
+    )
+    create_time = models.DateTimeField(auto_now_add=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    update_time = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "job_id"], name="job_unique_in_project")
+        ]
+        indexes = [models.Index(fields=["project", "-create_time"])]
+        ordering = ["-create_time", "-id"]
+
+    def __str__(self) -> str:
+        return f"projects/{self.project}/jobs/{self.job_id}"
+
+    @cached_property
+    def spec(self) -> HyperparameterSpec:
+        return parse_hyperparameters(self.training_input["hyperparameters"])
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+    @property
+    def maximize(self) -> bool:
+        return self.goal != "MINIMIZE"
+
+
+class Trial(models.Model):
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="trials")
+    trial_id = models.PositiveIntegerField()  # "1", "2", … within the job
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    params = models.JSONField()  # {parameterName: int | float | str}
+    final_value = models.FloatField(null=True, blank=True)
+    final_step = models.BigIntegerField(null=True, blank=True)
+    is_stopped_early = models.BooleanField(default=False)
+    failure_reason = models.TextField(blank=True)
+    attempt = models.PositiveIntegerField(default=0)  # bumped when a trial is re-queued
+    worker = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    create_time = models.DateTimeField(auto_now_add=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    heartbeat_time = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "trial_id"], name="trial_unique_in_job")
+        ]
+        indexes = [models.Index(fields=["job", "state"])]
+        ordering = ["job", "trial_id"]
+
+    def __str__(self) -> str:
+        return f"{self.job} trial {self.trial_id}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.start_time and self.end_time:
+            return (self.end_time - self.start_time).total_seconds()
+        return None
+
+
+class Measurement(models.Model):
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="measurements")
+    step = models.BigIntegerField()
+    value = models.FloatField()
+    reported_at = models.DateTimeField()
+    source = models.CharField(max_length=16, default="hypertune")
+
+    class Meta:
+        indexes = [models.Index(fields=["trial", "step"])]
+        ordering = ["trial", "id"]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for the REST API.  Only its SHA-256 is stored; the token is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="hpdash_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12)  # first characters, to tell tokens apart
+    token_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: object, name: str = "") -> tuple[ApiToken, str]:
+        token = "hpd_" + secrets.token_urlsafe(32)
+        row = cls.objects.create(user=user, name=name, prefix=token[:12],
+                                 token_hash=hash_token(token))
+        return row, token

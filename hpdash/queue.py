@@ -1,0 +1,52 @@
+"""The only module that touches django-rq/RQ.  Every enqueue names its RQ job id, so a job is
+never queued twice by accident and queued work can be found again (to cancel it)."""
+
+from __future__ import annotations
+
+import logging
+
+import django_rq
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
+
+log = logging.getLogger(__name__)
+
+QUEUE = "default"
+
+
+def _queue() -> django_rq.queues.DjangoRQ:
+    return django_rq.get_queue(QUEUE)
+
+
+def trial_rq_id(trial_pk: int, attempt: int) -> str:
+    return f"hpdash-trial-{trial_pk}-{attempt}"
+
+
+def enqueue_advance(job_pk: int) -> None:
+    """Ask a worker to schedule trials of a job (idempotent: safe to enqueue twice)."""
+    _queue().enqueue(
+        "hpdash.tasks.advance_job", job_pk, job_id=f"hpdash-advance-{job_pk}",
+        result_ttl=0, failure_ttl=24 * 3600,
+    )
+
+
+def enqueue_trial(trial_pk: int, attempt: int) -> None:
+    _queue().enqueue(
+        "hpdash.tasks.run_trial", trial_pk, attempt, job_id=trial_rq_id(trial_pk, attempt),
+        job_timeout=-1, result_ttl=0, failure_ttl=24 * 3600,
+    )
+
+
+def dequeue_trials(trials: list[tuple[int, int]]) -> None:
+    """Remove queued trial work (``(trial_pk, attempt)`` pairs) that has not started yet.  Work
+    that a worker already took is stopped by the runner, which polls the database."""
+    queue = _queue()
+    for trial_pk, attempt in trials:
+        rq_id = trial_rq_id(trial_pk, attempt)
+        try:
+            queue.remove(rq_id)
+            RQJob.fetch(rq_id, connection=queue.connection).delete()
+        except NoSuchJobError:
+            pass
+        except Exception:  # noqa: BLE001 - Redis down: the runner still refuses to start it
+            log.warning("could not remove %s from the queue", rq_id, exc_info=True)

@@ -1,0 +1,165 @@
+"""Runs a trainer process: its own process group, capped log, polling, stop and timeout.
+
+The child is started without a shell (``argv`` list), in a new session (so the whole group can
+be signalled), and asks the kernel to SIGKILL it if the worker that started it dies
+(``PR_SET_PDEATHSIG``, Linux).  Stopping sends SIGTERM to the group, then SIGKILL after
+``grace`` seconds; whatever is left of the group when the trainer exits is killed too.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except Exception:  # noqa: BLE001 - best effort; never block the trainer starting
+            pass
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    returncode: int | None  # exit status, or None if killed by a signal
+    signal: int | None  # the signal that ended it
+    timed_out: bool
+    stop_reason: str | None  # why *we* stopped it ("cancelled", "stopped early", …)
+    duration: float
+    log_truncated: bool
+
+    def describe(self) -> str:
+        """A failure cause users can act on, or "" for a clean exit."""
+        if self.stop_reason:
+            return self.stop_reason
+        if self.timed_out:
+            return f"timed out after {self.duration:.0f} s"
+        if self.signal is not None:
+            name = signal.Signals(self.signal).name if self.signal in signal.valid_signals() else str(self.signal)
+            hint = " (possibly out of memory)" if self.signal == signal.SIGKILL else ""
+            return f"killed by signal {self.signal} ({name}){hint}"
+        if self.returncode:
+            return f"exit code {self.returncode}"
+        return ""
+
+
+class _LogPump(threading.Thread):
+    """Copies the child's output to the log file, up to ``cap`` bytes, then drains the rest."""
+
+    def __init__(self, stream: IO[bytes], log: IO[bytes], cap: int) -> None:
+        super().__init__(daemon=True)
+        self.stream, self.log, self.cap = stream, log, cap
+        self.written = 0
+        self.truncated = False
+
+    def run(self) -> None:
+        while True:
+            chunk = self.stream.read1(65536)  # type: ignore[attr-defined]
+            if not chunk:
+                break
+            room = self.cap - self.written
+            if room > 0:
+                self.log.write(chunk[:room])
+                self.log.flush()
+                self.written += min(room, len(chunk))
+            if len(chunk) > room and not self.truncated:
+                self.truncated = True
+                self.log.write(f"\n[hpdash] log truncated at {self.cap} bytes\n".encode())
+                self.log.flush()
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run_process(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str,
+    log_path: str,
+    *,
+    poll: Callable[[], str | None],
+    poll_interval: float = 0.25,
+    timeout: float | None = None,
+    grace: float = 5.0,
+    log_cap_bytes: int = 10 * 1024 * 1024,
+    on_start: Callable[[int], None] | None = None,
+) -> ProcessOutcome:
+    """Run ``argv`` to completion.  ``poll()`` is called about every ``poll_interval`` seconds
+    while it runs; a non-None return value is a reason to stop the process (it is returned as
+    ``stop_reason``).  ``KeyboardInterrupt``/``SystemExit`` raised meanwhile (a worker being
+    shut down) stop the process group before propagating."""
+    start = time.monotonic()
+    os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+            list(argv),
+            env=dict(env),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            close_fds=True,
+        )
+        assert proc.stdout is not None
+        pump = _LogPump(proc.stdout, log, log_cap_bytes)
+        pump.start()
+        if on_start is not None:
+            on_start(proc.pid)
+        stop_reason: str | None = None
+        timed_out = False
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=poll_interval)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if timeout is not None and time.monotonic() - start > timeout:
+                    timed_out = True
+                else:
+                    stop_reason = poll()
+                if timed_out or stop_reason:
+                    _stop(proc, grace)
+                    break
+        except BaseException:
+            _stop(proc, grace=min(grace, 2.0))
+            raise
+        finally:
+            # Children the trainer left behind belong to the trial: end them too.
+            _signal_group(proc.pid, signal.SIGKILL)
+            pump.join(timeout=5)
+        rc = proc.returncode
+    return ProcessOutcome(
+        returncode=rc if rc is not None and rc >= 0 else None,
+        signal=-rc if rc is not None and rc < 0 else None,
+        timed_out=timed_out,
+        stop_reason=stop_reason,
+        duration=time.monotonic() - start,
+        log_truncated=pump.truncated,
+    )
+
+
+def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
+    _signal_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()

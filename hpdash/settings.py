@@ -1,0 +1,146 @@
+"""Django settings, all driven by environment variables (see README "Configuration")."""
+
+from __future__ import annotations
+
+import os
+
+import dj_database_url
+
+from hpdash.config import BASE_DIR, data_dir, redis_url, secret_key
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+DATA_DIR = data_dir()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = secret_key()
+DEBUG = _env_bool("HPDASH_DEBUG")
+ALLOWED_HOSTS = [
+    h.strip() for h in os.environ.get("HPDASH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in os.environ.get("HPDASH_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_rq",
+    "hpdash",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hpdash.urls"
+WSGI_APPLICATION = "hpdash.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "hpdash.sqlite3",
+            "OPTIONS": {
+                # IMMEDIATE takes the write lock when a transaction starts, so two workers
+                # advancing jobs queue up instead of deadlocking on lock upgrades.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+LOGIN_URL = "/accounts/login/"
+
+# Request bodies: a job spec is small; refuse anything larger than 1 MiB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SECURE = _env_bool("HPDASH_SECURE_COOKIES")
+    CSRF_COOKIE_SECURE = _env_bool("HPDASH_SECURE_COOKIES")
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+    SECURE_REFERRER_POLICY = "same-origin"
+
+REDIS_URL = redis_url()
+RQ_QUEUES = {
+    # Trials run as long as they need: their time limit is enforced by hpdash's runner.
+    "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1},
+}
+
+HPDASH = {
+    # Per-trial caps: a trainer's output cannot fill the disk or the database.
+    "TRIAL_LOG_MAX_BYTES": int(os.environ.get("HPDASH_TRIAL_LOG_MAX_BYTES", 10 * 1024 * 1024)),
+    "TRIAL_MAX_MEASUREMENTS": int(os.environ.get("HPDASH_TRIAL_MAX_MEASUREMENTS", 10000)),
+    # How often a running trial's metrics file and cancel flag are looked at (seconds).
+    "TRIAL_POLL_INTERVAL": float(os.environ.get("HPDASH_TRIAL_POLL_INTERVAL", 0.5)),
+    # Seconds between SIGTERM and SIGKILL when a trial is stopped.
+    "TRIAL_STOP_GRACE": float(os.environ.get("HPDASH_TRIAL_STOP_GRACE", 10)),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO")}},
+}
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -1,0 +1,122 @@
+"""Search-space helpers over a parsed :class:`HyperparameterSpec`: scales, value strings, grids.
+
+The *unit* coordinate of a numeric parameter is its position in [0, 1] after the parameter's
+scale is applied, exactly as ml v1 describes ``scaleType``:
+
+- ``UNIT_LINEAR_SCALE`` (and ``NONE``): ``u = (x - min) / (max - min)``.
+- ``UNIT_LOG_SCALE``: ``u = log(x / min) / log(max / min)``; uniform ``u`` puts more values near
+  the bottom of the range.
+- ``UNIT_REVERSE_LOG_SCALE``: the mirror image, ``u = 1 - log((max + min - x) / min) /
+  log(max / min)``; uniform ``u`` puts more values near the top of the range ("values close to
+  the top of the feasible space are spread out more"; the exact formula is not published, this is
+  hpdash's choice).
+
+DISCRETE parameters use the same mapping over ``[first value, last value]`` and snap to the
+nearest feasible value (nearest in unit coordinates); INTEGER parameters round to the nearest
+integer inside the bounds.  CATEGORICAL parameters have no unit coordinate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+
+from .types import HyperparameterSpec, ParameterSpec, ParamValue
+
+
+def bounds(p: ParameterSpec) -> tuple[float, float]:
+    """Numeric range of a DOUBLE/INTEGER/DISCRETE parameter."""
+    if p.type == "DISCRETE":
+        return float(p.discrete_values[0]), float(p.discrete_values[-1])
+    if p.type in ("DOUBLE", "INTEGER"):
+        assert p.min_value is not None and p.max_value is not None
+        return float(p.min_value), float(p.max_value)
+    raise ValueError(f"{p.name} is CATEGORICAL and has no numeric bounds")
+
+
+def to_unit(p: ParameterSpec, value: float) -> float:
+    lo, hi = bounds(p)
+    if hi == lo:
+        return 0.0
+    x = min(max(float(value), lo), hi)
+    if p.is_log:
+        u = math.log(x / lo) / math.log(hi / lo)
+    elif p.is_reverse_log:
+        u = 1.0 - math.log((hi + lo - x) / lo) / math.log(hi / lo)
+    else:
+        u = (x - lo) / (hi - lo)
+    return min(max(u, 0.0), 1.0)
+
+
+def from_unit(p: ParameterSpec, u: float) -> ParamValue:
+    """Inverse of :func:`to_unit`, then snapped to a feasible value of the parameter's type."""
+    lo, hi = bounds(p)
+    u = min(max(float(u), 0.0), 1.0)
+    if hi == lo:
+        x = lo
+    elif p.is_log:
+        x = lo * math.exp(u * math.log(hi / lo))
+    elif p.is_reverse_log:
+        x = hi + lo - lo * math.exp((1.0 - u) * math.log(hi / lo))
+    else:
+        x = lo + u * (hi - lo)
+    x = min(max(x, lo), hi)
+    if p.type == "INTEGER":
+        return int(min(max(round(x), math.ceil(lo)), math.floor(hi)))
+    if p.type == "DISCRETE":
+        return min(p.discrete_values, key=lambda v: abs(to_unit(p, v) - u))
+    return x
+
+
+def format_value(p: ParameterSpec, value: ParamValue) -> str:
+    """The string ml v1 shows in ``hyperparameters`` and hpdash passes on the command line.
+
+    INTEGER ``"40"``; DOUBLE the shortest string that round-trips (``repr``); DISCRETE the same,
+    but integral values without a fraction (``"32"``, so ``type=int`` flags keep working);
+    CATEGORICAL verbatim.
+    """
+    if p.type == "CATEGORICAL":
+        return str(value)
+    if p.type == "INTEGER":
+        return str(int(value))
+    f = float(value)
+    if p.type == "DISCRETE" and f.is_integer() and abs(f) < 1e16:
+        return str(int(f))
+    return repr(f)
+
+
+def grid_values(p: ParameterSpec) -> list[ParamValue]:
+    """Every feasible value of a grid-able parameter, in the spec's order."""
+    if p.type == "CATEGORICAL":
+        return list(p.categorical_values)
+    if p.type == "DISCRETE":
+        return list(p.discrete_values)
+    if p.type == "INTEGER":
+        lo, hi = bounds(p)
+        return list(range(int(math.ceil(lo)), int(math.floor(hi)) + 1))
+    raise ValueError(f"{p.name} is DOUBLE and has no grid")
+
+
+def grid_size(spec: HyperparameterSpec) -> int:
+    size = 1
+    for p in spec.params:
+        size *= len(grid_values(p))
+    return size
+
+
+def iter_grid(spec: HyperparameterSpec) -> Iterator[dict[str, ParamValue]]:
+    """All grid points in a stable order: the cartesian product of each parameter's values in
+    spec order, the last parameter changing fastest."""
+    names = [p.name for p in spec.params]
+    for combo in itertools.product(*(grid_values(p) for p in spec.params)):
+        yield dict(zip(names, combo))
+
+
+def point_key(spec: HyperparameterSpec, point: dict[str, ParamValue]) -> tuple[str, ...]:
+    """Hashable identity of a point, by the value strings a trainer would see."""
+    return tuple(format_value(p, point[p.name]) for p in spec.params)
+
+
+def numeric_params(spec: HyperparameterSpec) -> Sequence[ParameterSpec]:
+    return [p for p in spec.params if p.type != "CATEGORICAL"]
