@@ -140,7 +140,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO")}},
+    "loggers": {
+        "hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO")},
+    },
 }
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

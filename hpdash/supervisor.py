@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hpdash.config import BASE_DIR, data_dir, embedded_redis_url, redis_socket_path
 

@@ -69,4 +69,5 @@ class HypertuneFollower:
         except (TypeError, ValueError, OverflowError):
             step = 0
         ts = record.get("timestamp")
-        return Measurement(step=step, value=value, timestamp=float(ts) if isinstance(ts, (int, float)) else 0.0)
+        timestamp = float(ts) if isinstance(ts, (int, float)) else 0.0
+        return Measurement(step=step, value=value, timestamp=timestamp)

@@ -46,7 +46,8 @@ class ProcessOutcome:
         if self.timed_out:
             return f"timed out after {self.duration:.0f} s"
         if self.signal is not None:
-            name = signal.Signals(self.signal).name if self.signal in signal.valid_signals() else str(self.signal)
+            valid = self.signal in signal.valid_signals()
+            name = signal.Signals(self.signal).name if valid else str(self.signal)
             hint = " (possibly out of memory)" if self.signal == signal.SIGKILL else ""
             return f"killed by signal {self.signal} ({name}){hint}"
         if self.returncode:

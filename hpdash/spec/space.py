@@ -110,7 +110,7 @@ def iter_grid(spec: HyperparameterSpec) -> Iterator[dict[str, ParamValue]]:
     spec order, the last parameter changing fastest."""
     names = [p.name for p in spec.params]
     for combo in itertools.product(*(grid_values(p) for p in spec.params)):
-        yield dict(zip(names, combo))
+        yield dict(zip(names, combo, strict=True))
 
 
 def point_key(spec: HyperparameterSpec, point: dict[str, ParamValue]) -> tuple[str, ...]:

@@ -50,9 +50,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import LinAlgError, cho_solve, cholesky, solve_triangular
+from scipy.linalg.lapack import dpotri
 from scipy.optimize import minimize
 from scipy.special import ndtr
 from scipy.stats import qmc
+from threadpoolctl import threadpool_limits
 
 from hpdash.spec.space import format_value, from_unit, grid_values, to_unit
 from hpdash.spec.types import HyperparameterSpec, ParameterSpec
@@ -76,7 +78,8 @@ from .base import (
 )
 
 N_INIT_MIN, N_INIT_MAX = 5, 10
-HYPERFIT_MAX_ROWS = 300
+HYPERFIT_MAX_ROWS = 200
+RESTART_MAX_ROWS = 100  # a second likelihood start only while it is cheap
 POSTERIOR_MAX_ROWS = 1000
 CANDIDATES_MIN, CANDIDATES_MAX, CANDIDATE_WORK = 1000, 4000, 2_000_000
 N_ELITE, PER_ELITE = 5, 60  # perturbations of the best observed points
@@ -286,7 +289,11 @@ def neg_log_marginal_likelihood(
     alpha = cho_solve((L, True), y, check_finite=False)
     nll = 0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum()) + 0.5 * n * math.log(2 * math.pi)
     # d log p / d theta_k = 0.5 * sum(W * dK/dtheta_k), W = alpha alpha^T - K^-1
-    W = np.outer(alpha, alpha) - cho_solve((L, True), np.eye(n), check_finite=False)
+    K_inv, info = dpotri(L, lower=1)  # from the Cholesky factor: 3x cheaper than cho_solve(I)
+    if info != 0:
+        return 1e25, np.zeros_like(theta)
+    K_inv = np.tril(K_inv) + np.tril(K_inv, -1).T
+    W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(theta)
     grad[0] = 0.5 * float((W * K0).sum()) * amp
     grad[-1] = 0.5 * float(np.trace(W)) * noise
@@ -299,7 +306,8 @@ def neg_log_marginal_likelihood(
 
 
 def fit_hyperparameters(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Maximum-likelihood ``theta`` from a default start and one random restart."""
+    """Maximum-likelihood ``theta`` from a default start, plus one random restart for small
+    data sets (where it is cheap and local optima are likelier)."""
     bnds = theta_bounds(X.shape[1])
     lo, hi = np.array([b[0] for b in bnds]), np.array([b[1] for b in bnds])
     default = np.concatenate([[0.0], np.full(X.shape[1], math.log(0.5)), [math.log(1e-2)]])
@@ -311,7 +319,8 @@ def fit_hyperparameters(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) 
         ]
     )
     best_theta, best_value = default, math.inf
-    for start in (default, restart):
+    starts = (default, restart) if len(y) <= RESTART_MAX_ROWS else (default,)
+    for start in starts:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = minimize(
@@ -321,7 +330,7 @@ def fit_hyperparameters(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) 
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bnds,
-                options={"maxiter": 200},
+                options={"maxiter": 200, "ftol": 1e-6},
             )
         if result.fun < best_value:
             best_theta, best_value = np.clip(result.x, lo, hi), float(result.fun)
@@ -471,7 +480,10 @@ class BayesSuggester:
         ]
         if len(history) < n_initial(spec) or len(good) < 2 or not free_params(spec):
             return space_filling(spec, taken, len(history), n, seed)
-        return _gp_suggest(spec, history, good, taken, n, make_rng(seed, len(history)))
+        # The matrices here are small (<= 1000); OpenBLAS threads only spin against each other
+        # and against the trials sharing the machine (10x slower on a loaded 2-core box).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _gp_suggest(spec, history, good, taken, n, make_rng(seed, len(history)))
 
 
 def _gp_suggest(

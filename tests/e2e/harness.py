@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -12,8 +13,6 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINERS = Path(__file__).resolve().parent / "trainers"
@@ -61,6 +60,39 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90)
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"hpdash did not come up:\n{log.read_text()[-4000:]}")
+
+
+@contextlib.contextmanager
+def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterator[Stack]:
+    """`manage.py serve` (what `make run` starts) in ``data_dir``, with an API token."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env.update(HPDASH_DATA_DIR=str(data_dir), HPDASH_PORT=str(port), HPDASH_WORKERS=str(workers),
+               HPDASH_TRIAL_POLL_INTERVAL="0.2", HPDASH_TRIAL_STOP_GRACE="2",
+               DJANGO_SETTINGS_MODULE="hpdash.settings")
+    env.update(extra_env)
+    if os.environ.get("E2E_DATABASE_URL"):
+        env["DATABASE_URL"] = os.environ["E2E_DATABASE_URL"]
+    log = data_dir / "serve.log"
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve"], env=env,
+                                cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_http(url, proc, log)
+        out = subprocess.run([sys.executable, str(ROOT / "manage.py"), "create_api_token",
+                              "e2e"], env=env, capture_output=True, text=True, check=True,
+                             cwd=ROOT)
+        token = out.stdout.strip().splitlines()[-1]
+        yield Stack(url=url, token=token, data_dir=data_dir, env=env, log=log)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 
 
 def wait_for_state(ml, name: str, states: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED"),

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from googleapiclient.errors import HttpError
-
 from harness import Stack, trainer_job, wait_for_state
 
 pytestmark = pytest.mark.e2e
@@ -147,8 +146,9 @@ def test_a_trial_that_never_reports_fails_with_that_reason_and_fails_the_job(sta
 
 def test_a_crashing_trainer_fails_the_job_with_its_exit_code(stack: Stack):
     ml = stack.ml()
+    hyper = {**QUADRATIC, "maxTrials": 2, "maxParallelTrials": 1}
     ml.projects().jobs().create(parent="projects/demo", body=trainer_job(
-        "crash_1", "e2etrainer.fail", {**QUADRATIC, "maxTrials": 2})).execute()
+        "crash_1", "e2etrainer.fail", hyper)).execute()
     job = wait_for_state(ml, "projects/demo/jobs/crash_1")
     assert job["state"] == "FAILED"
     assert "trial 1: exit code 3" in job["errorMessage"]
