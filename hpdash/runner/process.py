@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -80,6 +81,35 @@ class _LogPump(threading.Thread):
                 self.log.flush()
 
 
+class _ExitWaiter:
+    """Waits for the child's exit with a timeout, waking the moment it exits (a pidfd, Linux
+    5.3+), where ``Popen.wait(timeout)`` sleeps in steps of up to 50 ms."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.fd: int | None = None
+        try:
+            self.fd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):
+            pass
+
+    def wait(self, timeout: float) -> bool:
+        if self.fd is not None:
+            ready, _, _ = select.select([self.fd], [], [], timeout)
+            if not ready:
+                return False
+        try:
+            self.proc.wait(timeout=None if self.fd is not None else timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -125,13 +155,11 @@ def run_process(
             on_start(proc.pid)
         stop_reason: str | None = None
         timed_out = False
+        waiter = _ExitWaiter(proc)
         try:
             while True:
-                try:
-                    proc.wait(timeout=poll_interval)
+                if waiter.wait(poll_interval):
                     break
-                except subprocess.TimeoutExpired:
-                    pass
                 if timeout is not None and time.monotonic() - start > timeout:
                     timed_out = True
                 else:
@@ -145,6 +173,7 @@ def run_process(
         finally:
             # Children the trainer left behind belong to the trial: end them too.
             _signal_group(proc.pid, signal.SIGKILL)
+            waiter.close()
             pump.join(timeout=5)
         rc = proc.returncode
     return ProcessOutcome(

@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hpdash.spec.space import bounds, format_value, from_unit, grid_values
+from hpdash.spec.space import bounds, format_value, from_unit, grid_values, point_key
 from hpdash.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 
 SUCCEEDED = "SUCCEEDED"
@@ -98,7 +98,7 @@ def free_params(spec: HyperparameterSpec) -> list[ParameterSpec]:
     return [p for p in spec.params if fixed_value(p) is None]
 
 
-def decode_unit(spec: HyperparameterSpec, u: Sequence[float]) -> Point:
+def decode_unit(spec: HyperparameterSpec, u: Sequence[float] | np.ndarray) -> Point:
     """The point at unit coordinates ``u`` (one number per *free* parameter, spec order).
 
     Numeric parameters go through :func:`hpdash.spec.space.from_unit` (scale warping and
@@ -151,9 +151,11 @@ def iter_space(spec: HyperparameterSpec) -> Iterator[Point]:
     choices = []
     for p in spec.params:
         fixed = fixed_value(p)
-        choices.append([fixed] if fixed is not None else [clean_value(p, v) for v in grid_values(p)])
+        choices.append(
+            [fixed] if fixed is not None else [clean_value(p, v) for v in grid_values(p)]
+        )
     for combo in itertools.product(*choices):
-        yield dict(zip(names, combo))
+        yield dict(zip(names, combo, strict=True))
 
 
 def random_points(
@@ -181,8 +183,7 @@ def random_points(
         else:
             if space_size(spec) is not None:
                 rest = untaken_points(spec, taken, n - len(out), rng)
-                for point in rest:
-                    taken.add(key_of(spec, point))  # type: ignore[arg-type]
+                taken.update(point_key(spec, p) for p in rest)
                 return out + rest
             # A free DOUBLE repeating max_draws times does not happen; accept the draw.
         assert key is not None
@@ -199,12 +200,8 @@ def untaken_points(
     The fallback when rejection sampling keeps hitting taken points, i.e. the space is nearly
     full; it enumerates the space, so it is only called when ``space_size`` is known.
     """
-    free: list[Point] = []
-    for point in iter_space(spec):
-        if key_of(spec, point) not in taken:
-            free.append(point)
+    free = [p for p in iter_space(spec) if point_key(spec, p) not in taken]
     if len(free) <= n:
         return free
     picks = rng.choice(len(free), size=n, replace=False)
     return [free[int(i)] for i in picks]
-

@@ -4,40 +4,50 @@ Vizier (Golovin et al. 2017, §3; contract §12).
 How one call works (stateless: everything is rebuilt from the history every time):
 
 1. **Initial design.**  While the job has fewer than ``n_init = clamp(2 d + 1, 5, 10)`` trials
-   (``d`` = parameters with more than one feasible value), or fewer than 2 succeeded, points come
-   from a scrambled Sobol sequence seeded with the job seed, taken at indices
-   ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence.
-   Unit coordinates become values through ``space.from_unit`` (scale warping and snapping);
-   a categorical takes value ``floor(u * k)``.
-2. **Encoding.**  Numeric parameters live in [0, 1] through ``space.to_unit``; categoricals are
-   one-hot.  INTEGER and DISCRETE parameters with at most ``TABLE_MAX`` values are snapped to
-   their feasible points in this encoding, so the model scores the point that will really run.
-3. **Model.**  The same GP as skopt's ``cook_estimator("GP", noise="gaussian")``: constant
-   amplitude x Matern(nu=2.5) with one length scale per encoded column (ARD) + white noise, fit
-   by maximising the log marginal likelihood (L-BFGS-B, analytic gradient, one random restart)
-   on standardised objectives (``y = -value`` when maximising).  The likelihood, its gradient
-   and the posterior are written here with numpy/scipy because the library versions are too
-   slow for the latency budget (sklearn's likelihood gradient costs 10-30 ms per evaluation at
-   100-300 points; skopt's ``predict(return_std=True)`` is an O(C N^2) einsum); tests check
-   both against skopt's ``GaussianProcessRegressor``.
+   (``d`` = parameters with more than one feasible value), or fewer than 2 succeeded, points
+   come from a scrambled Sobol sequence seeded with the job seed, taken at indices
+   ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence
+   (a point that is already taken is skipped).  Unit coordinates become values through
+   ``space.from_unit`` (scale warping and snapping); a categorical takes value ``floor(u k)``.
+2. **Encoding.**  Numeric parameters live in [0, 1] through ``space.to_unit``; categoricals
+   are one-hot.  INTEGER and DISCRETE parameters with at most ``TABLE_MAX`` values are snapped
+   to their feasible points in this encoding, so the model scores the point that will run.
+3. **Model.**  The GP of skopt's ``cook_estimator("GP", noise="gaussian")``: constant
+   amplitude x Matern(nu=2.5) with one length scale per encoded column (ARD) + white noise,
+   same bounds, fit by maximising the log marginal likelihood (L-BFGS-B with the analytic
+   gradient) on standardised objectives (``y = -value`` when maximising, then zero mean and
+   unit variance, which is what ``normalize_y=True`` does).
 
-   - Hyperparameters are fit on SUCCEEDED trials only, at most ``HYPERFIT_MAX_ROWS`` of them
-     (the best half plus a seeded random half of the rest).
-   - The posterior (hyperparameters fixed) then conditions on up to ``POSTERIOR_MAX_ROWS``
-     points: SUCCEEDED with their value, FAILED with the worst observed value ("a particularly
-     bad objective value", Vizier §5.3), PENDING with the constant liar ``min(y)`` (cl_min), so
-     running trials repel new suggestions.
+   - The likelihood, its gradient and the posterior are written here with numpy/scipy: the
+     library versions are too slow for the latency budget (sklearn's likelihood gradient took
+     10-30 ms per evaluation at 100-300 points, skopt's ``predict(return_std=True)`` is an
+     O(C N^2) einsum).  Tests check them against skopt's ``GaussianProcessRegressor`` and
+     ``gaussian_ei``.
+   - Hyperparameters are fit on SUCCEEDED trials only, at most ``HYPERFIT_MAX_ROWS`` (200) of
+     them: the best 100 plus a seeded random 100 of the rest.  An evaluation is O(N^3): 200
+     rows keep the fit near 0.1 s on one core, 300 rows took 0.6 s.  A second, random start
+     is added while there are at most ``RESTART_MAX_ROWS`` rows (cheap, and local optima are
+     likelier with little data).
+   - The posterior (hyperparameters fixed: one Cholesky) conditions on up to
+     ``POSTERIOR_MAX_ROWS`` (1000) rows, subsampled the same way beyond that: SUCCEEDED trials
+     with their value, FAILED ones with the worst observed value ("a particularly bad
+     objective value", Vizier §5.3), PENDING ones with the constant liar ``min(y)`` (cl_min),
+     so running trials repel new suggestions.
+   - BLAS runs single-threaded during a suggestion: the matrices are small, and on a loaded
+     2-core machine OpenBLAS threads spinning against each other (and against the trials)
+     made the likelihood 10x slower.
 4. **Acquisition.**  Expected improvement (the formula of ``skopt.acquisition.gaussian_ei``,
-   ``xi = 0.01`` in standardised units) over a candidate set: uniform random points in the
-   encoded cube (``2e6 / N`` of them, clamped to [1000, 4000]) plus Gaussian perturbations of
-   the best observed points; around the few best candidates a second, finer perturbation
-   round is scored (a cheap stand-in for Vizier's hill climbing).  The best candidate whose
-   decoded point is not taken wins.  When the whole space is finite and small (at most
-   ``ENUMERATE_MAX`` points) the candidates are simply all untaken points.
+   ``xi = 0.01`` in standardised units) over candidates: uniform random points of the encoded
+   cube (``2e6 / N`` of them, clamped to [1000, 4000], so the O(N^2 C) posterior solve stays
+   bounded) plus Gaussian perturbations of the best observed points; then a finer
+   perturbation round around the best candidates (a cheap stand-in for Vizier's hill
+   climbing).  The best candidate whose decoded point is not taken wins.  When the whole
+   space is finite and small (at most ``ENUMERATE_MAX`` points) the candidates are exactly
+   the untaken points, and an exhausted space yields fewer points.
 5. **Batches.**  After each pick the posterior is conditioned on the picked point with the lie
-   value by a rank-one Cholesky extension (O(N C) for the candidate set), i.e. a refit with the
-   kernel hyperparameters fixed, instead of re-optimising them: a batch of 4 costs little more
-   than one suggestion.
+   by extending the Cholesky factor by one row (O(N C) for the candidate set): the same as
+   refitting with the kernel hyperparameters fixed, without re-optimising them, so a batch of
+   4 costs little more than one suggestion.
 
 Everything random derives from ``(seed, len(history))``, so a call is deterministic.
 """
@@ -57,7 +67,7 @@ from scipy.stats import qmc
 from threadpoolctl import threadpool_limits
 
 from hpdash.spec.space import format_value, from_unit, grid_values, to_unit
-from hpdash.spec.types import HyperparameterSpec, ParameterSpec
+from hpdash.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 
 from .base import (
     FAILED,
@@ -109,7 +119,9 @@ class _Encoder:
     def __init__(self, spec: HyperparameterSpec):
         self.spec = spec
         self.free = free_params(spec)
-        self.fixed = {p.name: fixed_value(p) for p in spec.params if p not in self.free}
+        self.fixed: dict[str, ParamValue] = {
+            p.name: v for p in spec.params if (v := fixed_value(p)) is not None
+        }
         self.columns: list[slice] = []
         # For INTEGER/DISCRETE params with a small set of values: the values, their unit
         # coordinates, and the unit boundaries between neighbours that from_unit rounds at.
@@ -140,7 +152,8 @@ class _Encoder:
                 if value in p.categorical_values:
                     row[col.start + p.categorical_values.index(value)] = 1.0
             else:
-                row[col.start] = to_unit(p, float(point[p.name]))
+                u = to_unit(p, float(point[p.name]))
+                row[col.start] = u if math.isfinite(u) else 0.5  # a NaN from a foreign history
         return row
 
     def decode(self, row: np.ndarray) -> Point:
@@ -148,7 +161,7 @@ class _Encoder:
         free = iter(enumerate(self.free))
         for p in self.spec.params:
             if p.name in self.fixed:
-                point[p.name] = self.fixed[p.name]  # type: ignore[assignment]
+                point[p.name] = self.fixed[p.name]
                 continue
             j, _ = next(free)
             col = self.columns[j]
@@ -200,7 +213,7 @@ class _Encoder:
         mask = np.ones(len(index), dtype=bool)
         lookups = [
             {format_value(p, v): i for i, v in enumerate(vals)}
-            for p, vals in zip(self.free, value_lists)
+            for p, vals in zip(self.free, value_lists, strict=True)
         ]
         positions = [self.spec.params.index(p) for p in self.free]
         for key in taken:
@@ -223,7 +236,7 @@ class _Encoder:
             free_j = 0
             for p in self.spec.params:
                 if p.name in self.fixed:
-                    point[p.name] = self.fixed[p.name]  # type: ignore[assignment]
+                    point[p.name] = self.fixed[p.name]
                 else:
                     point[p.name] = value_lists[free_j][int(row[free_j])]
                     free_j += 1
@@ -257,6 +270,7 @@ def _matern52(r2: np.ndarray) -> np.ndarray:
 
 def theta_bounds(dim: int) -> list[tuple[float, float]]:
     """Bounds of ``theta = log([amplitude, length_scale_1..dim, noise])``."""
+
     def log(b: tuple[float, float]) -> tuple[float, float]:
         return math.log(b[0]), math.log(b[1])
 
@@ -347,15 +361,18 @@ class Posterior:
         self.Xs = np.zeros((size, X.shape[1]))
         self.Xs[:n] = X / self.ls
         K = self.amp * _matern52(_sqdist(self.Xs[:n], self.Xs[:n]))
+        K[np.diag_indices(n)] += self.noise
         jitter = 0.0
-        while True:
-            K[np.diag_indices(n)] += self.noise + jitter
+        for _ in range(8):  # near-duplicate rows with tiny noise: add jitter until it factors
             try:
                 L = cholesky(K, lower=True, check_finite=False)
                 break
             except LinAlgError:
-                K[np.diag_indices(n)] -= self.noise + jitter
-                jitter = max(jitter * 10, 1e-8)
+                step = max(jitter * 9, 1e-8 * self.amp)
+                K[np.diag_indices(n)] += step
+                jitter += step
+        else:
+            raise LinAlgError("kernel matrix is not positive definite")
         self.noise += jitter
         self.L = np.zeros((size, size))
         self.L[:n, :n] = L
@@ -496,7 +513,7 @@ def _gp_suggest(
 ) -> list[Point]:
     enc = _Encoder(spec)
     sign = -1.0 if spec.maximize else 1.0
-    y_raw = np.array([sign * float(o.value) for o in good])  # type: ignore[arg-type]
+    y_raw = np.array([sign * o.value for o in good if o.value is not None])
     scale = float(y_raw.std()) or 1.0
     y_good = (y_raw - y_raw.mean()) / scale
     X_good = np.array([enc.encode(o.params) for o in good])
@@ -508,9 +525,7 @@ def _gp_suggest(
 
     # Posterior: succeeded, failed (worst value) and pending (lie) trials.
     others = [
-        o
-        for o in history
-        if o.state in (FAILED, PENDING) and key_of(spec, o.params) is not None
+        o for o in history if o.state in (FAILED, PENDING) and key_of(spec, o.params) is not None
     ]
     pending = [o for o in others if o.state == PENDING]
     failed = [o for o in others if o.state == FAILED]

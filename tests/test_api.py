@@ -1,0 +1,120 @@
+"""The REST surface with Django's test client (the e2e suite drives it with Google's client)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth.models import User
+
+from hpdash import queue
+from hpdash.models import ApiToken
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_redis(monkeypatch):
+    monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
+
+
+@pytest.fixture
+def auth():
+    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def post(client, auth, body, project="p"):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(f"/v1/projects/{project}/jobs", data=data,
+                       content_type="application/json", **auth)
+
+
+JOB = {"jobId": "j1", "trainingInput": {"pythonModule": "m", "hyperparameters": {
+    "params": [{"parameterName": "x", "type": "INTEGER", "minValue": 1, "maxValue": 4}]}}}
+
+
+def test_tokens_are_stored_only_as_hashes():
+    row, token = ApiToken.issue(User.objects.create(username="bob"))
+    assert token not in (row.token_hash, row.prefix) and len(row.token_hash) == 64
+    assert token.startswith(row.prefix)
+
+
+def test_every_call_needs_a_valid_token(client, auth):
+    for resp in (client.get("/v1/projects/p/jobs"),
+                 client.get("/v1/projects/p/jobs", HTTP_AUTHORIZATION="Bearer nope"),
+                 post(client, {}, JOB)):
+        assert resp.status_code == 401
+        assert resp.json()["error"]["status"] == "UNAUTHENTICATED"
+
+
+def test_a_revoked_token_is_refused(client, auth):
+    ApiToken.objects.update(revoked=True)
+    assert client.get("/v1/projects/p/jobs", **auth).status_code == 401
+
+
+def test_create_echoes_the_job_queued_with_defaults_left_unset(client, auth):
+    resp = post(client, auth, JOB)
+    assert resp.status_code == 200
+    job = resp.json()
+    assert job["jobId"] == "j1" and job["state"] == "QUEUED"
+    assert job["trainingInput"]["hyperparameters"]["params"][0]["minValue"] == 1.0
+    assert job["trainingOutput"] == {"isHyperparameterTuningJob": True,
+                                     "hyperparameterMetricTag": "training/hptuning/metric"}
+    assert "startTime" not in job and "errorMessage" not in job
+
+
+def test_invalid_json_is_a_400_in_googles_envelope(client, auth):
+    resp = post(client, auth, "{not json")
+    assert resp.status_code == 400
+    assert resp.json()["error"]["status"] == "INVALID_ARGUMENT"
+
+
+def test_validation_errors_name_every_bad_field(client, auth):
+    bad = json.loads(json.dumps(JOB))
+    bad["jobId"] = "1bad"
+    bad["trainingInput"]["hyperparameters"]["params"][0]["minValue"] = 10
+    resp = post(client, auth, bad)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    fields = {v["field"] for v in err["details"][0]["fieldViolations"]}
+    assert {"jobId", "trainingInput.hyperparameters.params[0].minValue"} <= fields
+    assert err["message"].startswith("Field: ")
+
+
+def test_an_oversized_body_is_refused_cleanly(client, auth):
+    big = {**JOB, "labels": {}, "trainingInput": {**JOB["trainingInput"],
+                                                  "args": ["x" * 1000] * 2000}}
+    resp = post(client, auth, big)
+    assert resp.status_code == 400
+    assert "1 MiB" in resp.json()["error"]["message"]
+
+
+def test_unknown_paths_and_methods_answer_in_the_envelope(client, auth):
+    assert client.get("/v1/projects/p/models", **auth).json()["error"]["status"] == "NOT_FOUND"
+    resp = client.delete("/v1/projects/p/jobs/j1", **auth)
+    assert resp.json()["error"]["status"] == "UNIMPLEMENTED"
+    resp = client.get("/v1/projects/p/jobs/j1:explode", **auth)
+    assert resp.status_code == 404
+
+
+def test_a_bad_page_token_or_size_is_a_400(client, auth):
+    assert client.get("/v1/projects/p/jobs?pageToken=zz", **auth).status_code == 400
+    assert client.get("/v1/projects/p/jobs?pageSize=x", **auth).status_code == 400
+
+
+def test_create_api_token_command_prints_a_working_token_last(client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("create_api_token", "carol", stdout=out, stderr=StringIO())
+    token = out.getvalue().strip().splitlines()[-1]
+    assert client.get("/v1/projects/p/jobs", HTTP_AUTHORIZATION=f"Bearer {token}").json() == {}
+    assert User.objects.filter(username="carol").exists()
+
+
+def test_pages_require_login(client):
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
