@@ -17,7 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hpdash.spec.space import bounds, format_value, from_unit, grid_values, point_key
+from hpdash.spec.space import bounds, from_unit, grid_values, point_key
 from hpdash.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 
 SUCCEEDED = "SUCCEEDED"
@@ -26,6 +26,7 @@ PENDING = "PENDING"
 STATES = (SUCCEEDED, FAILED, PENDING)
 
 Point = dict[str, ParamValue]
+ENUMERATE_LIMIT = 10_000_000  # the largest finite space ever listed point by point
 PointKey = tuple[str, ...]
 
 
@@ -125,7 +126,7 @@ def key_of(spec: HyperparameterSpec, point: dict[str, ParamValue]) -> PointKey |
     """:func:`hpdash.spec.space.point_key`, or ``None`` for a point that lacks a parameter or
     has a value of the wrong kind (e.g. history of a resumed job with another spec)."""
     try:
-        return tuple(format_value(p, point[p.name]) for p in spec.params)
+        return point_key(spec, point)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -135,13 +136,29 @@ def taken_keys(spec: HyperparameterSpec, history: Iterable[Observation]) -> set[
     return {k for k in keys if k is not None}
 
 
+def value_count(p: ParameterSpec) -> int | None:
+    """Number of feasible values of a parameter (``None``: a continuous DOUBLE range), counted
+    without listing them (an INTEGER range may span billions)."""
+    if fixed_value(p) is not None:
+        return 1
+    if p.type == "CATEGORICAL":
+        return len(p.categorical_values)
+    if p.type == "DISCRETE":
+        return len(p.discrete_values)
+    if p.type == "INTEGER":
+        lo, hi = bounds(p)
+        return int(math.floor(hi) - math.ceil(lo) + 1)
+    return None
+
+
 def space_size(spec: HyperparameterSpec) -> int | None:
     """Number of feasible points, or ``None`` when a DOUBLE parameter makes it infinite."""
     size = 1
     for p in spec.params:
-        if p.type == "DOUBLE" and fixed_value(p) is None:
+        count = value_count(p)
+        if count is None:
             return None
-        size *= 1 if fixed_value(p) is not None else len(grid_values(p))
+        size *= count
     return size
 
 
@@ -181,11 +198,13 @@ def random_points(
             if key not in taken:
                 break
         else:
-            if space_size(spec) is not None:
+            size = space_size(spec)
+            if size is not None and size <= ENUMERATE_LIMIT:
                 rest = untaken_points(spec, taken, n - len(out), rng)
                 taken.update(point_key(spec, p) for p in rest)
                 return out + rest
-            # A free DOUBLE repeating max_draws times does not happen; accept the draw.
+            # Only a (nearly) full space repeats max_draws times; a huge or continuous one
+            # does not in practice, so accept the draw rather than enumerate it.
         assert key is not None
         taken.add(key)
         out.append(point)

@@ -17,6 +17,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TRAINERS = Path(__file__).resolve().parent / "trainers"
 
+QUADRATIC = {
+    "goal": "MAXIMIZE",
+    "hyperparameterMetricTag": "score",
+    "maxTrials": 6,
+    "maxParallelTrials": 2,
+    "params": [
+        {"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1,
+         "scaleType": "UNIT_LINEAR_SCALE"},
+        {"parameterName": "y", "type": "DOUBLE", "minValue": 0.01, "maxValue": 1,
+         "scaleType": "UNIT_LOG_SCALE"},
+    ],
+}
+
 
 @dataclass
 class Stack:
@@ -73,8 +86,9 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
     env.update(extra_env)
     if os.environ.get("E2E_DATABASE_URL"):
         env["DATABASE_URL"] = os.environ["E2E_DATABASE_URL"]
+    data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "serve.log"
-    with open(log, "wb") as logf:
+    with open(log, "ab") as logf:
         proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve"], env=env,
                                 cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

@@ -11,25 +11,11 @@ from pathlib import Path
 
 import pytest
 from googleapiclient.errors import HttpError
-from harness import Stack, trainer_job, wait_for_state
+from harness import QUADRATIC, Stack, trainer_job, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
-
-QUADRATIC = {
-    "goal": "MAXIMIZE",
-    "hyperparameterMetricTag": "score",
-    "maxTrials": 6,
-    "maxParallelTrials": 2,
-    "params": [
-        {"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1,
-         "scaleType": "UNIT_LINEAR_SCALE"},
-        {"parameterName": "y", "type": "DOUBLE", "minValue": 0.01, "maxValue": 1,
-         "scaleType": "UNIT_LOG_SCALE"},
-    ],
-}
-
 
 def test_a_tuning_job_finishes_with_every_trial_in_ml_v1_shape_best_first(stack: Stack):
     ml = stack.ml()

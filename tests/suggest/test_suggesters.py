@@ -155,6 +155,40 @@ def test_every_algorithm_treats_a_parameter_with_min_equal_max_as_fixed(algorith
             assert point["clip"] == 1.0
 
 
+@pytest.mark.parametrize("algorithm", sorted(SUGGESTERS))
+def test_every_algorithm_suggests_the_one_point_of_a_space_without_choices(algorithm):
+    params = (
+        ParameterSpec("a", "INTEGER", 3, 3),
+        ParameterSpec("c", "CATEGORICAL", categorical_values=("only",)),
+        ParameterSpec("d", "DISCRETE", discrete_values=(7.0,)),
+    )
+    if algorithm != "GRID_SEARCH":
+        params += (ParameterSpec("x", "DOUBLE", 0.5, 0.5),)
+    spec = HyperparameterSpec(params=params, algorithm=algorithm)
+    suggester = get_suggester(algorithm)
+    (point,) = suggester.suggest(spec, [], 3, seed=0)
+    assert_feasible(spec, point)
+    assert suggester.suggest(spec, [Observation(point, "SUCCEEDED", 1.0)], 3, seed=0) == []
+
+
+@pytest.mark.parametrize("algorithm", ["ALGORITHM_UNSPECIFIED", "RANDOM_SEARCH"])
+def test_a_trillion_integer_values_are_never_listed(algorithm):
+    spec = HyperparameterSpec(
+        params=(
+            ParameterSpec("n", "INTEGER", 1, 10**12, scale_type="UNIT_LOG_SCALE"),
+            ParameterSpec("m", "INTEGER", 0, 1),
+        )
+    )
+    suggester = get_suggester(algorithm)
+    history: list[Observation] = []
+    for _ in range(4):
+        batch = suggester.suggest(spec, history, 4, seed=1)
+        history += [Observation(p, "SUCCEEDED", -abs(math.log(p["n"]) - 9)) for p in batch]
+    for o in history:
+        assert_feasible(spec, o.params)
+    assert len({point_key(spec, o.params) for o in history}) == 16
+
+
 # --------------------------------------------------------------------------- grid
 
 

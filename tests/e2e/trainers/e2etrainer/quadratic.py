@@ -15,6 +15,10 @@ p.add_argument("--sleep", type=float, default=0.0)
 p.add_argument("--steps", type=int, default=3)
 a = p.parse_args()
 start = time.time()
+if a.job_dir:
+    os.makedirs(a.job_dir, exist_ok=True)
+    with open(os.path.join(a.job_dir, f"pid.{os.getpid()}"), "w") as f:
+        f.write(str(os.getpid()))
 h = hypertune.HyperTune()
 value = -((a.x - 0.3) ** 2) - (a.y - 0.7) ** 2
 for step in range(1, a.steps + 1):

@@ -1,8 +1,6 @@
-"""The hand-written GP pieces of the Bayes suggester agree with scikit-optimize's."""
+"""The hand-written GP of the Bayes suggester agrees with scikit-optimize's."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pytest
@@ -10,14 +8,16 @@ from skopt.acquisition import gaussian_ei
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-from hpdash.spec.space import from_unit
-from hpdash.spec.types import HyperparameterSpec, ParameterSpec
-from hpdash.suggest.bayes import (
+from hpdash.suggest.gp import (
+    AMPLITUDE_BOUNDS,
+    LENGTH_SCALE_BOUNDS,
+    NOISE_BOUNDS,
+    CandidateSet,
     Posterior,
-    _Candidates,
-    _Encoder,
     expected_improvement,
+    fit_hyperparameters,
     neg_log_marginal_likelihood,
+    theta_bounds,
 )
 
 
@@ -66,7 +66,7 @@ def test_adding_a_lie_equals_refitting_with_the_same_kernel():
     X, y, theta = data()
     Xc = np.random.default_rng(2).random((40, 3))
     post = Posterior(theta, X[:-2], y[:-2], capacity=2)
-    cands = _Candidates(post, Xc, capacity=2)
+    cands = CandidateSet(post, Xc, capacity=2)
     for i in (-2, -1):
         cands.update(post, X[i], post.add(X[i], float(y[i])))
     mean, sd = Posterior(theta, X, y).predict(Xc)
@@ -74,45 +74,16 @@ def test_adding_a_lie_equals_refitting_with_the_same_kernel():
     np.testing.assert_allclose(cands.sd, sd, rtol=1e-5, atol=1e-6)
 
 
-def test_snapping_a_candidate_gives_the_point_from_unit_would_pick():
-    spec = HyperparameterSpec(
-        params=(
-            ParameterSpec("n", "INTEGER", 1, 300, scale_type="UNIT_LOG_SCALE"),
-            ParameterSpec("k", "INTEGER", 2, 9, scale_type="UNIT_REVERSE_LOG_SCALE"),
-            ParameterSpec("d", "DISCRETE", discrete_values=(0.1, 0.2, 0.5, 1.0, 5.0)),
-            ParameterSpec(
-                "s", "DISCRETE", discrete_values=(1.0, 3.0, 10.0), scale_type="UNIT_LOG_SCALE"
-            ),
-            ParameterSpec("c", "CATEGORICAL", categorical_values=("a", "b", "c")),
-        )
-    )
-    enc = _Encoder(spec)
-    raw = np.random.default_rng(3).random((300, enc.dim))
-    snapped = enc.snap(raw.copy())
-    for u, s in zip(raw, snapped, strict=True):
-        expected = {p.name: from_unit(p, u[i]) for i, p in enumerate(spec.params[:4])}
-        expected["c"] = "abc"[int(np.argmax(u[4:]))]
-        point = enc.decode(s)
-        assert point == expected
-        np.testing.assert_allclose(enc.encode(point), s, atol=1e-12)
-
-
-def test_enumerating_a_finite_space_leaves_out_taken_points():
-    spec = HyperparameterSpec(
-        params=(
-            ParameterSpec("a", "INTEGER", 1, 3),
-            ParameterSpec("f", "DOUBLE", 2.5, 2.5),
-            ParameterSpec("c", "CATEGORICAL", categorical_values=("x", "y")),
-        )
-    )
-    enc = _Encoder(spec)
-    X, points = enc.enumerate_untaken({("2", "2.5", "y"), ("3", "2.5", "x")})
-    assert points == [
-        {"a": 1, "f": 2.5, "c": "x"},
-        {"a": 1, "f": 2.5, "c": "y"},
-        {"a": 2, "f": 2.5, "c": "x"},
-        {"a": 3, "f": 2.5, "c": "y"},
-    ]
-    for x, p in zip(X, points, strict=True):
-        np.testing.assert_allclose(x, enc.encode(p))
-    assert math.isclose(X[:, 0].max(), 1.0)
+def test_hyperparameter_fit_reaches_the_likelihood_scikit_learn_finds():
+    X, y, _ = data(n=40, d=2, seed=4)
+    theta = fit_hyperparameters(X, y, np.random.default_rng(0))
+    lo, hi = np.array(theta_bounds(2)).T
+    assert np.all((lo <= theta) & (theta <= hi))
+    kernel = ConstantKernel(1.0, AMPLITUDE_BOUNDS) * Matern(
+        length_scale=np.ones(2), length_scale_bounds=[LENGTH_SCALE_BOUNDS] * 2, nu=2.5
+    ) + WhiteKernel(1e-2, NOISE_BOUNDS)
+    gp = GaussianProcessRegressor(
+        kernel=kernel, alpha=0.0, n_restarts_optimizer=3, random_state=0
+    ).fit(X, y)
+    ours, _ = neg_log_marginal_likelihood(theta, X, y)
+    assert ours <= -gp.log_marginal_likelihood_value_ + 0.1

@@ -1,0 +1,46 @@
+"""`make run` stopped with SIGTERM mid-job stops every child, and a restart finishes the job."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from harness import QUADRATIC, running_stack, trainer_job, wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_stopping_the_service_mid_trial_kills_trainers_and_a_restart_finishes_the_job(
+        tmp_path: Path):
+    job_dir = tmp_path / "out"
+    hyper = {**QUADRATIC, "maxTrials": 2, "maxParallelTrials": 2}
+    body = trainer_job("restart_1", "e2etrainer.quadratic", hyper, args=["--sleep=4"],
+                       job_dir=str(job_dir))
+    with running_stack(tmp_path / "data", workers=2) as stack:
+        ml = stack.ml()
+        ml.projects().jobs().create(parent="projects/demo", body=body).execute()
+        deadline = time.monotonic() + 60
+        while len(list(job_dir.glob("*/pid.*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        first_pids = [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+        assert len(first_pids) == 2 and all(_alive(p) for p in first_pids)
+    # The context manager sent SIGTERM to `manage.py serve` and waited for it to exit.
+    assert not any(_alive(p) for p in first_pids), "a trainer outlived the service"
+    with running_stack(tmp_path / "data", workers=2) as stack:
+        job = wait_for_state(stack.ml(), "projects/demo/jobs/restart_1", timeout=120)
+    assert job["state"] == "SUCCEEDED", job
+    assert [t["trialId"] for t in job["trainingOutput"]["trials"]] != []
+    assert sorted(t["trialId"] for t in job["trainingOutput"]["trials"]) == ["1", "2"]
+    # Each trial ran twice: once interrupted, once to the end.
+    assert len(list(job_dir.glob("*/pid.*"))) == 4
+    assert os.path.exists(job_dir / "1" / "run.json")
