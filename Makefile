@@ -24,6 +24,7 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check hpdash tests examples benchmarks
+	$(PY) -m mypy hpdash
 
 test: $(VENV)/.installed-test lint
 	$(PY) -m pytest

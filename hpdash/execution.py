@@ -109,7 +109,7 @@ def _run(trial: Trial) -> tuple[str, str]:
         f.write(f"[hpdash] argv: {argv[1:]}\n")
 
     follower = HypertuneFollower(str(metric_file), job.metric_tag)
-    max_measurements = cfg["TRIAL_MAX_MEASUREMENTS"]
+    max_measurements = int(cfg["TRIAL_MAX_MEASUREMENTS"])
     stored = 0
     last_check = time.monotonic()
     too_many = (f"Too many hyperparameter tuning metrics were written by "
@@ -145,7 +145,7 @@ def _run(trial: Trial) -> tuple[str, str]:
     outcome = run_process(
         argv, env, cwd=str(tdir), log_path=str(log_path), poll=poll,
         poll_interval=cfg["TRIAL_POLL_INTERVAL"], timeout=_max_running_seconds(job),
-        grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=cfg["TRIAL_LOG_MAX_BYTES"],
+        grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(cfg["TRIAL_LOG_MAX_BYTES"]),
         on_start=lambda pid: services.trial_heartbeat(trial, pid),
     )
     cap_ok = collect()

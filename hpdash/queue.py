@@ -8,13 +8,14 @@ import logging
 import django_rq
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
+from rq.queue import Queue
 
 log = logging.getLogger(__name__)
 
 QUEUE = "default"
 
 
-def _queue() -> django_rq.queues.DjangoRQ:
+def _queue() -> Queue:
     return django_rq.get_queue(QUEUE)
 
 

@@ -183,7 +183,12 @@ def job_advance(job_pk: int) -> None:
             return
         pairs = [(t.pk, t.attempt) for t in created]
         if pairs:
-            transaction.on_commit(lambda: [queue.enqueue_trial(pk, a) for pk, a in pairs])
+            transaction.on_commit(lambda: _enqueue_trials(pairs))
+
+
+def _enqueue_trials(pairs: list[tuple[int, int]]) -> None:
+    for pk, attempt in pairs:
+        queue.enqueue_trial(pk, attempt)
 
 
 def job_cancel(job: Job, by: str = "") -> Job:

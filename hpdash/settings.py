@@ -76,7 +76,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "hpdash.sqlite3",
+            "NAME": str(DATA_DIR / "hpdash.sqlite3"),
             "OPTIONS": {
                 # IMMEDIATE takes the write lock when a transaction starts, so two workers
                 # advancing jobs queue up instead of deadlocking on lock upgrades.

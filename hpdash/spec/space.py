@@ -12,8 +12,9 @@ scale is applied, exactly as ml v1 describes ``scaleType``:
   hpdash's choice).
 
 DISCRETE parameters use the same mapping over ``[first value, last value]`` and snap to the
-nearest feasible value (nearest in unit coordinates); INTEGER parameters round to the nearest
-integer inside the bounds.  CATEGORICAL parameters have no unit coordinate.
+nearest feasible value (nearest in unit coordinates); INTEGER parameters map over
+``[min - 0.5, max + 0.5]`` and round, so uniform ``u`` gives every integer the same chance
+(on a linear scale).  CATEGORICAL parameters have no unit coordinate.
 """
 
 from __future__ import annotations
@@ -35,8 +36,17 @@ def bounds(p: ParameterSpec) -> tuple[float, float]:
     raise ValueError(f"{p.name} is CATEGORICAL and has no numeric bounds")
 
 
-def to_unit(p: ParameterSpec, value: float) -> float:
+def _warp_bounds(p: ParameterSpec) -> tuple[float, float]:
+    """INTEGER ranges are widened by half a step on each side, so that every integer owns an
+    equal share of the unit interval (the end values would otherwise get half the weight)."""
     lo, hi = bounds(p)
+    if p.type == "INTEGER" and hi > lo:
+        return lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def to_unit(p: ParameterSpec, value: float) -> float:
+    lo, hi = _warp_bounds(p)
     if hi == lo:
         return 0.0
     x = min(max(float(value), lo), hi)
@@ -51,7 +61,7 @@ def to_unit(p: ParameterSpec, value: float) -> float:
 
 def from_unit(p: ParameterSpec, u: float) -> ParamValue:
     """Inverse of :func:`to_unit`, then snapped to a feasible value of the parameter's type."""
-    lo, hi = bounds(p)
+    lo, hi = _warp_bounds(p)
     u = min(max(float(u), 0.0), 1.0)
     if hi == lo:
         x = lo
@@ -63,7 +73,8 @@ def from_unit(p: ParameterSpec, u: float) -> ParamValue:
         x = lo + u * (hi - lo)
     x = min(max(x, lo), hi)
     if p.type == "INTEGER":
-        return int(min(max(round(x), math.ceil(lo)), math.floor(hi)))
+        blo, bhi = bounds(p)
+        return int(min(max(round(x), math.ceil(blo)), math.floor(bhi)))
     if p.type == "DISCRETE":
         return min(p.discrete_values, key=lambda v: abs(to_unit(p, v) - u))
     return x
