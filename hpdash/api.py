@@ -1,4 +1,4 @@
-"""REST surface compatible with ml v1 ``projects.jobs`` (create, get, list, cancel).
+"""REST surface compatible with ml v1 ``projects.jobs`` (create, get, list, cancel, patch).
 
 Errors use Google's envelope ``{"error": {"code", "message", "status", "details"}}``; every
 call needs ``Authorization: Bearer <token>`` (see ``manage.py create_api_token``)."""
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
+import hashlib
 import json
 import logging
 import re
@@ -14,10 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db.models import Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from hpdash import services
+from hpdash import listfilter, listfilter_db, services
 from hpdash.auth import user_from_request
 from hpdash.models import Job
 from hpdash.resources import job_resource
@@ -27,12 +30,14 @@ log = logging.getLogger(__name__)
 
 _HTTP = {
     "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "UNIMPLEMENTED": 501,
-    "INTERNAL": 500,
+    "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409,
+    "UNIMPLEMENTED": 501, "INTERNAL": 500,
 }
 _PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_PATCHABLE = ("labels", "etag")
 
 
 def error(status: str, message: str, violations: list[tuple[str, str]] | None = None,
@@ -113,22 +118,37 @@ def _create(request: HttpRequest, project: str) -> HttpResponse:
     return JsonResponse(job_resource(job, []))
 
 
-def _page_offset(token: str) -> int | None:
-    if not token:
-        return 0
+def _filter_key(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def _page_token(last: Job, filter_text: str) -> str:
+    usec = (last.create_time - _EPOCH) // dt.timedelta(microseconds=1)
+    raw = f"k:{usec}:{last.pk}:{_filter_key(filter_text)}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _page_after(token: str, filter_text: str) -> Q | None:
+    """The rows after the page a ``nextPageToken`` ended on (newest first: keyset pagination,
+    so jobs created meanwhile shift nothing).  None for a token this server did not issue."""
     try:
         raw = base64.urlsafe_b64decode(token.encode() + b"==").decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return None
-    if not raw.startswith("o:") or not raw[2:].isdigit():
+    m = re.fullmatch(r"k:(-?\d+):(\d+):([0-9a-f]{8})", raw)
+    if m is None or m.group(3) != _filter_key(filter_text):
         return None
-    return int(raw[2:])
+    when = _EPOCH + dt.timedelta(microseconds=int(m.group(1)))
+    pk = int(m.group(2))
+    return Q(create_time__lt=when) | Q(create_time=when, pk__lt=pk)
 
 
 def _list(request: HttpRequest, project: str) -> HttpResponse:
-    if request.GET.get("filter"):
-        return error("INVALID_ARGUMENT", "filter is not supported by this server version.",
-                     [("filter", "not supported yet")])
+    filter_text = request.GET.get("filter", "")
+    try:
+        expr = listfilter.parse_filter(filter_text)
+    except listfilter.FilterError as exc:
+        return error("INVALID_ARGUMENT", f"Invalid filter: {exc}", [("filter", str(exc))])
     try:
         size = int(request.GET.get("pageSize") or DEFAULT_PAGE_SIZE)
     except ValueError:
@@ -138,17 +158,32 @@ def _list(request: HttpRequest, project: str) -> HttpResponse:
         return error("INVALID_ARGUMENT", "pageSize must not be negative.",
                      [("pageSize", "must not be negative")])
     size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    offset = _page_offset(request.GET.get("pageToken", ""))
-    if offset is None:
-        return error("INVALID_ARGUMENT", "Invalid pageToken.", [("pageToken", "invalid")])
-    rows = list(Job.objects.filter(project=project)
-                .prefetch_related("trials")[offset:offset + size + 1])
+    rows = Job.objects.filter(project=project)
+    token = request.GET.get("pageToken", "")
+    if token:
+        after = _page_after(token, filter_text)
+        if after is None:
+            return error("INVALID_ARGUMENT", "Invalid pageToken.", [(
+                "pageToken", "not a nextPageToken of this list (with the same filter)")])
+        rows = rows.filter(after)
+    if expr is None:
+        found = list(rows[:size + 1])
+    else:
+        # The database narrows the rows down; the filter itself decides, one row at a time
+        # (no trials needed: nothing filterable is in trainingOutput).
+        found = []
+        for candidate in rows.filter(listfilter_db.to_q(expr)).iterator(chunk_size=200):
+            if listfilter.matches(expr, job_resource(candidate, [])):
+                found.append(candidate)
+                if len(found) > size:
+                    break
+    page = found[:size]
+    prefetch_related_objects(page, "trials")
     body: dict[str, Any] = {}
-    if rows[:size]:
-        body["jobs"] = [job_resource(j, list(j.trials.all())) for j in rows[:size]]
-    if len(rows) > size:
-        body["nextPageToken"] = base64.urlsafe_b64encode(
-            f"o:{offset + size}".encode()).decode().rstrip("=")
+    if page:
+        body["jobs"] = [job_resource(j, list(j.trials.all())) for j in page]
+    if len(found) > size:
+        body["nextPageToken"] = _page_token(page[-1], filter_text)
     return JsonResponse(body)
 
 
@@ -168,11 +203,56 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
         return JsonResponse({})
     if verb:
         return error("NOT_FOUND", f"Unknown method {verb[1:]!r}.")
+    if request.method == "PATCH":
+        return _patch(request, project, job_id)
     if request.method != "GET":
         return error("UNIMPLEMENTED", f"Method {request.method} is not supported here.")
     job = _get_job(project, job_id)
     if job is None:
         return _not_found(project, job_id)
+    return JsonResponse(job_resource(job))
+
+
+def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    """``jobs.patch``: replace the labels; with ``etag`` in ``updateMask``, only if the body's
+    etag is the job's current one (Google's documented rule; an etag in the body without
+    ``etag`` in the mask is ignored, as gcloud sends ``updateMask=labels``)."""
+    mask = [p.strip() for p in request.GET.get("updateMask", "").split(",") if p.strip()]
+    if not mask:
+        return error("INVALID_ARGUMENT", "updateMask is required: only labels can be updated "
+                     "(updateMask=labels, or labels,etag to check the etag).",
+                     [("updateMask", "required; use labels or labels,etag")])
+    unsupported = [p for p in mask if p not in _PATCHABLE]
+    if unsupported or "labels" not in mask:
+        what = (f"cannot update {', '.join(unsupported)}" if unsupported
+                else "updates nothing without labels")
+        return error("INVALID_ARGUMENT", f"updateMask {what}: the only supported update masks "
+                     "are labels and etag.", [("updateMask", f"{what}; use labels or labels,etag")])
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
+                     [("job", "the request body is not valid JSON")])
+    if not isinstance(data, dict):
+        return error("INVALID_ARGUMENT", "The request body must be a Job object.",
+                     [("job", "must be a JSON object")])
+    etag = None
+    if "etag" in mask:
+        etag = data.get("etag")
+        if not isinstance(etag, str) or not etag:
+            return error("INVALID_ARGUMENT", "updateMask includes etag but the body has none.",
+                         [("etag", "send the job's current etag (from jobs.get), or leave etag "
+                                   "out of updateMask")])
+    job = _get_job(project, job_id)
+    if job is None:
+        return _not_found(project, job_id)
+    labels = data.get("labels")
+    try:
+        job = services.job_update_labels(job, {} if labels is None else labels, etag)
+    except SpecError as exc:
+        return _spec_error(exc)
+    except services.EtagMismatch as exc:
+        return error("ABORTED", str(exc), [("etag", "does not match the job's current etag")])
     return JsonResponse(job_resource(job))
 
 

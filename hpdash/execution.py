@@ -15,7 +15,7 @@ from pathlib import Path
 from django.conf import settings
 
 from hpdash import services
-from hpdash.models import Job, State, Trial
+from hpdash.models import Job, Measurement, State, Trial
 from hpdash.runner import (
     HypertuneFollower,
     PackageError,
@@ -24,6 +24,7 @@ from hpdash.runner import (
     run_process,
     stage_packages,
 )
+from hpdash.stopping import CompletedCurves, should_stop
 
 log = logging.getLogger(__name__)
 
@@ -47,22 +48,54 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _max_running_seconds(job: Job) -> float | None:
+# ml v1's scheduling.maxRunningTime default; hpdash applies it to each trial.
+DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
+
+
+def _max_running_seconds(job: Job) -> float:
     raw = (job.training_input.get("scheduling") or {}).get("maxRunningTime")
-    if not raw:
-        return None
     try:
-        return float(str(raw).rstrip("s"))
+        return float(str(raw).rstrip("s")) if raw else DEFAULT_MAX_RUNNING_SECONDS
     except ValueError:
-        return None
+        return DEFAULT_MAX_RUNNING_SECONDS
+
+
+class _EarlyStopper:
+    """Applies the median stopping rule to a running trial as its measurements arrive,
+    against its job's completed trials (re-read at most once a second, incrementally)."""
+
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self.completed = CompletedCurves({})
+        self.own: list[tuple[int, float]] = []
+        self.refreshed = False
+
+    def _refresh(self) -> None:
+        rows = (Measurement.objects
+                .filter(trial__job_id=self.trial.job_id, trial__state=State.SUCCEEDED)
+                .exclude(trial_id__in=self.completed.trial_ids())
+                .values_list("trial_id", "step", "value"))
+        curves: dict[int, list[tuple[int, float]]] = {}
+        for trial_pk, step, value in rows:
+            curves.setdefault(trial_pk, []).append((step, value))
+        for trial_pk, points in curves.items():
+            self.completed.add(trial_pk, points)
+        self.refreshed = True
+
+    def check(self, new: list[tuple[int, float]], refresh: bool) -> str | None:
+        self.own += new
+        if refresh or not self.refreshed:
+            self._refresh()
+        return should_stop(self.own, self.completed, maximize=self.trial.job.maximize)
 
 
 def trial_execute(trial_pk: int, attempt: int) -> None:
     trial = services.trial_start(trial_pk, attempt, _worker_name())
     if trial is None:
         return
+    stopped_early = False
     try:
-        state, reason = _run(trial)
+        state, reason, stopped_early = _run(trial)
     except (KeyboardInterrupt, SystemExit):
         # The worker is being shut down: the trial will run again on a live worker.
         log.warning("%s interrupted by worker shutdown; re-queued", trial)
@@ -71,10 +104,11 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
     except Exception as exc:  # noqa: BLE001 - never leave a trial RUNNING on a bug
         log.exception("%s: internal error", trial)
         state, reason = State.FAILED, f"internal error in hpdash: {exc}"
-    services.trial_finish(trial, state, reason)
+    services.trial_finish(trial, state, reason, stopped_early=stopped_early)
 
 
-def _run(trial: Trial) -> tuple[str, str]:
+def _run(trial: Trial) -> tuple[str, str, bool]:
+    """Run the trial; returns (state, failure cause, stopped early)."""
     job = trial.job
     spec = job.spec
     cfg = settings.HPDASH
@@ -87,10 +121,10 @@ def _run(trial: Trial) -> tuple[str, str]:
     with open(log_path, "a") as f:
         f.write(f"[hpdash] trial {trial.trial_id} attempt {trial.attempt} on {_worker_name()}\n")
 
-    def fail_early(reason: str) -> tuple[str, str]:
+    def fail_early(reason: str) -> tuple[str, str, bool]:
         with open(log_path, "a") as f:
             f.write(f"[hpdash] FAILED: {reason}\n")
-        return State.FAILED, reason
+        return State.FAILED, reason, False
 
     ti = job.training_input
     try:
@@ -125,14 +159,24 @@ def _run(trial: Trial) -> tuple[str, str]:
             stored += min(len(new), max(room, 0))
             if len(new) > room:
                 return False
+            arrived.extend((m.step, m.value) for m in new[:max(room, 0)])
         return True
+
+    arrived: list[tuple[int, float]] = []
+    stopper = _EarlyStopper(trial) if spec.enable_early_stopping else None
 
     def poll() -> str | None:
         nonlocal last_check
         if not collect():
             return too_many
         now = time.monotonic()
-        if now - last_check >= _STATE_CHECK_EVERY:
+        due = now - last_check >= _STATE_CHECK_EVERY
+        if stopper is not None and arrived:
+            reason = stopper.check(arrived[:], refresh=due)
+            arrived.clear()
+            if reason:
+                return reason
+        if due:
             last_check = now
             services.trial_heartbeat(trial)
             job_state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
@@ -149,8 +193,12 @@ def _run(trial: Trial) -> tuple[str, str]:
         on_start=lambda pid: services.trial_heartbeat(trial, pid),
     )
     cap_ok = collect()
+    stopped_early = bool(outcome.stop_reason and outcome.stop_reason.startswith("stopped early"))
     if outcome.stop_reason in ("cancelled", "stopped: job failed"):
         state, reason = State.CANCELLED, outcome.stop_reason
+    elif stopped_early and cap_ok:
+        # A stopped trial keeps its last measurement and counts as a success.
+        state, reason = State.SUCCEEDED, ""
     elif outcome.stop_reason == too_many or not cap_ok:
         state, reason = State.FAILED, too_many
     elif outcome.describe():
@@ -161,7 +209,8 @@ def _run(trial: Trial) -> tuple[str, str]:
             else f'no metric "{job.metric_tag}" reported')
     else:
         state, reason = State.SUCCEEDED, ""
+    note = reason or (outcome.stop_reason if stopped_early else "")
     with open(log_path, "a") as f:
         f.write(f"[hpdash] trial {trial.trial_id} {state}"
-                f"{': ' + reason if reason else ''} after {outcome.duration:.2f} s\n")
-    return state, reason
+                f"{': ' + note if note else ''} after {outcome.duration:.2f} s\n")
+    return state, reason, stopped_early

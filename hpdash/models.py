@@ -9,6 +9,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from hpdash.spec import HyperparameterSpec, parse_hyperparameters
 
@@ -95,6 +96,7 @@ class Trial(models.Model):
     worker = models.CharField(max_length=255, blank=True)
     pid = models.IntegerField(null=True, blank=True)
     create_time = models.DateTimeField(auto_now_add=True)
+    queued_time = models.DateTimeField(default=timezone.now)  # when this attempt was queued
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     heartbeat_time = models.DateTimeField(null=True, blank=True)

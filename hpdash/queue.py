@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 
 import django_rq
+from redis.exceptions import RedisError
 from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
+from rq.job import JobStatus
 from rq.queue import Queue
 
 log = logging.getLogger(__name__)
@@ -24,18 +26,40 @@ def trial_rq_id(trial_pk: int, attempt: int) -> str:
 
 
 def enqueue_advance(job_pk: int) -> None:
-    """Ask a worker to schedule trials of a job (idempotent: safe to enqueue twice)."""
-    _queue().enqueue(
-        "hpdash.tasks.advance_job", job_pk, job_id=f"hpdash-advance-{job_pk}",
-        result_ttl=0, failure_ttl=24 * 3600,
-    )
+    """Ask a worker to schedule trials of a job (idempotent: safe to enqueue twice).
+
+    Like every enqueue here it never raises: if Redis is down the work is logged as lost and
+    ``services.queue_reconcile`` (run by ``make run`` every few seconds) puts it back later,
+    from the database, which is the truth."""
+    try:
+        _queue().enqueue(
+            "hpdash.tasks.advance_job", job_pk, job_id=f"hpdash-advance-{job_pk}",
+            result_ttl=0, failure_ttl=24 * 3600,
+        )
+    except RedisError:
+        log.warning("Redis unavailable: advancing job %s is left to the reconciler", job_pk)
 
 
 def enqueue_trial(trial_pk: int, attempt: int) -> None:
-    _queue().enqueue(
-        "hpdash.tasks.run_trial", trial_pk, attempt, job_id=trial_rq_id(trial_pk, attempt),
-        job_timeout=-1, result_ttl=0, failure_ttl=24 * 3600,
-    )
+    try:
+        _queue().enqueue(
+            "hpdash.tasks.run_trial", trial_pk, attempt, job_id=trial_rq_id(trial_pk, attempt),
+            job_timeout=-1, result_ttl=0, failure_ttl=24 * 3600,
+        )
+    except RedisError:
+        log.warning("Redis unavailable: trial %s is left to the reconciler", trial_pk)
+
+
+def trial_is_queued(trial_pk: int, attempt: int) -> bool:
+    """Whether Redis still holds the work for this trial attempt (waiting or being run).
+    Raises ``RedisError`` when Redis cannot be asked."""
+    queue = _queue()
+    try:
+        job = RQJob.fetch(trial_rq_id(trial_pk, attempt), connection=queue.connection)
+    except NoSuchJobError:
+        return False
+    return job.get_status(refresh=False) in (
+        JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 
 
 def dequeue_trials(trials: list[tuple[int, int]]) -> None:

@@ -20,7 +20,7 @@ from hpdash.policy import TrialResult, job_failure_reason
 from hpdash.runner.metrics import Measurement as ReportedMeasurement
 from hpdash.runner.packages import local_path
 from hpdash.selectors import job_history
-from hpdash.spec import FieldViolation, SpecError, parse_job
+from hpdash.spec import FieldViolation, HyperparameterSpec, SpecError, parse_job
 from hpdash.suggest import get_suggester
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,13 @@ def _check_local_paths(training_input: dict[str, Any]) -> list[FieldViolation]:
     return violations
 
 
-def _resume_from(project: str, data: dict[str, Any], hp: dict[str, Any]) -> Job:
-    """Fill in goal, params and metric tag from the job being resumed (seed: "Resuming a
-    completed job") and return that job."""
+_RESUMED_FIELDS = ("goal", "hyperparameterMetricTag", "params", "algorithm")
+
+
+def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> Job:
+    """Fill in goal, params, metric tag and algorithm from the job being resumed (seed:
+    "Resuming a completed job") and return that job.  The previous job may have SUCCEEDED,
+    FAILED or been CANCELLED; it must be finished.  Fields the user gives must agree with it."""
     prev_id = hp["resumePreviousJobId"]
     prev = Job.objects.filter(project=project, job_id=prev_id).first()
     if prev is None:
@@ -61,8 +65,21 @@ def _resume_from(project: str, data: dict[str, Any], hp: dict[str, Any]) -> Job:
         raise SpecError([FieldViolation(
             f"{HP_PATH}.resumePreviousJobId",
             f"job {prev_id!r} is {prev.state}: only a finished job can be resumed")])
+    theirs = prev.spec
+    pairs = {"goal": (mine.goal, theirs.goal),
+             "hyperparameterMetricTag": (mine.metric_tag, theirs.metric_tag),
+             "params": (mine.params, theirs.params),
+             "algorithm": (mine.algorithm, theirs.algorithm)}
+    contradictions = [
+        FieldViolation(f"{HP_PATH}.{key}",
+                       f"{key} differs from job {prev_id!r}, which this job resumes: a resumed "
+                       f"job reuses the previous job's {key} (leave it out)")
+        for key, (a, b) in pairs.items() if key in hp and a != b
+    ]
+    if contradictions:
+        raise SpecError(contradictions)
     prev_hp = prev.training_input["hyperparameters"]
-    for key in ("goal", "hyperparameterMetricTag", "params", "algorithm"):
+    for key in _RESUMED_FIELDS:
         if key in prev_hp:
             hp[key] = prev_hp[key]
     return prev
@@ -80,7 +97,7 @@ def job_create(project: str, data: Any, owner: Any = None) -> Job:
     hp = dict(raw["hyperparameters"])
     previous = None
     if spec.training_input.hyperparameters.resume_previous_job_id:
-        previous = _resume_from(project, data, hp)
+        previous = _resume_from(project, hp, spec.training_input.hyperparameters)
         raw["hyperparameters"] = hp
         # Re-validate the merged spec so the stored job is as valid as any other.
         spec = parse_job({**data, "trainingInput": raw})
@@ -288,6 +305,7 @@ def trial_requeue(trial: Trial) -> None:
         t.measurements.all().delete()
         t.state = State.QUEUED
         t.attempt += 1
+        t.queued_time = timezone.now()
         t.start_time = None
         t.final_value = None
         t.final_step = None
@@ -295,6 +313,25 @@ def trial_requeue(trial: Trial) -> None:
         t.save()
         pk, attempt = t.pk, t.attempt
         transaction.on_commit(lambda: queue.enqueue_trial(pk, attempt))
+
+
+def queue_reconcile(min_age_seconds: float) -> list[str]:
+    """Put back work that Redis lost (restarted without its last writes, or down when work was
+    enqueued): QUEUED trials whose attempt is not in Redis are enqueued again, and unfinished
+    jobs with nothing queued or running are advanced again.  Returns what it did."""
+    cutoff = timezone.now() - dt.timedelta(seconds=min_age_seconds)
+    done: list[str] = []
+    for trial in Trial.objects.filter(state=State.QUEUED, queued_time__lt=cutoff):
+        if not queue.trial_is_queued(trial.pk, trial.attempt):
+            queue.enqueue_trial(trial.pk, trial.attempt)
+            done.append(f"re-enqueued {trial}")
+    idle = (Job.objects.exclude(state__in=[State.SUCCEEDED, State.FAILED, State.CANCELLED])
+            .filter(update_time__lt=cutoff)
+            .exclude(trials__state__in=ACTIVE_TRIAL_STATES))
+    for job in idle:
+        queue.enqueue_advance(job.pk)
+        done.append(f"advanced {job}")
+    return done
 
 
 def trials_requeue_stale(max_age_seconds: float) -> list[Trial]:
@@ -309,3 +346,29 @@ def trials_requeue_stale(max_age_seconds: float) -> list[Trial]:
         else:
             trial_requeue(trial)
     return stale
+
+
+class EtagMismatch(Exception):
+    """``jobs.patch`` with an etag that is not the job's current one (ABORTED)."""
+
+
+def job_update_labels(job: Job, labels: Any, etag: str | None = None) -> Job:
+    """Replace a job's labels (``jobs.patch``) and give it a new etag.
+
+    ``labels`` is validated with the one spec parser (raises :class:`SpecError` naming
+    ``labels.KEY``).  With ``etag`` given, it must equal the job's current etag, checked under
+    the job's row lock, else :class:`EtagMismatch` is raised and nothing changes."""
+    from hpdash.spec.parse import parse_labels  # not re-exported by hpdash.spec
+
+    clean = parse_labels(labels)
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if etag is not None and etag != locked.etag:
+            raise EtagMismatch(
+                f"The etag {etag!r} does not match the current etag of job {locked.job_id}: "
+                "it was changed since you read it; fetch the job again and retry.")
+        locked.labels = clean
+        locked.etag = _new_etag()
+        locked.save(update_fields=["labels", "etag", "update_time"])
+    log.info("updated the labels of %s", locked)
+    return locked

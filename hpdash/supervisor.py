@@ -4,7 +4,8 @@ Order: migrate → embedded Redis (unless ``REDIS_URL``) → ``HPDASH_WORKERS`` 
 gunicorn on ``HPDASH_HOST:HPDASH_PORT``.  A child that dies is restarted (with a back-off).
 Ctrl-C / SIGTERM stops web, workers (a running trial is stopped and re-queued, so nothing is
 lost) and finally Redis, which writes its append-only file so queued work survives a restart.
-Every few seconds trials whose worker stopped sending heartbeats are re-queued.
+Every ``HPDASH_RECONCILE_INTERVAL`` seconds, trials whose worker stopped sending heartbeats
+are re-queued and work Redis lost is put back (:func:`hpdash.services.queue_reconcile`).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class Supervisor:
         self.redis: Child | None = None
         self.workers: list[Child] = []
         self.web: Child | None = None
+        # A RUNNING trial whose worker sent no heartbeat for this long is re-queued.
+        self.heartbeat_timeout = float(os.environ.get("HPDASH_HEARTBEAT_TIMEOUT", 60))
+        self.reconcile_interval = float(os.environ.get("HPDASH_RECONCILE_INTERVAL", 10))
 
     # -- children ---------------------------------------------------------------------------
     def _start_redis(self) -> None:
@@ -141,15 +145,15 @@ class Supervisor:
         log.info("hpdash is up: http://%s:%s/ (%d workers)",
                  os.environ.get("HPDASH_HOST", "127.0.0.1"),
                  os.environ.get("HPDASH_PORT", "8000"), n)
-        last_reap = 0.0
+        last_check = time.monotonic()
         while not self.stopping:
             time.sleep(0.5)
             for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
                 if not child.alive() and not self.stopping:
                     self._restart(child)
-            if time.monotonic() - last_reap > 15:
-                last_reap = time.monotonic()
-                self._reap()
+            if time.monotonic() - last_check > self.reconcile_interval:
+                last_check = time.monotonic()
+                self._reconcile()
         self._shutdown()
         return 0
 
@@ -162,18 +166,24 @@ class Supervisor:
             time.sleep(5)  # crash loop: slow down
         child.start()
         if child is self.redis:
-            self._wait_for_redis()
+            try:
+                self._wait_for_redis()
+            except SystemExit:
+                log.error("Redis did not come back; retrying")
 
-    def _reap(self) -> None:
+    def _reconcile(self) -> None:
         from django.db import close_old_connections
 
         from hpdash import services
 
         try:
-            for trial in services.trials_requeue_stale(60.0):
-                log.warning("re-queued %s: no heartbeat from its worker %s", trial, trial.worker)
-        except Exception:  # noqa: BLE001 - keep supervising; try again next round
-            log.warning("stale-trial check failed", exc_info=True)
+            for trial in services.trials_requeue_stale(self.heartbeat_timeout):
+                log.warning("%s: no heartbeat from its worker %s for %.0f s; settled",
+                            trial, trial.worker, self.heartbeat_timeout)
+            for what in services.queue_reconcile(self.heartbeat_timeout):
+                log.warning("queue: %s", what)
+        except Exception:  # noqa: BLE001 - keep supervising (Redis may be restarting)
+            log.warning("reconcile failed; retrying", exc_info=True)
         finally:
             close_old_connections()
 

@@ -109,6 +109,15 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
 
 
 
+def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
 def wait_for_state(ml, name: str, states: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED"),
                    timeout: float = 120) -> dict:
     deadline = time.monotonic() + timeout

@@ -7,17 +7,9 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, running_stack, trainer_job, wait_for_state
+from harness import QUADRATIC, alive, running_stack, trainer_job, wait_for_state
 
 pytestmark = pytest.mark.e2e
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 def test_stopping_the_service_mid_trial_kills_trainers_and_a_restart_finishes_the_job(
@@ -33,9 +25,9 @@ def test_stopping_the_service_mid_trial_kills_trainers_and_a_restart_finishes_th
         while len(list(job_dir.glob("*/pid.*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         first_pids = [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
-        assert len(first_pids) == 2 and all(_alive(p) for p in first_pids)
+        assert len(first_pids) == 2 and all(alive(p) for p in first_pids)
     # The context manager sent SIGTERM to `manage.py serve` and waited for it to exit.
-    assert not any(_alive(p) for p in first_pids), "a trainer outlived the service"
+    assert not any(alive(p) for p in first_pids), "a trainer outlived the service"
     with running_stack(tmp_path / "data", workers=2) as stack:
         job = wait_for_state(stack.ml(), "projects/demo/jobs/restart_1", timeout=120)
     assert job["state"] == "SUCCEEDED", job

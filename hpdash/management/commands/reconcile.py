@@ -8,8 +8,9 @@ from hpdash import services
 
 
 class Command(BaseCommand):
-    help = ("Re-queue RUNNING trials whose worker has sent no heartbeat for --max-age seconds "
-            "(the worker died). `make run` runs this every 15 s.")
+    help = ("Settle RUNNING trials whose worker sent no heartbeat for --max-age seconds (re-queue "
+            "them) and put back queued work Redis lost. `make run` does this every 10 s; run it "
+            "by hand (or from cron) when workers are started without `make run`.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--max-age", type=float, default=60.0)
@@ -17,3 +18,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         for trial in services.trials_requeue_stale(options["max_age"]):
             self.stdout.write(f"re-queued {trial} (no heartbeat from {trial.worker})")
+        for what in services.queue_reconcile(options["max_age"]):
+            self.stdout.write(what)

@@ -1,0 +1,335 @@
+"""``hpdash``: ``gcloud ai-platform jobs`` for an hpdash server.
+
+    hpdash jobs submit training JOB --config hptuning_config.yaml --package-path trainer/ \\
+        --module-name trainer.task [--stream-logs] -- --epochs=10
+    hpdash jobs describe JOB | list | cancel JOB | stream-logs JOB
+    hpdash config set url|token|project|data_dir VALUE
+
+Exit status: 0 on success; 1 on an API or usage error; after ``stream-logs`` (or
+``submit --stream-logs``) 0 only if the job SUCCEEDED.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TextIO
+
+from hpdash import __version__
+from hpdash.cli import jobspec, logs, packaging, render, settings
+from hpdash.cli.client import ApiError, Client, ConnectionFailed
+
+_FOLLOW_UP = """\
+Your job is still active. You may view the status of your job with the command
+
+  $ hpdash jobs describe {job_id}
+
+or continue streaming the logs with the command
+
+  $ hpdash jobs stream-logs {job_id}"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 1 (hpdash's one error status), not 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"ERROR: ({self.prog.replace(' ', '.')}) {message}\n")
+
+
+def _connection_flags(parser: argparse.ArgumentParser) -> None:
+    # default=SUPPRESS: the flags work before and after the subcommand without the later
+    # parser resetting what the earlier one set.
+    g = parser.add_argument_group("server")
+    g.add_argument("--url", default=argparse.SUPPRESS,
+                   help=f"hpdash server (env HPDASH_URL, config 'url'; default "
+                        f"{settings.DEFAULT_URL})")
+    g.add_argument("--token", default=argparse.SUPPRESS,
+                   help="API token (env HPDASH_TOKEN, config 'token')")
+    g.add_argument("--project", default=argparse.SUPPRESS,
+                   help=f"project (env HPDASH_PROJECT, config 'project'; default "
+                        f"{settings.DEFAULT_PROJECT})")
+
+
+def _data_dir_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", default=argparse.SUPPRESS,
+        help="the server's data directory (its HPDASH_DATA_DIR), readable from here: trial "
+             "logs are read from DATA_DIR/jobs/<project>/<job>/trials/<id>/trainer.log "
+             "(env HPDASH_DATA_DIR, config 'data_dir'); without it only progress is shown")
+
+
+def _scale_tier_arg(value: str) -> str:
+    try:
+        return jobspec.scale_tier(value)
+    except jobspec.UsageError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--scale-tier: ")) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hpdash", description="Command line for an hpdash server "
+                     "(mirrors `gcloud ai-platform jobs`).")
+    parser.add_argument("--version", action="version", version=f"hpdash {__version__}")
+    _connection_flags(parser)
+    groups = parser.add_subparsers(dest="group", metavar="{jobs,config}", required=True,
+                                   parser_class=_Parser)
+
+    jobs = groups.add_parser("jobs", help="submit, describe, list, cancel and follow jobs")
+    cmds = jobs.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    submit = cmds.add_parser("submit", help="submit a job")
+    kinds = submit.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+    train = kinds.add_parser(
+        "training", help="submit a hyperparameter tuning job",
+        usage="hpdash jobs submit training JOB [options] [-- USER_ARGS ...]",
+        description="Everything after `--` is passed to the trainer and replaces `args` in "
+                    "--config. Flags override the --config file's trainingInput fields.")
+    train.add_argument("job", metavar="JOB", help="the job id (overrides the config's jobId)")
+    train.add_argument("--config", help="a Job resource (jobId, labels, trainingInput; all "
+                       "optional), YAML or JSON — e.g. your hptuning_config.yaml")
+    train.add_argument("--module-name", help="the Python module to run (pythonModule)")
+    train.add_argument("--package-path", help="a local package directory (with __init__.py) "
+                       "to build as an sdist, like gcloud; the built archive is staged in "
+                       "--staging-dir and its absolute path sent in packageUris")
+    train.add_argument("--packages", action="append", default=[], metavar="PACKAGE[,...]",
+                       help="built packages (.tar.gz, .whl) or package directories: local "
+                            "paths (made absolute) or file:// URIs; comma-separated, "
+                            "repeatable")
+    train.add_argument("--staging-dir", help="where --package-path builds are staged, as "
+                       "DIR/<job>/<checksum>/<name>.tar.gz (env HPDASH_STAGING_DIR; default "
+                       "~/.cache/hpdash/staging); the server must be able to read it")
+    train.add_argument("--job-dir", help="output directory (jobDir), made absolute; each "
+                       "trial gets --job-dir <dir>/<trialId>")
+    train.add_argument("--scale-tier", type=_scale_tier_arg,
+                       metavar="{" + ",".join(jobspec.SCALE_TIERS) + "}",
+                       help="the scale tier (stored; locally a trial is one process)")
+    train.add_argument("--region", help="trainingInput.region")
+    train.add_argument("--runtime-version", help="trainingInput.runtimeVersion")
+    train.add_argument("--python-version", help="trainingInput.pythonVersion")
+    train.add_argument("--labels", action="append", default=[], metavar="KEY=VALUE[,...]",
+                       help="labels (replace the config's labels)")
+    train.add_argument("--stream-logs", action="store_true",
+                       help="after submitting, follow the job like `jobs stream-logs`; the "
+                            "exit status is then 0 only if the job SUCCEEDED")
+    _data_dir_flag(train)
+    _connection_flags(train)
+
+    describe = cmds.add_parser("describe", help="show a job and its trials")
+    describe.add_argument("job", metavar="JOB")
+    describe.add_argument("--format", choices=("default", "yaml", "json"), default="default",
+                          help="default: YAML and the trials table; yaml: YAML only; json: "
+                               "the raw JSON resource")
+    _connection_flags(describe)
+
+    lst = cmds.add_parser("list", help="list jobs, newest first")
+    lst.add_argument("--filter", default="", help="a filter expression, sent to the server "
+                     "(e.g. 'jobId:census* AND state:FAILED')")
+    lst.add_argument("--limit", type=_positive_int, help="show at most this many jobs")
+    lst.add_argument("--page-size", type=_positive_int, help="jobs per API request (max 100)")
+    lst.add_argument("--format", choices=("default", "json"), default="default")
+    _connection_flags(lst)
+
+    cancel = cmds.add_parser("cancel", help="cancel a job")
+    cancel.add_argument("job", metavar="JOB")
+    _connection_flags(cancel)
+
+    stream = cmds.add_parser("stream-logs", help="follow a job's trial logs until it ends")
+    stream.add_argument("job", metavar="JOB")
+    stream.add_argument("--polling-interval", type=float, default=1.0,
+                        help="seconds between looks at the job (default 1)")
+    _data_dir_flag(stream)
+    _connection_flags(stream)
+
+    config = groups.add_parser("config", help="the CLI's settings file")
+    ccmds = config.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    cset = ccmds.add_parser("set", help="set url, token, project or data_dir")
+    cset.add_argument("key", choices=tuple(settings.KEYS))
+    cset.add_argument("value")
+    cunset = ccmds.add_parser("unset", help="remove a setting")
+    cunset.add_argument("key", choices=tuple(settings.KEYS))
+    ccmds.add_parser("list", help="show the settings in effect and where they come from")
+    return parser
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an integer") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return n
+
+
+class _Context:
+    def __init__(self, args: argparse.Namespace, out: TextIO, err: TextIO) -> None:
+        self.args = args
+        self.out = out
+        self.err = err
+        self.settings = settings.Settings.resolve(vars(args))
+
+    def client(self) -> Client:
+        return Client(self.settings.url, self.settings.token, self.settings.project)
+
+    def status(self, text: str) -> None:
+        print(text, file=self.err, flush=True)
+
+
+def _stream(ctx: _Context, job_id: str, poll: float = 1.0) -> int:
+    streamer = logs.Streamer(ctx.client(), job_id, data_dir=ctx.settings.data_dir, out=ctx.out,
+                             err=ctx.err, poll_interval=poll)
+    try:
+        job = streamer.run()
+    except KeyboardInterrupt:
+        ctx.status("Received keyboard interrupt.\n")
+        ctx.status(_FOLLOW_UP.format(job_id=job_id))
+        return 1
+    ctx.status(logs.final_message(job))
+    return logs.exit_code(job)
+
+
+def cmd_submit(ctx: _Context) -> int:
+    a = ctx.args
+    config = jobspec.load_config(a.config) if a.config else {}
+    opts = jobspec.SubmitOptions(
+        job_id=a.job, module_name=a.module_name, packages=a.packages, job_dir=a.job_dir,
+        scale_tier=a.scale_tier, region=a.region, runtime_version=a.runtime_version,
+        python_version=a.python_version, labels=a.labels, user_args=a.user_args)
+    jobspec.build_job(config, opts)  # usage errors (labels, tiers) before a slow build
+    built: list[str] = []
+    if a.package_path:
+        root = a.staging_dir or packaging.default_staging_root()
+        built = packaging.build_and_stage(a.package_path, root, a.job)
+        for path in built:
+            ctx.status(f"Built {a.package_path} into {path}")
+    job = jobspec.build_job(config, opts, built)
+    created = ctx.client().create_job(job)
+    job_id = created.get("jobId", a.job)
+    ctx.status(f"Job [{job_id}] submitted successfully.")
+    if not a.stream_logs:
+        ctx.status(_FOLLOW_UP.format(job_id=job_id))
+        ctx.out.write(render.to_yaml({"jobId": job_id, "state": created.get("state")}))
+        return 0
+    return _stream(ctx, job_id)
+
+
+def cmd_describe(ctx: _Context) -> int:
+    job = ctx.client().get_job(ctx.args.job)
+    if ctx.args.format == "json":
+        ctx.out.write(render.to_json(job) + "\n")
+    elif ctx.args.format == "yaml":
+        ctx.out.write(render.to_yaml(job))
+    else:
+        ctx.out.write(render.describe(job))
+    return 0
+
+
+def cmd_list(ctx: _Context) -> int:
+    a = ctx.args
+    jobs = list(ctx.client().iter_jobs(limit=a.limit, page_size=a.page_size,
+                                       filter_expr=a.filter))
+    if a.format == "json":
+        ctx.out.write(render.to_json(jobs) + "\n")
+    elif jobs:
+        ctx.out.write(render.jobs_table(jobs))
+    else:
+        ctx.status("Listed 0 items.")
+    return 0
+
+
+def cmd_cancel(ctx: _Context) -> int:
+    ctx.client().cancel_job(ctx.args.job)
+    ctx.status(f"Cancelled job [{ctx.args.job}].")
+    return 0
+
+
+def cmd_stream_logs(ctx: _Context) -> int:
+    return _stream(ctx, ctx.args.job, ctx.args.polling_interval)
+
+
+def cmd_config(ctx: _Context) -> int:
+    a = ctx.args
+    path = settings.config_path()
+    if a.command == "set":
+        settings.set_value(path, a.key, a.value)
+        ctx.status(f"Updated property [{a.key}] in {path}.")
+    elif a.command == "unset":
+        if settings.unset_value(path, a.key):
+            ctx.status(f"Unset property [{a.key}] in {path}.")
+        else:
+            ctx.status(f"Property [{a.key}] was not set in {path}.")
+    else:
+        s = ctx.settings
+        shown = {"url": s.url, "token": "********" if s.token else "(none)",
+                 "project": s.project, "data_dir": s.data_dir or "(none)"}
+        ctx.out.write(f"# config file: {path}\n" + render.to_yaml(shown))
+    return 0
+
+
+_COMMANDS: dict[tuple[str, str], Callable[[_Context], int]] = {
+    ("jobs", "submit"): cmd_submit,
+    ("jobs", "describe"): cmd_describe,
+    ("jobs", "list"): cmd_list,
+    ("jobs", "cancel"): cmd_cancel,
+    ("jobs", "stream-logs"): cmd_stream_logs,
+    ("config", "set"): cmd_config,
+    ("config", "unset"): cmd_config,
+    ("config", "list"): cmd_config,
+}
+
+
+def _command_name(args: argparse.Namespace) -> str:
+    parts = ["hpdash", args.group, args.command]
+    if getattr(args, "kind", None):
+        parts.append(args.kind)
+    return ".".join(parts)
+
+
+def split_user_args(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
+    """Everything after the first ``--`` is for the trainer (None: there is no ``--``)."""
+    argv = list(argv)
+    if "--" in argv:
+        i = argv.index("--")
+        return argv[:i], argv[i + 1:]
+    return argv, None
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    own, user_args = split_user_args(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(own)
+    name = _command_name(args)
+    if user_args is not None and (args.group, args.command) != ("jobs", "submit"):
+        err.write(render.error(name, "arguments after `--` are only for `jobs submit "
+                                     "training`"))
+        return 1
+    args.user_args = user_args
+    try:
+        ctx = _Context(args, out, err)
+        return _COMMANDS[(args.group, args.command)](ctx)
+    except ApiError as exc:
+        err.write(render.api_error(name, exc))
+    except ConnectionFailed as exc:
+        err.write(render.error(name, f"{exc} (set the server with --url, HPDASH_URL or "
+                                     "`hpdash config set url URL`)"))
+    except (jobspec.UsageError, packaging.PackagingError, settings.ConfigError) as exc:
+        err.write(render.error(name, str(exc)))
+    except KeyboardInterrupt:
+        err.write("\nInterrupted.\n")
+    except BrokenPipeError:  # e.g. `hpdash jobs list | head -1`: not an error worth a word
+        _silence_stdout()
+    return 1
+
+
+def _silence_stdout() -> None:
+    # Python flushes stdout again at exit; point it at /dev/null so that does not fail too.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

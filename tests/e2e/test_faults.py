@@ -1,0 +1,99 @@
+"""Processes die; jobs still finish.  Each test runs its own `manage.py serve` with a short
+heartbeat timeout so that a lost worker is noticed in seconds instead of a minute."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from harness import QUADRATIC, Stack, alive, running_stack, trainer_job, wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+FAST = {"HPDASH_HEARTBEAT_TIMEOUT": "3", "HPDASH_RECONCILE_INTERVAL": "1"}
+
+
+def _child_pid(stack: Stack, name: str) -> int:
+    found = re.findall(rf"started {name} \(pid (\d+)\)", stack.log.read_text())
+    return int(found[-1])
+
+
+def _wait_for(predicate, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def _trainer_pids(job_dir: Path) -> list[int]:
+    return [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+
+
+def test_a_worker_killed_mid_trial_is_noticed_and_its_trial_runs_again(tmp_path: Path):
+    job_dir = tmp_path / "out"
+    with running_stack(tmp_path / "data", workers=2, **FAST) as stack:
+        ml = stack.ml()
+        ml.projects().jobs().create(parent="projects/f", body=trainer_job(
+            "wkill_1", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 2,
+                                                "maxParallelTrials": 1},
+            args=["--sleep=3"], job_dir=str(job_dir))).execute()
+        _wait_for(lambda: len(_trainer_pids(job_dir)) == 1)
+        trainer = _trainer_pids(job_dir)[0]
+        with open(f"/proc/{trainer}/stat") as f:
+            worker = int(f.read().split()[3])  # the trainer's parent: the RQ worker
+        killed_at = time.monotonic()
+        os.kill(worker, signal.SIGKILL)
+        _wait_for(lambda: not alive(trainer), timeout=10)  # PR_SET_PDEATHSIG took it down
+        _wait_for(lambda: len(list((job_dir / "1").glob("pid.*"))) == 2, timeout=60)
+        settled = time.monotonic() - killed_at
+        job = wait_for_state(ml, "projects/f/jobs/wkill_1", timeout=120)
+        log = stack.log.read_text()
+    assert job["state"] == "SUCCEEDED", job
+    assert sorted(t["trialId"] for t in job["trainingOutput"]["trials"]) == ["1", "2"]
+    assert "no heartbeat from its worker" in log
+    assert re.search(r"worker-\d exited \(code -9\); restarting", log)
+    print(f"\nkilled worker's trial re-queued after {settled:.1f} s (heartbeat timeout 3 s)")
+
+
+def test_the_job_finishes_when_redis_is_killed_mid_job(tmp_path: Path):
+    with running_stack(tmp_path / "data", workers=2, **FAST) as stack:
+        ml = stack.ml()
+        ml.projects().jobs().create(parent="projects/f", body=trainer_job(
+            "redis_1", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 6,
+                                                "maxParallelTrials": 2},
+            args=["--sleep=1"])).execute()
+        wait_for_state(ml, "projects/f/jobs/redis_1", ("RUNNING",))
+        os.kill(_child_pid(stack, "redis"), signal.SIGKILL)
+        job = wait_for_state(ml, "projects/f/jobs/redis_1", timeout=120)
+        log = stack.log.read_text()
+    assert "redis exited (code -9); restarting" in log
+    assert job["state"] == "SUCCEEDED", job
+    assert sorted(int(t["trialId"]) for t in job["trainingOutput"]["trials"]) == list(
+        range(1, 7))
+    assert all("finalMetric" in t for t in job["trainingOutput"]["trials"])
+
+
+def test_the_web_server_comes_back_after_it_dies_and_no_result_is_lost(tmp_path: Path):
+    with running_stack(tmp_path / "data", workers=2, **FAST) as stack:
+        ml = stack.ml()
+        ml.projects().jobs().create(parent="projects/f", body=trainer_job(
+            "web_1", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 4},
+            args=["--sleep=1"])).execute()
+        os.kill(_child_pid(stack, "web"), signal.SIGKILL)
+
+        def up() -> bool:
+            try:
+                urllib.request.urlopen(stack.url + "/accounts/login/", timeout=2)
+                return True
+            except OSError:
+                return False
+
+        _wait_for(up, timeout=60)
+        job = wait_for_state(ml, "projects/f/jobs/web_1", timeout=120)
+        assert "web exited (code -9); restarting" in stack.log.read_text()
+    assert job["state"] == "SUCCEEDED" and job["trainingOutput"]["completedTrialCount"] == "4"
