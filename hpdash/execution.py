@@ -17,13 +17,13 @@ from django.conf import settings
 from hpdash import services
 from hpdash.models import Job, Measurement, State, Trial
 from hpdash.runner import (
-    HypertuneFollower,
     PackageError,
     build_argv,
     build_env,
     run_process,
     stage_packages,
 )
+from hpdash.runner.sources import MetricSources
 from hpdash.stopping import CompletedCurves, should_stop
 
 log = logging.getLogger(__name__)
@@ -142,20 +142,23 @@ def _run(trial: Trial) -> tuple[str, str, bool]:
     with open(log_path, "a") as f:
         f.write(f"[hpdash] argv: {argv[1:]}\n")
 
-    follower = HypertuneFollower(str(metric_file), job.metric_tag)
+    events_root = (argv[argv.index("--job-dir") + 1] if ti.get("jobDir") else None)
+    # Event files from an earlier attempt of this trial are not this attempt's results.
+    not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
+    follower = MetricSources(str(metric_file), job.metric_tag, events_root, not_before)
     max_measurements = int(cfg["TRIAL_MAX_MEASUREMENTS"])
     stored = 0
     last_check = time.monotonic()
     too_many = (f"Too many hyperparameter tuning metrics were written by "
                 f"Hyperparameter Tuning Trial #{trial.trial_id}.")
 
-    def collect() -> bool:
+    def collect(final: bool = False) -> bool:
         """Store new measurements; False when the cap is exceeded."""
         nonlocal stored
-        new = follower.poll()
+        source, new = follower.poll(final=final)
         if new:
             room = max_measurements - stored
-            services.trial_add_measurements(trial, new[:max(room, 0)])
+            services.trial_add_measurements(trial, new[:max(room, 0)], source=source)
             stored += min(len(new), max(room, 0))
             if len(new) > room:
                 return False
@@ -192,7 +195,7 @@ def _run(trial: Trial) -> tuple[str, str, bool]:
         grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(cfg["TRIAL_LOG_MAX_BYTES"]),
         on_start=lambda pid: services.trial_heartbeat(trial, pid),
     )
-    cap_ok = collect()
+    cap_ok = collect(final=True)
     stopped_early = bool(outcome.stop_reason and outcome.stop_reason.startswith("stopped early"))
     if outcome.stop_reason in ("cancelled", "stopped: job failed"):
         state, reason = State.CANCELLED, outcome.stop_reason

@@ -1,12 +1,21 @@
-"""The jobs.list filter language (AIP-160 subset), on plain Job resource dicts."""
+"""The jobs.list filter language (AIP-160 subset): on plain Job resource dicts, then through
+the REST API (filter + pagination)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from hpdash import queue
 from hpdash.listfilter import And, FilterError, Not, Or, Restriction, matches, parse_filter
+from hpdash.models import ApiToken, Job, Trial
 
 
 def job(job_id: str, state: str = "SUCCEEDED", **extra: Any) -> dict[str, Any]:
@@ -32,6 +41,12 @@ JOBS = [
                        "masterType": "n1-standard-8", "enableWebAccess": True,
                        "hyperparameters": {"goal": "MINIMIZE", "maxTrials": 3}}),
 ]
+
+
+def test_the_filter_module_imports_without_django():
+    code = ("import sys, hpdash.listfilter\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'django']\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def ids(text: str) -> list[str]:
@@ -263,3 +278,146 @@ def test_a_malformed_filter_is_an_error_with_a_position(text, words, column):
     assert words in exc.message
     assert exc.position == column - 1
     assert str(exc).endswith(f"(at column {column})")
+
+
+
+# --- jobs.list with a filter, through the REST API (Django's test client)
+
+
+@pytest.fixture
+def auth(db, monkeypatch):
+    monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
+    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+
+def create(client, auth, job_id, labels=None, scale_tier="BASIC", project="p"):
+    body = {"jobId": job_id, "labels": labels or {}, "trainingInput": {
+        "pythonModule": "m", "scaleTier": scale_tier, "hyperparameters": {"params": [
+            {"parameterName": "x", "type": "INTEGER", "minValue": 1, "maxValue": 4}]}}}
+    if scale_tier == "CUSTOM":
+        body["trainingInput"]["masterType"] = "n1-standard-4"
+    resp = client.post(f"/v1/projects/{project}/jobs", data=json.dumps(body),
+                       content_type="application/json", **auth)
+    assert resp.status_code == 200, resp.json()
+    return resp.json()
+
+
+def list_jobs(client, auth, **params):
+    resp = client.get("/v1/projects/p/jobs", params, **auth)
+    assert resp.status_code == 200, resp.json()
+    return resp.json()
+
+
+def all_pages(client, auth, token=None, **params):
+    ids, pages = [], 0
+    while True:
+        body = list_jobs(client, auth, **params, **({"pageToken": token} if token else {}))
+        pages += 1
+        ids += [j["jobId"] for j in body.get("jobs", [])]
+        token = body.get("nextPageToken")
+        if not token:
+            return ids, pages
+
+
+@pytest.fixture
+def seven(client, auth):
+    """j0 … j6, created in that order (so listed j6 first); even ones are team=vision."""
+    for i in range(7):
+        create(client, auth, f"j{i}", {"team": "vision" if i % 2 == 0 else "nlp"},
+               "CUSTOM" if i == 3 else "BASIC")
+        if i == 3:
+            Job.objects.filter(job_id="j3").update(state="FAILED", error_message="boom")
+    create(client, auth, "other", {"team": "vision"}, project="q")  # another project
+
+
+def test_list_filters_and_pages_through_every_match_newest_first(client, auth, seven):
+    ids, pages = all_pages(client, auth, filter="labels.team=vision", pageSize=2)
+    assert ids == ["j6", "j4", "j2", "j0"] and pages == 2
+    ids, pages = all_pages(client, auth, filter="labels.team=vision", pageSize=3)
+    assert ids == ["j6", "j4", "j2", "j0"] and pages == 2
+
+
+def test_list_without_a_filter_pages_through_the_project(client, auth, seven):
+    ids, pages = all_pages(client, auth, pageSize=3)
+    assert ids == [f"j{i}" for i in range(6, -1, -1)] and pages == 3
+
+
+def test_list_filters_on_fields_the_database_cannot_see(client, auth, seven):
+    ids, _ = all_pages(client, auth, filter="trainingInput.scaleTier=CUSTOM OR state=FAILED",
+                       pageSize=1)
+    assert ids == ["j3"]
+    assert all_pages(client, auth, filter="errorMessage:boo*")[0] == ["j3"]
+
+
+@pytest.mark.parametrize("text", [
+    "jobId:j*", "jobId:J*", "jobId=j2", "-jobId=j2", "NOT (jobId=j2 OR jobId=j3)",
+    "labels.team:vis*", "labels:team", "-labels.team=vision", "state=FAILED",
+    "state!=FAILED", "errorMessage=boom", "createTime>2000-01-01", "createTime<2000-01-01",
+    "startTime!=2000-01-01", "startTime:*", "jobId:*3 OR labels.team=nlp",
+    "labels.team=vision trainingInput.scaleTier=BASIC", "jobId:j* AND -state:FAILED",
+])
+def test_list_gives_what_the_filter_gives_on_every_job(client, auth, seven, text):
+    everything = list_jobs(client, auth, pageSize=100)["jobs"]
+    expr = parse_filter(text)
+    expected = [j["jobId"] for j in everything if matches(expr, j)]
+    assert all_pages(client, auth, filter=text, pageSize=2)[0] == expected
+
+
+def test_a_page_token_survives_new_jobs_being_created(client, auth, seven):
+    first = list_jobs(client, auth, pageSize=3)
+    create(client, auth, "newest")
+    rest, _ = all_pages(client, auth, first["nextPageToken"], pageSize=3)
+    assert [j["jobId"] for j in first["jobs"]] + rest == [f"j{i}" for i in range(6, -1, -1)]
+
+
+def test_a_page_token_is_bound_to_its_filter(client, auth, seven):
+    token = list_jobs(client, auth, filter="labels.team=vision", pageSize=1)["nextPageToken"]
+    resp = client.get("/v1/projects/p/jobs", {"filter": "labels.team=nlp", "pageToken": token},
+                      **auth)
+    assert resp.status_code == 400
+    assert resp.json()["error"]["details"][0]["fieldViolations"][0]["field"] == "pageToken"
+
+
+def test_no_match_is_an_empty_body(client, auth, seven):
+    assert list_jobs(client, auth, filter="labels.team=audio") == {}
+
+
+def test_a_bad_filter_is_a_400_naming_the_filter_and_the_problem(client, auth):
+    resp = client.get("/v1/projects/p/jobs", {"filter": "jobId:census* AND stat=FAILED"}, **auth)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert err["status"] == "INVALID_ARGUMENT"
+    violation = err["details"][0]["fieldViolations"][0]
+    assert violation["field"] == "filter"
+    assert "unknown field 'stat' (did you mean state?" in violation["description"]
+    assert "column 19" in violation["description"]
+
+
+def test_page_size_defaults_to_20_and_is_clamped_to_100(client, auth):
+    base = create(client, auth, "seed")
+    row = Job.objects.get(job_id="seed")
+    Job.objects.bulk_create([
+        Job(project="p", job_id=f"bulk{i}", training_input=row.training_input, goal=row.goal,
+            metric_tag=row.metric_tag, algorithm=row.algorithm, max_trials=1,
+            max_parallel_trials=1, seed=1, etag=base["etag"]) for i in range(104)])
+    assert len(list_jobs(client, auth)["jobs"]) == 20
+    body = list_jobs(client, auth, pageSize=1000)
+    assert len(body["jobs"]) == 100 and "nextPageToken" in body
+    body = list_jobs(client, auth, pageSize=1000, filter="jobId:bulk*")
+    assert len(body["jobs"]) == 100 and "nextPageToken" in body
+
+
+def test_listing_costs_the_same_queries_for_5_or_20_jobs_with_trials(client, auth):
+    for i in range(20):
+        create(client, auth, f"j{i}")
+    for row in Job.objects.all():
+        Trial.objects.bulk_create([Trial(job=row, trial_id=t, params={"x": t}) for t in (1, 2)])
+
+    def queries(**params):
+        with CaptureQueriesContext(connection) as ctx:
+            list_jobs(client, auth, **params)
+        return len(ctx.captured_queries)
+
+    assert queries(pageSize=5) == queries(pageSize=20)
+    assert queries(pageSize=5, filter="jobId:j*") == queries(pageSize=20, filter="jobId:j*")

@@ -122,18 +122,16 @@ def jobs_table(jobs: Sequence[dict[str, Any]]) -> str:
 def api_error(command: str, exc: ApiError) -> str:
     """The server's message, then its field violations one per line. hpdash's validation
     message is just the violations joined with "; ", so that is not printed twice."""
-    head = f"{exc.status}: {exc.message}"
-    listed = exc.violations
-    if listed and exc.message == "; ".join(f"Field: {f} Error: {d}" for f, d in listed):
-        if len(listed) == 1:
-            listed = []
+    violations = exc.violations
+    lines = [f"ERROR: ({command}) {exc.status}: {exc.message}".rstrip()]
+    if violations and exc.message == "; ".join(f"Field: {f} Error: {d}" for f, d in violations):
+        if len(violations) == 1:
+            violations = []
         else:
-            head = f"{exc.status}: {len(listed)} invalid fields:"
-    elif listed:
-        listed = [("Field violations:", ""), *listed]
-    lines = [f"ERROR: ({command}) {head}".rstrip()]
-    for field, description in listed:
-        lines.append(f"  - {field or '(request)'}: {description}" if description else field)
+            lines = [f"ERROR: ({command}) {exc.status}: {len(violations)} invalid fields:"]
+    elif violations:
+        lines.append("Field violations:")
+    lines += [f"  - {field or '(request)'}: {description}" for field, description in violations]
     if exc.status == "UNAUTHENTICATED":
         lines.append("Set a token with --token, HPDASH_TOKEN or `hpdash config set token TOKEN` "
                      "(create one on the server with `manage.py create_api_token USER`).")

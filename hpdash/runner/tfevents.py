@@ -29,8 +29,8 @@ from typing import BinaryIO
 
 import numpy as np
 from google.protobuf.message import DecodeError
-from tensorboard.compat.proto import event_pb2, summary_pb2
-from tensorboard.compat.proto.types_pb2 import DT_BFLOAT16, DT_HALF
+from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2
+from tensorboard.compat.proto.types_pb2 import DT_BFLOAT16
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from tensorboard.util import tensor_util
 
@@ -38,7 +38,7 @@ from .metrics import Measurement
 
 EVENT_FILE_PREFIX = "events.out.tfevents."
 RESCAN_INTERVAL = 2.0  # seconds between walks of the directory tree (at least)
-MAX_BYTES_PER_POLL = 64 * 1024 * 1024  # over all files; the rest is read by later polls
+MAX_BYTES_PER_POLL = 16 * 1024 * 1024  # over all files (~0.5 s of tiny records); more later
 MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024  # bytes read from one file; the rest is ignored
 MAX_RECORD_BYTES = 256 * 1024 * 1024  # larger records are skipped unread
 MAX_CHECKSUMMED_BYTES = 1024 * 1024  # larger records are used without a data checksum
@@ -53,7 +53,6 @@ _FLOAT_STR_DTYPES = {np.dtype(np.float16), np.dtype(np.float32)}
 @dataclass
 class _FileState:
     path: str
-    order: int  # discovery order; ties in wall_time sort by (path, record order)
     offset: int = 0  # start of the first record not consumed yet
     size_seen: int = -1  # file size when the file was last read to its end
     ino: int = -1
@@ -160,7 +159,7 @@ class TfEventsFollower:
                 continue  # not there (yet), vanished, or unreadable
         for path in sorted(found):
             if path not in self._files:
-                self._files[path] = _FileState(path=path, order=len(self._files))
+                self._files[path] = _FileState(path=path)
         # A huge tree must not be walked so often that walking dominates: wait at least 20x
         # as long as the walk took.
         elapsed = time.monotonic() - started
@@ -349,18 +348,20 @@ class TfEventsFollower:
         if kind == "simple_value":
             # A float32: the shortest decimal that round-trips, 0.1 rather than 0.100000001.
             return float(str(np.float32(value.simple_value)))
+        if kind is None:
+            return None
         if kind != "tensor" or st.non_scalar:
             if not st.warned:
                 what = st.non_scalar or kind
                 self._reject(f"metric {self.tag!r} is a {what} summary, not a scalar")
                 st.warned = True
             return None
+        tensor = value.tensor
+        if tensor.dtype == DT_BFLOAT16:  # numpy has no bfloat16; tensor_util fails on it
+            return self._bfloat16(tensor)
         try:
-            array = tensor_util.make_ndarray(value.tensor)
+            array = tensor_util.make_ndarray(tensor)
         except Exception:  # noqa: BLE001 - any malformed or unsupported tensor
-            if value.tensor.dtype == DT_BFLOAT16 and len(value.tensor.half_val) == 1:
-                bits = value.tensor.half_val[0] << 16  # bfloat16: the top half of a float32
-                return float(np.frombuffer(struct.pack("<I", bits), dtype="<f4")[0])
             self._reject(f"metric {self.tag!r} is a tensor that could not be decoded")
             return None
         if array.size != 1 or array.dtype.kind not in "fiu":
@@ -369,9 +370,25 @@ class TfEventsFollower:
             )
             return None
         item = array.reshape(())
-        if array.dtype in _FLOAT_STR_DTYPES or value.tensor.dtype == DT_HALF:
+        if array.dtype in _FLOAT_STR_DTYPES:  # the shortest decimal, as for simple_value
             return float(str(item))
         return float(item)
+
+    def _bfloat16(self, tensor: tensor_pb2.TensorProto) -> float | None:
+        if math.prod(d.size for d in tensor.tensor_shape.dim) == 1:
+            if len(tensor.tensor_content) == 2:
+                (bits,) = struct.unpack("<H", tensor.tensor_content)
+                return self._from_bfloat16(bits)
+            if len(tensor.half_val) == 1 and not tensor.tensor_content:
+                return self._from_bfloat16(tensor.half_val[0])
+        self._reject(f"metric {self.tag!r} is not a scalar (dtype bfloat16)")
+        return None
+
+    @staticmethod
+    def _from_bfloat16(bits: int) -> float:
+        """A bfloat16 is the top half of a float32."""
+        (number,) = struct.unpack("<f", struct.pack("<I", (bits & 0xFFFF) << 16))
+        return float(str(np.float32(number)))
 
     def _reject(self, reason: str) -> None:
         self.rejected.append(reason)

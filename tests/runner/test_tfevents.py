@@ -88,9 +88,16 @@ def test_it_accepts_one_element_tensors_and_typed_value_fields(tmp_path):
         dtype=types_pb2.DT_DOUBLE, double_val=[0.75]))
     int_typed = summary_pb2.Summary.Value(tag="m", tensor=tensor_pb2.TensorProto(
         dtype=types_pb2.DT_INT32, int_val=[4]))
-    write(tmp_path, event(1, tf2("m", [0.5], shape=(1,))), event(2, typed), event(3, int_typed))
+    half_typed = summary_pb2.Summary.Value(tag="m", tensor=tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_HALF, half_val=[0x3E00]))  # 1.5
+    bfloat16 = summary_pb2.Summary.Value(tag="m", tensor=tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_BFLOAT16, half_val=[0x4020]))  # 2.5
+    bfloat16_content = summary_pb2.Summary.Value(tag="m", tensor=tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_BFLOAT16, tensor_content=struct.pack("<H", 0xBF40)))  # -0.75
+    write(tmp_path, event(1, tf2("m", [0.5], shape=(1,))), event(2, typed), event(3, int_typed),
+          event(4, half_typed), event(5, bfloat16), event(6, bfloat16_content))
     assert steps_values(TfEventsFollower(str(tmp_path), "m").poll()) == [
-        (1, 0.5), (2, 0.75), (3, 4.0)]
+        (1, 0.5), (2, 0.75), (3, 4.0), (4, 1.5), (5, 2.5), (6, -0.75)]
 
 
 def test_only_the_exact_tag_counts_including_its_scopes(tmp_path):
@@ -119,6 +126,14 @@ def test_a_non_scalar_summary_with_the_tag_is_not_a_measurement(tmp_path):
     assert any("not a scalar" in r for r in f.rejected)
 
 
+def test_a_text_summary_with_the_tag_is_rejected_as_not_a_scalar(tmp_path):
+    text = summary_pb2.Summary.Value(tag="m", tensor=tensor_pb2.TensorProto(
+        dtype=types_pb2.DT_STRING, string_val=[b"0.9"]))
+    write(tmp_path, event(1, text))
+    f = TfEventsFollower(str(tmp_path), "m")
+    assert f.poll() == [] and "not a scalar" in f.rejected[-1]
+
+
 def test_it_reads_train_and_eval_subfolders_ordered_by_wall_time(tmp_path):
     write(tmp_path, event(10, tf1("accuracy", 0.1), wall_time=1000.0),
           event(30, tf1("accuracy", 0.3), wall_time=1002.0))
@@ -132,18 +147,14 @@ def test_it_reads_train_and_eval_subfolders_ordered_by_wall_time(tmp_path):
 
 
 def test_a_file_appended_to_between_polls_yields_only_the_new_values(tmp_path):
+    w = EventFileWriter(str(tmp_path))
     f = TfEventsFollower(str(tmp_path), "acc")
-    w = write(tmp_path, event(1, tf1("acc", 0.1)), event(2, tf1("acc", 0.2)), writer=None)
-    assert steps_values(f.poll()) == [(1, 0.1), (2, 0.2)]
-    assert f.poll() == []
-    # Same writer keeps appending to the same file.
-    w = EventFileWriter(str(tmp_path / "live"))
-    f2 = TfEventsFollower(str(tmp_path / "live"), "acc")
     for step in range(1, 6):
-        write(tmp_path, event(step, tf1("acc", step)), writer=w)
-        assert steps_values(f2.poll()) == [(step, float(step))]
-        assert f2.poll() == []
+        write(tmp_path, event(step, tf1("acc", step / 10), tf2("acc", step)), writer=w)
+        assert steps_values(f.poll()) == [(step, step / 10), (step, float(step))]
+        assert f.poll() == []
     w.close()
+    assert len(f.files) == 1
 
 
 def test_a_file_created_after_the_first_poll_is_found_at_the_next_rescan(tmp_path):

@@ -1,0 +1,191 @@
+"""The commands against a stub ml v1 server: the HTTP requests they build and what they print
+(including errors: a message and exit status 1, never a traceback)."""
+
+from __future__ import annotations
+
+import io
+import json
+import urllib.parse
+from pathlib import Path
+
+import pytest
+from cli_stub import Seen, StubServer
+
+from hpdash.cli.client import Client
+from hpdash.cli.main import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _query(seen: Seen) -> dict[str, list[str]]:
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(seen.path).query)
+
+
+def test_the_list_request_carries_filter_page_size_token_and_the_bearer_token():
+    client = Client("http://h:1/", "tok", "my-proj")
+    req = client.list_request(page_size=7, page_token="abc", filter_expr="jobId:census* AND "
+                              "state:FAILED")
+    parts = urllib.parse.urlsplit(req.full_url)
+    assert (parts.netloc, parts.path) == ("h:1", "/v1/projects/my-proj/jobs")
+    assert urllib.parse.parse_qs(parts.query) == {
+        "filter": ["jobId:census* AND state:FAILED"], "pageSize": ["7"], "pageToken": ["abc"]}
+    assert req.get_header("Authorization") == "Bearer tok"
+    assert req.get_method() == "GET"
+
+
+def test_a_plain_list_request_has_no_query_string():
+    assert Client("http://h", "t", "p").list_request().full_url == "http://h/v1/projects/p/jobs"
+
+
+def test_list_sends_the_filter_to_the_server_and_follows_next_page_tokens(stub: StubServer):
+    pages = {"": {"jobs": [{"jobId": "a", "state": "RUNNING"}], "nextPageToken": "p2"},
+             "p2": {"jobs": [{"jobId": "b", "state": "FAILED"}], "nextPageToken": "p3"},
+             "p3": {"jobs": [{"jobId": "c", "state": "QUEUED"}]}}
+    stub.responder = lambda seen: (200, pages[_query(seen).get("pageToken", [""])[0]])
+    code, out, err = run("--url", stub.url, "--token", "t", "jobs", "list", "--filter",
+                         "state:FAILED", "--page-size", "1")
+    assert code == 0, err
+    assert [line.split()[:2] for line in out.splitlines()] == [
+        ["JOB_ID", "STATUS"], ["a", "RUNNING"], ["b", "FAILED"], ["c", "QUEUED"]]
+    assert [_query(s) for s in stub.requests] == [
+        {"filter": ["state:FAILED"], "pageSize": ["1"]},
+        {"filter": ["state:FAILED"], "pageSize": ["1"], "pageToken": ["p2"]},
+        {"filter": ["state:FAILED"], "pageSize": ["1"], "pageToken": ["p3"]},
+    ]
+    assert all(s.headers["Authorization"] == "Bearer t" for s in stub.requests)
+
+
+def test_list_stops_at_the_limit(stub: StubServer):
+    stub.responder = lambda seen: (200, {"jobs": [{"jobId": f"j{i}"} for i in range(2)],
+                                         "nextPageToken": "more"})
+    code, out, _ = run("--url", stub.url, "jobs", "list", "--limit", "3", "--page-size", "2")
+    assert code == 0
+    assert len(out.splitlines()) == 1 + 3
+    assert len(stub.requests) == 2
+
+
+def test_an_empty_list_says_so(stub: StubServer):
+    stub.responder = lambda seen: (200, {})
+    assert run("--url", stub.url, "jobs", "list") == (0, "", "Listed 0 items.\n")
+
+
+def test_submit_posts_the_merged_job_to_the_project_and_prints_like_gcloud(
+        stub: StubServer, tmp_path: Path):
+    config = tmp_path / "hptuning_config.yaml"
+    config.write_text("trainingInput:\n  pythonModule: trainer.task\n  args: [--old]\n"
+                      "  hyperparameters: {maxTrials: 2}\n")
+    stub.responder = lambda seen: (200, {**seen.body, "state": "QUEUED"})
+    code, out, err = run("jobs", "submit", "training", "job_1", "--url", stub.url,
+                         "--project", "team", "--config", str(config), "--region", "here",
+                         "--packages", "/p/t.tar.gz", "--", "--new", "--x=1")
+    assert code == 0, err
+    [seen] = stub.requests
+    assert (seen.method, seen.path) == ("POST", "/v1/projects/team/jobs")
+    assert seen.body == {"jobId": "job_1", "trainingInput": {
+        "pythonModule": "trainer.task", "args": ["--new", "--x=1"], "region": "here",
+        "packageUris": ["/p/t.tar.gz"], "hyperparameters": {"maxTrials": 2}}}
+    assert err.startswith("Job [job_1] submitted successfully.\n")
+    assert "$ hpdash jobs describe job_1" in err and "$ hpdash jobs stream-logs job_1" in err
+    assert out == "jobId: job_1\nstate: QUEUED\n"
+
+
+def test_submit_with_package_path_sends_the_staged_sdist(stub: StubServer, tmp_path: Path):
+    pkg = tmp_path / "src" / "trainer"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    stub.responder = lambda seen: (200, {"jobId": "j", "state": "QUEUED"})
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j", "--module-name",
+                       "trainer.task", "--package-path", str(pkg), "--staging-dir",
+                       str(tmp_path / "staging"))
+    assert code == 0, err
+    [uri] = stub.requests[0].body["trainingInput"]["packageUris"]
+    assert Path(uri).is_file() and uri.endswith("trainer-0.0.0.tar.gz")
+    assert Path(uri).is_relative_to(tmp_path / "staging" / "j")
+
+
+def test_an_invalid_flag_fails_before_anything_is_built_or_sent(stub: StubServer,
+                                                                 tmp_path: Path):
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j", "--labels",
+                       "oops", "--package-path", str(tmp_path / "missing"))
+    assert code == 1
+    assert err == "ERROR: (hpdash.jobs.submit.training) --labels: expected KEY=VALUE, got " \
+                  "'oops'\n"
+    assert stub.requests == []
+
+
+def test_a_validation_error_prints_the_message_and_violations_and_exits_1(stub: StubServer):
+    stub.responder = lambda seen: (400, {"error": {
+        "code": 400, "status": "INVALID_ARGUMENT",
+        "message": "Field: trainingInput.pythonModule Error: pythonModule is required; "
+                   "Field: jobId Error: bad id",
+        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+            {"field": "trainingInput.pythonModule", "description": "pythonModule is required"},
+            {"field": "jobId", "description": "bad id"}]}]}})
+    code, out, err = run("--url", stub.url, "jobs", "submit", "training", "j")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: 2 invalid fields:",
+        "  - trainingInput.pythonModule: pythonModule is required",
+        "  - jobId: bad id"]
+    assert "Traceback" not in err
+
+
+def test_describe_prints_yaml_and_trials_or_raw_json(stub: StubServer):
+    job = {"jobId": "j/odd", "state": "SUCCEEDED", "trainingOutput": {"trials": [
+        {"trialId": "10", "hyperparameters": {"x": "1"}},
+        {"trialId": "9", "hyperparameters": {"x": "2"}}]}}
+    stub.responder = lambda seen: (200, job)
+    code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd")
+    assert code == 0
+    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd"
+    assert "jobId: j/odd" in out
+    assert [line.split()[0] for line in out.split("Training Output Trials\n")[1].splitlines()
+            ] == ["TRIAL", "9", "10"]
+    code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd", "--format", "json")
+    assert json.loads(out) == job
+
+
+def test_cancel_prints_gcloud_wording_or_the_failed_precondition(stub: StubServer):
+    stub.responder = lambda seen: (200, {})
+    assert run("--url", stub.url, "jobs", "cancel", "j") == (0, "", "Cancelled job [j].\n")
+    assert (stub.requests[0].method, stub.requests[0].path) == (
+        "POST", "/v1/projects/local/jobs/j:cancel")
+    stub.responder = lambda seen: (400, {"error": {
+        "code": 400, "status": "FAILED_PRECONDITION",
+        "message": "Job j is already SUCCEEDED and cannot be cancelled."}})
+    assert run("--url", stub.url, "jobs", "cancel", "j") == (
+        1, "", "ERROR: (hpdash.jobs.cancel) FAILED_PRECONDITION: Job j is already SUCCEEDED "
+               "and cannot be cancelled.\n")
+
+
+def test_a_non_json_error_body_is_still_reported_cleanly(stub: StubServer):
+    stub.responder = lambda seen: (502, b"<html>Bad Gateway</html>")
+    code, _, err = run("--url", stub.url, "jobs", "describe", "j")
+    assert code == 1
+    assert err == "ERROR: (hpdash.jobs.describe) HTTP 502: <html>Bad Gateway</html>\n"
+
+
+def test_an_unreachable_server_is_one_line_and_exit_1():
+    code, _, err = run("--url", "http://127.0.0.1:9", "jobs", "list")
+    assert code == 1
+    assert err.startswith("ERROR: (hpdash.jobs.list) cannot reach hpdash at http://127.0.0.1:9")
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_1(capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exc:
+        main(["jobs", "submit", "training", "j", "--scale-tier", "huge"])
+    assert exc.value.code == 1
+    assert "invalid choice 'huge'" in capsys.readouterr().err
+    code, _, err = run("jobs", "describe", "j", "--", "x")
+    assert code == 1 and "only for `jobs submit training`" in err
+
+
+def test_a_server_that_is_not_hpdash_is_reported(stub: StubServer):
+    stub.responder = lambda seen: (200, b"<html>hello</html>")
+    code, _, err = run("--url", stub.url, "jobs", "describe", "j")
+    assert code == 1 and "did not answer with JSON" in err

@@ -1,0 +1,155 @@
+"""gcloud's precedence: the --config Job, overridden by flags, args after `--` replacing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from hpdash.cli.jobspec import (
+    SubmitOptions,
+    UsageError,
+    build_job,
+    load_config,
+    parse_labels,
+    scale_tier,
+)
+from hpdash.cli.main import split_user_args
+
+CONFIG = {
+    "jobId": "from_file",
+    "labels": {"team": "file"},
+    "trainingInput": {
+        "pythonModule": "trainer.file",
+        "args": ["--epochs=5", "--greeting=file"],
+        "region": "file-region",
+        "scaleTier": "CUSTOM",
+        "masterType": "complex_model_m",
+        "packageUris": ["/from/file.tar.gz"],
+        "hyperparameters": {"maxTrials": 3},
+    },
+}
+
+
+def test_the_config_file_is_sent_as_is_apart_from_the_positional_job_id():
+    job = build_job(CONFIG, SubmitOptions(job_id="cli_job"))
+    assert job["jobId"] == "cli_job"
+    assert job["labels"] == {"team": "file"}
+    assert job["trainingInput"] == CONFIG["trainingInput"]
+    assert CONFIG["jobId"] == "from_file", "the loaded config is not mutated"
+
+
+def test_flags_override_the_config_files_training_input_fields():
+    opts = SubmitOptions(job_id="j", module_name="trainer.cli", region="cli-region",
+                         scale_tier="basic-gpu", runtime_version="2.11", python_version="3.7",
+                         job_dir="/out/j")
+    ti = build_job(CONFIG, opts)["trainingInput"]
+    assert ti["pythonModule"] == "trainer.cli"
+    assert ti["region"] == "cli-region"
+    assert ti["scaleTier"] == "BASIC_GPU"
+    assert ti["runtimeVersion"] == "2.11" and ti["pythonVersion"] == "3.7"
+    assert ti["jobDir"] == "/out/j"
+    assert ti["masterType"] == "complex_model_m", "fields without a flag are kept"
+    assert ti["hyperparameters"] == {"maxTrials": 3}
+
+
+def test_args_after_double_dash_replace_the_config_args_instead_of_merging():
+    job = build_job(CONFIG, SubmitOptions(job_id="j", user_args=["--epochs=2"]))
+    assert job["trainingInput"]["args"] == ["--epochs=2"]
+
+
+def test_without_double_dash_the_config_args_are_kept_and_a_bare_double_dash_clears_them():
+    assert build_job(CONFIG, SubmitOptions(job_id="j"))["trainingInput"]["args"] == [
+        "--epochs=5", "--greeting=file"]
+    assert build_job(CONFIG, SubmitOptions(job_id="j", user_args=[]))["trainingInput"][
+        "args"] == []
+
+
+def test_the_command_line_splits_at_the_first_double_dash_only():
+    own, user = split_user_args(["jobs", "submit", "training", "j", "--", "--a", "--", "b"])
+    assert own == ["jobs", "submit", "training", "j"]
+    assert user == ["--a", "--", "b"]
+    assert split_user_args(["jobs", "list"]) == (["jobs", "list"], None)
+
+
+def test_labels_flags_replace_the_config_labels():
+    job = build_job(CONFIG, SubmitOptions(job_id="j", labels=["owner=alice,env=dev"]))
+    assert job["labels"] == {"owner": "alice", "env": "dev"}
+
+
+def test_packages_replace_the_config_package_uris_and_local_paths_become_absolute(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    opts = SubmitOptions(job_id="j", packages=["dist/a.tar.gz,file:///abs/b.whl", "c"])
+    uris = build_job(CONFIG, opts, built_packages=["/staged/t.tar.gz"])["trainingInput"][
+        "packageUris"]
+    assert uris == [str(tmp_path / "dist/a.tar.gz"), "file:///abs/b.whl", str(tmp_path / "c"),
+                    "/staged/t.tar.gz"]
+
+
+def test_a_relative_job_dir_is_made_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    assert build_job({}, SubmitOptions(job_id="j", job_dir="out"))["trainingInput"][
+        "jobDir"] == os.path.join(str(tmp_path), "out")
+
+
+def test_without_a_config_the_job_is_built_from_flags_alone():
+    job = build_job({}, SubmitOptions(job_id="j", module_name="m", user_args=["--x"]))
+    assert job == {"jobId": "j", "trainingInput": {"pythonModule": "m", "args": ["--x"]}}
+
+
+@pytest.mark.parametrize(("choice", "enum"), [
+    ("basic", "BASIC"), ("standard-1", "STANDARD_1"), ("premium-1", "PREMIUM_1"),
+    ("basic-gpu", "BASIC_GPU"), ("basic-tpu", "BASIC_TPU"), ("custom", "CUSTOM"),
+    ("STANDARD_1", "STANDARD_1"),
+])
+def test_scale_tier_choices_map_to_the_api_enum(choice: str, enum: str):
+    assert scale_tier(choice) == enum
+
+
+def test_an_unknown_scale_tier_names_the_choices():
+    with pytest.raises(UsageError, match="basic, standard-1, premium-1"):
+        scale_tier("huge")
+
+
+def test_labels_parse_comma_separated_and_repeated_flags_later_wins():
+    assert parse_labels(["a=1,b=2", "b=3", "empty="]) == {"a": "1", "b": "3", "empty": ""}
+
+
+@pytest.mark.parametrize("bad", ["novalue", "=v", "a=1,oops"])
+def test_labels_without_key_value_are_refused(bad: str):
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        parse_labels([bad])
+
+
+def test_the_config_may_be_yaml_or_json(tmp_path: Path):
+    y = tmp_path / "c.yaml"
+    y.write_text("trainingInput:\n  args: [--a]\n  hyperparameters:\n"
+                 "    enableTrialEarlyStopping: True\n")
+    assert load_config(str(y)) == {"trainingInput": {
+        "args": ["--a"], "hyperparameters": {"enableTrialEarlyStopping": True}}}
+    j = tmp_path / "c.json"
+    j.write_text(json.dumps(CONFIG))
+    assert load_config(str(j)) == CONFIG
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert load_config(str(empty)) == {}
+
+
+@pytest.mark.parametrize(("text", "match"), [
+    ("- a\n- b\n", "must contain a Job resource"),
+    ("trainingInput: [1]\n", "trainingInput .* must be a mapping"),
+    ("a: [\n", "not valid YAML"),
+])
+def test_a_config_that_is_not_a_job_is_a_usage_error(tmp_path: Path, text: str, match: str):
+    p = tmp_path / "c.yaml"
+    p.write_text(text)
+    with pytest.raises(UsageError, match=match):
+        load_config(str(p))
+
+
+def test_a_missing_config_file_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(UsageError, match="cannot read"):
+        load_config(str(tmp_path / "nope.yaml"))

@@ -1,0 +1,129 @@
+"""describe's YAML and trials table, list's table, and how errors read."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import yaml
+
+from hpdash.cli.client import ApiError
+from hpdash.cli.render import api_error, describe, jobs_table, local_time, to_yaml, trials_table
+
+
+def _trial(tid: str, value: float | None, **hps: str) -> dict:
+    t: dict = {"trialId": tid, "hyperparameters": hps, "state": "SUCCEEDED"}
+    if value is not None:
+        t["finalMetric"] = {"trainingStep": "30", "objectiveValue": value}
+    else:
+        t["state"] = "FAILED"
+    return t
+
+
+JOB = {
+    "jobId": "j",
+    "state": "SUCCEEDED",
+    "trainingInput": {"pythonModule": "m", "hyperparameters": {"params": [
+        {"parameterName": "y"}, {"parameterName": "x"}]}},
+    # Best first, as the API lists them.
+    "trainingOutput": {"trials": [
+        _trial("10", 0.9, x="0.1", y="a"),
+        _trial("2", 0.5, x="0.2", y="b"),
+        _trial("1", 0.25, x="0.3", y="c"),
+        _trial("3", None, x="0.4", y="d"),
+    ]},
+}
+
+
+def test_the_trials_table_is_sorted_by_trial_id_numerically():
+    lines = trials_table(JOB).splitlines()
+    assert lines[0] == "Training Output Trials"
+    assert lines[1].split() == ["TRIAL", "OBJECTIVE_VALUE", "STEP", "y", "x"]
+    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "10"]
+    assert lines[2].split() == ["1", "0.25", "30", "c", "0.3"]
+
+
+def test_a_trial_without_final_metric_has_empty_cells_and_columns_line_up():
+    lines = trials_table(JOB).splitlines()
+    header, failed = lines[1], lines[4]
+    assert failed.split() == ["3", "d", "0.4"]
+    assert failed.index("d") == header.index(" y") + 1
+    assert failed.index("0.4") == header.index(" x") + 1
+
+
+def test_describe_prints_sorted_block_yaml_then_the_trials_table():
+    out = describe(JOB)
+    doc, table = out.split("\nTraining Output Trials\n")
+    assert yaml.safe_load(doc) == JOB
+    top_keys = [line.split(":")[0] for line in doc.splitlines() if not line.startswith(" ")
+                and not line.startswith("-")]
+    assert top_keys == sorted(top_keys)
+    assert "{" not in doc, "block style, not flow style"
+    assert table.splitlines()[0].startswith("TRIAL")
+
+
+def test_describe_without_trials_has_no_table():
+    assert "Training Output Trials" not in describe({"jobId": "j", "state": "QUEUED"})
+
+
+def test_long_and_multiline_strings_stay_readable_in_yaml():
+    text = to_yaml({"errorMessage": "line one\nline two", "long": "x" * 300})
+    assert "errorMessage: |" in text
+    assert yaml.safe_load(text)["long"] == "x" * 300
+    assert len(text.splitlines()) == 4
+
+
+def test_jobs_table_shows_job_id_status_and_local_created_time():
+    out = jobs_table([{"jobId": "a_long_job", "state": "RUNNING",
+                       "createTime": "2026-01-02T03:04:05.123456Z"}])
+    header, row = out.splitlines()
+    assert header.split() == ["JOB_ID", "STATUS", "CREATED"]
+    expected = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC).astimezone()
+    assert row.split() == ["a_long_job", "RUNNING", expected.strftime("%Y-%m-%dT%H:%M:%S")]
+
+
+def test_local_time_accepts_nanoseconds_and_leaves_garbage_alone():
+    assert local_time("2026-01-02T03:04:05.123456789Z") == dt.datetime(
+        2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%dT%H:%M:%S")
+    assert local_time("yesterday") == "yesterday"
+    assert local_time(None) == ""
+
+
+def test_an_api_error_shows_status_message_and_each_field_violation():
+    exc = ApiError(400, "INVALID_ARGUMENT", "Request contains an invalid argument.", [
+        ("trainingInput.hyperparameters.params[0].minValue", "must be below maxValue"),
+        ("jobId", "must start with a letter")])
+    out = api_error("hpdash.jobs.submit.training", exc)
+    assert out.splitlines() == [
+        "ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: Request contains an invalid "
+        "argument.",
+        "Field violations:",
+        "  - trainingInput.hyperparameters.params[0].minValue: must be below maxValue",
+        "  - jobId: must start with a letter",
+    ]
+
+
+def test_hpdash_validation_messages_are_not_printed_twice():
+    violations = [("a", "bad a"), ("b", "bad b")]
+    exc = ApiError(400, "INVALID_ARGUMENT", "Field: a Error: bad a; Field: b Error: bad b",
+                   violations)
+    assert api_error("c", exc).splitlines() == [
+        "ERROR: (c) INVALID_ARGUMENT: 2 invalid fields:", "  - a: bad a", "  - b: bad b"]
+    one = ApiError(409, "ALREADY_EXISTS", "Field: job.job_id Error: exists",
+                   [("job.job_id", "exists")])
+    assert api_error("c", one) == "ERROR: (c) ALREADY_EXISTS: Field: job.job_id Error: exists\n"
+
+
+def test_an_authentication_error_says_how_to_set_a_token():
+    out = api_error("c", ApiError(401, "UNAUTHENTICATED", "missing token"))
+    assert "hpdash config set token" in out
+
+
+def test_api_errors_are_read_from_googles_envelope_or_from_any_other_body():
+    envelope = (b'{"error": {"code": 400, "status": "FAILED_PRECONDITION", "message": "done",'
+                b' "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest",'
+                b' "fieldViolations": [{"field": "f", "description": "d"}]}]}}')
+    exc = ApiError.from_response(400, envelope)
+    assert (exc.code, exc.status, exc.message, exc.violations) == (
+        400, "FAILED_PRECONDITION", "done", [("f", "d")])
+    html = ApiError.from_response(502, b"<html>\n<b>Bad   gateway</b></html>")
+    assert (html.status, html.message) == ("HTTP 502", "<html> <b>Bad gateway</b></html>")
