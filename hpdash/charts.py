@@ -32,7 +32,7 @@ BEST = "#dc2626"
 MUTED = "#94a3b8"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: sampled as a set
 class Point:
     trial_id: int
     state: str
@@ -105,7 +105,8 @@ def history_figure(points: Sequence[Point], maximize: bool, metric: str,
                    best_ids: Iterable[int] = ()) -> dict[str, Any]:
     scored = [p for p in points if p.value is not None]
     bx, by = best_so_far(points, maximize)
-    keep = {p for p in scored if p.trial_id in set(bx) | set(best_ids)}
+    wanted = set(bx) | set(best_ids)
+    keep = {p for p in scored if p.trial_id in wanted}
     shown = sample(scored, MAX_POINTS, keep)
     shown_note = f", {len(shown)} shown" if len(shown) < len(scored) else ""
     return {
@@ -147,7 +148,7 @@ def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize:
                   "line": {"color": [t.value for t in shown], "colorscale": "Viridis",
                            "reversescale": not maximize, "showscale": True}}],
         "layout": _layout(f"Parallel coordinates ({len(shown)} of {len(ranked)} trials)",
-                          margin={"l": 60, "r": 60, "t": 60, "b": 30}),
+                          margin={"l": 70, "r": 70, "t": 90, "b": 30}, height=420),
     }
 
 

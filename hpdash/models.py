@@ -66,6 +66,7 @@ class Job(models.Model):
         ]
         indexes = [models.Index(fields=["project", "-create_time"])]
         ordering = ["-create_time", "-id"]
+        permissions = [("cancel_job", "Can cancel jobs")]
 
     def __str__(self) -> str:
         return f"projects/{self.project}/jobs/{self.job_id}"
@@ -105,7 +106,11 @@ class Trial(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["job", "trial_id"], name="trial_unique_in_job")
         ]
-        indexes = [models.Index(fields=["job", "state"])]
+        indexes = [
+            models.Index(fields=["job", "state"]),
+            models.Index(fields=["job", "final_value"]),
+            models.Index(fields=["job", "final_step"]),
+        ]
         ordering = ["job", "trial_id"]
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dj_database_url
+import plotly
 
 from hpdash.config import BASE_DIR, data_dir, redis_url, secret_key
 
@@ -16,6 +17,7 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+PLOTLY_JS_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 DATA_DIR = data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -104,7 +106,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing one
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# plotly.js comes from the installed plotly package (no CDN): /static/plotly/plotly.min.js
+STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from hpdash import api, views
+from hpdash import api
+from hpdash.views import jobs, new_job
+
+JOB = "projects/<str:project>/jobs/<str:job_id>/"
 
 urlpatterns = [
     re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/?$", api.jobs, name="api-jobs"),
@@ -9,6 +12,14 @@ urlpatterns = [
             api.job, name="api-job"),
     re_path(r"^v1/(?P<rest>.*)$", api.not_found),
     path("admin/", admin.site.urls),
+    path("django-rq/", include("django_rq.urls")),  # its views require staff
     path("accounts/", include("django.contrib.auth.urls")),
-    path("", views.home, name="home"),
+    path("", jobs.job_list, name="job-list"),
+    path("jobs/new/", new_job.job_new, name="job-new"),
+    path(JOB, jobs.job_detail, name="job-detail"),
+    path(JOB + "cancel", jobs.job_cancel, name="job-cancel"),
+    path(JOB + "compare", jobs.job_compare, name="job-compare"),
+    path(JOB + "trials.<str:fmt>", jobs.job_export, name="job-export"),
+    path(JOB + "trials/<int:trial_id>/", jobs.trial_detail, name="trial-detail"),
+    path(JOB + "trials/<int:trial_id>/log", jobs.trial_log, name="trial-log"),
 ]

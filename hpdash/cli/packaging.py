@@ -120,6 +120,9 @@ def build_sdist(package_path: str | os.PathLike[str], output_dir: str | os.PathL
 
 def stage(archive: Path, staging_root: str | os.PathLike[str], job_id: str) -> Path:
     """Copy ``archive`` to ``<root>/<job_id>/<sha256[:12]>/<name>``; returns its absolute path."""
+    # The job id is validated by the server only later: never let it leave the staging root.
+    if not job_id or job_id in (".", "..") or "/" in job_id or os.sep in job_id:
+        raise PackagingError(f"invalid job id {job_id!r}: letters, digits and underscores")
     digest = hashlib.sha256(archive.read_bytes()).hexdigest()[:12]
     folder = Path(staging_root).expanduser().resolve() / job_id / digest
     target = folder / archive.name

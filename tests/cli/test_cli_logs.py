@@ -61,11 +61,13 @@ def _stream(client: ScriptedClient, data_dir: str = "") -> tuple[dict[str, Any],
     return job, out.getvalue(), err.getvalue()
 
 
-def _log(data_dir: Path, tid: str, text: str) -> None:
+def _log(data_dir: Path, tid: str, text: str, also: tuple[str, str] | None = None) -> None:
     path = data_dir / "jobs" / "proj" / "j" / "trials" / tid / "trainer.log"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as f:
         f.write(text)
+    if also:
+        _log(data_dir, *also)
 
 
 def test_trial_logs_are_prefixed_with_the_trial_id_until_the_job_ends(tmp_path: Path):
@@ -73,7 +75,7 @@ def test_trial_logs_are_prefixed_with_the_trial_id_until_the_job_ends(tmp_path: 
         (None, _job("QUEUED")),
         (lambda: _log(tmp_path, "1", "epoch 1\nepoch 2 (half"),
          _job("RUNNING", ("1", "RUNNING"))),
-        (lambda: (_log(tmp_path, "1", " a line)\n"), _log(tmp_path, "10", "ten\n")),
+        (lambda: _log(tmp_path, "1", " a line)\n", also=("10", "ten\n")),
          _job("RUNNING", ("1", "SUCCEEDED"), ("10", "RUNNING"))),
         (lambda: _log(tmp_path, "10", "last words without newline"),
          _job("SUCCEEDED", ("1", "SUCCEEDED"), ("10", "SUCCEEDED"))),

@@ -93,3 +93,12 @@ def test_build_and_stage_returns_absolute_archives_the_server_can_read(tmp_path:
     assert staged.is_absolute() and staged.is_file()
     assert staged.is_relative_to((tmp_path / "staging" / "job_2").resolve())
     assert "trainer/task.py" in _members(staged)
+
+
+@pytest.mark.parametrize("job_id", ["../escape", "a/b", "..", ""])
+def test_a_job_id_cannot_place_the_archive_outside_the_staging_dir(tmp_path: Path, job_id: str):
+    archive = tmp_path / "t.tar.gz"
+    archive.write_bytes(b"x")
+    with pytest.raises(PackagingError, match="invalid job id"):
+        stage(archive, tmp_path / "staging", job_id)
+    assert not (tmp_path / "escape").exists()

@@ -1,0 +1,237 @@
+"""Job list, job page, trial page, compare, export and cancel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Max, Min, Q
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from hpdash import charts, services
+from hpdash.execution import trial_log_path
+from hpdash.models import TERMINAL_STATES, Job, State, Trial
+from hpdash.resources import trial_resource
+from hpdash.spec.space import format_value
+from hpdash.trial_query import TIE_RULE, best_trials, filtered_trials, parse_filter
+
+PAGE_SIZE = 50
+LOG_TAIL_BYTES = 64 * 1024
+
+
+def _job(project: str, job_id: str) -> Job:
+    return get_object_or_404(Job.objects.select_related("owner"), project=project, job_id=job_id)
+
+
+@login_required
+def job_list(request: HttpRequest) -> HttpResponse:
+    jobs = Job.objects.select_related("owner").annotate(
+        finished=Count("trials", filter=Q(trials__state__in=TERMINAL_STATES)),
+        running=Count("trials", filter=Q(trials__state=State.RUNNING)),
+        best_max=Max("trials__final_value", filter=Q(trials__state=State.SUCCEEDED)),
+        best_min=Min("trials__final_value", filter=Q(trials__state=State.SUCCEEDED)),
+    ).order_by("-create_time", "-id")  # Meta.ordering is not applied to GROUP BY queries
+    state = request.GET.get("state", "")
+    if state in State.values:
+        jobs = jobs.filter(state=state)
+    search = request.GET.get("q", "").strip()
+    if search:
+        jobs = jobs.filter(job_id__icontains=search)
+    page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = []
+    for j in page:
+        a: Any = j  # annotated with finished, running, best_max, best_min
+        rows.append({"job": j, "best": a.best_max if j.maximize else a.best_min,
+                     "pct": min(100, round(100 * a.finished / j.max_trials))})
+    live = any(not r["job"].is_terminal for r in rows)
+    template = "hpdash/_job_rows.html" if request.GET.get("fragment") else "hpdash/job_list.html"
+    return render(request, template, {"page": page, "rows": rows, "live": live, "state": state,
+                                      "q": search, "states": State.values})
+
+
+def _trial_rows(job: Job, trials: list[Trial], best: Any) -> list[dict[str, Any]]:
+    params = job.spec.params
+    return [{
+        "t": t,
+        "params": [format_value(p, t.params[p.name]) if p.name in t.params else ""
+                   for p in params],
+        "is_best": t.trial_id in best.tied,
+        "is_recommended": t.trial_id == best.recommended,
+        "duration": getattr(t, "duration", None),
+    } for t in trials]
+
+
+@login_required
+def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    job = _job(project, job_id)
+    spec = job.spec
+    flt = parse_filter(request.GET, spec)
+    trials_qs = filtered_trials(job, flt)
+    page = Paginator(trials_qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    best = best_trials(job)
+    counts = dict(job.trials.values_list("state").annotate(n=Count("id")).values_list(
+        "state", "n"))
+    finished = sum(counts.get(s, 0) for s in TERMINAL_STATES)
+    points = charts.gather_points(job.trials.filter(flt.q))
+    metric = job.metric_tag
+    curve_ids = charts.curve_trial_ids(points, job.maximize, [best.recommended] if
+                                       best.recommended else [])
+    curves = charts.gather_curves(job.trials.all(), curve_ids)
+    figures = {
+        "history": charts.history_figure(points, job.maximize, metric, best.tied),
+        "parallel": charts.parallel_figure(points, spec, job.maximize, metric),
+        "curves": charts.curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
+                                       metric, best.tied),
+        "slices": charts.slice_figures(points, spec, job.maximize, metric),
+    }
+    context = {
+        "job": job, "spec": spec, "page": page, "flt": flt, "best": best, "tie_rule": TIE_RULE,
+        "rows": _trial_rows(job, list(page), best), "counts": counts, "finished": finished,
+        "running": counts.get(State.RUNNING, 0),
+        "pct": min(100, round(100 * finished / job.max_trials)) if job.max_trials else 0,
+        "figures": figures, "states": State.values, "live": not job.is_terminal,
+        "spec_json": json.dumps(job.training_input, indent=2),
+        "matched": page.paginator.count, "filter_keys": _filter_keys(spec),
+        "can_cancel": request.user.has_perm("hpdash.cancel_job") and not job.is_terminal,
+    }
+    template = "hpdash/_job_live.html" if request.GET.get("fragment") else "hpdash/job_detail.html"
+    return render(request, template, context)
+
+
+def _filter_keys(spec: Any) -> list[dict[str, Any]]:
+    return [{"name": p.name, "categorical": p.type == "CATEGORICAL",
+             "choices": list(p.categorical_values)} for p in spec.params]
+
+
+@login_required
+@require_POST
+@permission_required("hpdash.cancel_job", raise_exception=True)
+def job_cancel(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    job = _job(project, job_id)
+    try:
+        services.job_cancel(job, by=request.user.get_username())
+        messages.success(request, f"Cancelling {job.job_id}: its running trials are being "
+                                  "stopped.")
+    except services.FailedPrecondition as exc:
+        messages.warning(request, str(exc))
+    return redirect("job-detail", project=project, job_id=job_id)
+
+
+def _selected_ids(request: HttpRequest) -> list[int]:
+    raw = request.GET.getlist("trials") or request.GET.get("trials", "").split(",")
+    ids = []
+    for chunk in raw:
+        for part in chunk.split(","):
+            if part.strip().isdigit():
+                ids.append(int(part))
+    return sorted(set(ids))[:20]
+
+
+@login_required
+def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    job = _job(project, job_id)
+    ids = _selected_ids(request)
+    trials = list(job.trials.filter(trial_id__in=ids).order_by("trial_id"))
+    if len(trials) < 2:
+        messages.warning(request, "Select at least two trials to compare.")
+        return redirect("job-detail", project=project, job_id=job_id)
+    spec = job.spec
+    rows = []
+    for p in spec.params:
+        values = [format_value(p, t.params[p.name]) for t in trials]
+        rows.append({"name": p.name, "values": values, "differs": len(set(values)) > 1})
+    curves = charts.gather_curves(job.trials.all(), [t.trial_id for t in trials])
+    figure = charts.curves_figure(curves, [t.trial_id for t in trials if t.is_stopped_early],
+                                  job.metric_tag, title="Learning curves, overlaid")
+    return render(request, "hpdash/job_compare.html", {
+        "job": job, "trials": trials, "rows": rows, "figures": {"compare": figure}})
+
+
+@login_required
+def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> HttpResponse:
+    job = _job(project, job_id)
+    if fmt not in ("csv", "json"):
+        raise Http404("export as trials.csv or trials.json")
+    flt = parse_filter(request.GET, job.spec)
+    if flt.errors:
+        return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
+    trials = list(filtered_trials(job, flt))
+    filename = f"{job.job_id}-trials.{fmt}"
+    if fmt == "json":
+        resp: HttpResponse = JsonResponse(
+            {"jobId": job.job_id, "trials": [trial_resource(job, t) for t in trials]})
+    else:
+        out = io.StringIO()
+        names = [p.name for p in job.spec.params]
+        w = csv.writer(out)
+        w.writerow(["trialId", "state", job.metric_tag, "step", *names, "stoppedEarly",
+                    "startTime", "endTime", "failure"])
+        for t in trials:
+            r = trial_resource(job, t)
+            fm = r.get("finalMetric", {})
+            w.writerow([t.trial_id, t.state, fm.get("objectiveValue", ""),
+                        fm.get("trainingStep", ""),
+                        *(r["hyperparameters"].get(n, "") for n in names),
+                        t.is_stopped_early, r.get("startTime", ""), r.get("endTime", ""),
+                        t.failure_reason])
+        resp = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return resp
+
+
+@login_required
+def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
+                 ) -> HttpResponse:
+    job = _job(project, job_id)
+    trial = get_object_or_404(job.trials, trial_id=trial_id)
+    spec = job.spec
+    params = [(p.name, format_value(p, trial.params[p.name])) for p in spec.params
+              if p.name in trial.params]
+    curves = charts.gather_curves(job.trials.all(), [trial.trial_id])
+    figure = charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
+                                  job.metric_tag, title="Measurements")
+    path = trial_log_path(trial)
+    tail, truncated = "", False
+    if path.exists():
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if size > LOG_TAIL_BYTES:
+                f.seek(size - LOG_TAIL_BYTES)
+                truncated = True
+            tail = f.read().decode("utf-8", errors="replace")
+    n_measurements = trial.measurements.count()
+    return render(request, "hpdash/trial_detail.html", {
+        "job": job, "trial": trial, "params": params, "figures": {"measurements": figure},
+        "log_tail": tail, "log_truncated": truncated, "has_log": path.exists(),
+        "n_measurements": n_measurements, "live": trial.state in (State.QUEUED, State.RUNNING),
+    })
+
+
+@login_required
+def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
+              ) -> FileResponse:
+    job = _job(project, job_id)
+    trial = get_object_or_404(job.trials, trial_id=trial_id)
+    path = trial_log_path(trial)
+    if not path.exists():
+        raise Http404("this trial has no log yet")
+    return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
+                        filename=f"{job.job_id}-trial-{trial.trial_id}.log",
+                        content_type="text/plain; charset=utf-8",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Content-Length": str(os.path.getsize(path))})
