@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from hpdash import services
-from hpdash.models import ApiToken, Job, Trial
+from hpdash.models import TERMINAL_STATES, ApiToken, Job, Trial
 
 
 class TrialInline(admin.TabularInline):
@@ -18,7 +18,8 @@ class TrialInline(admin.TabularInline):
     show_change_link = True
 
 
-@admin.action(description="Cancel selected jobs (stops their running trials)")
+@admin.action(description="Cancel selected jobs (stops their running trials)",
+              permissions=["cancel"])
 def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Job]
                 ) -> None:
     done = 0
@@ -34,7 +35,7 @@ def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ("job_id", "project", "state", "goal", "metric_tag", "max_trials", "owner",
+    list_display = ("job_id", "project", "state", "progress", "goal", "metric_tag", "owner",
                     "create_time")
     list_filter = ("state", "project", "algorithm")
     search_fields = ("job_id", "project")
@@ -45,8 +46,19 @@ class JobAdmin(admin.ModelAdmin):
                        "start_time", "end_time", "update_time")
     inlines = [TrialInline]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
+        return super().get_queryset(request).annotate(
+            finished=Count("trials", filter=Q(trials__state__in=TERMINAL_STATES)))
+
+    @admin.display(description="progress")
+    def progress(self, job: Job) -> str:
+        return f"{getattr(job, 'finished', 0)}/{job.max_trials}"
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are created through the one spec parser (API, dashboard, CLI)
+
+    def has_cancel_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("hpdash.cancel_job")
 
 
 @admin.register(ApiToken)

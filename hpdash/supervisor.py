@@ -134,6 +134,7 @@ class Supervisor:
         log.info("data dir %s", self.data)
         subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
                        check=True)
+        subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
         if not os.environ.get("REDIS_URL"):
             self._start_redis()
         n = int(os.environ.get("HPDASH_WORKERS") or max(2, os.cpu_count() or 1))
