@@ -29,8 +29,12 @@ lint: $(VENV)/.installed-test
 test: $(VENV)/.installed-test lint
 	$(PY) -m pytest
 
-bench: $(VENV)/.installed-test
-	$(PY) benchmarks/suggest_latency.py
+$(VENV)/.installed-bench: $(VENV)/.installed-test pyproject.toml
+	$(PY) -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info

@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
 from hpdash import services
-from hpdash.models import TERMINAL_STATES, ApiToken, Job, Trial
+from hpdash.models import TERMINAL_STATES, ApiToken, Job, Project, Trial
 
 
 class TrialInline(admin.TabularInline):
@@ -59,6 +59,13 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("hpdash.cancel_job")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "created")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
 
 
 @admin.register(ApiToken)

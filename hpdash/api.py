@@ -20,7 +20,7 @@ from django.db.models import Q, prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from hpdash import listfilter, listfilter_db, services
+from hpdash import access, listfilter, listfilter_db, services
 from hpdash.auth import user_from_request
 from hpdash.models import Job
 from hpdash.resources import job_resource
@@ -73,6 +73,10 @@ def _endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return error("INVALID_ARGUMENT", f"Invalid project name {project!r}.",
                          [("parent", "project names are letters, digits, '.', '_' and '-'")])
         request.user = user  # type: ignore[assignment]
+        creating = request.method == "POST" and "job_id" not in kwargs
+        if not creating and not access.can_view(user, project):
+            return error("PERMISSION_DENIED", f"Permission denied on project {project!r}: you "
+                         "are not a member (ask an administrator: Admin → Projects).")
         try:
             return view(request, project, **kwargs)
         except RequestDataTooBig:
@@ -108,6 +112,9 @@ def _create(request: HttpRequest, project: str) -> HttpResponse:
     except (ValueError, UnicodeDecodeError) as exc:
         return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
                      [("job", "the request body is not valid JSON")])
+    denied = access.claim_for_create(request.user, project)
+    if denied:
+        return error("PERMISSION_DENIED", f"Permission denied on project {project!r}: {denied}.")
     try:
         job = services.job_create(project, data, owner=request.user)
     except SpecError as exc:
@@ -193,6 +200,9 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
     if verb == ":cancel":
         if request.method != "POST":
             return error("UNIMPLEMENTED", "Use POST for :cancel.")
+        if not request.user.has_perm("hpdash.cancel_job"):
+            return error("PERMISSION_DENIED", "Cancelling jobs needs the 'hpdash.cancel_job' "
+                         "permission.")
         job = _get_job(project, job_id)
         if job is None:
             return _not_found(project, job_id)
@@ -217,6 +227,9 @@ def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     """``jobs.patch``: replace the labels; with ``etag`` in ``updateMask``, only if the body's
     etag is the job's current one (Google's documented rule; an etag in the body without
     ``etag`` in the mask is ignored, as gcloud sends ``updateMask=labels``)."""
+    if not request.user.has_perm("hpdash.change_job"):
+        return error("PERMISSION_DENIED", "Changing labels needs the 'hpdash.change_job' "
+                     "permission.")
     mask = [p.strip() for p in request.GET.get("updateMask", "").split(",") if p.strip()]
     if not mask:
         return error("INVALID_ARGUMENT", "updateMask is required: only labels can be updated "

@@ -30,6 +30,21 @@ TERMINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
 ACTIVE_TRIAL_STATES = (State.QUEUED, State.RUNNING)
 
 
+class Project(models.Model):
+    """A namespace of jobs (``projects/<name>``) and who may use it (see hpdash.access)."""
+
+    name = models.CharField(max_length=128, unique=True)
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,
+                                     related_name="hpdash_projects")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Job(models.Model):
     project = models.CharField(max_length=128)
     job_id = models.CharField(max_length=128)

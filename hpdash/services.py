@@ -14,7 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hpdash import queue
+from hpdash import access, queue
 from hpdash.models import ACTIVE_TRIAL_STATES, Job, Measurement, State, Trial
 from hpdash.policy import TrialResult, job_failure_reason
 from hpdash.runner.metrics import Measurement as ReportedMeasurement
@@ -86,10 +86,15 @@ def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> 
 
 
 def job_create(project: str, data: Any, owner: Any = None) -> Job:
-    """Validate a Job resource with the one spec parser and store it QUEUED.
+    """Validate a Job resource with the one spec parser and store it QUEUED.  With an
+    ``owner``, checks that they may create jobs in ``project`` (see :mod:`hpdash.access`).
 
     Raises :class:`SpecError` (with every violation) or :class:`AlreadyExists`."""
     spec = parse_job(data)
+    if owner is not None:
+        denied = access.claim_for_create(owner, project)
+        if denied:
+            raise SpecError([FieldViolation("project", denied)])
     raw = dict(spec.training_input.raw)
     violations = _check_local_paths(raw)
     if violations:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
+from support import submitter
 
 from hpdash import queue
 from hpdash.models import ApiToken
@@ -20,7 +21,7 @@ def no_redis(monkeypatch):
 
 @pytest.fixture
 def auth():
-    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    _, token = ApiToken.issue(submitter("alice"))
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 

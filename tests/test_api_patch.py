@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import User
+from support import submitter
 
 from hpdash import queue, services
 from hpdash.models import ApiToken, Job
@@ -25,7 +25,7 @@ def no_redis(monkeypatch):
 
 @pytest.fixture
 def auth():
-    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    _, token = ApiToken.issue(submitter("alice"))
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
@@ -146,8 +146,7 @@ def test_patch_needs_a_token(client, created):
 
 
 def test_the_service_refuses_a_stale_etag_and_keeps_the_labels():
-    user = User.objects.create(username="bob")
-    job = services.job_create("p", JOB, owner=user)
+    job = services.job_create("p", JOB, owner=submitter("bob"))
     with pytest.raises(services.EtagMismatch):
         services.job_update_labels(job, {"a": "1"}, etag="bm9wZQ==")
     with pytest.raises(SpecError):

@@ -13,8 +13,8 @@ from typing import Any
 
 import googleapiclient
 import pytest
-from django.contrib.auth.models import User
 from django.utils import timezone
+from support import submitter
 
 from hpdash import queue
 from hpdash.models import ApiToken, Job, State, Trial
@@ -106,7 +106,7 @@ def no_redis(monkeypatch):
 
 @pytest.fixture
 def auth():
-    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    _, token = ApiToken.issue(submitter("alice"))
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 

@@ -9,9 +9,9 @@ import sys
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from support import submitter
 
 from hpdash import queue
 from hpdash.listfilter import And, FilterError, Not, Or, Restriction, matches, parse_filter
@@ -287,7 +287,7 @@ def test_a_malformed_filter_is_an_error_with_a_position(text, words, column):
 @pytest.fixture
 def auth(db, monkeypatch):
     monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
-    _, token = ApiToken.issue(User.objects.create(username="alice"))
+    _, token = ApiToken.issue(submitter("alice"))
     return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 

@@ -23,7 +23,7 @@ from django.http import (
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from hpdash import charts, services
+from hpdash import access, charts, services
 from hpdash.execution import trial_log_path
 from hpdash.models import TERMINAL_STATES, Job, State, Trial
 from hpdash.resources import trial_resource
@@ -34,13 +34,15 @@ PAGE_SIZE = 50
 LOG_TAIL_BYTES = 64 * 1024
 
 
-def _job(project: str, job_id: str) -> Job:
-    return get_object_or_404(Job.objects.select_related("owner"), project=project, job_id=job_id)
+def _job(request: HttpRequest, project: str, job_id: str) -> Job:
+    """The job, if this user may see its project (else 404: nothing to see here)."""
+    return get_object_or_404(access.visible_jobs(request.user).select_related("owner"),
+                             project=project, job_id=job_id)
 
 
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = Job.objects.select_related("owner").annotate(
+    jobs = access.visible_jobs(request.user).select_related("owner").annotate(
         finished=Count("trials", filter=Q(trials__state__in=TERMINAL_STATES)),
         running=Count("trials", filter=Q(trials__state=State.RUNNING)),
         best_max=Max("trials__final_value", filter=Q(trials__state=State.SUCCEEDED)),
@@ -78,7 +80,7 @@ def _trial_rows(job: Job, trials: list[Trial], best: Any) -> list[dict[str, Any]
 
 @login_required
 def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     spec = job.spec
     flt = parse_filter(request.GET, spec)
     trials_qs = filtered_trials(job, flt)
@@ -122,7 +124,7 @@ def _filter_keys(spec: Any) -> list[dict[str, Any]]:
 @require_POST
 @permission_required("hpdash.cancel_job", raise_exception=True)
 def job_cancel(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     try:
         services.job_cancel(job, by=request.user.get_username())
         messages.success(request, f"Cancelling {job.job_id}: its running trials are being "
@@ -144,7 +146,7 @@ def _selected_ids(request: HttpRequest) -> list[int]:
 
 @login_required
 def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     ids = _selected_ids(request)
     trials = list(job.trials.filter(trial_id__in=ids).order_by("trial_id"))
     if len(trials) < 2:
@@ -164,7 +166,7 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
 
 @login_required
 def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> HttpResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     if fmt not in ("csv", "json"):
         raise Http404("export as trials.csv or trials.json")
     flt = parse_filter(request.GET, job.spec)
@@ -197,7 +199,7 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
 @login_required
 def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
                  ) -> HttpResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     trial = get_object_or_404(job.trials, trial_id=trial_id)
     spec = job.spec
     params = [(p.name, format_value(p, trial.params[p.name])) for p in spec.params
@@ -225,7 +227,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
 @login_required
 def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
               ) -> FileResponse:
-    job = _job(project, job_id)
+    job = _job(request, project, job_id)
     trial = get_object_or_404(job.trials, trial_id=trial_id)
     path = trial_log_path(trial)
     if not path.exists():

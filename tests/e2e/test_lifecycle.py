@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import time
 
 import pytest
@@ -125,8 +124,10 @@ def test_a_resumed_job_learns_from_the_previous_one(stack: Stack):
         return [t["finalMetric"]["objectiveValue"] for t in job["trainingOutput"]["trials"]
                 if t["trialId"] in ids]
 
+    # A warm start begins where the cold start ended: its first trials already beat the cold
+    # start's first trials (which knew nothing).
     first_four = values(cold, {"1", "2", "3", "4"})
-    assert statistics.mean(values(warm, {"1", "2", "3", "4"})) > statistics.mean(first_four)
+    assert max(values(warm, {"1", "2", "3", "4"})) > max(first_four)
 
 
 def test_resuming_with_contradicting_params_or_from_a_missing_job_is_refused(stack: Stack):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandParser
 
 from hpdash.models import ApiToken
@@ -22,6 +23,11 @@ class Command(BaseCommand):
         if created:
             user.set_unusable_password()
             user.save()
-            self.stderr.write(f"Created user {user.get_username()!r} (no password; API only).")
+            # A user made here is meant to submit jobs: let them create, relabel and cancel.
+            user.user_permissions.add(*Permission.objects.filter(
+                content_type__app_label="hpdash",
+                codename__in=["add_job", "change_job", "cancel_job"]))
+            self.stderr.write(f"Created user {user.get_username()!r} (no password; API only) "
+                              "with permission to create, relabel and cancel jobs.")
         _, token = ApiToken.issue(user, options["name"])
         self.stdout.write(token)

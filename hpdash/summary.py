@@ -1,6 +1,6 @@
-"""Writes scalar summaries exactly as TensorFlow does, without TensorFlow: ``tf.summary.scalar``
-(TF2, a tensor scalar with the "scalars" plugin) or the TF1 ``simple_value`` form, using the
-event-file writer that ships with the ``tensorboard`` package."""
+"""For trainers: write scalar summaries exactly as TensorFlow does, without TensorFlow —
+``tf.summary.scalar`` (TF2, a tensor scalar with the "scalars" plugin) or the TF1
+``simple_value`` form — using the event-file writer that ships with ``tensorboard``."""
 
 from __future__ import annotations
 

@@ -1,0 +1,301 @@
+"""Search-quality problems: Bayesmark-style model x dataset objectives and synthetic functions.
+
+Every problem is an hpdash :class:`HyperparameterSpec` (goal MINIMIZE) plus an objective that
+takes a point (the dict a trainer would receive) and returns the loss.  The same space is mapped
+onto Optuna distributions by :func:`optuna_distributions` (``log=True`` for UNIT_LOG_SCALE).
+
+sklearn problems follow Bayesmark 0.0.8 (``bayesmark/sklearn_funcs.py``): the raw dataset that
+ships with scikit-learn, ``train_test_split(test_size=0.2, random_state=0)``, the mean of
+5-fold ``cross_val_score`` on the 80 % split, loss = ``-score`` (``nll`` = log loss, ``mse``).
+Deviations, all for current scikit-learn or for a deterministic (hence cacheable) objective:
+
+* Bayesmark's ``logit`` reals (DT's fractions, MLP momentum/power_t/validation_fraction) are
+  DOUBLE on a *linear* scale over the same range: ml v1 has no logit scale, and Bayesmark's own
+  skopt wrapper could not express it either (it used log-uniform).
+* ``LogisticRegression`` has no ``multi_class``/``penalty`` any more: the l2 model passes
+  ``l1_ratio=0`` (the l1 model ``l1_ratio=1``) and is wrapped in ``OneVsRestClassifier`` for
+  3+ classes, which is what ``multi_class="ovr"`` did.  ``normalize`` (Lasso/Ridge) is dropped.
+* Models with internal randomness (SVC's Platt scaling, DT's ``max_features``, the MLP) get
+  ``random_state=0``: Bayesmark left them noisy; fixed, a point always has one value, so values
+  can be cached and ``opt`` in ``baseline.json`` is a property of the problem, not of luck.
+* Booleans are CATEGORICAL ``("false", "true")``.
+
+The problem set was chosen by cost (see ``/work/shared/reference/benchmarks.md``: all of these
+take 5-60 ms per evaluation here) and to cover the anchor's seven problems (``ANCHOR``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from hpdash.spec.types import HyperparameterSpec, ParameterSpec  # noqa: E402
+from hpdash.suggest.base import Point  # noqa: E402
+
+CV_SPLITS = 5
+
+
+def real(name: str, lo: float, hi: float, log: bool = False) -> ParameterSpec:
+    return ParameterSpec(
+        name, "DOUBLE", lo, hi, scale_type="UNIT_LOG_SCALE" if log else "UNIT_LINEAR_SCALE"
+    )
+
+
+def integer(name: str, lo: int, hi: int, log: bool = False) -> ParameterSpec:
+    return ParameterSpec(
+        name, "INTEGER", lo, hi, scale_type="UNIT_LOG_SCALE" if log else "UNIT_LINEAR_SCALE"
+    )
+
+
+def boolean(name: str) -> ParameterSpec:
+    return ParameterSpec(name, "CATEGORICAL", categorical_values=("false", "true"))
+
+
+@dataclass
+class Problem:
+    """A minimisation problem: ``objective(point) -> loss``."""
+
+    name: str
+    params: tuple[ParameterSpec, ...]
+    objective: Callable[[Point], float]
+    kind: str  # "synthetic" or "sklearn"
+    known_opt: float | None = None  # the true minimum where it is known (synthetic functions)
+    deterministic: bool = True
+    cache: dict[tuple, float] = field(default_factory=dict, repr=False)
+
+    @property
+    def spec(self) -> HyperparameterSpec:
+        return HyperparameterSpec(params=self.params, goal="MINIMIZE", metric_tag="loss")
+
+    def __call__(self, point: Point) -> float:
+        """The loss at ``point``; deterministic problems remember values already computed."""
+        if not self.deterministic:
+            return float(self.objective(point))
+        key = tuple(point[p.name] for p in self.params)
+        if key not in self.cache:
+            self.cache[key] = float(self.objective(point))
+        return self.cache[key]
+
+
+# =========================================================================== synthetic
+
+
+def branin(p: Point) -> float:
+    x1, x2 = float(p["x1"]), float(p["x2"])
+    b, c, t = 5.1 / (4 * math.pi**2), 5 / math.pi, 1 / (8 * math.pi)
+    return (x2 - b * x1**2 + c * x1 - 6) ** 2 + 10 * (1 - t) * math.cos(x1) + 10
+
+
+HART6_ALPHA = np.array([1.0, 1.2, 3.0, 3.2])
+HART6_A = np.array(
+    [
+        [10, 3, 17, 3.5, 1.7, 8],
+        [0.05, 10, 17, 0.1, 8, 14],
+        [3, 3.5, 1.7, 10, 17, 8],
+        [17, 8, 0.05, 10, 0.1, 14],
+    ]
+)
+HART6_P = 1e-4 * np.array(
+    [
+        [1312, 1696, 5569, 124, 8283, 5886],
+        [2329, 4135, 8307, 3736, 1004, 9991],
+        [2348, 1451, 3522, 2883, 3047, 6650],
+        [4047, 8828, 8732, 5743, 1091, 381],
+    ]
+)
+
+
+def hartmann6(p: Point) -> float:
+    x = np.array([float(p[f"x{i}"]) for i in range(1, 7)])
+    inner = (HART6_A * (x - HART6_P) ** 2).sum(axis=1)
+    return float(-(HART6_ALPHA * np.exp(-inner)).sum())
+
+
+def styblinski_tang(p: Point) -> float:
+    x = np.array([float(v) for v in p.values()])
+    return float(0.5 * (x**4 - 16 * x**2 + 5 * x).sum())
+
+
+# =========================================================================== sklearn
+
+
+class SklearnObjective:
+    """Mean 5-fold CV loss of ``model(**fixed, **point)`` on the 80 % split of a dataset."""
+
+    def __init__(self, model: str, dataset: str, metric: str):
+        self.model, self.dataset, self.metric = model, dataset, metric
+
+    @cached_property
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        from sklearn import datasets
+        from sklearn.model_selection import train_test_split
+
+        loader = {
+            "iris": datasets.load_iris,
+            "wine": datasets.load_wine,
+            "breast": datasets.load_breast_cancer,
+            "digits": datasets.load_digits,
+            "diabetes": datasets.load_diabetes,
+        }[self.dataset]
+        X, y = loader(return_X_y=True)
+        X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
+        return X_train, y_train
+
+    def estimator(self, point: Point) -> Any:
+        from sklearn.linear_model import Lasso, LogisticRegression, Ridge
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+        from sklearn.neural_network import MLPClassifier
+        from sklearn.svm import SVC, SVR
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+        kw: dict[str, Any] = {
+            k: (v == "true") if v in ("true", "false") else v for k, v in point.items()
+        }
+        clf = self.metric in ("nll", "acc")
+        if self.model == "kNN":
+            return (KNeighborsClassifier if clf else KNeighborsRegressor)(**kw)
+        if self.model == "SVM":
+            if clf:
+                return SVC(kernel="rbf", probability=True, random_state=0, **kw)
+            return SVR(kernel="rbf", **kw)
+        if self.model == "DT":
+            cls = DecisionTreeClassifier if clf else DecisionTreeRegressor
+            return cls(max_leaf_nodes=None, random_state=0, **kw)
+        if self.model in ("linear", "lasso") and clf:
+            lr = LogisticRegression(
+                solver="liblinear",
+                l1_ratio=1.0 if self.model == "lasso" else 0.0,
+                fit_intercept=True,
+                **kw,
+            )
+            return OneVsRestClassifier(lr) if len(np.unique(self.data[1])) > 2 else lr
+        if self.model == "lasso":
+            return Lasso(**kw)
+        if self.model == "linear":
+            return Ridge(solver="auto", **kw)
+        if self.model == "MLP-sgd":
+            kw["hidden_layer_sizes"] = (int(kw["hidden_layer_sizes"]),)
+            return MLPClassifier(
+                solver="sgd",
+                early_stopping=True,
+                learning_rate="invscaling",
+                nesterovs_momentum=True,
+                random_state=0,
+                **kw,
+            )
+        raise ValueError(f"no model {self.model} for {self.metric}")
+
+    def __call__(self, point: Point) -> float:
+        from sklearn.model_selection import cross_val_score
+
+        scoring = {
+            "nll": "neg_log_loss",
+            "acc": "accuracy",
+            "mse": "neg_mean_squared_error",
+            "mae": "neg_mean_absolute_error",
+        }[self.metric]
+        X, y = self.data
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence warnings: BO tries odd corners
+            scores = cross_val_score(self.estimator(point), X, y, scoring=scoring, cv=CV_SPLITS)
+        return float(-np.mean(scores))
+
+
+KNN = (integer("n_neighbors", 1, 25), integer("p", 1, 4))
+SVM = (real("C", 1.0, 1e3, log=True), real("gamma", 1e-4, 1e-3, log=True),
+       real("tol", 1e-5, 1e-1, log=True))
+DT = (
+    integer("max_depth", 1, 15),
+    real("min_samples_split", 0.01, 0.99),
+    real("min_samples_leaf", 0.01, 0.49),
+    real("min_weight_fraction_leaf", 0.01, 0.49),
+    real("max_features", 0.01, 0.99),
+    real("min_impurity_decrease", 0.0, 0.5),
+)
+LOGISTIC = (real("C", 1e-2, 1e2, log=True), real("intercept_scaling", 1e-2, 1e2, log=True))
+MLP_SGD = (
+    integer("hidden_layer_sizes", 50, 200),
+    real("alpha", 1e-5, 10.0, log=True),
+    integer("batch_size", 10, 250),
+    real("learning_rate_init", 1e-5, 0.1, log=True),
+    real("power_t", 0.1, 0.9),
+    real("tol", 1e-5, 0.1, log=True),
+    real("momentum", 0.001, 0.999),
+    real("validation_fraction", 0.1, 0.9),
+)
+LASSO_REG = (
+    real("alpha", 1e-2, 1e2, log=True),
+    boolean("fit_intercept"),
+    integer("max_iter", 10, 5000, log=True),
+    real("tol", 1e-5, 1e-1, log=True),
+    boolean("positive"),
+)
+SKLEARN_SPACES = {"kNN": KNN, "SVM": SVM, "DT": DT, "linear": LOGISTIC, "lasso": LOGISTIC,
+                  "MLP-sgd": MLP_SGD}
+
+
+def sklearn_problem(model: str, dataset: str, metric: str) -> Problem:
+    params = LASSO_REG if (model == "lasso" and metric in ("mse", "mae")) else SKLEARN_SPACES[model]
+    return Problem(
+        f"{model}_{dataset}_{metric}", params, SklearnObjective(model, dataset, metric), "sklearn"
+    )
+
+
+def build_problems() -> dict[str, Problem]:
+    """Every problem by name, in report order (fresh objects: caches are per process)."""
+    problems = [
+        Problem("branin", (real("x1", -5.0, 10.0), real("x2", 0.0, 15.0)), branin, "synthetic",
+                known_opt=0.397887357729739),
+        Problem("hartmann6", tuple(real(f"x{i}", 0.0, 1.0) for i in range(1, 7)), hartmann6,
+                "synthetic", known_opt=-3.322368011391339),
+        Problem("styblinski_tang4", tuple(real(f"x{i}", -5.0, 5.0) for i in range(1, 5)),
+                styblinski_tang, "synthetic", known_opt=-39.16616570377142 * 4),
+        sklearn_problem("kNN", "diabetes", "mse"),
+        sklearn_problem("SVM", "wine", "nll"),
+        sklearn_problem("DT", "breast", "nll"),
+        sklearn_problem("linear", "breast", "nll"),
+        sklearn_problem("lasso", "diabetes", "mse"),
+        sklearn_problem("MLP-sgd", "iris", "nll"),
+    ]
+    return {p.name: p for p in problems}
+
+
+# The seven problems of the anchor (skopt GP 0.153, TPE 0.200, random 0.302 at 30 trials).
+ANCHOR = ("branin", "hartmann6", "styblinski_tang4", "SVM_wine_nll", "DT_breast_nll",
+          "MLP-sgd_iris_nll", "linear_breast_nll")
+QUICK = ("branin", "hartmann6", "kNN_diabetes_mse", "SVM_wine_nll")
+
+
+def optuna_distributions(spec: HyperparameterSpec) -> dict[str, Any]:
+    """The same space as Optuna distributions (log scale -> ``log=True``)."""
+    import optuna
+
+    dists: dict[str, Any] = {}
+    for p in spec.params:
+        log = p.scale_type == "UNIT_LOG_SCALE"
+        if p.type == "CATEGORICAL":
+            dists[p.name] = optuna.distributions.CategoricalDistribution(p.categorical_values)
+        elif p.type == "INTEGER":
+            assert p.min_value is not None and p.max_value is not None
+            dists[p.name] = optuna.distributions.IntDistribution(
+                int(p.min_value), int(p.max_value), log=log
+            )
+        elif p.type == "DOUBLE":
+            assert p.min_value is not None and p.max_value is not None
+            dists[p.name] = optuna.distributions.FloatDistribution(
+                p.min_value, p.max_value, log=log
+            )
+        else:
+            raise ValueError(f"{p.type} is not used by the benchmark problems")
+    return dists
