@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,12 +41,33 @@ def _new_etag() -> str:
     return base64.b64encode(secrets.token_bytes(8)).decode()
 
 
+def _outside_allowed(uri: str) -> str | None:
+    """Why a local path may not be used (None if it may): it must resolve, symlinks followed,
+    inside one of ``HPDASH_ALLOWED_PATHS``, and may not contain ``..``."""
+    path = local_path(uri)
+    if ".." in path.split("/"):
+        return f"{uri} contains '..': give the path without parent-directory steps"
+    real = os.path.realpath(path)
+    allowed = settings.HPDASH["ALLOWED_PATHS"]
+    if any(real == root or real.startswith(root.rstrip("/") + "/") for root in allowed):
+        return None
+    return (f"{uri} is outside the directories this server allows "
+            f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
+
+
 def _check_local_paths(training_input: dict[str, Any]) -> list[FieldViolation]:
     violations = []
     for i, uri in enumerate(training_input.get("packageUris") or []):
-        if not os.path.exists(local_path(uri)):
-            violations.append(FieldViolation(
-                f"trainingInput.packageUris[{i}]", f"package {uri} does not exist"))
+        field = f"trainingInput.packageUris[{i}]"
+        why = _outside_allowed(uri)
+        if why:
+            violations.append(FieldViolation(field, why))
+        elif not os.path.exists(local_path(uri)):
+            violations.append(FieldViolation(field, f"package {uri} does not exist"))
+    if training_input.get("jobDir"):
+        why = _outside_allowed(training_input["jobDir"])
+        if why:
+            violations.append(FieldViolation("trainingInput.jobDir", why))
     return violations
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from typing import Any
 
 import dj_database_url
 import plotly
@@ -130,7 +132,18 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1},
 }
 
-HPDASH = {
+def _allowed_paths() -> list[str]:
+    raw = os.environ.get("HPDASH_ALLOWED_PATHS")
+    if raw:
+        paths = [p for p in raw.split(os.pathsep) if p.strip()]
+    else:  # a workstation's sensible default; set HPDASH_ALLOWED_PATHS on shared servers
+        paths = [str(DATA_DIR), str(BASE_DIR), os.path.expanduser("~"), tempfile.gettempdir()]
+    return [os.path.realpath(p) for p in paths]
+
+
+HPDASH: dict[str, Any] = {
+    # packageUris and jobDir must lie inside one of these directories (os.pathsep-separated).
+    "ALLOWED_PATHS": _allowed_paths(),
     # Per-trial caps: a trainer's output cannot fill the disk or the database.
     "TRIAL_LOG_MAX_BYTES": int(os.environ.get("HPDASH_TRIAL_LOG_MAX_BYTES", 10 * 1024 * 1024)),
     "TRIAL_MAX_MEASUREMENTS": int(os.environ.get("HPDASH_TRIAL_MAX_MEASUREMENTS", 10000)),

@@ -185,3 +185,25 @@ def test_resuming_reuses_the_previous_jobs_params_goal_and_tag_and_learns_from_i
     from hpdash.selectors import job_history
 
     assert len([o for o in job_history(resumed) if o.state == "SUCCEEDED"]) == 2
+
+
+def test_package_and_job_dir_paths_must_lie_inside_the_allowed_directories(enqueued, settings,
+                                                                         tmp_path):
+    allowed = tmp_path / "allowed"
+    (allowed / "trainer").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    (allowed / "link").symlink_to(tmp_path / "secret")
+    settings.HPDASH = {**settings.HPDASH, "ALLOWED_PATHS": [str(allowed)]}
+    ok = body("ok")
+    ok["trainingInput"].update(packageUris=[str(allowed / "trainer")], jobDir=str(allowed / "o"))
+    services.job_create("p", ok)
+    for field, value in (("packageUris", [str(tmp_path / "secret")]),
+                         ("packageUris", [f"file://{allowed}/../secret"]),
+                         ("packageUris", [str(allowed / "link")]),
+                         ("jobDir", "/etc/out")):
+        bad = body("bad")
+        bad["trainingInput"][field] = value
+        with pytest.raises(SpecError) as err:
+            services.job_create("p", bad)
+        assert err.value.violations[0].field.startswith(f"trainingInput.{field}")
+    assert not Job.objects.filter(job_id="bad").exists()
