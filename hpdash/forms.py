@@ -207,7 +207,8 @@ class JobForm(forms.Form):
         "project": "Letters, digits, '.', '_' and '-'.",
         "job_id": "Starts with a letter; letters, digits and '_'.",
         "labels": "key=value, one per line.",
-        "max_failed_trials": "Blank: the job fails once the first trials all fail.",
+        "max_failed_trials": "Blank or 0: hpdash decides (a failing first trial, or too many "
+                             "failures, fail the job).",
         "early_stopping": "Stop trials whose intermediate metric falls behind "
                           "(median stopping rule).",
         "resume_from": "Continue a finished job of the same project: its trials count as "

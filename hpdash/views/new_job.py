@@ -337,7 +337,7 @@ def _import(request: HttpRequest, cap: _UploadCap) -> HttpResponse:
                 import_form.add_error(field, v.description)
         else:
             current = build_job(form, formset).data
-            project = form.cleaned_data.get("project") or DEFAULT_PROJECT
+            project = (form["project"].value() or DEFAULT_PROJECT).strip()
             initial = job_to_initial(merge_job(current, config), project)
             if not _has_params(config):
                 initial.notes.insert(0, "The config has no params: the parameter rows were "

@@ -85,7 +85,7 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
                DJANGO_SETTINGS_MODULE="hpdash.settings")
     env.update(extra_env)
     if os.environ.get("E2E_DATABASE_URL"):
-        env["DATABASE_URL"] = os.environ["E2E_DATABASE_URL"]
+        env["DATABASE_URL"] = postgres_database_for(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "serve.log"
     with open(log, "ab") as logf:
@@ -107,6 +107,23 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
             proc.kill()
 
 
+
+
+def postgres_database_for(data_dir: Path) -> str:
+    """With ``E2E_DATABASE_URL`` (a PostgreSQL server URL whose role may create databases), each
+    data dir gets its own database, created on first use, so stacks never share state."""
+    import hashlib
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    admin = os.environ["E2E_DATABASE_URL"]
+    name = "hpdash_e2e_" + hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(admin)
+    return urlunsplit(parts._replace(path="/" + name))
 
 
 def alive(pid: int) -> bool:
