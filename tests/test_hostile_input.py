@@ -82,7 +82,18 @@ def nested(depth: int, kind: str) -> Any:
     return value
 
 
-DEEP_VALUES = st.builds(nested, st.integers(10, 3000), st.sampled_from(["list", "dict"]))
+# Python objects deep enough to matter but shallow enough for json.dumps in the test itself;
+# DEEP_TEXT goes far deeper, as raw JSON text.
+DEEP_VALUES = st.builds(nested, st.integers(10, 400), st.sampled_from(["list", "dict"]))
+
+
+def nested_text(depth: int, kind: str) -> bytes:
+    if kind == "list":
+        return b"[" * depth + b"]" * depth
+    return b'{"jobId": "j", "trainingInput": ' + b'{"a": ' * depth + b"1" + b"}" * (depth + 1)
+
+
+DEEP_TEXT = st.builds(nested_text, st.integers(500, 50_000), st.sampled_from(["list", "dict"]))
 
 # Valid specs, drawn field by field from what the ml v1 API allows.
 
@@ -335,7 +346,7 @@ def test_load_config_refuses_python_tags_without_running_them(tmp_path):
 
 def test_load_config_refuses_deep_nesting_alias_bombs_and_huge_documents():
     bomb = "a: &a [x, x, x]\n" + "".join(
-        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi"))
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
     for doc in ("[" * 10_000 + "]" * 10_000, "a:\n" + "".join(
                 f"{' ' * i}b:\n" for i in range(1, 200)), bomb, "x: " + "y" * (1024 * 1024 + 1),
                 "x: " + "9" * 100_000):
@@ -410,6 +421,7 @@ BODIES = (
     | st.binary(max_size=200)
     | YAML_TEXT.map(lambda t: t.encode("utf-8", "surrogatepass"))
     | st.builds(lambda job: json.dumps(job).encode("utf-16"), valid_jobs(local_files=False))
+    | DEEP_TEXT
 )
 
 
@@ -533,6 +545,7 @@ PATCH_BODIES = (
               st.booleans())
     | st.builds(_encode, JSON_VALUES | DEEP_VALUES, st.booleans())
     | st.binary(max_size=100)
+    | DEEP_TEXT
 )
 
 

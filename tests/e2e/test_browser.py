@@ -174,3 +174,54 @@ def test_the_trial_page_shows_params_measurements_and_log(page: Page, stack: Sta
     with page.expect_download() as download:
         page.click("#download-log")
     assert download.value.suggested_filename == "web_trial-trial-1.log"
+
+
+def _fill_row(page: Page, i: int, name: str, ptype: str, **fields: str) -> None:
+    page.fill(f"#id_params-{i}-parameter_name", name)
+    page.select_option(f"#id_params-{i}-type", ptype)
+    for field, value in fields.items():
+        page.fill(f"#id_params-{i}-{field}", value)
+
+
+def test_a_job_built_in_the_form_with_all_four_param_types_runs_to_the_end(page: Page):
+    from harness import TRAINERS
+
+    page.goto("/jobs/new/")
+    page.fill("#id_project", "web")
+    page.fill("#id_job_id", "web_form")
+    page.fill("#id_metric_tag", "score")
+    page.fill("#id_max_trials", "4")
+    page.fill("#id_max_parallel_trials", "2")
+    page.fill("#id_python_module", "e2etrainer.quadratic")
+    page.fill("#id_package_uris", str(TRAINERS / "e2etrainer"))
+    _fill_row(page, 0, "x", "DOUBLE", min_value="0", max_value="1")
+    page.click("#add-param")
+    _fill_row(page, 1, "steps", "INTEGER", min_value="1", max_value="3")
+    page.click("#add-param")
+    _fill_row(page, 2, "y", "DISCRETE", discrete_values="0.2, 0.7")
+    expect(page.locator("#id_params-2-min_value")).to_be_hidden()  # only what DISCRETE needs
+    page.click("#add-param")
+    _fill_row(page, 3, "sleep", "CATEGORICAL", categorical_values="0\n0.1")
+    page.click("#submit-job")
+    # 4 trials for 4 parameters is below the seed's advice (10 per parameter): a warning.
+    expect(page.locator("#job-warnings")).to_contain_text("10")
+    page.click("#submit-anyway")
+    expect(page).to_have_url(re.compile(r"/projects/web/jobs/web_form/$"))
+    expect(page.locator("#job-state")).to_have_text("SUCCEEDED", timeout=90_000)
+    expect(page.locator("tr.trial-row")).to_have_count(4)
+    expect(page.locator("tr.is-best").first).to_be_visible()
+    header = page.locator("table.trials thead").inner_text()
+    for name in ("x", "steps", "y", "sleep"):
+        assert name in header
+
+
+def test_form_errors_appear_on_the_fields_they_concern(page: Page):
+    page.goto("/jobs/new/")
+    page.fill("#id_project", "web")
+    page.fill("#id_job_id", "1bad")
+    page.fill("#id_python_module", "e2etrainer.quadratic")
+    _fill_row(page, 0, "lr", "DOUBLE", min_value="0.5", max_value="0.1")
+    page.click("#submit-job")
+    expect(page.locator("#form-errors")).to_be_visible()
+    expect(page.locator("#field-job_id .errorlist")).to_be_visible()
+    expect(page.locator("#row-params-0 .has-error").first).to_contain_text("minValue")
