@@ -25,6 +25,7 @@ from hpdash.auth import user_from_request
 from hpdash.models import Job
 from hpdash.resources import job_resource
 from hpdash.spec import SpecError
+from hpdash.spec.parse import PROJECT_PATTERN
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,6 @@ _HTTP = {
     "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409,
     "UNIMPLEMENTED": 501, "INTERNAL": 500,
 }
-_PROJECT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -69,7 +69,7 @@ def _endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return error("UNAUTHENTICATED",
                          "Request is missing a valid API token: send 'Authorization: Bearer "
                          "<token>' (create one with 'manage.py create_api_token USER').")
-        if not _PROJECT_RE.match(project):
+        if not PROJECT_PATTERN.fullmatch(project):
             return error("INVALID_ARGUMENT", f"Invalid project name {project!r}.",
                          [("parent", "project names are letters, digits, '.', '_' and '-'")])
         request.user = user  # type: ignore[assignment]
@@ -109,7 +109,7 @@ def jobs(request: HttpRequest, project: str) -> HttpResponse:
 def _create(request: HttpRequest, project: str) -> HttpResponse:
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
         return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
                      [("job", "the request body is not valid JSON")])
     denied = access.claim_for_create(request.user, project)
@@ -243,7 +243,7 @@ def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
                      "are labels and etag.", [("updateMask", f"{what}; use labels or labels,etag")])
     try:
         data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
         return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
                      [("job", "the request body is not valid JSON")])
     if not isinstance(data, dict):

@@ -21,9 +21,8 @@ import yaml
 from django import forms
 from django.forms import formset_factory
 
-from hpdash.api import _PROJECT_RE as PROJECT_RE
 from hpdash.spec import FieldViolation, HyperparameterSpec, ParameterSpec, SpecError, load_config
-from hpdash.spec.parse import _SCALE_TIERS as SCALE_TIERS
+from hpdash.spec.parse import PROJECT_PATTERN, SCALE_TIERS
 from hpdash.spec.space import grid_size
 from hpdash.spec.types import ALGORITHMS, PARAM_TYPES
 
@@ -247,7 +246,7 @@ class JobForm(forms.Form):
 
     def clean_project(self) -> str:
         project: str = self.cleaned_data.get("project", "")
-        if not PROJECT_RE.match(project):
+        if not PROJECT_PATTERN.fullmatch(project):
             raise forms.ValidationError(
                 "Project names are 1 to 128 letters, digits, '.', '_' and '-', starting with a "
                 "letter or digit.")

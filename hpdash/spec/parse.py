@@ -75,6 +75,8 @@ MAX_CONFIG_DEPTH: Final = 32
 MAX_CONFIG_NODES: Final = 100_000
 
 JOB_ID_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
+# Project names (the <project> of projects/<project>/jobs): hpdash's choice.
+PROJECT_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _MAX_LABELS: Final = 64
@@ -112,7 +114,7 @@ _JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | _OUTPUT_O
     _PREDICTION_FIELDS
 )
 
-_SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
+SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
 _ACCELERATOR_TYPES = (
     "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100",
     "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "NVIDIA_TESLA_A100", "TPU_V2", "TPU_V3", "TPU_V2_POD",
@@ -621,7 +623,7 @@ _COUNT = _int_checker(0, _INT64[1], as_string=True)
 
 # TrainingInput fields that hpdash only type-checks, stores and echoes.
 _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
-    "scaleTier": _enum_checker(_SCALE_TIERS),
+    "scaleTier": _enum_checker(SCALE_TIERS),
     "masterType": _check_str,
     "workerType": _check_str,
     "parameterServerType": _check_str,
