@@ -97,3 +97,32 @@ def test_the_web_server_comes_back_after_it_dies_and_no_result_is_lost(tmp_path:
         job = wait_for_state(ml, "projects/f/jobs/web_1", timeout=120)
         assert "web exited (code -9); restarting" in stack.log.read_text()
     assert job["state"] == "SUCCEEDED" and job["trainingOutput"]["completedTrialCount"] == "4"
+
+
+def test_a_trainer_filling_its_log_is_capped_and_its_result_kept(tmp_path: Path):
+    with running_stack(tmp_path / "data", workers=1, HPDASH_TRIAL_LOG_MAX_BYTES="100000") as s:
+        ml = s.ml()
+        ml.projects().jobs().create(parent="projects/f", body=trainer_job(
+            "spam_1", "e2etrainer.spammy", {**QUADRATIC, "maxTrials": 1})).execute()
+        job = wait_for_state(ml, "projects/f/jobs/spam_1", timeout=120)
+        log = s.data_dir / "jobs" / "f" / "spam_1" / "trials" / "1" / "trainer.log"
+        size = log.stat().st_size
+        text = log.read_text()
+    assert job["state"] == "SUCCEEDED"
+    assert job["trainingOutput"]["trials"][0]["finalMetric"]["objectiveValue"] == 1.0
+    assert size < 110_000 and "log truncated at 100000 bytes" in text
+
+
+def test_cancel_kills_a_trainer_that_forks_and_ignores_sigterm(tmp_path: Path):
+    job_dir = tmp_path / "out"
+    with running_stack(tmp_path / "data", workers=1, HPDASH_TRIAL_STOP_GRACE="1") as s:
+        ml = s.ml()
+        ml.projects().jobs().create(parent="projects/f", body=trainer_job(
+            "stubborn_1", "e2etrainer.stubborn", {**QUADRATIC, "maxTrials": 1},
+            job_dir=str(job_dir))).execute()
+        _wait_for(lambda: (job_dir / "1" / "pids").exists())
+        pids = [int(p) for p in (job_dir / "1" / "pids").read_text().split()]
+        ml.projects().jobs().cancel(name="projects/f/jobs/stubborn_1", body={}).execute()
+        job = wait_for_state(ml, "projects/f/jobs/stubborn_1", timeout=30)
+    assert job["state"] == "CANCELLED"
+    _wait_for(lambda: not any(alive(p) for p in pids), timeout=10)
