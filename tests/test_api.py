@@ -6,23 +6,12 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
-from support import submitter
 
-from hpdash import queue
 from hpdash.models import ApiToken
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
 
-@pytest.fixture(autouse=True)
-def no_redis(monkeypatch):
-    monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
-
-
-@pytest.fixture
-def auth():
-    _, token = ApiToken.issue(submitter("alice"))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def post(client, auth, body, project="p"):

@@ -7,26 +7,17 @@ import json
 import pytest
 from support import submitter
 
-from hpdash import queue, services
-from hpdash.models import ApiToken, Job
+from hpdash import services
+from hpdash.models import Job
 from hpdash.spec import SpecError
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
 JOB = {"jobId": "j1", "labels": {"team": "vision"},
        "trainingInput": {"pythonModule": "m", "hyperparameters": {"params": [
            {"parameterName": "x", "type": "INTEGER", "minValue": 1, "maxValue": 4}]}}}
 
 
-@pytest.fixture(autouse=True)
-def no_redis(monkeypatch):
-    monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
-
-
-@pytest.fixture
-def auth():
-    _, token = ApiToken.issue(submitter("alice"))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ from typing import Any
 import googleapiclient
 import pytest
 from django.utils import timezone
-from support import submitter
 
-from hpdash import queue
-from hpdash.models import ApiToken, Job, State, Trial
+from hpdash.models import Job, State, Trial
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
 DISCOVERY = json.loads((Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
                         / "ml.v1.json").read_text())
@@ -99,15 +97,6 @@ def assert_matches(value: Any, schema_id: str) -> None:
 # --- a rich job, through the API
 
 
-@pytest.fixture(autouse=True)
-def no_redis(monkeypatch):
-    monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
-
-
-@pytest.fixture
-def auth():
-    _, token = ApiToken.issue(submitter("alice"))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
 
 
 def rich_job(tmp_path: Path, job_id: str) -> dict[str, Any]:
