@@ -112,11 +112,10 @@ def _create(request: HttpRequest, project: str) -> HttpResponse:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
         return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
                      [("job", "the request body is not valid JSON")])
-    denied = access.claim_for_create(request.user, project)
-    if denied:
-        return error("PERMISSION_DENIED", f"Permission denied on project {project!r}: {denied}.")
     try:
         job = services.job_create(project, data, owner=request.user)
+    except services.PermissionDenied as exc:
+        return error("PERMISSION_DENIED", f"Permission denied on project {project!r}: {exc}.")
     except SpecError as exc:
         return _spec_error(exc)
     except services.AlreadyExists:
@@ -145,8 +144,13 @@ def _page_after(token: str, filter_text: str) -> Q | None:
     m = re.fullmatch(r"k:(-?\d+):(\d+):([0-9a-f]{8})", raw)
     if m is None or m.group(3) != _filter_key(filter_text):
         return None
-    when = _EPOCH + dt.timedelta(microseconds=int(m.group(1)))
-    pk = int(m.group(2))
+    try:  # numbers no token of ours holds: out of datetime's or the database's range
+        when = _EPOCH + dt.timedelta(microseconds=int(m.group(1)))
+        pk = int(m.group(2))
+    except (OverflowError, ValueError):
+        return None
+    if pk >= 2**63:
+        return None
     return Q(create_time__lt=when) | Q(create_time=when, pk__lt=pk)
 
 

@@ -88,6 +88,9 @@ _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _KEYWORDS = ("AND", "OR", "NOT")
 _EXAMPLE = "jobId:census* AND state=FAILED"
+# Parentheses and negations nest at most this deep (the parser, matches() and the database
+# translation recurse once per level: a hostile filter must not hit Python's recursion limit).
+MAX_NESTING = 50
 
 
 class FilterError(ValueError):
@@ -192,6 +195,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.s = text
         self.i = 0
+        self.depth = 0
 
     def parse(self) -> Expr | None:
         self._ws()
@@ -231,6 +235,16 @@ class _Parser:
         word = re.match(r"\S{1,30}", self.s[self.i:])
         return repr(word.group(0)) if word else "end of filter"
 
+    def _nested(self, parse: Callable[[], Expr]) -> Expr:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise FilterError(f"the filter nests parentheses and negations more than "
+                              f"{MAX_NESTING} deep", self.i)
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
     # -- grammar
 
     def _expression(self) -> Expr:
@@ -269,10 +283,10 @@ class _Parser:
             if self._end() or self.s[self.i].isspace():
                 raise FilterError("'-' (negation) must be followed directly by a term, as in "
                                   "-state=FAILED", self.i - 1)
-            return Not(self._term())
+            return Not(self._nested(self._term))
         if self._keyword("NOT"):
             self.i += 3
-            return Not(self._term())
+            return Not(self._nested(self._term))
         return self._simple()
 
     def _simple(self) -> Expr:
@@ -287,7 +301,7 @@ class _Parser:
             self._ws()
             if not self._end() and self.s[self.i] == ")":
                 raise FilterError("empty parentheses", start)
-            expr = self._expression()
+            expr = self._nested(self._expression)
             self._ws()
             if self._end() or self.s[self.i] != ")":
                 raise FilterError("missing ')' to close this '('", start)

@@ -37,6 +37,18 @@ class FailedPrecondition(Exception):
     pass
 
 
+class PermissionDenied(SpecError):
+    """The owner may not create jobs in this project.  A :class:`SpecError` on the field
+    ``project``, so that forms show it like any other error; the API answers 403."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__([FieldViolation("project", reason)])
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
 def _new_etag() -> str:
     return base64.b64encode(secrets.token_bytes(8)).decode()
 
@@ -116,7 +128,7 @@ def job_create(project: str, data: Any, owner: Any = None) -> Job:
     if owner is not None:
         denied = access.claim_for_create(owner, project)
         if denied:
-            raise SpecError([FieldViolation("project", denied)])
+            raise PermissionDenied(denied)
     raw = dict(spec.training_input.raw)
     violations = _check_local_paths(raw)
     if violations:

@@ -10,7 +10,7 @@ urlpatterns = [
     re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/?$", api.jobs, name="api-jobs"),
     re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/(?P<job_id>[^/:]+)(?P<verb>:[A-Za-z]+)?$",
             api.job, name="api-job"),
-    re_path(r"^v1/(?P<rest>.*)$", api.not_found),
+    re_path(r"^v1/(?P<rest>[\s\S]*)$", api.not_found),  # newlines too: always the envelope
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),  # its views require staff
     path("accounts/", include("django.contrib.auth.urls")),

@@ -87,3 +87,9 @@ def test_the_dashboard_hides_other_projects_jobs(client):
     client.force_login(User.objects.get(username="alice"))
     assert client.get("/projects/team-a/jobs/j1/").status_code == 200
     assert b"j1" in client.get("/").content
+
+
+def test_an_invalid_job_does_not_claim_a_new_project(client):
+    bad = {**JOB, "jobId": "1bad"}
+    assert create(client, headers(submitter("alice")), project="fresh", job=bad).status_code == 400
+    assert not Project.objects.filter(name="fresh").exists()

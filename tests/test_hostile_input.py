@@ -29,11 +29,13 @@ from hpdash.spec.parse import JOB_ID_PATTERN, RESERVED_METRIC_TAGS
 pytestmark = pytest.mark.django_db
 
 # No example database in the repository; no per-example deadline (the first Django request of a
-# test is slow); the API tests reuse one client and one user across examples.
-FAST = settings(max_examples=250, deadline=None, database=None,
+# test is slow); the API tests reuse one client and one user across examples.  For a deeper
+# search: HPDASH_HYPOTHESIS_EXAMPLES=5000 (the API tests take 60% of that).
+EXAMPLES = int(os.environ.get("HPDASH_HYPOTHESIS_EXAMPLES", 250))
+FAST = settings(max_examples=EXAMPLES, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
-API = settings(FAST, max_examples=150)
+API = settings(FAST, max_examples=EXAMPLES * 3 // 5)
 
 # ---------------------------------------------------------------------------------------------
 # Strategies: anything JSON can say, biased towards the names and values the parser looks at.
@@ -330,7 +332,9 @@ def test_load_config_answers_any_bytes_with_data_or_a_spec_error(raw):
 
 def test_load_config_refuses_python_tags_without_running_them(tmp_path):
     marker = tmp_path / "pwned"
-    for doc in (f'!!python/object/apply:os.system ["touch {marker}"]',
+    was_there = os.path.exists("/tmp/pwned")
+    for doc in ('!!python/object/apply:os.system ["touch /tmp/pwned"]',
+                f'!!python/object/apply:os.system ["touch {marker}"]',
                 f'jobId: !!python/object/apply:os.system ["touch {marker}"]',
                 f"x: !!python/object/new:os.system [touch {marker}]",
                 f"%TAG ! tag:yaml.org,2002:python/\n---\nx: !object/apply:os.system "
@@ -341,7 +345,7 @@ def test_load_config_refuses_python_tags_without_running_them(tmp_path):
                 load_config(source)
             assert caught.value.violations[0].field == "config"
     assert not marker.exists()
-    assert not os.path.exists("/tmp/pwned")
+    assert was_there or not os.path.exists("/tmp/pwned")
 
 
 def test_load_config_refuses_deep_nesting_alias_bombs_and_huge_documents():
@@ -449,7 +453,7 @@ def test_create_answers_any_body_with_a_job_or_a_clean_error(client, auth, body,
     _create(client, auth, body, content_type)
 
 
-@API
+@settings(API, max_examples=EXAMPLES * 2 // 5)
 @given(job=valid_jobs(local_files=False))
 def test_create_accepts_every_valid_job_once(client, auth, job):
     assume(not Job.objects.filter(job_id=job["jobId"]).exists())
@@ -733,7 +737,7 @@ def test_a_crafted_page_token_with_huge_numbers_is_a_400(client, auth, some_jobs
         assert resp.status_code in (200, 400) and assert_answered_cleanly(resp)
 
 
-def test_a_failed_create_in_a_transaction_leaves_the_database_usable(client, auth):
+def test_the_database_stays_usable_after_every_kind_of_refusal(client, auth):
     """After every kind of refusal the connection still works (no broken transaction)."""
     for body in (b"[" * 5000, b"\xff", json.dumps(_job(maxTrials=10**9)).encode()):
         _create(client, auth, body)

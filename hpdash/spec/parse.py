@@ -409,6 +409,30 @@ def _check_str(ctx: _Ctx, value: Any, path: str) -> Any:
     return value
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unpassable(value: str) -> str | None:
+    """Why a string cannot reach a trial's command line or environment (None if it can): the
+    OS refuses a NUL, and a lone surrogate (JSON's "\\ud800") cannot be encoded at all."""
+    if "\x00" in value:
+        return "contains a NUL character, which no command line or environment can hold"
+    if _SURROGATE.search(value):
+        return "contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode text"
+    return None
+
+
+def _check_arg(ctx: _Ctx, value: Any, path: str) -> Any:
+    """A string passed to the trainer (command-line argument or environment value)."""
+    if _check_str(ctx, value, path) is _BAD:
+        return _BAD
+    why = _unpassable(value)
+    if why:
+        ctx.add(path, f"{_name(path)} {_show(value)} {why}")
+        return _BAD
+    return value
+
+
 def _check_bool(ctx: _Ctx, value: Any, path: str) -> Any:
     if not isinstance(value, bool):
         ctx.add(path, f"{_name(path)} must be a boolean (true or false), got {_got(value)}")
@@ -555,6 +579,9 @@ def _check_local_location(ctx: _Ctx, value: Any, path: str) -> Any:
     if "\x00" in local:
         ctx.add(path, f"{name} {shown} contains a NUL character")
         return _BAD
+    if _SURROGATE.search(value):
+        ctx.add(path, f"{name} {shown} {_unpassable(value)}")
+        return _BAD
     if not local.startswith("/"):
         ctx.add(path, f"{name} {shown} must be an absolute local path (starting with /) or a "
                       "file:// URI")
@@ -651,7 +678,7 @@ _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
     # Fields hpdash runs with.
     "pythonModule": _check_python_module,
     "packageUris": _list_checker(_check_local_location, max_items=_MAX_PACKAGE_URIS),
-    "args": _STR_LIST,
+    "args": _list_checker(_check_arg),
     "jobDir": _check_local_location,
     # "hyperparameters" is added per call by _parse_training_input.
 }
@@ -736,10 +763,7 @@ def _check_param_name(ctx: _Ctx, value: Any, path: str) -> Any:
 
 
 def _check_category(ctx: _Ctx, value: Any, path: str) -> Any:
-    if not isinstance(value, str):
-        ctx.add(path, f"{_name(path)} must be a string, got {_got(value)}{_quote_hint(value)}")
-        return _BAD
-    return value
+    return _check_arg(ctx, value, path)  # it becomes --name=<value>
 
 
 _PARAM_CHECKERS: dict[str, Checker] = {
@@ -936,6 +960,9 @@ def _parse_params(
 def _check_metric_tag(ctx: _Ctx, value: Any, path: str) -> Any:
     if not isinstance(value, str):
         ctx.add(path, f"hyperparameterMetricTag must be a string, got {_got(value)}")
+        return _BAD
+    if _unpassable(value):  # the trial's CLOUD_ML_HP_METRIC_TAG
+        ctx.add(path, f"hyperparameterMetricTag {_show(value)} {_unpassable(value)}")
         return _BAD
     if not value:
         ctx.add(path, "hyperparameterMetricTag must not be empty (leave it out to use "
