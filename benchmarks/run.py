@@ -34,6 +34,7 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("e2e_overhead", 420, 60),
     ("dashboard", 240, 45),
     ("early_stopping", 420, 60),
+    ("load", 300, 90),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

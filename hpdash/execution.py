@@ -168,8 +168,15 @@ def _run(trial: Trial) -> tuple[str, str, bool]:
     arrived: list[tuple[int, float]] = []
     stopper = _EarlyStopper(trial) if spec.enable_early_stopping else None
 
+    # The trainer's pid is recorded at the first poll, a poll interval after it started: one
+    # that is done sooner never needs it recorded (it is cleared when the trial finishes),
+    # which spares a quick trial a database write.
+    started: list[int] = []
+
     def poll() -> str | None:
         nonlocal last_check
+        if started:
+            services.trial_heartbeat(trial, started.pop())
         if not collect():
             return too_many
         now = time.monotonic()
@@ -193,7 +200,7 @@ def _run(trial: Trial) -> tuple[str, str, bool]:
         argv, env, cwd=str(tdir), log_path=str(log_path), poll=poll,
         poll_interval=cfg["TRIAL_POLL_INTERVAL"], timeout=_max_running_seconds(job),
         grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(cfg["TRIAL_LOG_MAX_BYTES"]),
-        on_start=lambda pid: services.trial_heartbeat(trial, pid),
+        on_start=started.append,
     )
     cap_ok = collect(final=True)
     stopped_early = bool(outcome.stop_reason and outcome.stop_reason.startswith("stopped early"))

@@ -1,0 +1,99 @@
+"""The dashboard, early-stopping and end-to-end overhead benchmarks keep working: each runs its
+code paths on tiny inputs and writes its report; nothing about speed is timed or asserted.
+
+The overhead benchmark's hpdash cell (a job through ``manage.py serve``) is left out: starting
+the stack takes ~20 s here, and the end-to-end tests drive the same path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import dashboard  # noqa: E402
+import e2e_overhead  # noqa: E402
+import early_stopping  # noqa: E402
+
+pytest.importorskip("matplotlib")
+
+
+@pytest.mark.django_db
+def test_the_dashboard_benchmark_requests_every_page_of_a_small_and_a_larger_job(tmp_path):
+    res = dashboard.measure([2, 6], repeats=1, warmups=0, log=lambda _: None)
+    for size in (2, 6):
+        for page in dashboard.PAGES:
+            row = res["sizes"][size][page.key]
+            assert row["status"] == 200 and row["bytes"] > 0 and len(row["ms"]) == 1
+    text = dashboard.markdown(res, repeats=1, seconds=0.0)
+    assert text.startswith("## Dashboard") and "| job page |" in text
+    dashboard.plot(res, tmp_path / "dashboard.png")
+    assert (tmp_path / "dashboard.png").stat().st_size > 0
+
+
+def test_the_replay_stops_a_clearly_worse_trial_after_the_grace_period():
+    good = [[0.5 + 0.02 * s for s in range(10)] for _ in range(3)]
+    bad = [0.1] * 10
+    with early_stopping.rule(grace=3, min_completed=3):
+        out = early_stopping.replay([*good, bad], parallel=1, early_stopping=True)
+        off = early_stopping.replay([*good, bad], parallel=1, early_stopping=False)
+    assert out.stopped == [False, False, False, True] and out.steps[3] == 3
+    assert off.steps == [10, 10, 10, 10] and not any(off.stopped)
+    run = early_stopping.compare("x", 0, [*good, bad], parallel=1)
+    assert 0 < run.saved < 1 and run.regret == 0 and not run.best_stopped
+
+
+def test_the_early_stopping_benchmark_records_curves_and_writes_its_report(tmp_path):
+    res = early_stopping.measure(seeds=1, trials=5, epochs=4, parallels=[1, 2],
+                                 variants=[(2, 3)], processes=1, log=lambda _: None)
+    assert len(res["curves"]) == len(early_stopping.PROBLEMS)
+    assert all(len(c) == 4 and all(0 <= v <= 1 for v in c)
+               for curves in res["curves"].values() for c in curves)
+    assert set(res["results"]) == {res["current"], (2, 3)}
+    text = early_stopping.markdown(res, None, seconds=0.0)
+    assert text.startswith("## Early stopping") and "(current)" in text
+    early_stopping.plot(res, tmp_path / "early_stopping.png")
+    assert (tmp_path / "early_stopping.png").stat().st_size > 0
+
+
+def test_the_early_stopping_trainer_reports_every_epoch_with_hypertune(tmp_path):
+    metrics = tmp_path / "metrics"
+    env = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": str(metrics), "PYTHONPATH": str(BENCH)}
+    subprocess.run([sys.executable, "-m", "early_stopping", "--trainer", "--problem=sgd_digits",
+                    "--epochs=3", "--alpha=0.001", "--loss=log_loss"], env=env, check=True,
+                   cwd=tmp_path, timeout=120)
+    records = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
+    assert [r["global_step"] for r in records] == ["1", "2", "3"]
+    curve = early_stopping.learning_curve(("sgd_digits", {"alpha": "0.001", "loss": "log_loss"},
+                                           0, 3))
+    assert [float(r["accuracy"]) for r in records] == curve
+
+
+def test_the_overhead_benchmark_floor_and_optuna_cells_run_the_trainer(tmp_path):
+    pytest.importorskip("optuna")
+    assert e2e_overhead.run_trainer(0.5, str(tmp_path / "m")) == 1.0
+    redis = e2e_overhead.Redis(tmp_path)
+    try:
+        floor = e2e_overhead.run_floor(redis.url, tmp_path, n=3, workers=1, tag="smoke")
+    finally:
+        redis.close()
+    optuna = e2e_overhead.run_optuna(tmp_path, n=3, processes=2, tag="smoke")
+    assert floor["rate"] > 0 and optuna["rate"] > 0
+
+
+def test_the_overhead_report_has_a_row_per_cell(tmp_path):
+    cell = {"rate": 10.0, "trial_ms": 30.0}
+    res = {"bare_ms": 20.0, "trials": 3, "rounds": 1,
+           "cells": {c: [cell] for c in e2e_overhead.CELLS}}
+    text = e2e_overhead.markdown(res, seconds=0.0)
+    assert text.startswith("## End-to-end overhead")
+    assert text.count("| **10.0** |") == len(e2e_overhead.CELLS)
+    e2e_overhead.plot(res, tmp_path / "e2e_overhead.png")
+    assert (tmp_path / "e2e_overhead.png").stat().st_size > 0
+
