@@ -29,7 +29,9 @@ def job_history(job: Job) -> list[Observation]:
     if job.previous_job_id:
         prev = Job.objects.get(pk=job.previous_job_id)
         chain = [o for o in job_history(prev) if o.state != "PENDING"]
-    return chain + trial_observations(job.trials.order_by("trial_id"))
+    # Only the columns the suggesters learn from: this runs before every suggestion.
+    trials = job.trials.order_by("trial_id").only("trial_id", "state", "final_value", "params")
+    return chain + trial_observations(trials)
 
 
 def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
