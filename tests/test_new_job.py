@@ -1,4 +1,4 @@
-"""The new-job page (hpdash/views/new_job.py, hpdash/forms.py): build, check, import, export
+"""The new-job page (hpdash/views/new_job.py, hpdash/forms/): build, check, import, export
 and submit a job through the form."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The one parser and validator of AI-Platform job specs (no Django in here)."""
 
-from .parse import load_config, parse_hyperparameters, parse_job
+from .config import load_config
+from .parse import parse_hyperparameters, parse_job
 from .types import (
     DEFAULT_METRIC_TAG,
     FieldViolation,

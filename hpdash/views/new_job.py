@@ -28,23 +28,14 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from hpdash import services
 from hpdash.config import BASE_DIR
-from hpdash.forms import (
-    BuiltJob,
-    ImportForm,
-    Initial,
-    JobForm,
-    ParamFormSet,
-    apply_violations,
-    build_job,
-    fingerprint,
-    job_to_initial,
-    merge_job,
-    spec_warnings,
-    with_params,
-)
+from hpdash.forms.advice import fingerprint, spec_warnings, with_params
+from hpdash.forms.build import BuiltJob, apply_violations, build_job
+from hpdash.forms.fields import ImportForm, JobForm, ParamFormSet
+from hpdash.forms.initial import Initial, job_to_initial, merge_job
 from hpdash.models import TERMINAL_STATES, Job
 from hpdash.spec import SpecError, load_config, parse_job
-from hpdash.spec.parse import JOB_ID_PATTERN, MAX_CONFIG_BYTES
+from hpdash.spec.config import MAX_CONFIG_BYTES
+from hpdash.spec.parse import JOB_ID_PATTERN
 
 DEFAULT_PROJECT = "local"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from hpdash.spec import SpecError, load_config, parse_job
-from hpdash.spec.parse import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES
+from hpdash.spec.config import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, MAX_CONFIG_NODES
 
 
 def config_error(text: str | bytes) -> str:
@@ -189,9 +189,9 @@ def test_it_applies_the_same_guards_with_the_pure_python_yaml_loader(
 ) -> None:
     import yaml
 
-    from hpdash.spec import parse
+    from hpdash.spec import config
 
-    monkeypatch.setattr(parse, "_Loader", yaml.SafeLoader)
+    monkeypatch.setattr(config, "_Loader", yaml.SafeLoader)
     assert "tag" in config_error("a: !!python/object/apply:os.system ['x']\n")
     assert "aliases" in config_error("a: &a [1]\nb: *a\n")
     assert "nested" in config_error("a: " + "[" * 5000 + "]" * 5000)
