@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -27,6 +26,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -168,20 +169,16 @@ def markdown(res: dict, repeats: int, seconds: float) -> str:
         f"rebuilt. The CSV export and `jobs.get` return every trial by contract, so they grow "
         f"linearly ({ga:.0f} ms for `jobs.get` at {large:,}).",
         "",
-        f"<sub>{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-        f"{time.strftime('%Y-%m-%d %H:%M')} · suite ran in {seconds:.0f} s (seeding "
-        f"{res['seed_s'][large]:.0f} s)</sub>",
+        report.footer(seconds, f" (seeding {res['seed_s'][large]:.0f} s)"),
         "",
     ]
     return "\n".join(lines)
 
 
 def plot(res: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import matplotlib.ticker
+
+    plt = report.pyplot()
 
     sizes = sorted(res["sizes"])
     fig, ax = plt.subplots(figsize=(7, 3.4))
@@ -220,11 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     seconds = time.perf_counter() - t0
-    a.out.mkdir(parents=True, exist_ok=True)
-    text = markdown(res, repeats, seconds)
-    (a.out / "dashboard.md").write_text(text)
-    plot(res, a.out / "dashboard.png")
-    print(text)
+    report.save(a.out, "dashboard", markdown(res, repeats, seconds), plot, res)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -31,6 +30,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -325,18 +326,14 @@ def markdown(res: dict, seconds: float) -> str:
         "Anchors (issue 5 / reference §5.2–5.3, quiet machine): floor 31 / 54 (forking "
         "workers), 43 / 72 (SimpleWorker); Optuna SQLite 24–30 / 33–52.",
         "",
-        f"<sub>{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-        f"{time.strftime('%Y-%m-%d %H:%M')} · suite ran in {seconds:.0f} s</sub>",
+        report.footer(seconds),
         "",
     ]
     return "\n".join(lines)
 
 
 def plot(res: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = report.pyplot()
 
     cells = res["cells"]
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -379,11 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     res = run(trials, rounds)
     seconds = time.perf_counter() - t0
-    a.out.mkdir(parents=True, exist_ok=True)
-    text = markdown(res, seconds)
-    (a.out / "e2e_overhead.md").write_text(text)
-    plot(res, a.out / "e2e_overhead.png")
-    print(text)
+    report.save(a.out, "e2e_overhead", markdown(res, seconds), plot, res)
 
 
 if __name__ == "__main__":

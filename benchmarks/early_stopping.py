@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import heapq
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -41,6 +40,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -522,18 +523,14 @@ def markdown(res: dict[str, Any], e2e: dict[str, Any] | None, seconds: float) ->
         "5-epoch grace 40 % with zero regret on LCBench, without grace 82 % but losing the "
         "best in half the runs.",
         "",
-        f"<sub>{platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
-        f"{time.strftime('%Y-%m-%d %H:%M')} · suite ran in {seconds:.0f} s</sub>",
+        report.footer(seconds),
         "",
     ]
     return "\n".join(lines)
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = report.pyplot()
 
     cur = res["current"]
     p0 = res["parallels"][0]
@@ -598,11 +595,7 @@ def main(argv: list[str] | None = None) -> None:
                   a.epochs or (12 if a.quick else 20), [1, 4], VARIANTS)
     e2e = None if a.no_e2e else run_e2e(a.quick, seed=0, epoch_seconds=0.1, log=print)
     seconds = time.perf_counter() - t0
-    a.out.mkdir(parents=True, exist_ok=True)
-    text = markdown(res, e2e, seconds)
-    (a.out / "early_stopping.md").write_text(text)
-    plot(res, a.out / "early_stopping.png")
-    print(text)
+    report.save(a.out, "early_stopping", markdown(res, e2e, seconds), plot, res)
 
 
 if __name__ == "__main__":
