@@ -156,9 +156,13 @@ HPDASH: dict[str, Any] = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"stamped": {"format": "%(asctime)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "stamped"}},
     "loggers": {
-        "hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO")},
+        # propagate=False: `manage.py serve` also configures the root logger, and each line
+        # should appear once.
+        "hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO"),
+                   "propagate": False},
     },
 }
 LOGIN_REDIRECT_URL = "/"

