@@ -35,7 +35,7 @@ PROJECT = "bench"
 
 
 def _clear_figure_cache() -> None:
-    from hpdash import charts
+    from hpdash.dashboard import charts
 
     charts.FIGURE_CACHE.clear()
 

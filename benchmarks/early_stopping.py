@@ -1,5 +1,5 @@
 """Early stopping: trainer steps saved, and the best result lost, by hpdash's median stopping
-rule (``hpdash.stopping``) on real learning curves.
+rule (``hpdash.core.stopping``) on real learning curves.
 
 **Simulation** (fast, deterministic).  Two problems on scikit-learn's bundled ``digits`` data,
 each trainer reporting validation accuracy after every epoch of ``partial_fit``:
@@ -8,10 +8,11 @@ step size, schedule, loss).  For every seed, hpdash's own ``RANDOM_SEARCH`` sugg
 configurations and every configuration is trained for the full number of epochs, which records
 its learning curve.  The tuning loop is then replayed from those curves: trials start in trial
 order on ``maxParallelTrials`` slots, each epoch takes one time unit, and every reported value
-goes through ``hpdash.stopping.should_stop`` against ``CompletedCurves`` of the trials that
+goes through ``hpdash.core.stopping.should_stop`` against ``CompletedCurves`` of the trials that
 have finished (SUCCEEDED, stopped ones with their partial curves) — what the worker does
-(``hpdash.execution._EarlyStopper``).  With random search the configurations do not depend on
-the results, so "with" and "without" early stopping run the very same trials.  Steps saved =
+(``hpdash.worker.trial_runner._EarlyStopper``).  With random search the configurations do
+not depend on the results, so "with" and "without" early stopping run the very same trials.
+Steps saved =
 1 − Σ epochs run with / Σ without; regret = best final value without − best with.
 
 **Validation through the service**: one grid-search job (so both jobs get the same trials in
@@ -140,8 +141,8 @@ def learning_curve(args: tuple[str, dict[str, Any], int, int]) -> list[float]:
 
 def configurations(problem: Problem, seed: int, n: int) -> list[dict[str, Any]]:
     """``n`` configurations drawn by hpdash's RANDOM_SEARCH suggester (job seed ``seed``)."""
-    from hpdash.spec import parse_hyperparameters
-    from hpdash.suggest import get_suggester
+    from hpdash.core.spec import parse_hyperparameters
+    from hpdash.core.suggest import get_suggester
 
     spec = parse_hyperparameters(hyperparameters(problem, maxTrials=n))
     return get_suggester("RANDOM_SEARCH").suggest(spec, [], n, seed)
@@ -173,8 +174,8 @@ class Outcome:
 
 @contextmanager
 def rule(grace: int, min_completed: int) -> Iterator[None]:
-    """hpdash.stopping with other values of its two parameters (the rule itself unchanged)."""
-    from hpdash import stopping
+    """hpdash.core.stopping with other values of its two parameters (the rule itself unchanged)."""
+    from hpdash.core import stopping
 
     saved = stopping.GRACE_MEASUREMENTS, stopping.MIN_COMPLETED_TRIALS
     stopping.GRACE_MEASUREMENTS, stopping.MIN_COMPLETED_TRIALS = grace, min_completed
@@ -190,7 +191,7 @@ def replay(curves: Sequence[Sequence[float]], parallel: int, early_stopping: boo
     epoch per time unit, each report checked by ``should_stop`` against the finished trials.
     ``stopped_join=False`` leaves stopped trials out of the completed ones (hpdash counts
     them: they are SUCCEEDED); only for comparison."""
-    from hpdash.stopping import CompletedCurves, should_stop
+    from hpdash.core.stopping import CompletedCurves, should_stop
 
     n = len(curves)
     steps, finals, stopped = [0] * n, [0.0] * n, [False] * n
@@ -371,7 +372,7 @@ VARIANTS = [(3, 3), (1, 3), (2, 3), (5, 3), (3, 1), (3, 5), (2, 5), (5, 5)]
 def measure(seeds: int, trials: int, epochs: int, parallels: Sequence[int],
             variants: Sequence[tuple[int, int]], processes: int = 2,
             log: Callable[[str], None] = print) -> dict[str, Any]:
-    from hpdash import stopping
+    from hpdash.core import stopping
 
     current = (stopping.GRACE_MEASUREMENTS, stopping.MIN_COMPLETED_TRIALS)
     variants = [current, *[v for v in variants if v != current]]
@@ -433,7 +434,7 @@ def markdown(res: dict[str, Any], e2e: dict[str, Any] | None, seconds: float) ->
         f"`partial_fit` epoch) × {res['seeds']} seeds = {n_runs} runs of {res['trials']} "
         f"random-search trials × {res['epochs']} epochs. The tuning loop is **replayed** from "
         "the recorded curves (trials in order, one epoch per time unit, every value through "
-        "`hpdash.stopping.should_stop` against the finished trials), so with and without "
+        "`hpdash.core.stopping.should_stop` against the finished trials), so with and without "
         "early stopping run the same trials. Regret = best final accuracy without − with, in "
         "percentage points (negative: better with).",
         "",

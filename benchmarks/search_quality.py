@@ -48,8 +48,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from problems import ANCHOR, DEFAULT, QUICK, Problem, build_problems, optuna_distributions  # noqa: E402
 
-from hpdash.suggest import FAILED, PENDING, SUCCEEDED, Observation, get_suggester  # noqa: E402
-from hpdash.suggest.base import Point, decode_unit, free_params, make_rng  # noqa: E402
+from hpdash.core.suggest import FAILED, PENDING, SUCCEEDED, Observation, get_suggester  # noqa: E402
+from hpdash.core.suggest.base import Point, decode_unit, free_params, make_rng  # noqa: E402
 
 RESULTS = HERE / "results"
 BASELINE = HERE / "baseline.json"
@@ -372,7 +372,7 @@ def _baseline_one(name: str) -> dict[str, Any]:
     if problem.known_opt is not None:
         opt, source = problem.known_opt, "known minimum"
     else:
-        from hpdash.suggest.base import iter_space, space_size
+        from hpdash.core.suggest.base import iter_space, space_size
 
         size = space_size(spec)
         if size is not None and size <= 10_000:

@@ -23,9 +23,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from hpdash.spec.types import HyperparameterSpec, ParameterSpec  # noqa: E402
-from hpdash.suggest import SUGGESTERS, Observation  # noqa: E402
-from hpdash.suggest.base import Point  # noqa: E402
+from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec  # noqa: E402
+from hpdash.core.suggest import SUGGESTERS, Observation  # noqa: E402
+from hpdash.core.suggest.base import Point  # noqa: E402
 
 RESULTS = HERE / "results"
 TRIALS = (20, 100, 300, 1000)

@@ -4,8 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from hpdash import services
 from hpdash.models import TERMINAL_STATES, ApiToken, Job, Project, Trial
+from hpdash.services.jobs import FailedPrecondition, job_cancel
 
 
 class TrialInline(admin.TabularInline):
@@ -25,9 +25,9 @@ def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
     done = 0
     for job in queryset:
         try:
-            services.job_cancel(job, by=request.user.get_username())
+            job_cancel(job, by=request.user.get_username())
             done += 1
-        except services.FailedPrecondition as exc:
+        except FailedPrecondition as exc:
             modeladmin.message_user(request, str(exc), messages.WARNING)
     if done:
         modeladmin.message_user(request, f"Cancelling {done} job(s).", messages.SUCCESS)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from hpdash.spec import HyperparameterSpec, parse_hyperparameters
+from hpdash.core.spec import HyperparameterSpec, parse_hyperparameters
 
 
 class State(models.TextChoices):
@@ -31,7 +31,7 @@ ACTIVE_TRIAL_STATES = (State.QUEUED, State.RUNNING)
 
 
 class Project(models.Model):
-    """A namespace of jobs (``projects/<name>``) and who may use it (see hpdash.access)."""
+    """A namespace of jobs (``projects/<name>``) and who may use it (see selectors.access)."""
 
     name = models.CharField(max_length=128, unique=True)
     members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True,

@@ -9,7 +9,7 @@ from typing import Any
 import dj_database_url
 import plotly
 
-from hpdash.config import BASE_DIR, data_dir, redis_url, secret_key
+from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key
 
 
 def _env_bool(name: str, default: bool = False) -> bool:

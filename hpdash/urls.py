@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from hpdash import api
-from hpdash.views import jobs, new_job
+from hpdash.api import views as api
+from hpdash.dashboard.views import jobs, new_job
 
 JOB = "projects/<str:project>/jobs/<str:job_id>/"
 

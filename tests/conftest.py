@@ -9,7 +9,7 @@ import pytest
 @pytest.fixture
 def no_redis(monkeypatch):
     """Record nothing, enqueue nothing: API tests need no Redis."""
-    from hpdash import queue
+    from hpdash.worker import queue
 
     monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
 

@@ -32,7 +32,7 @@ def test_a_search_quality_run_asks_every_method_through_the_worker_code_path(met
 
 
 def test_every_problem_has_a_frozen_baseline_and_a_finite_objective_at_a_random_point():
-    from hpdash.suggest import get_suggester
+    from hpdash.core.suggest import get_suggester
 
     baseline = search_quality.load_baseline()["problems"]
     for name, problem in problems.build_problems().items():

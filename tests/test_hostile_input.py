@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support import submitter
 
-from hpdash import queue
-from hpdash.api import _HTTP
+from hpdash.api.errors import HTTP_STATUS
+from hpdash.core.spec import JobSpec, SpecError, load_config, parse_job
+from hpdash.core.spec.parse import JOB_ID_PATTERN, RESERVED_METRIC_TAGS
 from hpdash.models import ApiToken, Job, Trial
-from hpdash.spec import JobSpec, SpecError, load_config, parse_job
-from hpdash.spec.parse import JOB_ID_PATTERN, RESERVED_METRIC_TAGS
+from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -404,7 +404,7 @@ def assert_answered_cleanly(resp, *, unimplemented: bool = False) -> Any:
         err = body["error"]
         assert {"code", "message", "status"} <= set(err)
         assert err["code"] == resp.status_code
-        assert _HTTP[err["status"]] == resp.status_code
+        assert HTTP_STATUS[err["status"]] == resp.status_code
         assert isinstance(err["message"], str) and err["message"]
     return body
 
@@ -708,7 +708,7 @@ def test_package_uris_and_job_dir_with_traversal_or_relative_paths_are_refused(
 def test_percent_escapes_in_a_file_uri_never_lead_out_of_the_directory(client, auth):
     """The runner takes the text after file:// literally (``%2e%2e`` is a directory of that
     name), and so does the allowed-paths check: whatever is accepted stays inside /tmp."""
-    from hpdash.runner.command import trial_job_dir
+    from hpdash.core.runner.command import trial_job_dir
 
     for uri in ("file:///tmp/%2e%2e/etc", "file:///tmp/%2E%2E/%2e%2e/etc", "/tmp/%2e%2e/etc"):
         job = _job()

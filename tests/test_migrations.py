@@ -109,8 +109,8 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
         assert list(project.members.values_list("username", flat=True)) == ["olduser"]
 
         # And the application reads the old rows as its own.
+        from hpdash.api.serializers import job_resource
         from hpdash.models import Job
-        from hpdash.resources import job_resource
 
         current = Job.objects.get(job_id="old_1")
         assert current.spec.metric_tag == "loss" and current.spec.params[0].name == "lr"

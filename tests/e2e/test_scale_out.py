@@ -51,7 +51,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, l
             for _ in range(2):  # what the README tells a second machine to run
                 hand.append(subprocess.Popen(
                     [sys.executable, str(ROOT / "manage.py"), "rqworker", "default",
-                     "--worker-class", "hpdash.worker.Worker"], env=env, cwd=ROOT,
+                     "--worker-class", "hpdash.worker.worker.Worker"], env=env, cwd=ROOT,
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             time.sleep(3)
             yield stack, [p.pid for p in hand]

@@ -22,7 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 
-from hpdash.summary import ScalarWriter
+from hpdash.trainer.summary import ScalarWriter
 
 
 def main() -> None:

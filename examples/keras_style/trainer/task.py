@@ -20,7 +20,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from hpdash.summary import ScalarWriter
+from hpdash.trainer.summary import ScalarWriter
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from hpdash import services
+from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-age", type=float, default=60.0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        for trial in services.trials_requeue_stale(options["max_age"]):
+        for trial in trials_requeue_stale(options["max_age"]):
             self.stdout.write(f"re-queued {trial} (no heartbeat from {trial.worker})")
-        for what in services.queue_reconcile(options["max_age"]):
+        for what in queue_reconcile(options["max_age"]):
             self.stdout.write(what)

@@ -9,8 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from hpdash.core.spec import SpecError, parse_job
 from hpdash.models import Job, Measurement, State, Trial
-from hpdash.spec import SpecError, parse_job
 
 DEMO_SPEC: dict[str, Any] = {
     "goal": "MAXIMIZE",

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from hpdash.supervisor import Supervisor
+from hpdash.ops.supervisor import Supervisor
 
 
 class Command(BaseCommand):

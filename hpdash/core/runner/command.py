@@ -1,0 +1,89 @@
+"""The command line and environment of one trial, exactly as AI Platform gave them.
+
+``python -m <pythonModule> <args…> [--job-dir <jobDir>/<trialId>] --<name>=<value>…``: the
+user's own args first, then ``--job-dir`` as two tokens, then one ``--name=value`` token per
+hyperparameter in spec order (argparse's "last occurrence wins" lets tuned values override
+defaults the user put in ``args``).  Nothing here ever goes through a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hpdash.core.spec import HyperparameterSpec, ParamValue
+from hpdash.core.spec.space import format_value
+
+# Variables of the service itself that a trainer has no business seeing.
+_PRIVATE_ENV = re.compile(r"^(HPDASH_|DJANGO_|DATABASE_URL$|REDIS_URL$|SECRET_KEY$)")
+
+
+def trial_job_dir(job_dir: str, trial_id: int) -> str:
+    """``<jobDir>/<trialId>``, with a ``file://`` prefix stripped and a trailing slash ignored."""
+    path = job_dir[len("file://"):] if job_dir.startswith("file://") else job_dir
+    return os.path.join(path.rstrip("/") or "/", str(trial_id))
+
+
+def build_argv(
+    python: str,
+    module: str,
+    args: Sequence[str],
+    job_dir: str | None,
+    trial_id: int,
+    spec: HyperparameterSpec,
+    params: Mapping[str, ParamValue],
+) -> list[str]:
+    argv = [python, "-m", module, *args]
+    if job_dir:
+        argv += ["--job-dir", trial_job_dir(job_dir, trial_id)]
+    for p in spec.params:
+        argv.append(f"--{p.name}={format_value(p, params[p.name])}")
+    return argv
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def snake_case_keys(value: Any) -> Any:
+    """TF_CONFIG's ``job`` is the training input in snake_case, as the classic service set it."""
+    if isinstance(value, dict):
+        return {_snake(k): snake_case_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_case_keys(v) for v in value]
+    return value
+
+
+def build_env(
+    base_env: Mapping[str, str],
+    *,
+    job_id: str,
+    trial_id: int,
+    metric_tag: str,
+    metric_file: str,
+    training_input: Mapping[str, Any],
+    pythonpath: Sequence[str] = (),
+) -> dict[str, str]:
+    env = {k: v for k, v in base_env.items() if not _PRIVATE_ENV.match(k)}
+    job = snake_case_keys(dict(training_input))
+    env["TF_CONFIG"] = json.dumps(
+        {
+            "cluster": {"master": ["127.0.0.1:2222"]},
+            "task": {"type": "master", "index": 0, "trial": str(trial_id), "cloud": "hpdash"},
+            "job": job,
+            "environment": "cloud",
+        }
+    )
+    env["CLOUD_ML_JOB_ID"] = job_id
+    env["CLOUD_ML_TRIAL_ID"] = str(trial_id)
+    env["CLOUD_ML_HP_METRIC_TAG"] = metric_tag
+    env["CLOUD_ML_HP_METRIC_FILE"] = metric_file
+    env["CLOUD_ML_JOB"] = json.dumps(job)
+    env["PYTHONUNBUFFERED"] = "1"
+    if pythonpath:
+        existing = env.get("PYTHONPATH")
+        env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *([existing] if existing else [])])
+    return env

@@ -1,0 +1,523 @@
+"""Parse and validate ml v1 ``Job`` resources (as sent to the API or read from a gcloud config).
+
+This is hpdash's one validator: the REST API, the YAML upload, the form and the admin all call
+:func:`parse_job` (or :func:`parse_hyperparameters`) and map the returned
+:class:`~hpdash.core.spec.types.FieldViolation` paths onto their own fields.
+
+Contract:
+
+- Input is JSON-like data (``dict``/``list``/``str``/``int``/``float``/``bool``/``None``, nested
+  arbitrarily). Whatever it is, the only exception that can leave is :class:`SpecError`, which
+  carries *every* violation found, each with a JSON path in the camelCase names the user wrote
+  (``trainingInput.hyperparameters.params[2].minValue``).
+- Field names, enum names and JSON types follow the ml v1 discovery document. Numbers follow the
+  proto3 JSON mapping: integer fields take a JSON number or a decimal string, double fields take a
+  JSON number or a numeric string. Booleans are never numbers and numbers are never strings: a
+  YAML ``yes`` in a list of categories is reported, not silently turned into ``"True"``.
+- ``TrainingInput.raw`` echoes the validated ``trainingInput`` in API form, in the user's key
+  order, with int64 fields as decimal strings and doubles as floats; defaults are not filled in.
+
+Where the parts live: :mod:`~hpdash.core.spec.config` loads YAML/JSON config text safely,
+:mod:`~hpdash.core.spec.checks` holds the violation collector and the generic checkers, and
+:mod:`~hpdash.core.spec.params` the ``ParameterSpec`` rules; this module holds the job, its
+``trainingInput`` and its ``HyperparameterSpec``.  No Django here: only the standard library.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from typing import Any, Final
+from urllib.parse import unquote, urlsplit
+
+from .checks import (
+    BAD,
+    SURROGATE,
+    Checker,
+    Ctx,
+    check_arg,
+    check_bool,
+    check_duration,
+    check_object,
+    check_str,
+    enum_checker,
+    field_name,
+    got,
+    int_checker,
+    join_path,
+    list_checker,
+    object_checker,
+    quote_hint,
+    show,
+    unknown_field,
+    unpassable,
+)
+from .params import grid_count, parse_params
+from .types import (
+    ALGORITHMS,
+    DEFAULT_METRIC_TAG,
+    FieldViolation,
+    HyperparameterSpec,
+    JobSpec,
+    ParameterSpec,
+    SpecError,
+    TrainingInput,
+)
+
+__all__ = [
+    "JOB_ID_PATTERN",
+    "PROJECT_PATTERN",
+    "RESERVED_METRIC_TAGS",
+    "SCALE_TIERS",
+    "parse_hyperparameters",
+    "parse_job",
+    "parse_labels",
+]
+
+# ---------------------------------------------------------------------------------------------
+# Limits and patterns
+
+
+JOB_ID_PATTERN: Final = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,127}")
+# Project names (the <project> of projects/<project>/jobs): hpdash's choice.
+PROJECT_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+_MAX_LABELS: Final = 64
+_URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+
+# Keys cloudml-hypertune writes into every metric record next to the metric itself; a metric tag
+# equal to one of them would be overwritten by (or overwrite) the bookkeeping value.
+RESERVED_METRIC_TAGS: Final = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
+
+_MAX_METRIC_TAG_LEN: Final = 256
+_MAX_TRIALS: Final = 100_000
+_MAX_PARALLEL_TRIALS: Final = 1000
+_MAX_PACKAGE_URIS: Final = 100
+_MAX_GRID: Final = 10_000_000
+_INT32 = (-(2**31), 2**31 - 1)
+_INT64 = (-(2**63), 2**63 - 1)
+
+_OUTPUT_ONLY_JOB_FIELDS: Final = frozenset(
+    {"createTime", "startTime", "endTime", "state", "errorMessage", "trainingOutput", "etag",
+     "jobPosition"}
+)
+_PREDICTION_FIELDS: Final = frozenset({"predictionInput", "predictionOutput"})
+_JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | _OUTPUT_ONLY_JOB_FIELDS | (
+    _PREDICTION_FIELDS
+)
+
+SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
+_ACCELERATOR_TYPES = (
+    "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100",
+    "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "NVIDIA_TESLA_A100", "TPU_V2", "TPU_V3", "TPU_V2_POD",
+    "TPU_V3_POD", "TPU_V4_POD",
+)
+_GOALS_IN = ("GOAL_TYPE_UNSPECIFIED", "MAXIMIZE", "MINIMIZE")
+
+# ---------------------------------------------------------------------------------------------
+# Trainer fields and the trainingInput schema
+
+
+def _check_local_location(ctx: Ctx, value: Any, path: str) -> Any:
+    """An absolute local path or a ``file://`` URI with an absolute path (hpdash runs on the
+    machine's own files; there is no Cloud Storage)."""
+    name = field_name(path)
+    if not isinstance(value, str):
+        ctx.add(path, f"{name} must be a string, got {got(value)}")
+        return BAD
+    shown = show(value)
+    if not value:
+        ctx.add(path, f"{name} must not be empty")
+        return BAD
+    scheme = _URI_SCHEME.match(value)
+    if scheme and scheme.group(1).lower() != "file":
+        kind = f"{scheme.group(1)}://" if value[scheme.end():].startswith("//") else (
+            f"{scheme.group(1)}:")
+        how = " (e.g. with gsutil cp)" if kind == "gs://" else ""
+        ctx.add(path, f"{name} {shown} is a {kind} location, but hpdash runs on local files: "
+                      f"copy it to this machine{how} and give its absolute path or a file:// "
+                      "URI")
+        return BAD
+    if scheme:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if parts is None or parts.netloc not in ("", "localhost") or parts.query or (
+            parts.fragment
+        ):
+            ctx.add(path, f"{name} {shown} must be a file:// URI of a local absolute path, "
+                          "such as file:///srv/packages/trainer-0.1.tar.gz")
+            return BAD
+        local = unquote(parts.path)
+    else:
+        local = value
+    if "\x00" in local:
+        ctx.add(path, f"{name} {shown} contains a NUL character")
+        return BAD
+    if SURROGATE.search(value):
+        ctx.add(path, f"{name} {shown} {unpassable(value)}")
+        return BAD
+    if not local.startswith("/"):
+        ctx.add(path, f"{name} {shown} must be an absolute local path (starting with /) or a "
+                      "file:// URI")
+        return BAD
+    return value
+
+
+def _check_python_module(ctx: Ctx, value: Any, path: str) -> Any:
+    if not isinstance(value, str):
+        ctx.add(path, f"pythonModule must be a string, got {got(value)}")
+        return BAD
+    parts = value.split(".")
+    if value and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        return value
+    hint = ""
+    if value.endswith(".py") or "/" in value:
+        guess = value.removesuffix(".py").strip("/").replace("/", ".")
+        hint = f" (did you mean {guess}?)"
+    ctx.add(path, f"pythonModule {show(value)} is not a Python module name: it must be a "
+                  f"dotted module path such as trainer.task{hint}")
+    return BAD
+
+
+_STR_LIST = list_checker(check_str)
+
+_REPLICA_CONFIG = object_checker({
+    "acceleratorConfig": object_checker({
+        "count": int_checker(0, _INT64[1], as_string=True),
+        "type": enum_checker(_ACCELERATOR_TYPES),
+    }),
+    "containerArgs": _STR_LIST,
+    "containerCommand": _STR_LIST,
+    "diskConfig": object_checker({
+        "bootDiskSizeGb": int_checker(0, _INT32[1]),
+        "bootDiskType": check_str,
+    }),
+    "imageUri": check_str,
+    "tpuTfVersion": check_str,
+})
+
+_COUNT = int_checker(0, _INT64[1], as_string=True)
+
+# TrainingInput fields that hpdash only type-checks, stores and echoes.
+_TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
+    "scaleTier": enum_checker(SCALE_TIERS),
+    "masterType": check_str,
+    "workerType": check_str,
+    "parameterServerType": check_str,
+    "evaluatorType": check_str,
+    "workerCount": _COUNT,
+    "parameterServerCount": _COUNT,
+    "evaluatorCount": _COUNT,
+    "masterConfig": _REPLICA_CONFIG,
+    "workerConfig": _REPLICA_CONFIG,
+    "parameterServerConfig": _REPLICA_CONFIG,
+    "evaluatorConfig": _REPLICA_CONFIG,
+    "region": check_str,
+    "runtimeVersion": check_str,
+    "pythonVersion": check_str,
+    "scheduling": object_checker({
+        "maxRunningTime": check_duration,
+        "maxWaitTime": check_duration,
+        "priority": int_checker(0, 1000),
+    }),
+    "serviceAccount": check_str,
+    "network": check_str,
+    "encryptionConfig": object_checker({"kmsKeyName": check_str}),
+    "enableWebAccess": check_bool,
+    "useChiefInTfConfig": check_bool,
+    # Fields hpdash runs with.
+    "pythonModule": _check_python_module,
+    "packageUris": list_checker(_check_local_location, max_items=_MAX_PACKAGE_URIS),
+    "args": list_checker(check_arg),
+    "jobDir": _check_local_location,
+    # "hyperparameters" is added per call by _parse_training_input.
+}
+
+# ---------------------------------------------------------------------------------------------
+# Job id and labels
+
+
+def _check_job_id(ctx: Ctx, value: Any, path: str) -> Any:
+    name = field_name(path)
+    if not isinstance(value, str):
+        ctx.add(path, f"{name} must be a string, got {got(value)}")
+        return BAD
+    if JOB_ID_PATTERN.fullmatch(value):
+        return value
+    hint = ""
+    if "-" in value and JOB_ID_PATTERN.fullmatch(value.replace("-", "_")):
+        hint = f" (did you mean {value.replace('-', '_')}?)"
+    ctx.add(path, f"{name} {show(value)} is not valid: it must start with a letter, contain "
+                  f"only letters, digits and underscores, and be at most 128 characters{hint}")
+    return BAD
+
+
+def _check_labels(ctx: Ctx, value: Any, path: str) -> Any:
+    if not isinstance(value, dict):
+        ctx.add(path, f"labels must be an object mapping label keys to string values, got "
+                      f"{got(value)}")
+        return BAD
+    if len(value) > _MAX_LABELS:
+        ctx.add(path, f"labels has {len(value)} entries; at most {_MAX_LABELS} are allowed")
+    out: dict[str, str] = {}
+    for key, v in value.items():
+        if not isinstance(key, str):
+            ctx.add(path, f"label keys must be strings, got {got(key)}")
+            continue
+        kpath = join_path(path, key)
+        ok = True
+        if not _LABEL_KEY.fullmatch(key):
+            ctx.add(kpath, f"label key {show(key)} is not valid: it must start with a lowercase "
+                           "letter and contain only lowercase letters, digits, '_' and '-' "
+                           "(at most 63 characters)")
+            ok = False
+        if not isinstance(v, str):
+            ctx.add(kpath, f"label {show(key)} must have a string value, got {got(v)}"
+                           f"{quote_hint(v)}")
+            ok = False
+        elif not _LABEL_VALUE.fullmatch(v):
+            ctx.add(kpath, f"label value {show(v)} is not valid: it may contain only lowercase "
+                           "letters, digits, '_' and '-' (at most 63 characters)")
+            ok = False
+        if ok:
+            out[key] = v
+    return out
+
+
+def parse_labels(data: Any, path: str = "labels") -> dict[str, str]:
+    """Validate a ``labels`` map (Google's label rules); for ``jobs.patch``."""
+    ctx = Ctx()
+    out = _check_labels(ctx, data, path)
+    ctx.raise_if_any(path)
+    assert isinstance(out, dict)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# HyperparameterSpec
+
+
+def _check_metric_tag(ctx: Ctx, value: Any, path: str) -> Any:
+    if not isinstance(value, str):
+        ctx.add(path, f"hyperparameterMetricTag must be a string, got {got(value)}")
+        return BAD
+    if unpassable(value):  # the trial's CLOUD_ML_HP_METRIC_TAG
+        ctx.add(path, f"hyperparameterMetricTag {show(value)} {unpassable(value)}")
+        return BAD
+    if not value:
+        ctx.add(path, "hyperparameterMetricTag must not be empty (leave it out to use "
+                      f"{DEFAULT_METRIC_TAG})")
+        return BAD
+    if len(value) > _MAX_METRIC_TAG_LEN:
+        ctx.add(path, f"hyperparameterMetricTag is {len(value)} characters long; at most "
+                      f"{_MAX_METRIC_TAG_LEN} are allowed")
+        return BAD
+    if value in RESERVED_METRIC_TAGS:
+        ctx.add(path, f"hyperparameterMetricTag {show(value)} is reserved: cloudml-hypertune "
+                      "writes a key of that name into every metric record; choose another tag")
+        return BAD
+    return value
+
+
+_HP_CHECKERS: dict[str, Checker] = {
+    "goal": enum_checker(_GOALS_IN),
+    "maxTrials": int_checker(1, _MAX_TRIALS),
+    "maxParallelTrials": int_checker(1, _MAX_PARALLEL_TRIALS),
+    "maxFailedTrials": int_checker(0, _MAX_TRIALS),
+    "hyperparameterMetricTag": _check_metric_tag,
+    "resumePreviousJobId": _check_job_id,
+    "enableTrialEarlyStopping": check_bool,
+    "algorithm": enum_checker(ALGORITHMS),
+    # "params" is added per call by _parse_hp.
+}
+
+
+def _parse_hp(ctx: Ctx, data: Any, path: str) -> tuple[HyperparameterSpec | None, Any]:
+    start = ctx.count
+    specs: list[ParameterSpec | None] = []
+    params_raw: Any = []
+
+    def check_params(c: Ctx, v: Any, p: str) -> Any:
+        nonlocal specs, params_raw
+        specs, params_raw = parse_params(c, v, p)
+        return params_raw
+
+    raw = check_object(ctx, data, path, {**_HP_CHECKERS, "params": check_params})
+    if raw is BAD:
+        return None, BAD
+    assert isinstance(data, dict)
+
+    max_trials = raw.get("maxTrials", 1)
+    # When maxTrials itself is invalid, comparing against it would only add noise.
+    if "maxFailedTrials" in raw and ("maxTrials" in raw or "maxTrials" not in data):
+        if raw["maxFailedTrials"] > max_trials:
+            ctx.add(f"{path}.maxFailedTrials",
+                    f"maxFailedTrials ({raw['maxFailedTrials']}) must be ≤ maxTrials "
+                    f"({max_trials})")
+
+    # Resuming copies the previous job's params, so they may be left out.
+    if "resumePreviousJobId" not in data:
+        if "params" not in data:
+            ctx.add(f"{path}.params", "params is required: list at least one parameter to tune")
+        elif isinstance(data["params"], list | tuple) and not data["params"]:
+            ctx.add(f"{path}.params", "params must list at least one parameter to tune")
+
+    if raw.get("algorithm") == "GRID_SEARCH":
+        for i, praw in enumerate(params_raw if isinstance(params_raw, list) else []):
+            if isinstance(praw, dict) and praw.get("type") == "DOUBLE":
+                ctx.add(f"{path}.params[{i}].type",
+                        "type DOUBLE cannot be used with GRID_SEARCH, which needs a finite grid: "
+                        "use INTEGER, CATEGORICAL or DISCRETE, or another algorithm")
+        if specs and all(p is not None and p.type != "DOUBLE" for p in specs):
+            size = 1
+            for p in specs:
+                assert p is not None
+                size *= grid_count(p)
+                if size > _MAX_GRID:
+                    break
+            if size > _MAX_GRID:
+                ctx.add(f"{path}.params",
+                        f"the GRID_SEARCH grid has more than {_MAX_GRID:,} points (the product "
+                        "of every parameter's number of values); narrow the parameters")
+
+    if ctx.count > start:
+        return None, raw
+    params = tuple(p for p in specs if p is not None)
+    goal = raw.get("goal", "MAXIMIZE")
+    spec = HyperparameterSpec(
+        params=params,
+        goal="MAXIMIZE" if goal == "GOAL_TYPE_UNSPECIFIED" else goal,
+        metric_tag=raw.get("hyperparameterMetricTag", DEFAULT_METRIC_TAG),
+        max_trials=max_trials,
+        max_parallel_trials=raw.get("maxParallelTrials", 1),
+        max_failed_trials=raw.get("maxFailedTrials", 0),
+        enable_early_stopping=raw.get("enableTrialEarlyStopping", False),
+        resume_previous_job_id=raw.get("resumePreviousJobId"),
+        algorithm=raw.get("algorithm", "ALGORITHM_UNSPECIFIED"),
+    )
+    return spec, raw
+
+
+def parse_hyperparameters(
+    data: Any, path: str = "trainingInput.hyperparameters"
+) -> HyperparameterSpec:
+    """Validate one ``HyperparameterSpec`` object; violations are reported under ``path``."""
+    ctx = Ctx()
+    try:
+        spec, _ = _parse_hp(ctx, data, path)
+    except RecursionError:  # pragma: no cover - the walk is bounded by the schema
+        raise SpecError([FieldViolation(path, "the value is nested too deeply")]) from None
+    ctx.raise_if_any(path)
+    assert spec is not None
+    return spec
+
+
+# ---------------------------------------------------------------------------------------------
+# TrainingInput and Job
+
+
+_COUNT_TYPES = (
+    ("workerCount", "workerType"),
+    ("parameterServerCount", "parameterServerType"),
+    ("evaluatorCount", "evaluatorType"),
+)
+
+
+def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | None:
+    start = ctx.count
+    hp: HyperparameterSpec | None = None
+
+    def check_hp(c: Ctx, v: Any, p: str) -> Any:
+        nonlocal hp
+        hp, raw_hp = _parse_hp(c, v, p)
+        return raw_hp
+
+    schema = {**_TRAINING_INPUT_SCHEMA, "hyperparameters": check_hp}
+    raw = check_object(ctx, data, path, schema)
+    if raw is BAD:
+        return None
+    assert isinstance(data, dict)
+
+    if "pythonModule" not in data:
+        ctx.add(f"{path}.pythonModule", "pythonModule is required: the Python module to run "
+                                        "for each trial, such as trainer.task")
+    if "hyperparameters" not in data:
+        ctx.add(f"{path}.hyperparameters", "hyperparameters is required: hpdash runs "
+                                           "hyperparameter tuning jobs")
+
+    # ml v1's CUSTOM scale tier rules. An unset tier means BASIC.
+    if "scaleTier" not in data or "scaleTier" in raw:
+        tier = raw.get("scaleTier")
+        if tier == "CUSTOM" and "masterType" not in data:
+            ctx.add(f"{path}.masterType", "masterType is required when scaleTier is CUSTOM")
+        for count_key, type_key in _COUNT_TYPES:
+            if count_key not in raw or int(raw[count_key]) == 0:
+                continue
+            if tier != "CUSTOM":
+                now = f"scaleTier is {tier}" if tier else "scaleTier is not set, which means BASIC"
+                ctx.add(f"{path}.{count_key}",
+                        f"{count_key} can only be used when scaleTier is CUSTOM ({now})")
+            elif type_key not in data:
+                ctx.add(f"{path}.{type_key}",
+                        f"{type_key} is required when {count_key} is greater than zero")
+
+    if ctx.count > start or hp is None:
+        return None
+    return TrainingInput(
+        hyperparameters=hp,
+        python_module=raw["pythonModule"],
+        package_uris=tuple(raw.get("packageUris", ())),
+        args=tuple(raw.get("args", ())),
+        job_dir=raw.get("jobDir"),
+        raw=raw,
+    )
+
+
+def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> JobSpec | None:
+    if not isinstance(data, dict):
+        ctx.add("job", f"the job must be an object (a Job resource), got {got(data)}")
+        return None
+    job_id: Any = None
+    labels: Any = {}
+    training: TrainingInput | None = None
+    for key, value in data.items():
+        if not isinstance(key, str) or key not in _JOB_FIELDS:
+            unknown_field(ctx, "", key, _JOB_FIELDS)
+        elif key in _PREDICTION_FIELDS:
+            ctx.add(key, f"{key}: prediction jobs are not supported by hpdash, which runs "
+                         "hyperparameter tuning jobs (trainingInput)")
+        elif key == "jobId":
+            job_id = _check_job_id(ctx, value, "jobId")
+        elif key == "labels":
+            labels = _check_labels(ctx, value, "labels")
+        elif key == "trainingInput":
+            training = _parse_training_input(ctx, value, "trainingInput")
+        # Output-only fields are accepted and ignored.
+    if require_job_id and "jobId" not in data:
+        ctx.add("jobId", "jobId is required")
+    if "trainingInput" not in data:
+        ctx.add("trainingInput", "trainingInput is required: hpdash runs hyperparameter tuning "
+                                 "jobs described by trainingInput.hyperparameters")
+    if ctx.count or training is None:
+        return None
+    return JobSpec(job_id=job_id if isinstance(job_id, str) else None,
+                   training_input=training, labels=labels)
+
+
+def parse_job(data: Any, *, require_job_id: bool = True) -> JobSpec:
+    """Validate a whole ml v1 ``Job`` resource (camelCase JSON data) into a :class:`JobSpec`.
+
+    With ``require_job_id=False`` a gcloud config without ``jobId`` (``{trainingInput: ...}``)
+    is accepted. Output-only fields are ignored. Raises :class:`SpecError` with every violation.
+    """
+    ctx = Ctx()
+    try:
+        job = _parse_job(ctx, data, require_job_id)
+    except RecursionError:  # pragma: no cover - the walk is bounded by the schema
+        raise SpecError([FieldViolation("job", "the job is nested too deeply")]) from None
+    ctx.raise_if_any("job")
+    assert job is not None
+    return job

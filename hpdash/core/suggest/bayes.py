@@ -1,0 +1,435 @@
+"""ALGORITHM_UNSPECIFIED, the default: a batched Gaussian-process bandit in the spirit of Google
+Vizier (Golovin et al. 2017, §3; contract §12).
+
+How one call works (stateless: everything is rebuilt from the history every time):
+
+1. **Initial design.**  While the job has fewer than ``n_init = clamp(2 d + 1, 5, 10)`` trials
+   (``d`` = parameters with more than one feasible value), or fewer than 2 succeeded, points
+   come from a scrambled Sobol sequence seeded with the job seed, taken at indices
+   ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence
+   (a point that is already taken is skipped).  Unit coordinates become values through
+   ``space.from_unit`` (scale warping and snapping); a categorical takes value ``floor(u k)``.
+2. **Encoding.**  Numeric parameters live in [0, 1] through ``space.to_unit``; categoricals
+   are one-hot.  INTEGER and DISCRETE parameters with at most ``TABLE_MAX`` values are snapped
+   to their feasible points in this encoding, so the model scores the point that will run.
+3. **Model.**  The GP of skopt's ``cook_estimator("GP", noise="gaussian")``: constant
+   amplitude x Matern(nu=2.5) with one length scale per encoded column (ARD) + white noise,
+   same bounds, fit by maximising the log marginal likelihood (L-BFGS-B with the analytic
+   gradient) on warped objectives: ``y = -value`` when maximising, then half-rank output
+   warping (values worse than the median replaced by normal quantiles of their rank, see
+   :func:`warp_objectives`), then zero mean and unit variance.  It is implemented in
+   :mod:`hpdash.core.suggest.gp` with numpy/scipy, because the sklearn/skopt versions are too slow
+   for the latency budget (see there); tests check it against skopt's.
+
+   - Hyperparameters are fit on SUCCEEDED trials only, at most ``HYPERFIT_MAX_ROWS`` (200) of
+     them: the best 100 plus a seeded random 100 of the rest.  An evaluation is O(N^3): 200
+     rows keep the fit near 0.1 s on one core, 300 rows took 0.6 s.  A second, random start
+     is added while there are at most ``RESTART_MAX_ROWS`` rows (cheap, and local optima are
+     likelier with little data).
+   - The posterior (hyperparameters fixed: one Cholesky) conditions on up to
+     ``POSTERIOR_MAX_ROWS`` (1000) rows, subsampled the same way beyond that: SUCCEEDED trials
+     with their value, FAILED ones with the worst observed value ("a particularly bad
+     objective value", Vizier §5.3), PENDING ones with a pessimistic kriging-believer lie
+     (posterior mean + 1 sd at the point, conditioned one after another), so running trials
+     repel new suggestions without pretending they were as good as the best.
+   - BLAS runs single-threaded during a suggestion: the matrices are small, and on a loaded
+     2-core machine OpenBLAS threads spinning against each other (and against the trials)
+     made the likelihood 10x slower.
+4. **Acquisition.**  Expected improvement (the formula of ``skopt.acquisition.gaussian_ei``,
+   ``xi = 0.01`` in standardised units) over candidates: uniform random points of the encoded
+   cube (``2e6 / N`` of them, clamped to [1000, 4000], so the O(N^2 C) posterior solve stays
+   bounded) plus Gaussian perturbations of the best observed points; then a finer
+   perturbation round around the best candidates (a cheap stand-in for Vizier's hill
+   climbing).  The best candidate whose decoded point is not taken wins.  When the whole
+   space is finite and small (at most ``ENUMERATE_MAX`` points) the candidates are exactly
+   the untaken points, and an exhausted space yields fewer points.
+5. **Batches.**  After each pick the posterior is conditioned on the picked point with the
+   same lie by extending the Cholesky factor by one row (O(N C) for the candidate set): the same as
+   refitting with the kernel hyperparameters fixed, without re-optimising them, so a batch of
+   4 costs little more than one suggestion.
+
+Everything random derives from ``(seed, len(history))``, so a call is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+from scipy.special import ndtri
+from scipy.stats import qmc, rankdata
+from threadpoolctl import threadpool_limits
+
+from hpdash.core.spec.space import format_value, from_unit, grid_values, to_unit
+from hpdash.core.spec.types import HyperparameterSpec, ParamValue
+
+from .base import (
+    FAILED,
+    PENDING,
+    SUCCEEDED,
+    Observation,
+    Point,
+    PointKey,
+    clean_value,
+    decode_unit,
+    fixed_value,
+    free_params,
+    key_of,
+    make_rng,
+    random_points,
+    space_size,
+    taken_keys,
+    value_count,
+)
+from .gp import CandidateSet, Posterior, expected_improvement, fit_hyperparameters
+
+N_INIT_MIN, N_INIT_MAX = 5, 10
+HYPERFIT_MAX_ROWS = 200
+POSTERIOR_MAX_ROWS = 1000
+CANDIDATES_MIN, CANDIDATES_MAX, CANDIDATE_WORK = 1000, 4000, 2_000_000
+N_ELITE, PER_ELITE = 5, 60  # perturbations of the best observed points
+N_REFINE, PER_REFINE = 5, 40  # finer perturbations around the best candidates of a pick
+ELITE_SIGMAS = (0.01, 0.05, 0.15)
+REFINE_SIGMA = 0.02
+CATEGORY_FLIP = 0.2  # chance a perturbation re-draws a categorical parameter
+TABLE_MAX = 10_000
+ENUMERATE_MAX = 4000
+MAX_DECODES = 500
+
+
+# =========================================================================== encoding
+
+
+class Encoder:
+    """Maps points of the free parameters to rows of the unit cube and back."""
+
+    def __init__(self, spec: HyperparameterSpec):
+        self.spec = spec
+        self.free = free_params(spec)
+        self.fixed: dict[str, ParamValue] = {
+            p.name: v for p in spec.params if (v := fixed_value(p)) is not None
+        }
+        self.columns: list[slice] = []
+        # For INTEGER/DISCRETE params with a small set of values: the values, their unit
+        # coordinates, and the unit boundaries between neighbours that from_unit rounds at.
+        self.tables: dict[int, tuple[list, np.ndarray, np.ndarray]] = {}
+        start = 0
+        for j, p in enumerate(self.free):
+            width = len(p.categorical_values) if p.type == "CATEGORICAL" else 1
+            self.columns.append(slice(start, start + width))
+            start += width
+            if p.type in ("INTEGER", "DISCRETE") and (value_count(p) or 0) <= TABLE_MAX:
+                values = [clean_value(p, v) for v in grid_values(p)]
+                units = np.array([to_unit(p, float(v)) for v in values])
+                if p.type == "INTEGER":
+                    cuts = np.array([to_unit(p, float(v) + 0.5) for v in values[:-1]])
+                else:
+                    cuts = (units[1:] + units[:-1]) / 2
+                self.tables[j] = (values, units, cuts)
+        self.dim = start
+        self.numeric = [j for j, p in enumerate(self.free) if p.type != "CATEGORICAL"]
+        self.categorical = [j for j, p in enumerate(self.free) if p.type == "CATEGORICAL"]
+
+    def encode(self, point: dict) -> np.ndarray:
+        row = np.zeros(self.dim)
+        for j, p in enumerate(self.free):
+            col = self.columns[j]
+            if p.type == "CATEGORICAL":
+                value = str(point[p.name])
+                if value in p.categorical_values:
+                    row[col.start + p.categorical_values.index(value)] = 1.0
+            else:
+                u = to_unit(p, float(point[p.name]))
+                row[col.start] = u if math.isfinite(u) else 0.5  # a NaN from a foreign history
+        return row
+
+    def decode(self, row: np.ndarray) -> Point:
+        point: Point = {}
+        free = iter(enumerate(self.free))
+        for p in self.spec.params:
+            if p.name in self.fixed:
+                point[p.name] = self.fixed[p.name]
+                continue
+            j, _ = next(free)
+            col = self.columns[j]
+            if p.type == "CATEGORICAL":
+                point[p.name] = str(p.categorical_values[int(np.argmax(row[col]))])
+            else:
+                point[p.name] = clean_value(p, from_unit(p, float(row[col.start])))
+        return point
+
+    def snap(self, X: np.ndarray) -> np.ndarray:
+        """Move rows onto feasible points: tabled numerics to their nearest value, categorical
+        blocks to the one-hot of their largest entry."""
+        np.clip(X, 0.0, 1.0, out=X)
+        for j, (_, units, cuts) in self.tables.items():
+            c = self.columns[j].start
+            X[:, c] = units[np.searchsorted(cuts, X[:, c])]
+        for j in self.categorical:
+            col = self.columns[j]
+            hot = np.argmax(X[:, col], axis=1)
+            X[:, col] = 0.0
+            X[np.arange(len(X)), col.start + hot] = 1.0
+        return X
+
+    def random(self, rng: np.random.Generator, m: int) -> np.ndarray:
+        return self.snap(rng.random((m, self.dim)))
+
+    def perturb(
+        self, rng: np.random.Generator, centers: np.ndarray, per: int, sigmas: Sequence[float]
+    ) -> np.ndarray:
+        X = np.repeat(centers, per, axis=0)
+        sigma = rng.choice(np.asarray(sigmas, dtype=float), size=len(X))
+        for j in self.numeric:
+            c = self.columns[j].start
+            X[:, c] += sigma * rng.standard_normal(len(X))
+        for j in self.categorical:
+            col = self.columns[j]
+            flip = rng.random(len(X)) < CATEGORY_FLIP
+            X[flip, col] = rng.random((int(flip.sum()), col.stop - col.start))
+        return self.snap(X)
+
+    def enumerate_untaken(self, taken: set[PointKey]) -> tuple[np.ndarray, list[Point]]:
+        """Every untaken point of a finite space, encoded, with the points themselves."""
+        value_lists = [
+            list(p.categorical_values) if p.type == "CATEGORICAL" else self.tables[j][0]
+            for j, p in enumerate(self.free)
+        ]
+        shape = tuple(len(v) for v in value_lists)
+        index = np.stack(np.unravel_index(np.arange(math.prod(shape)), shape), axis=1)
+        mask = np.ones(len(index), dtype=bool)
+        lookups = [
+            {format_value(p, v): i for i, v in enumerate(vals)}
+            for p, vals in zip(self.free, value_lists, strict=True)
+        ]
+        positions = [self.spec.params.index(p) for p in self.free]
+        for key in taken:
+            try:
+                multi = tuple(lookups[j][key[pos]] for j, pos in enumerate(positions))
+            except (KeyError, IndexError):
+                continue
+            mask[np.ravel_multi_index(multi, shape)] = False
+        index = index[mask]
+        X = np.zeros((len(index), self.dim))
+        for j, p in enumerate(self.free):
+            col = self.columns[j]
+            if p.type == "CATEGORICAL":
+                X[np.arange(len(index)), col.start + index[:, j]] = 1.0
+            else:
+                X[:, col.start] = self.tables[j][1][index[:, j]]
+        points = []
+        for row in index:
+            point: Point = {}
+            free_j = 0
+            for p in self.spec.params:
+                if p.name in self.fixed:
+                    point[p.name] = self.fixed[p.name]
+                else:
+                    point[p.name] = value_lists[free_j][int(row[free_j])]
+                    free_j += 1
+            points.append(point)
+        return X, points
+
+
+# =========================================================================== suggester
+
+
+def n_initial(spec: HyperparameterSpec) -> int:
+    return min(max(2 * len(free_params(spec)) + 1, N_INIT_MIN), N_INIT_MAX)
+
+
+def warp_objectives(y: np.ndarray) -> np.ndarray:
+    """Minimisation values -> GP targets: half-rank warping, then zero mean, unit variance.
+
+    Values better than (or at) the median are kept; each worse value is replaced by its
+    normal quantile by rank, ``median + s * Phi^-1((rank - 1/2) / N)``, with ``s`` the spread
+    of the better half (Vizier's "half-rank" output warping).  The map is monotone, so the
+    best point stays the best, but one terrible trial (a diverged run, a log loss of 30) no
+    longer squeezes every good value into one flat band after standardisation, which is what
+    hyperparameter-tuning objectives do all the time.
+    """
+    y = np.array(y, dtype=float)
+    n = len(y)
+    if n >= 3:
+        med = float(np.median(y))
+        good = y <= med
+        spread = math.sqrt(float(np.mean((y[good] - med) ** 2)))
+        if spread > 0 and not good.all():
+            ranks = rankdata(y)
+            y[~good] = med + spread * ndtri((ranks[~good] - 0.5) / n)
+    scale = float(y.std()) or 1.0
+    return (y - y.mean()) / scale
+
+
+def space_filling(
+    spec: HyperparameterSpec, taken: set[PointKey], start: int, n: int, seed: int
+) -> list[Point]:
+    """Points ``start, start+1, ...`` of the job's scrambled Sobol sequence, skipping taken
+    ones (then random points if the sequence keeps hitting taken points)."""
+    d = len(free_params(spec))
+    out: list[Point] = []
+    if d > 0:
+        sobol = qmc.Sobol(d, scramble=True, seed=make_rng(seed, 0x50B01))
+        if start:
+            sobol.fast_forward(start)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "balance properties" needs powers of two
+            U = sobol.random(n + 64)
+        for u in U:
+            point = decode_unit(spec, u)
+            key = key_of(spec, point)
+            if key is not None and key not in taken:
+                taken.add(key)
+                out.append(point)
+                if len(out) == n:
+                    return out
+    return out + random_points(spec, taken, n - len(out), make_rng(seed, start, 1))
+
+
+class BayesSuggester:
+    def suggest(
+        self, spec: HyperparameterSpec, history: Sequence[Observation], n: int, seed: int
+    ) -> list[Point]:
+        if n <= 0:
+            return []
+        taken = taken_keys(spec, history)
+        good = [
+            o
+            for o in history
+            if o.state == SUCCEEDED
+            and o.value is not None
+            and math.isfinite(o.value)
+            and key_of(spec, o.params) is not None
+        ]
+        if len(history) < n_initial(spec) or len(good) < 2 or not free_params(spec):
+            return space_filling(spec, taken, len(history), n, seed)
+        # The matrices here are small (<= 1000); OpenBLAS threads only spin against each other
+        # and against the trials sharing the machine (10x slower on a loaded 2-core box).
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _gp_suggest(spec, history, good, taken, n, make_rng(seed, len(history)))
+
+
+def _gp_suggest(
+    spec: HyperparameterSpec,
+    history: Sequence[Observation],
+    good: list[Observation],
+    taken: set[PointKey],
+    n: int,
+    rng: np.random.Generator,
+) -> list[Point]:
+    enc = Encoder(spec)
+    sign = -1.0 if spec.maximize else 1.0
+    y_raw = np.array([sign * o.value for o in good if o.value is not None])
+    y_good = warp_objectives(y_raw)
+    X_good = np.array([enc.encode(o.params) for o in good])
+    y_best, y_worst = float(y_good.min()), float(y_good.max())
+
+    # Hyperparameters from (a subsample of) the succeeded trials.
+    fit_rows = _subsample(y_good, HYPERFIT_MAX_ROWS, rng)
+    theta = fit_hyperparameters(X_good[fit_rows], y_good[fit_rows], rng)
+
+    # Posterior: succeeded, failed (worst value) and pending (lie) trials.
+    others = [
+        o for o in history if o.state in (FAILED, PENDING) and key_of(spec, o.params) is not None
+    ]
+    pending = [o for o in others if o.state == PENDING]
+    failed = [o for o in others if o.state == FAILED]
+    budget = POSTERIOR_MAX_ROWS - len(pending)
+    keep_good = _subsample(y_good, max(budget - min(len(failed), budget // 4), 2), rng)
+    keep_failed = failed[: max(budget - len(keep_good), 0)]
+    X_post = np.vstack([X_good[keep_good]] + [enc.encode(o.params)[None, :] for o in keep_failed])
+    y_post = np.concatenate([y_good[keep_good], np.full(len(keep_failed), y_worst)])
+    post = Posterior(theta, X_post, y_post, capacity=n + len(pending))
+    for o in pending:
+        x = enc.encode(o.params)
+        post.add(x, _lie(post, x))
+
+    size = space_size(spec)
+    finite = size is not None and size <= ENUMERATE_MAX
+    if finite:
+        X_cand, cand_points = enc.enumerate_untaken(taken)
+        if len(X_cand) == 0:
+            return []
+    else:
+        n_random = min(max(CANDIDATE_WORK // post.n, CANDIDATES_MIN), CANDIDATES_MAX)
+        elite = X_good[np.argsort(y_good, kind="stable")[:N_ELITE]]
+        X_cand = np.vstack(
+            [enc.random(rng, n_random), enc.perturb(rng, elite, PER_ELITE, ELITE_SIGMAS)]
+        )
+    cands = CandidateSet(post, X_cand, capacity=n)
+
+    out: list[Point] = []
+    for _ in range(n):
+        ei = expected_improvement(cands.mean, cands.sd, y_best)
+        ei[~cands.alive] = -np.inf
+        if finite:
+            i = int(np.argmax(ei))
+            if not cands.alive[i]:
+                break
+            cands.alive[i] = False
+            point, x = cand_points[i], X_cand[i]
+        else:
+            picked = _pick_continuous(enc, post, cands, ei, y_best, taken, rng)
+            if picked is None:
+                break
+            point, x = picked
+        key = key_of(spec, point)
+        assert key is not None
+        taken.add(key)
+        out.append(point)
+        if len(out) < n:
+            cands.update(post, x, post.add(x, _lie(post, x)))
+    if len(out) < n and not finite:
+        out += random_points(spec, taken, n - len(out), rng)
+    return out
+
+
+def _lie(post: Posterior, x: np.ndarray) -> float:
+    """The value a pending point is conditioned on: the posterior mean plus one standard
+    deviation there (a pessimistic kriging believer).  The old constant liar ``min(y)`` told
+    the model that every running trial had matched the best one, which pulled the next
+    suggestions into the same basin (hartmann6 with 4 in parallel: 0.42 against 0.03
+    sequentially after 50 trials); the posterior mean alone did a little worse in
+    ``benchmarks/search_quality.py`` (see its ablation table)."""
+    mean, sd = post.predict(x[None, :])
+    return float(mean[0] + sd[0])
+
+
+def _pick_continuous(
+    enc: Encoder,
+    post: Posterior,
+    cands: CandidateSet,
+    ei: np.ndarray,
+    y_best: float,
+    taken: set[PointKey],
+    rng: np.random.Generator,
+) -> tuple[Point, np.ndarray] | None:
+    """Refine around the best candidates, then take the best one whose point is untaken."""
+    top = np.argsort(-ei, kind="stable")[:N_REFINE]
+    X_ref = enc.perturb(rng, cands.X[top], PER_REFINE, (REFINE_SIGMA,))
+    mean, sd = post.predict(X_ref)
+    ei_ref = expected_improvement(mean, sd, y_best)
+    X_all = np.vstack([cands.X, X_ref])
+    scores = np.concatenate([ei, ei_ref])
+    for i in np.argsort(-scores, kind="stable")[:MAX_DECODES]:
+        if not np.isfinite(scores[i]):
+            break
+        point = enc.decode(X_all[i])
+        if key_of(enc.spec, point) not in taken:
+            return point, enc.encode(point)
+        if i < len(cands.alive):
+            cands.alive[i] = False
+    return None
+
+
+def _subsample(y: np.ndarray, cap: int, rng: np.random.Generator) -> np.ndarray:
+    """Row indices: all rows if there are at most ``cap``, else the best half of ``cap`` and a
+    random draw from the rest (sorted, so the order is deterministic)."""
+    if len(y) <= cap:
+        return np.arange(len(y))
+    order = np.argsort(y, kind="stable")
+    best = order[: cap // 2]
+    rest = rng.choice(order[cap // 2 :], size=cap - cap // 2, replace=False)
+    return np.sort(np.concatenate([best, rest]))

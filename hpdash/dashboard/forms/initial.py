@@ -1,0 +1,166 @@
+"""Job dict -> form initial data: the inverse of :func:`hpdash.dashboard.forms.build.build_job`.
+
+Used by import, "load example" and "continue this job".  What a field cannot show is left out,
+with a note saying so; :func:`merge_job` lays one Job dict over another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .fields import HP, HP_FIELDS, PARAM_FIELD_FOR_KEY, PARAMS, TRAINER_FIELDS
+
+OUTPUT_ONLY = frozenset({"createTime", "startTime", "endTime", "state", "errorMessage",
+                         "trainingOutput", "etag", "jobPosition"})
+
+
+def _as_text(value: Any) -> str | None:
+    """A scalar as the text a field shows; None if it cannot be shown in a text field."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, str):
+        return value
+    return None
+
+
+def _as_lines(value: Any) -> str | None:
+    items = value if isinstance(value, list) else [value]
+    texts = [_as_text(v) for v in items]
+    if any(t is None or "\n" in t for t in texts):
+        return None
+    return "\n".join(t for t in texts if t is not None)
+
+
+@dataclass
+class Initial:
+    form: dict[str, Any]
+    params: list[dict[str, Any]]
+    notes: list[str]
+
+
+def job_to_initial(job: dict[str, Any], project: str) -> Initial:
+    """Form and formset initial data for a Job dict, with notes on what could not be placed."""
+    initial: dict[str, Any] = {"project": project}
+    params: list[dict[str, Any]] = []
+    notes: list[str] = []
+    ignored = [k for k in job if k in OUTPUT_ONLY]
+    if ignored:
+        notes.append(f"Ignored output-only fields: {', '.join(ignored)}.")
+    for key, value in job.items():
+        if key == "jobId":
+            _place(initial, "job_id", "text", value, key, notes)
+        elif key == "labels":
+            if isinstance(value, dict) and all(_as_text(v) is not None for v in value.values()):
+                initial["labels"] = "\n".join(f"{k}={_as_text(v)}" for k, v in value.items())
+            else:
+                notes.append("labels: not imported (expected a mapping of keys to strings).")
+        elif key != "trainingInput" and key not in OUTPUT_ONLY:
+            notes.append(f"{key}: not imported (not a field of a training job).")
+    training = job.get("trainingInput")
+    if training is None:
+        return Initial(initial, params, notes)
+    if not isinstance(training, dict):
+        notes.append("trainingInput: not imported (expected a mapping).")
+        return Initial(initial, params, notes)
+    own = {key: (name, kind) for key, name, kind in TRAINER_FIELDS}
+    extra: dict[str, Any] = {}
+    for key, value in training.items():
+        if key in own:
+            _place(initial, own[key][0], own[key][1], value, f"trainingInput.{key}", notes)
+        elif key != "hyperparameters":
+            extra[key] = value
+    if extra:
+        initial["extra"] = yaml.safe_dump(extra, sort_keys=False, allow_unicode=True)
+        notes.append(f"Kept in “Other trainingInput fields” (Machine section): "
+                     f"{', '.join(str(k) for k in extra)}.")
+    hp = training.get("hyperparameters")
+    if hp is None:
+        return Initial(initial, params, notes)
+    if not isinstance(hp, dict):
+        notes.append(f"{HP}: not imported (expected a mapping).")
+        return Initial(initial, params, notes)
+    hp_own = {key: (name, kind) for key, name, kind in HP_FIELDS}
+    for key, value in hp.items():
+        if key in hp_own:
+            name, kind = hp_own[key]
+            if kind == "resume":
+                text = _as_text(value)
+                if text is None:
+                    notes.append(f"{HP}.{key}: not imported (expected a job id).")
+                else:
+                    initial[name] = f"{project}/{text}"
+            else:
+                _place(initial, name, kind, value, f"{HP}.{key}", notes)
+        elif key != "params":
+            notes.append(f"{HP}.{key}: not imported (unknown field).")
+    raw_params = hp.get("params")
+    if raw_params is not None and not isinstance(raw_params, list):
+        notes.append(f"{PARAMS}: not imported (expected a list).")
+    for i, p in enumerate(raw_params if isinstance(raw_params, list) else []):
+        if not isinstance(p, dict):
+            notes.append(f"{PARAMS}[{i}]: not imported (expected a mapping).")
+            continue
+        params.append(_param_initial(p, f"{PARAMS}[{i}]", notes))
+    return Initial(initial, params, notes)
+
+
+def _place(initial: dict[str, Any], name: str, kind: str, value: Any, path: str,
+           notes: list[str]) -> None:
+    if kind == "bool":
+        if isinstance(value, bool):
+            initial[name] = value
+        else:
+            notes.append(f"{path}: not imported (expected true or false).")
+        return
+    text = _as_lines(value) if kind == "lines" else _as_text(value)
+    if text is None:
+        notes.append(f"{path}: not imported (a form field cannot show this value).")
+    else:
+        initial[name] = text
+
+
+def _param_initial(p: dict[str, Any], path: str, notes: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for key, value in p.items():
+        name = PARAM_FIELD_FOR_KEY.get(key)
+        if name is None:
+            notes.append(f"{path}.{key}: not imported (unknown field).")
+        elif key == "discreteValues" and isinstance(value, list):
+            texts = [_as_text(v) for v in value]
+            if any(t is None for t in texts):
+                notes.append(f"{path}.{key}: not imported (expected numbers).")
+            else:
+                row[name] = ", ".join(t for t in texts if t is not None)
+        elif key == "categoricalValues" and isinstance(value, list):
+            texts = [_as_text(v) for v in value]
+            if any(t is None or "\n" in t for t in texts):
+                notes.append(f"{path}.{key}: not imported (expected strings without newlines).")
+            else:
+                row[name] = "\n".join(t for t in texts if t is not None)
+        elif key == "scaleType" and value == "NONE":
+            continue  # the same as unset
+        else:
+            _place(row, name, "text", value, f"{path}.{key}", notes)
+    return row
+
+
+def merge_job(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """``update`` laid over ``base``: trainingInput and its hyperparameters key by key, lists
+    (params, args, packageUris) replaced whole."""
+    out = dict(base)
+    for key, value in update.items():
+        old = out.get(key)
+        if key in ("trainingInput", "hyperparameters") and isinstance(old, dict) and (
+            isinstance(value, dict)
+        ):
+            out[key] = merge_job(old, value)
+        else:
+            out[key] = value
+    return out

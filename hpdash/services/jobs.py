@@ -1,0 +1,213 @@
+"""Job workflows: create (validate, resume, check paths), cancel, relabel.  Views, the API,
+admin actions and the CLI's server side call these; nothing else changes a job's state."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from hpdash.core.runner.packages import local_path
+from hpdash.core.spec import FieldViolation, HyperparameterSpec, SpecError, parse_job
+from hpdash.models import Job, State
+from hpdash.selectors import access
+from hpdash.services.scheduling import cancel_queued_trials, finish_job
+from hpdash.worker import queue
+
+log = logging.getLogger(__name__)
+
+HP_PATH = "trainingInput.hyperparameters"
+
+
+class AlreadyExists(Exception):
+    pass
+
+
+class FailedPrecondition(Exception):
+    pass
+
+
+class PermissionDenied(SpecError):
+    """The owner may not create jobs in this project.  A :class:`SpecError` on the field
+    ``project``, so that forms show it like any other error; the API answers 403."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__([FieldViolation("project", reason)])
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def _new_etag() -> str:
+    return base64.b64encode(secrets.token_bytes(8)).decode()
+
+
+def _outside_allowed(uri: str) -> str | None:
+    """Why a local path may not be used (None if it may): it must resolve, symlinks followed,
+    inside one of ``HPDASH_ALLOWED_PATHS``, and may not contain ``..``."""
+    path = local_path(uri)
+    if ".." in path.split("/"):
+        return f"{uri} contains '..': give the path without parent-directory steps"
+    real = os.path.realpath(path)
+    allowed = settings.HPDASH["ALLOWED_PATHS"]
+    if any(real == root or real.startswith(root.rstrip("/") + "/") for root in allowed):
+        return None
+    return (f"{uri} is outside the directories this server allows "
+            f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
+
+
+def _check_local_paths(training_input: dict[str, Any]) -> list[FieldViolation]:
+    violations = []
+    for i, uri in enumerate(training_input.get("packageUris") or []):
+        field = f"trainingInput.packageUris[{i}]"
+        why = _outside_allowed(uri)
+        if why:
+            violations.append(FieldViolation(field, why))
+        elif not os.path.exists(local_path(uri)):
+            violations.append(FieldViolation(field, f"package {uri} does not exist"))
+    if training_input.get("jobDir"):
+        why = _outside_allowed(training_input["jobDir"])
+        if why:
+            violations.append(FieldViolation("trainingInput.jobDir", why))
+    return violations
+
+
+_RESUMED_FIELDS = ("goal", "hyperparameterMetricTag", "params", "algorithm")
+
+
+def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> Job:
+    """Fill in goal, params, metric tag and algorithm from the job being resumed (seed:
+    "Resuming a completed job") and return that job.  The previous job may have SUCCEEDED,
+    FAILED or been CANCELLED; it must be finished.  Fields the user gives must agree with it."""
+    prev_id = hp["resumePreviousJobId"]
+    prev = Job.objects.filter(project=project, job_id=prev_id).first()
+    if prev is None:
+        raise SpecError([FieldViolation(f"{HP_PATH}.resumePreviousJobId",
+                                        f"no job {prev_id!r} in project {project!r}")])
+    if not prev.is_terminal:
+        raise SpecError([FieldViolation(
+            f"{HP_PATH}.resumePreviousJobId",
+            f"job {prev_id!r} is {prev.state}: only a finished job can be resumed")])
+    theirs = prev.spec
+    pairs = {"goal": (mine.goal, theirs.goal),
+             "hyperparameterMetricTag": (mine.metric_tag, theirs.metric_tag),
+             "params": (mine.params, theirs.params),
+             "algorithm": (mine.algorithm, theirs.algorithm)}
+    contradictions = [
+        FieldViolation(f"{HP_PATH}.{key}",
+                       f"{key} differs from job {prev_id!r}, which this job resumes: a resumed "
+                       f"job reuses the previous job's {key} (leave it out)")
+        for key, (a, b) in pairs.items() if key in hp and a != b
+    ]
+    if contradictions:
+        raise SpecError(contradictions)
+    prev_hp = prev.training_input["hyperparameters"]
+    for key in _RESUMED_FIELDS:
+        if key in prev_hp:
+            hp[key] = prev_hp[key]
+    return prev
+
+
+def job_create(project: str, data: Any, owner: Any = None) -> Job:
+    """Validate a Job resource with the one spec parser and store it QUEUED.  With an
+    ``owner``, checks that they may create jobs in ``project`` (see :mod:`hpdash.selectors.access`).
+
+    Raises :class:`SpecError` (with every violation) or :class:`AlreadyExists`."""
+    spec = parse_job(data)
+    if owner is not None:
+        denied = access.claim_for_create(owner, project)
+        if denied:
+            raise PermissionDenied(denied)
+    raw = dict(spec.training_input.raw)
+    violations = _check_local_paths(raw)
+    if violations:
+        raise SpecError(violations)
+    hp = dict(raw["hyperparameters"])
+    previous = None
+    if spec.training_input.hyperparameters.resume_previous_job_id:
+        previous = _resume_from(project, hp, spec.training_input.hyperparameters)
+        raw["hyperparameters"] = hp
+        # Re-validate the merged spec so the stored job is as valid as any other.
+        spec = parse_job({**data, "trainingInput": raw})
+    hps = spec.training_input.hyperparameters
+    assert spec.job_id is not None
+    try:
+        with transaction.atomic():
+            if Job.objects.filter(project=project, job_id=spec.job_id).exists():
+                raise AlreadyExists(spec.job_id)
+            job = Job.objects.create(
+                project=project,
+                job_id=spec.job_id,
+                owner=owner,
+                labels=spec.labels,
+                training_input=raw,
+                goal=hps.goal,
+                metric_tag=hps.metric_tag,
+                algorithm=hps.algorithm,
+                max_trials=hps.max_trials,
+                max_parallel_trials=hps.max_parallel_trials,
+                max_failed_trials=hps.max_failed_trials,
+                seed=secrets.randbits(31),
+                etag=_new_etag(),
+                previous_job=previous,
+            )
+            transaction.on_commit(lambda: queue.enqueue_advance(job.pk))
+    except IntegrityError as exc:  # lost a race with an identical create
+        raise AlreadyExists(spec.job_id) from exc
+    log.info("created %s", job)
+    return job
+
+
+def job_cancel(job: Job, by: str = "") -> Job:
+    """Cancel a job: QUEUED work is dropped, running trials are stopped by their workers
+    (SIGTERM to the trial's process group, SIGKILL after a grace period) within a poll
+    interval; the job goes CANCELLING → CANCELLED.  Raises :class:`FailedPrecondition` for a
+    finished job."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().get(pk=job.pk)
+        if job.is_terminal:
+            raise FailedPrecondition(
+                f"Job {job.job_id} is already {job.state} and cannot be cancelled.")
+        if job.state != State.CANCELLING:
+            who = f" by {by}" if by else ""
+            job.state = State.CANCELLING
+            job.error_message = (
+                f"Job cancelled{who} at {timezone.now().strftime('%Y-%m-%dT%H:%M:%SZ')}.")
+            job.save(update_fields=["state", "error_message", "update_time"])
+        cancel_queued_trials(job, "job cancelled")
+        if not job.trials.filter(state=State.RUNNING).exists():
+            finish_job(job, State.CANCELLED)
+    return job
+
+
+class EtagMismatch(Exception):
+    """``jobs.patch`` with an etag that is not the job's current one (ABORTED)."""
+
+
+def job_update_labels(job: Job, labels: Any, etag: str | None = None) -> Job:
+    """Replace a job's labels (``jobs.patch``) and give it a new etag.
+
+    ``labels`` is validated with the one spec parser (raises :class:`SpecError` naming
+    ``labels.KEY``).  With ``etag`` given, it must equal the job's current etag, checked under
+    the job's row lock, else :class:`EtagMismatch` is raised and nothing changes."""
+    from hpdash.core.spec.parse import parse_labels  # not re-exported by hpdash.core.spec
+
+    clean = parse_labels(labels)
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if etag is not None and etag != locked.etag:
+            raise EtagMismatch(
+                f"The etag {etag!r} does not match the current etag of job {locked.job_id}: "
+                "it was changed since you read it; fetch the job again and retry.")
+        locked.labels = clean
+        locked.etag = _new_etag()
+        locked.save(update_fields=["labels", "etag", "update_time"])
+    log.info("updated the labels of %s", locked)
+    return locked

@@ -1,0 +1,89 @@
+"""The hand-written GP of the Bayes suggester agrees with scikit-optimize's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skopt.acquisition import gaussian_ei
+from skopt.learning import GaussianProcessRegressor
+from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+
+from hpdash.core.suggest.gp import (
+    AMPLITUDE_BOUNDS,
+    LENGTH_SCALE_BOUNDS,
+    NOISE_BOUNDS,
+    CandidateSet,
+    Posterior,
+    expected_improvement,
+    fit_hyperparameters,
+    neg_log_marginal_likelihood,
+    theta_bounds,
+)
+
+
+def data(n: int = 25, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d))
+    y = np.sin(4 * X[:, 0]) + X[:, 1] ** 2 + 0.05 * rng.standard_normal(n)
+    theta = np.log(np.concatenate([[1.7], rng.uniform(0.1, 2.0, d), [0.01]]))
+    return X, (y - y.mean()) / y.std(), theta
+
+
+def skopt_kernel(theta: np.ndarray):
+    d = len(theta) - 2
+    kernel = ConstantKernel(1.0) * Matern(length_scale=np.ones(d), nu=2.5) + WhiteKernel()
+    return kernel.clone_with_theta(theta)
+
+
+def test_likelihood_and_its_gradient_match_scikit_learn():
+    X, y, theta = data()
+    gp = GaussianProcessRegressor(kernel=skopt_kernel(theta), optimizer=None, alpha=0.0).fit(X, y)
+    lml, grad = gp.log_marginal_likelihood(theta, eval_gradient=True)
+    nll, ngrad = neg_log_marginal_likelihood(theta, X, y)
+    assert nll == pytest.approx(-lml, rel=1e-8)
+    np.testing.assert_allclose(ngrad, -grad, rtol=1e-6, atol=1e-8)
+
+
+def test_posterior_matches_skopt_with_the_noise_left_out_of_predictions():
+    X, y, theta = data()
+    gp = GaussianProcessRegressor(
+        kernel=skopt_kernel(theta), optimizer=None, alpha=0.0, noise="gaussian"
+    ).fit(X, y)
+    Xc = np.random.default_rng(1).random((50, 3))
+    mean, sd = Posterior(theta, X, y).predict(Xc)
+    sk_mean, sk_sd = gp.predict(Xc, return_std=True)
+    np.testing.assert_allclose(mean, sk_mean, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sd, sk_sd, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        expected_improvement(mean, sd, y.min(), 0.01),
+        gaussian_ei(Xc, gp, y_opt=y.min(), xi=0.01),
+        rtol=1e-5,
+        atol=1e-9,
+    )
+
+
+def test_adding_a_lie_equals_refitting_with_the_same_kernel():
+    X, y, theta = data()
+    Xc = np.random.default_rng(2).random((40, 3))
+    post = Posterior(theta, X[:-2], y[:-2], capacity=2)
+    cands = CandidateSet(post, Xc, capacity=2)
+    for i in (-2, -1):
+        cands.update(post, X[i], post.add(X[i], float(y[i])))
+    mean, sd = Posterior(theta, X, y).predict(Xc)
+    np.testing.assert_allclose(cands.mean, mean, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(cands.sd, sd, rtol=1e-5, atol=1e-6)
+
+
+def test_hyperparameter_fit_reaches_the_likelihood_scikit_learn_finds():
+    X, y, _ = data(n=40, d=2, seed=4)
+    theta = fit_hyperparameters(X, y, np.random.default_rng(0))
+    lo, hi = np.array(theta_bounds(2)).T
+    assert np.all((lo <= theta) & (theta <= hi))
+    kernel = ConstantKernel(1.0, AMPLITUDE_BOUNDS) * Matern(
+        length_scale=np.ones(2), length_scale_bounds=[LENGTH_SCALE_BOUNDS] * 2, nu=2.5
+    ) + WhiteKernel(1e-2, NOISE_BOUNDS)
+    gp = GaussianProcessRegressor(
+        kernel=kernel, alpha=0.0, n_restarts_optimizer=3, random_state=0
+    ).fit(X, y)
+    ours, _ = neg_log_marginal_likelihood(theta, X, y)
+    assert ours <= -gp.log_marginal_likelihood_value_ + 0.1
