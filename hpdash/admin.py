@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from hpdash.models import TERMINAL_STATES, ApiToken, Job, Project, Trial
+from hpdash.core.states import FINAL_TRIAL_STATES
+from hpdash.models import ApiToken, Job, Project, Trial
 from hpdash.services.jobs import FailedPrecondition, job_cancel
 
 
@@ -25,7 +26,7 @@ def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
     done = 0
     for job in queryset:
         try:
-            job_cancel(job, by=request.user.get_username())
+            job_cancel(job=job, by=request.user.get_username())
             done += 1
         except FailedPrecondition as exc:
             modeladmin.message_user(request, str(exc), messages.WARNING)
@@ -48,7 +49,7 @@ class JobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
         return super().get_queryset(request).annotate(
-            finished=Count("trials", filter=Q(trials__state__in=TERMINAL_STATES)))
+            finished=Count("trials", filter=Q(trials__state__in=FINAL_TRIAL_STATES)))
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:

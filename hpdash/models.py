@@ -11,23 +11,17 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from hpdash.core.spec import HyperparameterSpec, parse_hyperparameters
+from hpdash.core.spec import (
+    HyperparameterSpec,
+    TrainingInput,
+    parse_hyperparameters,
+    parse_training_input,
+)
+from hpdash.core.states import FINAL_JOB_STATES, JobState, StopReason, TrialState
 
-
-class State(models.TextChoices):
-    """ml v1's job state enum; trials use the same values."""
-
-    QUEUED = "QUEUED"
-    PREPARING = "PREPARING"
-    RUNNING = "RUNNING"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
-    CANCELLING = "CANCELLING"
-    CANCELLED = "CANCELLED"
-
-
-TERMINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
-ACTIVE_TRIAL_STATES = (State.QUEUED, State.RUNNING)
+JOB_STATE_CHOICES = [(s.value, s.value) for s in JobState]
+TRIAL_STATE_CHOICES = [(s.value, s.value) for s in TrialState]
+STOP_REASON_CHOICES = [(r.value, r.value) for r in StopReason]
 
 
 class Project(models.Model):
@@ -62,7 +56,8 @@ class Job(models.Model):
     max_trials = models.PositiveIntegerField()
     max_parallel_trials = models.PositiveIntegerField()
     max_failed_trials = models.PositiveIntegerField(default=0)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=16, choices=JOB_STATE_CHOICES,
+                             default=JobState.QUEUED.value)
     error_message = models.TextField(blank=True)
     # Seeds the suggesters so a job's suggestions are reproducible.
     seed = models.BigIntegerField()
@@ -90,23 +85,38 @@ class Job(models.Model):
     def spec(self) -> HyperparameterSpec:
         return parse_hyperparameters(self.training_input["hyperparameters"])
 
+    @cached_property
+    def training(self) -> TrainingInput:
+        """The stored trainingInput, typed (it was validated when the job was created)."""
+        return parse_training_input(self.training_input)
+
     @property
     def is_terminal(self) -> bool:
-        return self.state in TERMINAL_STATES
+        return self.state in FINAL_JOB_STATES
 
     @property
     def maximize(self) -> bool:
         return self.goal != "MINIMIZE"
 
 
+class TrialQuerySet(models.QuerySet["Trial"]):
+    def running_attempt(self, pk: int, attempt: int) -> TrialQuerySet:
+        """The trial, only while this attempt of it runs: every write a worker makes goes
+        through here, so a superseded attempt (its trial re-queued) writes nothing."""
+        return self.filter(pk=pk, attempt=attempt, state=TrialState.RUNNING)
+
+
 class Trial(models.Model):
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="trials")
     trial_id = models.PositiveIntegerField()  # "1", "2", … within the job
-    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=16, choices=TRIAL_STATE_CHOICES,
+                             default=TrialState.QUEUED.value)
     params = models.JSONField()  # {parameterName: int | float | str}
     final_value = models.FloatField(null=True, blank=True)
     final_step = models.BigIntegerField(null=True, blank=True)
     is_stopped_early = models.BooleanField(default=False)
+    # Why hpdash ended the trial before its trainer did ("" when the trainer ended by itself).
+    stop_reason = models.CharField(max_length=32, choices=STOP_REASON_CHOICES, blank=True)
     failure_reason = models.TextField(blank=True)
     attempt = models.PositiveIntegerField(default=0)  # bumped when a trial is re-queued
     worker = models.CharField(max_length=255, blank=True)
@@ -116,6 +126,8 @@ class Trial(models.Model):
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     heartbeat_time = models.DateTimeField(null=True, blank=True)
+
+    objects = TrialQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -10,7 +10,8 @@ from typing import Any, NamedTuple, cast
 from django.db.models import QuerySet
 
 from hpdash.core.spec.space import format_value
-from hpdash.models import Job, State, Trial
+from hpdash.core.states import TrialState
+from hpdash.models import Job, Trial
 from hpdash.selectors.trials import rank_trials
 
 
@@ -60,7 +61,7 @@ def trial_resource(job: Job, trial: Trial | TrialRow) -> dict[str, Any]:
     }
     # Only a finished, successful trial has a final metric (a running trial's latest value is
     # not final; a failed trial's is not trusted).
-    if trial.final_value is not None and trial.state == State.SUCCEEDED:
+    if trial.final_value is not None and trial.state == TrialState.SUCCEEDED:
         out["finalMetric"] = {
             "trainingStep": str(trial.final_step or 0),
             "objectiveValue": trial.final_value,
@@ -74,7 +75,7 @@ def job_resource(job: Job, trials: Sequence[Trial | TrialRow] | None = None) -> 
     if trials is None:
         trials = trial_rows(job.trials.all())
     ranked = rank_trials(cast(Sequence[Trial], trials), job.maximize)
-    completed = sum(1 for t in trials if t.state == State.SUCCEEDED)
+    completed = sum(1 for t in trials if t.state == TrialState.SUCCEEDED)
     output = _drop_unset({
         "completedTrialCount": str(completed) if completed else None,
         "trials": [trial_resource(job, t) for t in ranked],

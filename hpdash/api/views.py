@@ -5,30 +5,27 @@ call needs ``Authorization: Bearer <token>`` (see ``manage.py create_api_token``
 
 from __future__ import annotations
 
-import base64
-import binascii
-import datetime as dt
-import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from hpdash.api import filtering
 from hpdash.api.auth import user_from_request
 from hpdash.api.errors import error, spec_error
+from hpdash.api.pagination import page_after, page_token
 from hpdash.api.serializers import job_resource
 from hpdash.core import listfilter
 from hpdash.core.spec import SpecError
 from hpdash.core.spec.parse import PROJECT_PATTERN
 from hpdash.models import Job
 from hpdash.selectors import access
+from hpdash.selectors.jobs import job_get, jobs_in_project
 from hpdash.services.jobs import (
     AlreadyExists,
     EtagMismatch,
@@ -43,7 +40,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _PATCHABLE = ("labels", "etag")
 
 
@@ -77,8 +73,8 @@ def _endpoint(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
 
 
 
-def _get_job(project: str, job_id: str) -> Job | None:
-    return Job.objects.filter(project=project, job_id=job_id).first()
+def _get_job(request: HttpRequest, project: str, job_id: str) -> Job | None:
+    return job_get(user=request.user, project=project, job_id=job_id)
 
 
 def _not_found(project: str, job_id: str) -> JsonResponse:
@@ -101,7 +97,7 @@ def _create(request: HttpRequest, project: str) -> HttpResponse:
         return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
                      [("job", "the request body is not valid JSON")])
     try:
-        job = job_create(project, data, owner=request.user)
+        job = job_create(project=project, data=data, owner=request.user)
     except PermissionDenied as exc:
         return error("PERMISSION_DENIED", f"Permission denied on project {project!r}: {exc}.")
     except SpecError as exc:
@@ -110,36 +106,6 @@ def _create(request: HttpRequest, project: str) -> HttpResponse:
         msg = "A job with this id already exists."
         return error("ALREADY_EXISTS", f"Field: job.job_id Error: {msg}", [("job.job_id", msg)])
     return JsonResponse(job_resource(job, []))
-
-
-def _filter_key(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
-
-
-def _page_token(last: Job, filter_text: str) -> str:
-    usec = (last.create_time - _EPOCH) // dt.timedelta(microseconds=1)
-    raw = f"k:{usec}:{last.pk}:{_filter_key(filter_text)}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _page_after(token: str, filter_text: str) -> Q | None:
-    """The rows after the page a ``nextPageToken`` ended on (newest first: keyset pagination,
-    so jobs created meanwhile shift nothing).  None for a token this server did not issue."""
-    try:
-        raw = base64.urlsafe_b64decode(token.encode() + b"==").decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        return None
-    m = re.fullmatch(r"k:(-?\d+):(\d+):([0-9a-f]{8})", raw)
-    if m is None or m.group(3) != _filter_key(filter_text):
-        return None
-    try:  # numbers no token of ours holds: out of datetime's or the database's range
-        when = _EPOCH + dt.timedelta(microseconds=int(m.group(1)))
-        pk = int(m.group(2))
-    except (OverflowError, ValueError):
-        return None
-    if pk >= 2**63:
-        return None
-    return Q(create_time__lt=when) | Q(create_time=when, pk__lt=pk)
 
 
 def _list(request: HttpRequest, project: str) -> HttpResponse:
@@ -157,10 +123,10 @@ def _list(request: HttpRequest, project: str) -> HttpResponse:
         return error("INVALID_ARGUMENT", "pageSize must not be negative.",
                      [("pageSize", "must not be negative")])
     size = min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    rows = Job.objects.filter(project=project)
+    rows = jobs_in_project(user=request.user, project=project)
     token = request.GET.get("pageToken", "")
     if token:
-        after = _page_after(token, filter_text)
+        after = page_after(token, filter_text)
         if after is None:
             return error("INVALID_ARGUMENT", "Invalid pageToken.", [(
                 "pageToken", "not a nextPageToken of this list (with the same filter)")])
@@ -182,7 +148,7 @@ def _list(request: HttpRequest, project: str) -> HttpResponse:
     if page:
         body["jobs"] = [job_resource(j, list(j.trials.all())) for j in page]
     if len(found) > size:
-        body["nextPageToken"] = _page_token(page[-1], filter_text)
+        body["nextPageToken"] = page_token(page[-1], filter_text)
     return JsonResponse(body)
 
 
@@ -195,11 +161,11 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
         if not request.user.has_perm("hpdash.cancel_job"):
             return error("PERMISSION_DENIED", "Cancelling jobs needs the 'hpdash.cancel_job' "
                          "permission.")
-        job = _get_job(project, job_id)
+        job = _get_job(request, project, job_id)
         if job is None:
             return _not_found(project, job_id)
         try:
-            job_cancel(job, by=request.user.get_username())  # type: ignore[union-attr]
+            job_cancel(job=job, by=request.user.get_username())  # type: ignore[union-attr]
         except FailedPrecondition as exc:
             return error("FAILED_PRECONDITION", str(exc))
         return JsonResponse({})
@@ -209,7 +175,7 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
         return _patch(request, project, job_id)
     if request.method != "GET":
         return error("UNIMPLEMENTED", f"Method {request.method} is not supported here.")
-    job = _get_job(project, job_id)
+    job = _get_job(request, project, job_id)
     if job is None:
         return _not_found(project, job_id)
     return JsonResponse(job_resource(job))
@@ -248,12 +214,12 @@ def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
             return error("INVALID_ARGUMENT", "updateMask includes etag but the body has none.",
                          [("etag", "send the job's current etag (from jobs.get), or leave etag "
                                    "out of updateMask")])
-    job = _get_job(project, job_id)
+    job = _get_job(request, project, job_id)
     if job is None:
         return _not_found(project, job_id)
     labels = data.get("labels")
     try:
-        job = job_update_labels(job, {} if labels is None else labels, etag)
+        job = job_update_labels(job=job, labels={} if labels is None else labels, etag=etag)
     except SpecError as exc:
         return spec_error(exc)
     except EtagMismatch as exc:

@@ -49,11 +49,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hpdash.core.states import FILTER_STATES
+
 __all__ = ["And", "Expr", "FilterError", "Not", "Or", "Restriction", "Value", "matches",
            "parse_filter"]
 
-STATES = ("STATE_UNSPECIFIED", "QUEUED", "PREPARING", "RUNNING", "SUCCEEDED", "FAILED",
-          "CANCELLING", "CANCELLED")
+STATES = FILTER_STATES
 STRING_FIELDS = ("jobId", "state", "errorMessage")
 TIME_FIELDS = ("createTime", "startTime", "endTime")
 FIELDS = (*STRING_FIELDS, *TIME_FIELDS, "labels", "trainingInput")

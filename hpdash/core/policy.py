@@ -15,21 +15,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from hpdash.core.states import TrialState
+
 
 @dataclass(frozen=True)
 class TrialResult:
     trial_id: int
-    state: str  # "SUCCEEDED" | "FAILED" (others are ignored)
+    state: TrialState  # SUCCEEDED or FAILED count; others are ignored
     reason: str = ""
 
 
 def job_failure_reason(
     results: Sequence[TrialResult], *, max_trials: int, max_failed_trials: int
 ) -> str | None:
-    failed = [r for r in results if r.state == "FAILED"]
+    failed = [r for r in results if r.state == TrialState.FAILED]
     if not failed:
         return None
-    succeeded = sum(1 for r in results if r.state == "SUCCEEDED")
+    succeeded = sum(1 for r in results if r.state == TrialState.SUCCEEDED)
     last = failed[-1]
     tail = f"last failure: trial {last.trial_id}: {last.reason or 'failed'}"
     n = len(failed)

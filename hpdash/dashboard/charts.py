@@ -33,7 +33,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.spec.space import format_value
-from hpdash.models import Job, Measurement, State, Trial
+from hpdash.core.states import TrialState
+from hpdash.models import Job, Measurement, Trial
 
 MAX_POINTS = 2000
 MAX_LINES = 1000
@@ -83,7 +84,8 @@ def gather_points(trials: QuerySet[Trial]) -> list[Point]:
     rows = trials.order_by("trial_id").values_list(
         "trial_id", "state", "final_value", "final_step", Cast("params", TextField()),
         "is_stopped_early")
-    return [Point(tid, st, v if st == State.SUCCEEDED else None, step, LazyParams(params), early)
+    return [Point(tid, st, v if st == TrialState.SUCCEEDED else None, step, LazyParams(params),
+                  early)
             for tid, st, v, step, params, early in rows]
 
 
@@ -230,7 +232,7 @@ def curve_trial_ids(points: Sequence[Point], maximize: bool, extra: Iterable[int
     recent = heapq.nlargest(MAX_CURVES, points, key=lambda p: p.trial_id)
     chosen: list[int] = []
     for tid in [*extra, *(p.trial_id for p in best),
-                *(p.trial_id for p in points if p.state == State.RUNNING),
+                *(p.trial_id for p in points if p.state == TrialState.RUNNING),
                 *(p.trial_id for p in recent)]:
         if tid not in chosen:
             chosen.append(tid)

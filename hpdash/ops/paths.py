@@ -11,6 +11,8 @@ import os
 import secrets
 from pathlib import Path
 
+from hpdash.core.layout import DataLayout
+
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -19,8 +21,12 @@ def data_dir() -> Path:
     return path.resolve()
 
 
+def layout() -> DataLayout:
+    return DataLayout(data_dir())
+
+
 def redis_socket_path() -> Path:
-    return data_dir() / "redis" / "redis.sock"
+    return layout().redis_socket
 
 
 def embedded_redis_url() -> str:
@@ -35,7 +41,7 @@ def secret_key() -> str:
     """``SECRET_KEY`` from the environment, else generated once into the data dir (0600)."""
     if os.environ.get("SECRET_KEY"):
         return os.environ["SECRET_KEY"]
-    path = data_dir() / "secret_key"
+    path = layout().secret_key
     try:
         return path.read_text().strip()
     except FileNotFoundError:

@@ -22,7 +22,8 @@ from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Coalesce, Now
 
 from hpdash.core.spec import HyperparameterSpec, ParameterSpec
-from hpdash.models import Job, State, Trial
+from hpdash.core.states import TrialState
+from hpdash.models import Job, Trial
 
 TIE_RELATIVE_TOLERANCE = 1e-9
 TIE_ABSOLUTE_TOLERANCE = 1e-12
@@ -77,14 +78,14 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TrialFil
             continue
         try:
             if key == "state":
-                if raw not in State.values:
+                if raw not in {s.value for s in TrialState}:
                     raise FilterError(key, f"unknown state {raw!r}")
                 out.q &= Q(state=raw)
             elif key in _NUMERIC_FILTERS:
                 lookup, cast = _NUMERIC_FILTERS[key]
                 out.q &= Q(**{lookup: _number(key, raw, cast)})
                 if key.startswith("metric"):
-                    out.q &= Q(state=State.SUCCEEDED)
+                    out.q &= Q(state=TrialState.SUCCEEDED)
             elif key.startswith("param."):
                 out.q &= _param_q(key, raw, names)
             else:
@@ -153,7 +154,7 @@ class Best:
 
 
 def best_trials(job: Job) -> Best:
-    ok = job.trials.filter(state=State.SUCCEEDED, final_value__isnull=False)
+    ok = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
     top = ok.order_by("-final_value" if job.maximize else "final_value").values_list(
         "final_value", flat=True).first()
     if top is None:

@@ -1,24 +1,35 @@
-"""Read side: trial histories for the suggesters and ranked trial lists for the API."""
+"""Trial reads: what the suggesters learn from, ranked trial lists for the API, and what a
+running trial's worker needs to know (its job's state, its completed siblings' curves, why a
+write of its attempt was refused).  Callers reach a job through :mod:`hpdash.selectors.jobs`
+(scoped by user) or are the system itself (a worker, the scheduler)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
 
+from hpdash.core.states import (
+    ACTIVE_TRIAL_STATES,
+    JobState,
+    ObservationState,
+    StopReason,
+    TrialState,
+)
 from hpdash.core.suggest import Observation
-from hpdash.models import ACTIVE_TRIAL_STATES, Job, State, Trial
+from hpdash.models import Job, Measurement, Trial
 
 
 def trial_observations(trials: Iterable[Trial]) -> list[Observation]:
     """What the suggesters learn from: results of finished trials, pending ones as taken."""
     out: list[Observation] = []
     for t in trials:
-        if t.state == State.SUCCEEDED and t.final_value is not None:
-            out.append(Observation(params=t.params, state="SUCCEEDED", value=t.final_value))
+        if t.state == TrialState.SUCCEEDED and t.final_value is not None:
+            out.append(Observation(params=t.params, state=ObservationState.SUCCEEDED,
+                                   value=t.final_value))
         elif t.state in ACTIVE_TRIAL_STATES:
-            out.append(Observation(params=t.params, state="PENDING"))
-        elif t.state == State.FAILED:
-            out.append(Observation(params=t.params, state="FAILED"))
+            out.append(Observation(params=t.params, state=ObservationState.PENDING))
+        elif t.state == TrialState.FAILED:
+            out.append(Observation(params=t.params, state=ObservationState.FAILED))
         # CANCELLED trials taught nothing and are not "taken": they may be suggested again.
     return out
 
@@ -28,7 +39,7 @@ def job_history(job: Job) -> list[Observation]:
     chain: list[Observation] = []
     if job.previous_job_id:
         prev = Job.objects.get(pk=job.previous_job_id)
-        chain = [o for o in job_history(prev) if o.state != "PENDING"]
+        chain = [o for o in job_history(prev) if o.state != ObservationState.PENDING]
     # Only the columns the suggesters learn from: this runs before every suggestion.
     trials = job.trials.order_by("trial_id").only("trial_id", "state", "final_value", "params")
     return chain + trial_observations(trials)
@@ -38,9 +49,49 @@ def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
     """Best first; trials without a final metric (not SUCCEEDED) last; ties by trial id."""
 
     def key(t: Trial) -> tuple[int, float, int]:
-        if (t.state != State.SUCCEEDED or t.final_value is None
+        if (t.state != TrialState.SUCCEEDED or t.final_value is None
                 or not math.isfinite(t.final_value)):
             return (1, 0.0, t.trial_id)
         return (0, -t.final_value if maximize else t.final_value, t.trial_id)
 
     return sorted(trials, key=key)
+
+
+def trial_curves(trials: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
+    """Measurements of the trials with these primary keys, as (step, value) in step order
+    (report order within a step)."""
+    curves: dict[int, list[tuple[int, float]]] = {pk: [] for pk in trials}
+    rows = (Measurement.objects.filter(trial_id__in=list(curves)).order_by("trial_id", "step",
+                                                                           "id")
+            .values_list("trial_id", "step", "value"))
+    for trial_pk, step, value in rows:
+        curves[trial_pk].append((step, value))
+    return curves
+
+
+def completed_curves(*, job_pk: int, exclude: Iterable[int] = ()
+                     ) -> dict[int, list[tuple[int, float]]]:
+    """The curves of the job's SUCCEEDED trials (stopped-early ones included), by trial
+    primary key, leaving out ``exclude``: the early-stopping rule's reference."""
+    rows = (Measurement.objects
+            .filter(trial__job_id=job_pk, trial__state=TrialState.SUCCEEDED)
+            .exclude(trial_id__in=list(exclude))
+            .values_list("trial_id", "step", "value"))
+    curves: dict[int, list[tuple[int, float]]] = {}
+    for trial_pk, step, value in rows:
+        curves.setdefault(trial_pk, []).append((step, value))
+    return curves
+
+
+def job_state_now(*, job_pk: int) -> JobState | None:
+    state = Job.objects.filter(pk=job_pk).values_list("state", flat=True).first()
+    return JobState(state) if state else None
+
+
+def trial_refusal(*, trial_pk: int, attempt: int) -> StopReason:
+    """Why a write of this attempt was refused: the trial was settled with its job (cancelled,
+    failed), or it belongs to a newer attempt now (superseded)."""
+    row = Trial.objects.filter(pk=trial_pk).values_list("attempt", "stop_reason").first()
+    if row is None or row[0] != attempt or not row[1]:
+        return StopReason.SUPERSEDED
+    return StopReason(row[1])

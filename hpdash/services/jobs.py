@@ -13,10 +13,17 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hpdash.core.runner.packages import local_path
-from hpdash.core.spec import FieldViolation, HyperparameterSpec, SpecError, parse_job
-from hpdash.models import Job, State
-from hpdash.selectors import access
+from hpdash.core.spec import (
+    FieldViolation,
+    HyperparameterSpec,
+    SpecError,
+    TrainingInput,
+    local_path,
+    parse_job,
+)
+from hpdash.core.states import JobState, StopReason, TrialState
+from hpdash.models import Job
+from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 from hpdash.worker import queue
 
@@ -63,17 +70,17 @@ def _outside_allowed(uri: str) -> str | None:
             f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
 
 
-def _check_local_paths(training_input: dict[str, Any]) -> list[FieldViolation]:
+def _check_local_paths(training: TrainingInput) -> list[FieldViolation]:
     violations = []
-    for i, uri in enumerate(training_input.get("packageUris") or []):
+    for i, uri in enumerate(training.package_uris):
         field = f"trainingInput.packageUris[{i}]"
         why = _outside_allowed(uri)
         if why:
             violations.append(FieldViolation(field, why))
         elif not os.path.exists(local_path(uri)):
             violations.append(FieldViolation(field, f"package {uri} does not exist"))
-    if training_input.get("jobDir"):
-        why = _outside_allowed(training_input["jobDir"])
+    if training.job_dir:
+        why = _outside_allowed(training.job_dir)
         if why:
             violations.append(FieldViolation("trainingInput.jobDir", why))
     return violations
@@ -115,18 +122,19 @@ def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> 
     return prev
 
 
-def job_create(project: str, data: Any, owner: Any = None) -> Job:
+def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
     """Validate a Job resource with the one spec parser and store it QUEUED.  With an
-    ``owner``, checks that they may create jobs in ``project`` (see :mod:`hpdash.selectors.access`).
+    ``owner``, checks that they may create jobs in ``project`` (see
+    :func:`hpdash.services.projects.project_claim_for_create`).
 
     Raises :class:`SpecError` (with every violation) or :class:`AlreadyExists`."""
     spec = parse_job(data)
     if owner is not None:
-        denied = access.claim_for_create(owner, project)
+        denied = project_claim_for_create(user=owner, project=project)
         if denied:
             raise PermissionDenied(denied)
     raw = dict(spec.training_input.raw)
-    violations = _check_local_paths(raw)
+    violations = _check_local_paths(spec.training_input)
     if violations:
         raise SpecError(violations)
     hp = dict(raw["hyperparameters"])
@@ -165,7 +173,7 @@ def job_create(project: str, data: Any, owner: Any = None) -> Job:
     return job
 
 
-def job_cancel(job: Job, by: str = "") -> Job:
+def job_cancel(*, job: Job, by: str = "") -> Job:
     """Cancel a job: QUEUED work is dropped, running trials are stopped by their workers
     (SIGTERM to the trial's process group, SIGKILL after a grace period) within a poll
     interval; the job goes CANCELLING → CANCELLED.  Raises :class:`FailedPrecondition` for a
@@ -175,15 +183,15 @@ def job_cancel(job: Job, by: str = "") -> Job:
         if job.is_terminal:
             raise FailedPrecondition(
                 f"Job {job.job_id} is already {job.state} and cannot be cancelled.")
-        if job.state != State.CANCELLING:
+        if job.state != JobState.CANCELLING:
             who = f" by {by}" if by else ""
-            job.state = State.CANCELLING
+            job.state = JobState.CANCELLING
             job.error_message = (
                 f"Job cancelled{who} at {timezone.now().strftime('%Y-%m-%dT%H:%M:%SZ')}.")
             job.save(update_fields=["state", "error_message", "update_time"])
-        cancel_queued_trials(job, "job cancelled")
-        if not job.trials.filter(state=State.RUNNING).exists():
-            finish_job(job, State.CANCELLED)
+        cancel_queued_trials(job=job, reason=StopReason.CANCELLED, cause="job cancelled")
+        if not job.trials.filter(state=TrialState.RUNNING).exists():
+            finish_job(job=job, state=JobState.CANCELLED)
     return job
 
 
@@ -191,7 +199,7 @@ class EtagMismatch(Exception):
     """``jobs.patch`` with an etag that is not the job's current one (ABORTED)."""
 
 
-def job_update_labels(job: Job, labels: Any, etag: str | None = None) -> Job:
+def job_update_labels(*, job: Job, labels: Any, etag: str | None = None) -> Job:
     """Replace a job's labels (``jobs.patch``) and give it a new etag.
 
     ``labels`` is validated with the one spec parser (raises :class:`SpecError` naming

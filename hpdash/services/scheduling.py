@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils import timezone
 
 from hpdash.core.policy import TrialResult, job_failure_reason
+from hpdash.core.states import (
+    ACTIVE_TRIAL_STATES,
+    FINAL_JOB_STATES,
+    JobState,
+    StopReason,
+    TrialState,
+)
 from hpdash.core.suggest import get_suggester
-from hpdash.models import ACTIVE_TRIAL_STATES, Job, State, Trial
+from hpdash.models import Job, Trial
 from hpdash.selectors.trials import job_history
 from hpdash.services import trials
 from hpdash.worker import queue
@@ -19,7 +27,9 @@ from hpdash.worker import queue
 log = logging.getLogger(__name__)
 
 
-def finish_job(job: Job, state: str, message: str = "") -> None:
+def finish_job(*, job: Job, state: JobState, message: str = "") -> None:
+    """Put a job in a final state.  Its trials are final already: the callers settle them in
+    the same transaction, so a job is never shown final while a trial of it runs."""
     job.state = state
     job.end_time = timezone.now()
     if message:
@@ -27,17 +37,22 @@ def finish_job(job: Job, state: str, message: str = "") -> None:
     job.save(update_fields=["state", "end_time", "error_message", "update_time"])
 
 
-def cancel_queued_trials(job: Job, reason: str) -> None:
-    queued = list(job.trials.filter(state=State.QUEUED))
-    now = timezone.now()
-    for t in queued:
-        t.state = State.CANCELLED
-        t.end_time = now
-        t.failure_reason = reason
-        t.save(update_fields=["state", "end_time", "failure_reason"])
-    pairs = [(t.pk, t.attempt) for t in queued]
-    if pairs:
-        transaction.on_commit(lambda: queue.dequeue_trials(pairs))
+def _settle_trials(job: Job, states: Sequence[TrialState], reason: StopReason,
+                   cause: str) -> None:
+    """End the job's trials in ``states`` as CANCELLED.  Queued work is taken out of Redis;
+    a running attempt's worker finds its next write refused and stops its trainer."""
+    settled = list(job.trials.filter(state__in=states).values_list("pk", "attempt"))
+    if not settled:
+        return
+    job.trials.filter(pk__in=[pk for pk, _ in settled]).update(
+        state=TrialState.CANCELLED, stop_reason=reason, failure_reason=cause,
+        end_time=timezone.now(), pid=None)
+    pairs = [(pk, attempt) for pk, attempt in settled]
+    transaction.on_commit(lambda: queue.dequeue_trials(pairs))
+
+
+def cancel_queued_trials(*, job: Job, reason: StopReason, cause: str) -> None:
+    _settle_trials(job, [TrialState.QUEUED], reason, cause)
 
 
 def job_advance(job_pk: int) -> None:
@@ -51,45 +66,57 @@ def job_advance(job_pk: int) -> None:
         if job is None or job.is_terminal:
             return
         trials = list(job.trials.order_by("trial_id"))
-        active = [t for t in trials if t.state in ACTIVE_TRIAL_STATES]
-        if job.state == State.CANCELLING:
-            cancel_queued_trials(job, "job cancelled")
-            if not any(t.state == State.RUNNING for t in active):
-                finish_job(job, State.CANCELLED)
-            return
-        finished = sorted((t for t in trials if t.end_time and t.state in (
-            State.SUCCEEDED, State.FAILED)), key=lambda t: (t.end_time, t.trial_id))
-        reason = job_failure_reason(
-            [TrialResult(t.trial_id, t.state, t.failure_reason) for t in finished],
-            max_trials=job.max_trials, max_failed_trials=job.max_failed_trials,
-        )
-        if reason:
-            cancel_queued_trials(job, "job failed")
-            finish_job(job, State.FAILED, reason)  # running trials see it and stop
-            log.info("%s failed: %s", job, reason)
-            return
-        room = min(job.max_parallel_trials - len(active), job.max_trials - len(trials))
-        created: list[Trial] = []
-        exhausted = False
-        if room > 0:
-            spec = job.spec
-            history = job_history(job)
-            points = get_suggester(job.algorithm).suggest(spec, history, room, job.seed)
-            exhausted = len(points) < room
-            next_id = (trials[-1].trial_id if trials else 0) + 1
-            for offset, params in enumerate(points):
-                created.append(Trial.objects.create(
-                    job=job, trial_id=next_id + offset, params=params, state=State.QUEUED))
-        if not active and not created and (len(trials) >= job.max_trials or exhausted):
-            if any(t.state == State.SUCCEEDED for t in trials):
-                finish_job(job, State.SUCCEEDED)
-            else:
-                finish_job(job, State.FAILED, "Failing job: no trial succeeded")
-            log.info("%s finished: %s", job, job.state)
-            return
-        pairs = [(t.pk, t.attempt) for t in created]
-        if pairs:
-            transaction.on_commit(lambda: _enqueue_trials(pairs))
+        if job.state == JobState.CANCELLING:
+            _advance_cancelling(job, trials)
+        elif not _fail_if_policy_says(job, trials):
+            _start_or_finish(job, trials)
+
+
+def _advance_cancelling(job: Job, trials: list[Trial]) -> None:
+    cancel_queued_trials(job=job, reason=StopReason.CANCELLED, cause="job cancelled")
+    if not any(t.state == TrialState.RUNNING for t in trials):
+        finish_job(job=job, state=JobState.CANCELLED)
+
+
+def _fail_if_policy_says(job: Job, trials: list[Trial]) -> bool:
+    finished = sorted((t for t in trials if t.end_time and t.state in (
+        TrialState.SUCCEEDED, TrialState.FAILED)), key=lambda t: (t.end_time, t.trial_id))
+    reason = job_failure_reason(
+        [TrialResult(t.trial_id, TrialState(t.state), t.failure_reason) for t in finished],
+        max_trials=job.max_trials, max_failed_trials=job.max_failed_trials,
+    )
+    if not reason:
+        return False
+    _settle_trials(job, [TrialState.QUEUED, TrialState.RUNNING], StopReason.JOB_FAILED,
+                   "job failed")
+    finish_job(job=job, state=JobState.FAILED, message=reason)
+    log.info("%s failed: %s", job, reason)
+    return True
+
+
+def _start_or_finish(job: Job, trials: list[Trial]) -> None:
+    active = [t for t in trials if t.state in ACTIVE_TRIAL_STATES]
+    room = min(job.max_parallel_trials - len(active), job.max_trials - len(trials))
+    created: list[Trial] = []
+    exhausted = False
+    if room > 0:
+        points = get_suggester(job.algorithm).suggest(job.spec, job_history(job), room,
+                                                      job.seed)
+        exhausted = len(points) < room
+        next_id = (trials[-1].trial_id if trials else 0) + 1
+        created = [Trial.objects.create(job=job, trial_id=next_id + offset, params=params,
+                                        state=TrialState.QUEUED)
+                   for offset, params in enumerate(points)]
+    if not active and not created and (len(trials) >= job.max_trials or exhausted):
+        if any(t.state == TrialState.SUCCEEDED for t in trials):
+            finish_job(job=job, state=JobState.SUCCEEDED)
+        else:
+            finish_job(job=job, state=JobState.FAILED, message="Failing job: no trial succeeded")
+        log.info("%s finished: %s", job, job.state)
+        return
+    pairs = [(t.pk, t.attempt) for t in created]
+    if pairs:
+        transaction.on_commit(lambda: _enqueue_trials(pairs))
 
 
 def _enqueue_trials(pairs: list[tuple[int, int]]) -> None:
@@ -103,11 +130,11 @@ def queue_reconcile(min_age_seconds: float) -> list[str]:
     jobs with nothing queued or running are advanced again.  Returns what it did."""
     cutoff = timezone.now() - dt.timedelta(seconds=min_age_seconds)
     done: list[str] = []
-    for trial in Trial.objects.filter(state=State.QUEUED, queued_time__lt=cutoff):
+    for trial in Trial.objects.filter(state=TrialState.QUEUED, queued_time__lt=cutoff):
         if not queue.trial_is_queued(trial.pk, trial.attempt):
             queue.enqueue_trial(trial.pk, trial.attempt)
             done.append(f"re-enqueued {trial}")
-    idle = (Job.objects.exclude(state__in=[State.SUCCEEDED, State.FAILED, State.CANCELLED])
+    idle = (Job.objects.exclude(state__in=FINAL_JOB_STATES)
             .filter(update_time__lt=cutoff)
             .exclude(trials__state__in=ACTIVE_TRIAL_STATES))
     for job in idle:
@@ -121,11 +148,13 @@ def trials_requeue_stale(max_age_seconds: float) -> list[Trial]:
     machine lost).  A trial of a job that is over is settled as CANCELLED instead."""
     cutoff = timezone.now() - dt.timedelta(seconds=max_age_seconds)
     stale = list(Trial.objects.select_related("job")
-                 .filter(state=State.RUNNING, heartbeat_time__lt=cutoff))
+                 .filter(state=TrialState.RUNNING, heartbeat_time__lt=cutoff))
     for trial in stale:
-        if trial.job.is_terminal or trial.job.state == State.CANCELLING:
-            trials.trial_finish(trial, State.CANCELLED, "worker lost")
-            job_advance(trial.job_id)
+        if trial.job.is_terminal or trial.job.state == JobState.CANCELLING:
+            outcome = trials.TrialOutcome(TrialState.CANCELLED, StopReason.CANCELLED,
+                                          "worker lost")
+            if trials.trial_finish(trial=trial, outcome=outcome):
+                job_advance(trial.job_id)
         else:
-            trials.trial_requeue(trial)
+            trials.trial_requeue(trial=trial)
     return stale

@@ -1,96 +1,140 @@
-"""Trial writes made by the worker that runs a trial: claim, measurements, heartbeats,
-outcome, re-queue."""
+"""Trial writes made by the worker that runs a trial: claim, measurements, heartbeats, outcome,
+re-queue.
+
+Every write after the claim is *guarded*: it names the trial and the attempt the worker claimed
+and applies only while that attempt is RUNNING (:meth:`TrialQuerySet.running_attempt`).  Each
+returns whether it applied.  A worker that stalled past the heartbeat timeout (a suspended VM, a
+long database lock) finds its trial re-queued as a new attempt, or settled with its job: its
+writes are then dropped and logged, and it stops its trainer (see
+:mod:`hpdash.worker.trial_runner`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from hpdash.core.runner.metrics import Measurement as ReportedMeasurement
-from hpdash.models import Measurement, State, Trial
+from hpdash.core.states import JobState, StopReason, TrialState
+from hpdash.models import Measurement, Trial
 from hpdash.worker import queue
 
 log = logging.getLogger(__name__)
 
+FAILURE_REASON_MAX_CHARS = 10_000
 
-def trial_start(trial_pk: int, attempt: int, worker: str) -> Trial | None:
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How an attempt ended: its final state, why hpdash stopped it (if it did), and a cause
+    users can act on (for FAILED and CANCELLED trials)."""
+
+    state: TrialState
+    stop_reason: StopReason | None = None
+    failure_reason: str = ""
+
+
+def trial_start(*, trial_pk: int, attempt: int, worker: str) -> Trial | None:
     """Claim a queued trial for this worker.  Returns None when it must not run (cancelled,
-    already taken, job over)."""
+    already taken, another attempt, job over)."""
     with transaction.atomic():
         trial = (Trial.objects.select_for_update().select_related("job")
                  .filter(pk=trial_pk).first())
-        if trial is None or trial.state != State.QUEUED or trial.attempt != attempt:
+        if trial is None or trial.state != TrialState.QUEUED or trial.attempt != attempt:
             return None
         job = trial.job
         now = timezone.now()
-        if job.is_terminal or job.state == State.CANCELLING:
-            trial.state = State.CANCELLED
+        if job.is_terminal or job.state == JobState.CANCELLING:
+            trial.state = TrialState.CANCELLED
+            trial.stop_reason = StopReason.CANCELLED
             trial.end_time = now
-            trial.save(update_fields=["state", "end_time"])
+            trial.save(update_fields=["state", "stop_reason", "end_time"])
             return None
-        trial.state = State.RUNNING
+        trial.state = TrialState.RUNNING
         trial.start_time = now
         trial.heartbeat_time = now
         trial.worker = worker
         trial.save(update_fields=["state", "start_time", "heartbeat_time", "worker"])
-        if job.state == State.QUEUED:
-            job.state = State.RUNNING
+        if job.state == JobState.QUEUED:
+            job.state = JobState.RUNNING
             job.start_time = now
             job.save(update_fields=["state", "start_time", "update_time"])
     return trial
 
 
-def trial_add_measurements(trial: Trial, reported: Sequence[ReportedMeasurement],
-                           source: str = "hypertune") -> None:
+def _dropped(trial: Trial, what: str) -> bool:
+    log.warning("%s attempt %s is no longer running: its %s was dropped", trial, trial.attempt,
+                what)
+    return False
+
+
+def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasurement],
+                           source: str) -> bool:
+    """Store measurements of the running attempt (and its latest value as the trial's final
+    value so far).  False, and nothing stored, when the attempt no longer runs."""
     now = timezone.now()
-    rows = [
-        Measurement(
-            trial=trial, step=m.step, value=m.value, source=source,
-            reported_at=(dt.datetime.fromtimestamp(m.timestamp, tz=dt.UTC)
-                         if m.timestamp else now),
-        )
-        for m in reported
-    ]
+    updates: dict[str, Any] = {"heartbeat_time": now}
+    if measurements:
+        last = measurements[-1]
+        updates.update(final_value=last.value, final_step=last.step)
     with transaction.atomic():
-        Measurement.objects.bulk_create(rows)
-        updates: dict[str, Any] = {"heartbeat_time": now}
-        if reported:
-            last = reported[-1]
-            updates.update(final_value=last.value, final_step=last.step)
-        Trial.objects.filter(pk=trial.pk).update(**updates)
+        if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
+            return _dropped(trial, f"{len(measurements)} measurements")
+        Measurement.objects.bulk_create([
+            Measurement(
+                trial=trial, step=m.step, value=m.value, source=source,
+                reported_at=(dt.datetime.fromtimestamp(m.timestamp, tz=dt.UTC)
+                             if m.timestamp else now),
+            )
+            for m in measurements
+        ])
+    return True
 
 
-def trial_heartbeat(trial: Trial, pid: int | None = None) -> None:
+def trial_heartbeat(*, trial: Trial, pid: int | None = None) -> bool:
+    """Mark the running attempt alive (and record its trainer's pid).  False when it no longer
+    runs: the worker must stop its trainer."""
     updates: dict[str, Any] = {"heartbeat_time": timezone.now()}
     if pid is not None:
         updates["pid"] = pid
-    Trial.objects.filter(pk=trial.pk).update(**updates)
+    if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
+        return _dropped(trial, "heartbeat")
+    return True
 
 
-def trial_finish(trial: Trial, state: str, reason: str = "", *,
-                 stopped_early: bool = False) -> None:
-    """Record a trial's outcome (the caller then advances its job)."""
+def trial_finish(*, trial: Trial, outcome: TrialOutcome) -> bool:
+    """Record how the running attempt ended.  The caller then advances the job
+    (:func:`hpdash.services.scheduling.job_advance`).  False when the attempt no longer runs
+    (its outcome is not this trial's any more)."""
+    applied = Trial.objects.running_attempt(trial.pk, trial.attempt).update(
+        state=outcome.state,
+        stop_reason=outcome.stop_reason or "",
+        is_stopped_early=outcome.stop_reason is StopReason.STOPPED_EARLY,
+        failure_reason=outcome.failure_reason[:FAILURE_REASON_MAX_CHARS],
+        end_time=timezone.now(), pid=None,
+    )
+    if not applied:
+        return _dropped(trial, f"outcome ({outcome.state})")
+    return True
+
+
+def trial_requeue(*, trial: Trial) -> bool:
+    """Put a running attempt back in the queue (its worker shut down mid-run, or stopped
+    sending heartbeats): the trial restarts from scratch as a new attempt; the partial
+    measurements are dropped.  False when that attempt was not running any more."""
     with transaction.atomic():
-        Trial.objects.filter(pk=trial.pk).update(
-            state=state, failure_reason=reason[:10000], end_time=timezone.now(),
-            is_stopped_early=stopped_early, pid=None,
-        )
-
-
-def trial_requeue(trial: Trial) -> None:
-    """Put an interrupted trial (its worker shut down mid-run) back in the queue: it restarts
-    from scratch as a new attempt; its partial measurements are dropped."""
-    with transaction.atomic():
-        t = Trial.objects.select_for_update().get(pk=trial.pk)
-        if t.state != State.RUNNING:
-            return
+        t = (Trial.objects.select_for_update()
+             .filter(pk=trial.pk, attempt=trial.attempt, state=TrialState.RUNNING).first())
+        if t is None:
+            return False
         t.measurements.all().delete()
-        t.state = State.QUEUED
+        t.state = TrialState.QUEUED
         t.attempt += 1
         t.queued_time = timezone.now()
         t.start_time = None
@@ -100,3 +144,4 @@ def trial_requeue(trial: Trial) -> None:
         t.save()
         pk, attempt = t.pk, t.attempt
         transaction.on_commit(lambda: queue.enqueue_trial(pk, attempt))
+    return True

@@ -1,6 +1,12 @@
-"""The worker side of a trial: claim it, run the trainer through :mod:`hpdash.core.runner`, stream
-its measurements into the database, stop it when its job is cancelled or fails, and record the
-outcome with a cause users can act on."""
+"""The worker side of a trial: claim it, plan it once (:func:`hpdash.core.runner.plan_trial`),
+run the trainer, stream its measurements into the database, stop it when its job is cancelled
+or fails, when the early-stopping rule says so, or when this attempt was superseded, and record
+the outcome with a cause users can act on.
+
+Every write after the claim names this attempt (:mod:`hpdash.services.trials`): when one is
+refused, the attempt no longer owns the trial (it was re-queued, or settled with its job), so
+the trainer is stopped and nothing more is written.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,29 @@ import shutil
 import socket
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
+from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
     PackageError,
-    build_argv,
-    build_env,
+    ProcessOutcome,
+    TrialPlan,
+    plan_trial,
     run_process,
     stage_packages,
 )
 from hpdash.core.runner.sources import MetricSources
+from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import CompletedCurves, should_stop
-from hpdash.models import Job, Measurement, State, Trial
+from hpdash.models import Trial
+from hpdash.selectors.trials import completed_curves, job_state_now, trial_refusal
 from hpdash.services.scheduling import job_advance
 from hpdash.services.trials import (
+    TrialOutcome,
     trial_add_measurements,
     trial_finish,
     trial_heartbeat,
@@ -36,39 +49,45 @@ from hpdash.services.trials import (
 log = logging.getLogger(__name__)
 
 # How often (seconds) a running trial re-reads its job's state and writes a heartbeat.
-_STATE_CHECK_EVERY = 1.0
+STATE_CHECK_EVERY = 1.0
 
 
-def job_dir(job: Job) -> Path:
-    return Path(settings.DATA_DIR) / "jobs" / job.project / job.job_id
-
-
-def trial_dir(trial: Trial) -> Path:
-    return job_dir(trial.job) / "trials" / str(trial.trial_id)
-
-
-def trial_log_path(trial: Trial) -> Path:
-    return trial_dir(trial) / "trainer.log"
-
-
-def _worker_name() -> str:
+def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-# ml v1's scheduling.maxRunningTime default; hpdash applies it to each trial.
-DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
-
-
-def _max_running_seconds(job: Job) -> float:
-    raw = (job.training_input.get("scheduling") or {}).get("maxRunningTime")
+def trial_execute(trial_pk: int, attempt: int) -> None:
+    """The RQ task's body: run one attempt of a trial to its end."""
+    trial = trial_start(trial_pk=trial_pk, attempt=attempt, worker=worker_name())
+    if trial is None:
+        return
     try:
-        return float(str(raw).rstrip("s")) if raw else DEFAULT_MAX_RUNNING_SECONDS
-    except ValueError:
-        return DEFAULT_MAX_RUNNING_SECONDS
+        outcome = TrialRun(trial).run()
+    except (KeyboardInterrupt, SystemExit):
+        # The worker is being shut down: the trial will run again on a live worker.
+        log.warning("%s interrupted by worker shutdown; re-queued", trial)
+        trial_requeue(trial=trial)
+        raise
+    except Exception as exc:  # noqa: BLE001 - never leave a trial RUNNING on a bug
+        log.exception("%s: internal error", trial)
+        outcome = TrialOutcome(TrialState.FAILED, failure_reason=f"internal error in hpdash: {exc}")
+    if outcome is not None and trial_finish(trial=trial, outcome=outcome):
+        job_advance(trial.job_id)
 
 
-class _EarlyStopper:
-    """Applies the median stopping rule to a running trial as its measurements arrive,
+class TrialLog:
+    """hpdash's own lines in the trial's log, beside the trainer's output."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def note(self, text: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"[hpdash] {text}\n")
+
+
+class EarlyStopper:
+    """Applies the early-stopping rule to the running trial as its measurements arrive,
     against its job's completed trials (re-read at most once a second, incrementally)."""
 
     def __init__(self, trial: Trial) -> None:
@@ -76,159 +95,181 @@ class _EarlyStopper:
         self.completed = CompletedCurves({})
         self.own: list[tuple[int, float]] = []
         self.refreshed = False
+        self.detail = ""
 
-    def _refresh(self) -> None:
-        rows = (Measurement.objects
-                .filter(trial__job_id=self.trial.job_id, trial__state=State.SUCCEEDED)
-                .exclude(trial_id__in=self.completed.trial_ids())
-                .values_list("trial_id", "step", "value"))
-        curves: dict[int, list[tuple[int, float]]] = {}
-        for trial_pk, step, value in rows:
-            curves.setdefault(trial_pk, []).append((step, value))
-        for trial_pk, points in curves.items():
-            self.completed.add(trial_pk, points)
-        self.refreshed = True
-
-    def check(self, new: list[tuple[int, float]], refresh: bool) -> str | None:
+    def check(self, new: list[tuple[int, float]], *, refresh: bool) -> StopReason | None:
         self.own += new
         if refresh or not self.refreshed:
-            self._refresh()
-        return should_stop(self.own, self.completed, maximize=self.trial.job.maximize)
+            for trial_pk, points in completed_curves(
+                    job_pk=self.trial.job_id, exclude=self.completed.trial_ids()).items():
+                self.completed.add(trial_pk, points)
+            self.refreshed = True
+        detail = should_stop(self.own, self.completed, maximize=self.trial.job.maximize)
+        if detail is None:
+            return None
+        self.detail = detail
+        return StopReason.STOPPED_EARLY
 
 
-def trial_execute(trial_pk: int, attempt: int) -> None:
-    trial = trial_start(trial_pk, attempt, _worker_name())
-    if trial is None:
-        return
-    stopped_early = False
-    try:
-        state, reason, stopped_early = _run(trial)
-    except (KeyboardInterrupt, SystemExit):
-        # The worker is being shut down: the trial will run again on a live worker.
-        log.warning("%s interrupted by worker shutdown; re-queued", trial)
-        trial_requeue(trial)
-        raise
-    except Exception as exc:  # noqa: BLE001 - never leave a trial RUNNING on a bug
-        log.exception("%s: internal error", trial)
-        state, reason = State.FAILED, f"internal error in hpdash: {exc}"
-    trial_finish(trial, state, reason, stopped_early=stopped_early)
-    job_advance(trial.job_id)
+@dataclass
+class MetricCollector:
+    """Moves new measurements from the trial's metric sources into the database, up to the
+    per-trial cap."""
+
+    trial: Trial
+    sources: MetricSources
+    cap: int
+    stored: int = 0
+    over_cap: bool = False
+    arrived: list[tuple[int, float]] = field(default_factory=list)
+
+    def collect(self, *, final: bool = False) -> StopReason | None:
+        source, new = self.sources.poll(final=final)
+        if not new:
+            return None
+        room = max(self.cap - self.stored, 0)
+        kept = new[:room]
+        if kept and not trial_add_measurements(trial=self.trial, measurements=kept,
+                                                source=source):
+            return StopReason.SUPERSEDED
+        self.stored += len(kept)
+        self.arrived.extend((m.step, m.value) for m in kept)
+        if len(new) > room:
+            self.over_cap = True
+            return StopReason.TOO_MANY_METRICS
+        return None
 
 
-def _run(trial: Trial) -> tuple[str, str, bool]:
-    """Run the trial; returns (state, failure cause, stopped early)."""
-    job = trial.job
-    spec = job.spec
-    cfg = settings.HPDASH
-    tdir = trial_dir(trial)
-    tdir.mkdir(parents=True, exist_ok=True)
-    log_path = trial_log_path(trial)
-    metric_file = tdir / "hypertune" / "output.metrics"
-    shutil.rmtree(metric_file.parent, ignore_errors=True)
-    metric_file.parent.mkdir(parents=True)
-    with open(log_path, "a") as f:
-        f.write(f"[hpdash] trial {trial.trial_id} attempt {trial.attempt} on {_worker_name()}\n")
+class TrialRun:
+    """One attempt of one trial, from its plan to its outcome."""
 
-    def fail_early(reason: str) -> tuple[str, str, bool]:
-        with open(log_path, "a") as f:
-            f.write(f"[hpdash] FAILED: {reason}\n")
-        return State.FAILED, reason, False
+    def __init__(self, trial: Trial) -> None:
+        self.trial = trial
+        self.job = trial.job
+        self.cfg: dict[str, Any] = settings.HPDASH
+        self.layout = DataLayout(Path(settings.DATA_DIR))
+        project, job_id, trial_id = self.job.project, self.job.job_id, trial.trial_id
+        self.log = TrialLog(self.layout.trial_log(project, job_id, trial_id))
+        self.stopper = EarlyStopper(trial) if self.job.spec.enable_early_stopping else None
+        self.pid: int | None = None
+        self.last_check = time.monotonic()
+        self.refused: StopReason | None = None
 
-    ti = job.training_input
-    try:
-        pythonpath = stage_packages(list(ti.get("packageUris") or []),
-                                    str(job_dir(job) / "packages"))
-    except PackageError as exc:
-        return fail_early(str(exc))
-    argv = build_argv(sys.executable, ti["pythonModule"], list(ti.get("args") or []),
-                      ti.get("jobDir"), trial.trial_id, spec, trial.params)
-    env = build_env(os.environ, job_id=job.job_id, trial_id=trial.trial_id,
-                    metric_tag=job.metric_tag, metric_file=str(metric_file),
-                    training_input=ti, pythonpath=pythonpath)
-    if ti.get("jobDir"):
-        os.makedirs(argv[argv.index("--job-dir") + 1], exist_ok=True)
-    with open(log_path, "a") as f:
-        f.write(f"[hpdash] argv: {argv[1:]}\n")
+    # -- preparing ---------------------------------------------------------------------------
+    def _plan(self) -> TrialPlan:
+        job, trial = self.job, self.trial
+        pythonpath = stage_packages(list(job.training.package_uris),
+                                    str(self.layout.packages_dir(job.project, job.job_id)))
+        return plan_trial(training=job.training, layout=self.layout, project=job.project,
+                          job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
+                          python=sys.executable, base_env=os.environ, pythonpath=pythonpath)
 
-    events_root = (argv[argv.index("--job-dir") + 1] if ti.get("jobDir") else None)
-    # Event files from an earlier attempt of this trial are not this attempt's results.
-    not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
-    follower = MetricSources(str(metric_file), job.metric_tag, events_root, not_before)
-    max_measurements = int(cfg["TRIAL_MAX_MEASUREMENTS"])
-    stored = 0
-    last_check = time.monotonic()
-    too_many = (f"Too many hyperparameter tuning metrics were written by "
-                f"Hyperparameter Tuning Trial #{trial.trial_id}.")
+    def _prepare_dirs(self, plan: TrialPlan) -> None:
+        plan.cwd.mkdir(parents=True, exist_ok=True)
+        # A metric file from an earlier attempt of this trial is not this attempt's result.
+        shutil.rmtree(plan.metric_file.parent, ignore_errors=True)
+        plan.metric_file.parent.mkdir(parents=True)
+        if plan.job_dir is not None:
+            plan.job_dir.mkdir(parents=True, exist_ok=True)
 
-    def collect(final: bool = False) -> bool:
-        """Store new measurements; False when the cap is exceeded."""
-        nonlocal stored
-        source, new = follower.poll(final=final)
-        if new:
-            room = max_measurements - stored
-            trial_add_measurements(trial, new[:max(room, 0)], source=source)
-            stored += min(len(new), max(room, 0))
-            if len(new) > room:
-                return False
-            arrived.extend((m.step, m.value) for m in new[:max(room, 0)])
-        return True
+    # -- running -----------------------------------------------------------------------------
+    def run(self) -> TrialOutcome | None:
+        """Run the attempt.  None when it no longer owns the trial (nothing to record)."""
+        trial = self.trial
+        self.log.path.parent.mkdir(parents=True, exist_ok=True)
+        self.log.note(f"trial {trial.trial_id} attempt {trial.attempt} on {worker_name()}")
+        try:
+            plan = self._plan()
+        except PackageError as exc:
+            self.log.note(f"FAILED: {exc}")
+            return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
+        self._prepare_dirs(plan)
+        self.log.note(f"argv: {list(plan.argv[1:])}")
+        # Event files from an earlier attempt of this trial are not this attempt's results.
+        not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
+        sources = MetricSources(str(plan.metric_file), plan.metric_tag,
+                                str(plan.job_dir) if plan.job_dir else None, not_before)
+        self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]))
+        process = run_process(
+            plan.argv, plan.env, cwd=str(plan.cwd), log_path=str(plan.log_path),
+            poll=self._poll, poll_interval=self.cfg["TRIAL_POLL_INTERVAL"],
+            timeout=plan.time_limit, grace=self.cfg["TRIAL_STOP_GRACE"],
+            log_cap_bytes=int(self.cfg["TRIAL_LOG_MAX_BYTES"]), on_start=self._started,
+        )
+        return self._conclude(process)
 
-    arrived: list[tuple[int, float]] = []
-    stopper = _EarlyStopper(trial) if spec.enable_early_stopping else None
+    def _started(self, pid: int) -> None:
+        # Recorded at the first poll, a poll interval after the start: a trial done sooner
+        # never needs it (it is cleared at the end), which spares a quick trial a write.
+        self.pid = pid
 
-    # The trainer's pid is recorded at the first poll, a poll interval after it started: one
-    # that is done sooner never needs it recorded (it is cleared when the trial finishes),
-    # which spares a quick trial a database write.
-    started: list[int] = []
+    def _heartbeat(self, pid: int | None = None) -> StopReason | None:
+        if trial_heartbeat(trial=self.trial, pid=pid):
+            return None
+        self.refused = trial_refusal(trial_pk=self.trial.pk, attempt=self.trial.attempt)
+        return self.refused
 
-    def poll() -> str | None:
-        nonlocal last_check
-        if started:
-            trial_heartbeat(trial, started.pop())
-        if not collect():
-            return too_many
+    def _poll(self) -> StopReason | None:
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            if reason := self._heartbeat(pid):
+                return reason
+        if reason := self.metrics.collect():
+            return reason
         now = time.monotonic()
-        due = now - last_check >= _STATE_CHECK_EVERY
-        if stopper is not None and arrived:
-            reason = stopper.check(arrived[:], refresh=due)
-            arrived.clear()
+        due = now - self.last_check >= STATE_CHECK_EVERY
+        if self.stopper is not None and self.metrics.arrived:
+            reason = self.stopper.check(self.metrics.arrived[:], refresh=due)
+            self.metrics.arrived.clear()
             if reason:
                 return reason
         if due:
-            last_check = now
-            trial_heartbeat(trial)
-            job_state = Job.objects.filter(pk=job.pk).values_list("state", flat=True).first()
-            if job_state in (State.CANCELLING, State.CANCELLED):
-                return "cancelled"
-            if job_state == State.FAILED:
-                return "stopped: job failed"
+            self.last_check = now
+            return self._heartbeat() or self._job_stop_reason()
         return None
 
-    outcome = run_process(
-        argv, env, cwd=str(tdir), log_path=str(log_path), poll=poll,
-        poll_interval=cfg["TRIAL_POLL_INTERVAL"], timeout=_max_running_seconds(job),
-        grace=cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(cfg["TRIAL_LOG_MAX_BYTES"]),
-        on_start=started.append,
-    )
-    cap_ok = collect(final=True)
-    stopped_early = bool(outcome.stop_reason and outcome.stop_reason.startswith("stopped early"))
-    if outcome.stop_reason in ("cancelled", "stopped: job failed"):
-        state, reason = State.CANCELLED, outcome.stop_reason
-    elif stopped_early and cap_ok:
-        # A stopped trial keeps its last measurement and counts as a success.
-        state, reason = State.SUCCEEDED, ""
-    elif outcome.stop_reason == too_many or not cap_ok:
-        state, reason = State.FAILED, too_many
-    elif outcome.describe():
-        state, reason = State.FAILED, outcome.describe()
-    elif stored == 0:
-        state, reason = State.FAILED, (
-            follower.rejected[-1] if follower.rejected
-            else f'no metric "{job.metric_tag}" reported')
-    else:
-        state, reason = State.SUCCEEDED, ""
-    note = reason or (outcome.stop_reason if stopped_early else "")
-    with open(log_path, "a") as f:
-        f.write(f"[hpdash] trial {trial.trial_id} {state}"
-                f"{': ' + note if note else ''} after {outcome.duration:.2f} s\n")
-    return state, reason, stopped_early
+    def _job_stop_reason(self) -> StopReason | None:
+        state = job_state_now(job_pk=self.job.pk)
+        if state in (JobState.CANCELLING, JobState.CANCELLED):
+            return StopReason.CANCELLED
+        if state == JobState.FAILED:
+            return StopReason.JOB_FAILED
+        return None
+
+    # -- concluding --------------------------------------------------------------------------
+    def _conclude(self, process: ProcessOutcome) -> TrialOutcome | None:
+        reason = process.stop_reason
+        if reason is not StopReason.SUPERSEDED and self.refused is None:
+            reason = self.metrics.collect(final=True) or reason
+        if self.refused is not None or reason is StopReason.SUPERSEDED:
+            self.log.note(f"attempt {self.trial.attempt} stopped: "
+                          f"{self.refused or reason}; its results are not recorded")
+            return None
+        outcome = self._decide(process, reason)
+        note = outcome.failure_reason or (self.stopper.detail if self.stopper and
+                                          reason is StopReason.STOPPED_EARLY else "")
+        self.log.note(f"trial {self.trial.trial_id} {outcome.state}"
+                      f"{': ' + note if note else ''} after {process.duration:.2f} s")
+        return outcome
+
+    def _decide(self, process: ProcessOutcome, reason: StopReason | None) -> TrialOutcome:
+        if self.metrics.over_cap:
+            reason = StopReason.TOO_MANY_METRICS
+        if reason is StopReason.CANCELLED:
+            return TrialOutcome(TrialState.CANCELLED, reason, "job cancelled")
+        if reason is StopReason.JOB_FAILED:
+            return TrialOutcome(TrialState.CANCELLED, reason, "job failed")
+        if reason is StopReason.TOO_MANY_METRICS:
+            return TrialOutcome(TrialState.FAILED, reason, (
+                f"Too many hyperparameter tuning metrics were written by "
+                f"Hyperparameter Tuning Trial #{self.trial.trial_id}."))
+        if reason is StopReason.STOPPED_EARLY:
+            # A stopped trial keeps its last measurement and counts as a success.
+            return TrialOutcome(TrialState.SUCCEEDED, reason)
+        if process.describe():
+            return TrialOutcome(TrialState.FAILED, reason, process.describe())
+        if self.metrics.stored == 0:
+            rejected = self.metrics.sources.rejected
+            return TrialOutcome(TrialState.FAILED, None, rejected[-1] if rejected else
+                                f'no metric "{self.job.metric_tag}" reported')
+        return TrialOutcome(TrialState.SUCCEEDED)

@@ -137,12 +137,12 @@ def test_patch_needs_a_token(client, created):
 
 
 def test_the_service_refuses_a_stale_etag_and_keeps_the_labels():
-    job = job_create("p", JOB, owner=submitter("bob"))
+    job = job_create(project="p", data=JOB, owner=submitter("bob"))
     with pytest.raises(EtagMismatch):
-        job_update_labels(job, {"a": "1"}, etag="bm9wZQ==")
+        job_update_labels(job=job, labels={"a": "1"}, etag="bm9wZQ==")
     with pytest.raises(SpecError):
-        job_update_labels(job, {"A": "1"}, etag=job.etag)
+        job_update_labels(job=job, labels={"A": "1"}, etag=job.etag)
     fresh = Job.objects.get(pk=job.pk)
     assert fresh.labels == {"team": "vision"} and fresh.etag == job.etag
-    updated = job_update_labels(job, {"a": "1"}, etag=job.etag)
+    updated = job_update_labels(job=job, labels={"a": "1"}, etag=job.etag)
     assert updated.labels == {"a": "1"} and updated.etag != job.etag

@@ -15,7 +15,8 @@ import googleapiclient
 import pytest
 from django.utils import timezone
 
-from hpdash.models import Job, State, Trial
+from hpdash.core.states import JobState, TrialState
+from hpdash.models import Job, Trial
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
@@ -152,23 +153,23 @@ def jobs(client, auth, tmp_path):
         assert resp.status_code == 200, resp.json()
     now = timezone.now()
     Job.objects.filter(job_id="rich").update(
-        state=State.RUNNING, start_time=now, error_message="trial 3: exit code 3")
+        state=JobState.RUNNING, start_time=now, error_message="trial 3: exit code 3")
     Job.objects.filter(job_id="done").update(
-        state=State.SUCCEEDED, start_time=now, end_time=now + dt.timedelta(seconds=5))
+        state=JobState.SUCCEEDED, start_time=now, end_time=now + dt.timedelta(seconds=5))
     params = {"units": 40, "lr": 0.0031622776601683794, "batch": 64.5, "act": "relu"}
     for row in Job.objects.filter(job_id__in=("rich", "done")):
         Trial.objects.bulk_create([
-            Trial(job=row, trial_id=1, state=State.SUCCEEDED, params=params, final_value=0.25,
+            Trial(job=row, trial_id=1, state=TrialState.SUCCEEDED, params=params, final_value=0.25,
                   final_step=1007, start_time=now, end_time=now),
-            Trial(job=row, trial_id=2, state=State.SUCCEEDED, params={**params, "batch": 16.0},
+            Trial(job=row, trial_id=2, state=TrialState.SUCCEEDED, params={**params, "batch": 16.0},
                   final_value=0.5, final_step=3, is_stopped_early=True, start_time=now,
                   end_time=now),
-            Trial(job=row, trial_id=3, state=State.FAILED, params=params, final_value=9.0,
+            Trial(job=row, trial_id=3, state=TrialState.FAILED, params=params, final_value=9.0,
                   final_step=1, failure_reason="exit code 3", start_time=now, end_time=now),
-            Trial(job=row, trial_id=4, state=State.RUNNING, params=params, final_value=0.1,
+            Trial(job=row, trial_id=4, state=TrialState.RUNNING, params=params, final_value=0.1,
                   final_step=2, start_time=now),
-            Trial(job=row, trial_id=5, state=State.QUEUED, params=params),
-            Trial(job=row, trial_id=6, state=State.CANCELLED, params=params, end_time=now),
+            Trial(job=row, trial_id=5, state=TrialState.QUEUED, params=params),
+            Trial(job=row, trial_id=6, state=TrialState.CANCELLED, params=params, end_time=now),
         ])
 
 

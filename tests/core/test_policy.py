@@ -1,8 +1,9 @@
 from hpdash.core.policy import TrialResult, job_failure_reason
+from hpdash.core.states import TrialState
 
 
 def results(*states):
-    return [TrialResult(i + 1, s, "exit code 3" if s == "FAILED" else "")
+    return [TrialResult(i + 1, TrialState(s), "exit code 3" if s == "FAILED" else "")
             for i, s in enumerate(states)]
 
 

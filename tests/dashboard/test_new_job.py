@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from hpdash.core.spec import load_config, parse_job
+from hpdash.core.states import JobState
 from hpdash.dashboard.views import new_job
-from hpdash.models import Job, State
+from hpdash.models import Job
 from hpdash.ops.paths import BASE_DIR
 from hpdash.services.jobs import job_create
 from hpdash.worker import queue
@@ -133,14 +134,17 @@ def as_post(response) -> dict[str, Any]:
     return data
 
 
-def finished_job(job_id: str = "digits_1", project: str = "local", **hp: Any) -> Job:
+def finished_job(job_id: str = "digits_1", project: str = "local", owner: str = "alice",
+                 **hp: Any) -> Job:
     hyper = {"goal": "MINIMIZE", "hyperparameterMetricTag": "loss", "maxTrials": 20,
              "maxParallelTrials": 3,
              "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}],
              **hp}
-    job = job_create(project, {"jobId": job_id, "trainingInput": {
-        "pythonModule": "trainer.task", "packageUris": [TRAINER], "hyperparameters": hyper}})
-    Job.objects.filter(pk=job.pk).update(state=State.SUCCEEDED)
+    job = job_create(project=project, owner=User.objects.get(username=owner), data={
+        "jobId": job_id, "trainingInput": {
+            "pythonModule": "trainer.task", "packageUris": [TRAINER],
+            "args": ["--api-key=s3cret"], "hyperparameters": hyper}})
+    Job.objects.filter(pk=job.pk).update(state=JobState.SUCCEEDED)
     return job
 
 
@@ -495,6 +499,21 @@ def test_continue_this_job_prefills_the_form_and_the_resumed_job_reuses_its_para
     job = Job.objects.get(job_id="digits_2")
     assert job.previous_job == prev
     assert job.training_input["hyperparameters"]["params"][0]["parameterName"] == "x"
+
+
+def test_a_job_of_a_project_the_user_is_not_in_is_neither_offered_nor_prefilled(
+        web, django_user_model):
+    finished_job("alices_run_1")
+    bob = django_user_model.objects.create_user("bob")
+    bob.user_permissions.add(Permission.objects.get(codename="add_job"))
+    web.force_login(bob)
+    page = web.get(URL)
+    assert b"alices_run_1" not in page.content  # not among the resume choices
+    response = web.get(URL, {"resume": "local/alices_run_1"}, follow=True)
+    html = response.content.decode()
+    assert "There is no job local/alices_run_1 to continue." in html
+    assert "s3cret" not in html and TRAINER not in html
+    assert response.context["form"]["resume_from"].value() in (None, "")
 
 
 def test_the_suggested_id_skips_ids_already_taken(web):

@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from hpdash.models import Job, State, Trial
+from hpdash.core.states import TrialState
+from hpdash.models import Job, Trial
 from hpdash.selectors.trial_table import best_trials, filtered_trials, parse_filter
 
 pytestmark = pytest.mark.django_db
@@ -30,10 +31,10 @@ def job() -> Job:
         (3, 8, 0.1, "adam", 0.95, 100, 30), (4, 64, 0.5, "sgd", 0.80, 50, 20),
         (5, 32, 0.001, "adam", 0.95, 80, 30)]
     for tid, units, lr, opt, value, step, secs in rows:
-        Trial.objects.create(job=job, trial_id=tid, state=State.SUCCEEDED, params={
+        Trial.objects.create(job=job, trial_id=tid, state=TrialState.SUCCEEDED, params={
             "hidden-units": units, "learning_rate": lr, "opt": opt}, final_value=value,
             final_step=step, start_time=t0, end_time=t0 + dt.timedelta(seconds=secs))
-    Trial.objects.create(job=job, trial_id=6, state=State.FAILED, params={
+    Trial.objects.create(job=job, trial_id=6, state=TrialState.FAILED, params={
         "hidden-units": 9, "learning_rate": 0.2, "opt": "sgd"}, failure_reason="exit code 3")
     return job
 
@@ -81,7 +82,7 @@ def test_ties_are_all_best_and_the_cheapest_is_recommended(job):
 
 
 def test_a_job_without_successful_trials_has_no_best(job):
-    Trial.objects.filter(job=job).update(state=State.FAILED)
+    Trial.objects.filter(job=job).update(state=TrialState.FAILED)
     assert best_trials(job).recommended is None
 
 

@@ -1,12 +1,13 @@
 """Runs one trial of a user's trainer: argv and environment, packages, process, metrics, logs.
 
-Plain Python, no Django: the worker-side service (:mod:`hpdash.services`) drives it through
-callbacks and stores what it reports.
+Plain Python, no Django: the worker (:mod:`hpdash.worker.trial_runner`) builds a
+:class:`TrialPlan`, drives the process through callbacks and stores what it reports.
 """
 
 from .command import build_argv, build_env
 from .metrics import HypertuneFollower, Measurement
 from .packages import PackageError, stage_packages
+from .plan import TrialPlan, plan_trial
 from .process import ProcessOutcome, run_process
 
 __all__ = [
@@ -14,8 +15,10 @@ __all__ = [
     "Measurement",
     "PackageError",
     "ProcessOutcome",
+    "TrialPlan",
     "build_argv",
     "build_env",
+    "plan_trial",
     "run_process",
     "stage_packages",
 ]

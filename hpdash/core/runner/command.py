@@ -16,14 +16,16 @@ from typing import Any
 
 from hpdash.core.spec import HyperparameterSpec, ParamValue
 from hpdash.core.spec.space import format_value
+from hpdash.core.spec.types import local_path
 
 # Variables of the service itself that a trainer has no business seeing.
 _PRIVATE_ENV = re.compile(r"^(HPDASH_|DJANGO_|DATABASE_URL$|REDIS_URL$|SECRET_KEY$)")
 
 
 def trial_job_dir(job_dir: str, trial_id: int) -> str:
-    """``<jobDir>/<trialId>``, with a ``file://`` prefix stripped and a trailing slash ignored."""
-    path = job_dir[len("file://"):] if job_dir.startswith("file://") else job_dir
+    """``<jobDir>/<trialId>`` as a local path (``file://`` URIs decoded by the one decoder,
+    :func:`hpdash.core.spec.types.local_path`); a trailing slash is ignored."""
+    path = local_path(job_dir)
     return os.path.join(path.rstrip("/") or "/", str(trial_id))
 
 
@@ -31,14 +33,14 @@ def build_argv(
     python: str,
     module: str,
     args: Sequence[str],
-    job_dir: str | None,
-    trial_id: int,
+    trial_dir: str | None,
     spec: HyperparameterSpec,
     params: Mapping[str, ParamValue],
 ) -> list[str]:
+    """``trial_dir`` is the trial's own ``<jobDir>/<trialId>`` (see :func:`trial_job_dir`)."""
     argv = [python, "-m", module, *args]
-    if job_dir:
-        argv += ["--job-dir", trial_job_dir(job_dir, trial_id)]
+    if trial_dir:
+        argv += ["--job-dir", trial_dir]
     for p in spec.params:
         argv.append(f"--{p.name}={format_value(p, params[p.name])}")
     return argv

@@ -23,13 +23,11 @@ import tarfile
 import tempfile
 import zipfile
 
+from hpdash.core.spec.types import local_path
+
 
 class PackageError(Exception):
     pass
-
-
-def local_path(uri: str) -> str:
-    return uri[len("file://"):] if uri.startswith("file://") else uri
 
 
 def _source_root(path: str) -> str:

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from hpdash.core.states import StopReason
+
 _PR_SET_PDEATHSIG = 1
 _LINUX = sys.platform.startswith("linux")
 
@@ -77,14 +79,13 @@ class ProcessOutcome:
     returncode: int | None  # exit status, or None if killed by a signal
     signal: int | None  # the signal that ended it
     timed_out: bool
-    stop_reason: str | None  # why *we* stopped it ("cancelled", "stopped early", …)
+    stop_reason: StopReason | None  # why *we* stopped it (the timeout included)
     duration: float
     log_truncated: bool
 
     def describe(self) -> str:
-        """A failure cause users can act on, or "" for a clean exit."""
-        if self.stop_reason:
-            return self.stop_reason
+        """How the process ended, as a failure cause users can act on, or "" for a clean exit
+        (a stop hpdash asked for is ``stop_reason``, not described here)."""
         if self.timed_out:
             return f"timed out after {self.duration:.0f} s"
         if self.signal is not None:
@@ -164,7 +165,7 @@ def run_process(
     cwd: str,
     log_path: str,
     *,
-    poll: Callable[[], str | None],
+    poll: Callable[[], StopReason | None],
     poll_interval: float = 0.25,
     timeout: float | None = None,
     grace: float = 5.0,
@@ -198,7 +199,7 @@ def run_process(
         pump.start()
         if on_start is not None:
             on_start(proc.pid)
-        stop_reason: str | None = None
+        stop_reason: StopReason | None = None
         timed_out = False
         waiter = _ExitWaiter(proc)
         try:
@@ -207,6 +208,7 @@ def run_process(
                     break
                 if timeout is not None and time.monotonic() - start > timeout:
                     timed_out = True
+                    stop_reason = StopReason.TIMED_OUT
                 else:
                     stop_reason = poll()
                 if timed_out or stop_reason:

@@ -1,7 +1,7 @@
 """The one parser and validator of AI-Platform job specs (no Django in here)."""
 
 from .config import load_config
-from .parse import parse_hyperparameters, parse_job
+from .parse import parse_hyperparameters, parse_job, parse_training_input
 from .types import (
     DEFAULT_METRIC_TAG,
     FieldViolation,
@@ -11,6 +11,7 @@ from .types import (
     ParamValue,
     SpecError,
     TrainingInput,
+    local_path,
 )
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "SpecError",
     "TrainingInput",
     "load_config",
+    "local_path",
     "parse_hyperparameters",
     "parse_job",
+    "parse_training_input",
 ]

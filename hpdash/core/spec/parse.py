@@ -55,6 +55,7 @@ from .checks import (
 from .params import grid_count, parse_params
 from .types import (
     ALGORITHMS,
+    DEFAULT_MAX_RUNNING_SECONDS,
     DEFAULT_METRIC_TAG,
     FieldViolation,
     HyperparameterSpec,
@@ -466,14 +467,25 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | Non
 
     if ctx.count > start or hp is None:
         return None
+    limit = (raw.get("scheduling") or {}).get("maxRunningTime")
     return TrainingInput(
         hyperparameters=hp,
         python_module=raw["pythonModule"],
         package_uris=tuple(raw.get("packageUris", ())),
         args=tuple(raw.get("args", ())),
         job_dir=raw.get("jobDir"),
+        max_running_seconds=float(limit[:-1]) if limit else DEFAULT_MAX_RUNNING_SECONDS,
         raw=raw,
     )
+
+
+def parse_training_input(data: Any, path: str = "trainingInput") -> TrainingInput:
+    """Validate one ``TrainingInput`` object (as stored with a job) into its typed form."""
+    ctx = Ctx()
+    training = _parse_training_input(ctx, data, path)
+    ctx.raise_if_any(path)
+    assert training is not None
+    return training
 
 
 def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> JobSpec | None:

@@ -19,6 +19,8 @@ PARAM_TYPES = ("DOUBLE", "INTEGER", "CATEGORICAL", "DISCRETE")
 SCALE_TYPES = ("NONE", "UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
 ALGORITHMS = ("ALGORITHM_UNSPECIFIED", "GRID_SEARCH", "RANDOM_SEARCH")
 DEFAULT_METRIC_TAG = "training/hptuning/metric"
+# ml v1's scheduling.maxRunningTime default (7 days); hpdash applies it to each trial.
+DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class TrainingInput:
     package_uris: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
     job_dir: str | None = None
+    # scheduling.maxRunningTime in seconds: the limit of each trial's wall time.
+    max_running_seconds: float = DEFAULT_MAX_RUNNING_SECONDS
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -91,8 +95,9 @@ class TrainingInput:
 
 def local_path(location: str) -> str:
     """The filesystem path of a validated ``packageUris``/``jobDir`` value: an absolute path is
-    returned as is, a ``file://`` URI (``file:///srv/pkg.tar.gz``, ``file://localhost/...``)
-    is decoded to its path."""
+    returned as is, a ``file://`` URI (``file:///srv/pkg.tar.gz``, ``file://localhost/...``,
+    ``%``-escapes such as ``file:///srv/my%20pkg``) is decoded to its path.  The one decoder:
+    validation, the allow-list, package staging and the trial's ``--job-dir`` all use it."""
     if location[:5].lower() == "file:":
         return unquote(urlsplit(location).path)
     return location

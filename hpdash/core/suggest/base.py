@@ -19,11 +19,12 @@ import numpy as np
 
 from hpdash.core.spec.space import bounds, from_unit, grid_values, point_key
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
+from hpdash.core.states import ObservationState
 
-SUCCEEDED = "SUCCEEDED"
-FAILED = "FAILED"
-PENDING = "PENDING"
-STATES = (SUCCEEDED, FAILED, PENDING)
+SUCCEEDED = ObservationState.SUCCEEDED
+FAILED = ObservationState.FAILED
+PENDING = ObservationState.PENDING
+STATES = tuple(ObservationState)
 
 Point = dict[str, ParamValue]
 ENUMERATE_LIMIT = 10_000_000  # the largest finite space ever listed point by point

@@ -8,6 +8,7 @@ import json
 import os
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -25,34 +26,40 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from hpdash.api.serializers import trial_resource, trial_rows
+from hpdash.core.layout import DataLayout
 from hpdash.core.spec.space import format_value
+from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
 from hpdash.dashboard import charts
-from hpdash.models import ACTIVE_TRIAL_STATES, TERMINAL_STATES, Job, State, Trial
+from hpdash.models import Job, Trial
 from hpdash.selectors import access
+from hpdash.selectors.jobs import job_get
 from hpdash.selectors.trial_table import TIE_RULE, best_trials, filtered_trials, parse_filter
 from hpdash.services import jobs as job_services
-from hpdash.worker.trial_runner import trial_log_path
 
 PAGE_SIZE = 50
+JOB_STATES = [s.value for s in JobState]
+TRIAL_STATES = [s.value for s in TrialState]
 LOG_TAIL_BYTES = 64 * 1024
 
 
 def _job(request: HttpRequest, project: str, job_id: str) -> Job:
     """The job, if this user may see its project (else 404: nothing to see here)."""
-    return get_object_or_404(access.visible_jobs(request.user).select_related("owner"),
-                             project=project, job_id=job_id)
+    job = job_get(user=request.user, project=project, job_id=job_id)
+    if job is None:
+        raise Http404("no such job")
+    return job
 
 
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     jobs = access.visible_jobs(request.user).select_related("owner").annotate(
-        finished=Count("trials", filter=Q(trials__state__in=TERMINAL_STATES)),
-        running=Count("trials", filter=Q(trials__state=State.RUNNING)),
-        best_max=Max("trials__final_value", filter=Q(trials__state=State.SUCCEEDED)),
-        best_min=Min("trials__final_value", filter=Q(trials__state=State.SUCCEEDED)),
+        finished=Count("trials", filter=Q(trials__state__in=FINAL_TRIAL_STATES)),
+        running=Count("trials", filter=Q(trials__state=TrialState.RUNNING)),
+        best_max=Max("trials__final_value", filter=Q(trials__state=TrialState.SUCCEEDED)),
+        best_min=Min("trials__final_value", filter=Q(trials__state=TrialState.SUCCEEDED)),
     ).order_by("-create_time", "-id")  # Meta.ordering is not applied to GROUP BY queries
     state = request.GET.get("state", "")
-    if state in State.values:
+    if state in JOB_STATES:
         jobs = jobs.filter(state=state)
     search = request.GET.get("q", "").strip()
     if search:
@@ -66,7 +73,7 @@ def job_list(request: HttpRequest) -> HttpResponse:
     live = any(not r["job"].is_terminal for r in rows)
     template = "hpdash/_job_rows.html" if request.GET.get("fragment") else "hpdash/job_list.html"
     return render(request, template, {"page": page, "rows": rows, "live": live, "state": state,
-                                      "q": search, "states": State.values})
+                                      "q": search, "states": JOB_STATES})
 
 
 def _trial_rows(job: Job, trials: list[Trial], best: Any) -> list[dict[str, Any]]:
@@ -96,17 +103,17 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     best = best_trials(job)
     counts = dict(job.trials.values_list("state").annotate(n=Count("id")).values_list(
         "state", "n"))
-    finished = sum(counts.get(s, 0) for s in TERMINAL_STATES)
+    finished = sum(counts.get(s, 0) for s in FINAL_TRIAL_STATES)
     figures, n_slices = charts.job_figures_script(
         job, spec, flt.q, tuple(sorted(flt.active.items())), sorted(best.tied),
         best.recommended, _settled_version(job, counts))
     context = {
         "job": job, "spec": spec, "page": page, "flt": flt, "best": best, "tie_rule": TIE_RULE,
         "rows": _trial_rows(job, list(page), best), "counts": counts, "finished": finished,
-        "running": counts.get(State.RUNNING, 0),
+        "running": counts.get(TrialState.RUNNING, 0),
         "pct": min(100, round(100 * finished / job.max_trials)) if job.max_trials else 0,
         "figures_script": figures, "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
-        "states": State.values, "live": not job.is_terminal,
+        "states": TRIAL_STATES, "live": not job.is_terminal,
         "spec_json": json.dumps(job.training_input, indent=2),
         "matched": page.paginator.count, "filter_keys": _filter_keys(spec),
         "can_cancel": request.user.has_perm("hpdash.cancel_job") and not job.is_terminal,
@@ -137,7 +144,7 @@ def _filter_keys(spec: Any) -> list[dict[str, Any]]:
 def job_cancel(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     job = _job(request, project, job_id)
     try:
-        job_services.job_cancel(job, by=request.user.get_username())
+        job_services.job_cancel(job=job, by=request.user.get_username())
         messages.success(request, f"Cancelling {job.job_id}: its running trials are being "
                                   "stopped.")
     except job_services.FailedPrecondition as exc:
@@ -218,7 +225,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
     curves = charts.gather_curves(job.trials.all(), [trial.trial_id])
     figure = charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
                                   job.metric_tag, title="Measurements")
-    path = trial_log_path(trial)
+    path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
     tail, truncated = "", False
     if path.exists():
         size = path.stat().st_size
@@ -231,7 +238,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
     return render(request, "hpdash/trial_detail.html", {
         "job": job, "trial": trial, "params": params, "figures": {"measurements": figure},
         "log_tail": tail, "log_truncated": truncated, "has_log": path.exists(),
-        "n_measurements": n_measurements, "live": trial.state in (State.QUEUED, State.RUNNING),
+        "n_measurements": n_measurements, "live": trial.state in ACTIVE_TRIAL_STATES,
     })
 
 
@@ -240,7 +247,7 @@ def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
               ) -> FileResponse:
     job = _job(request, project, job_id)
     trial = get_object_or_404(job.trials, trial_id=trial_id)
-    path = trial_log_path(trial)
+    path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
     if not path.exists():
         raise Http404("this trial has no log yet")
     return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -26,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
+from hpdash.core.layout import DataLayout
 from hpdash.core.spec import SpecError, load_config, parse_job
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
 from hpdash.core.spec.parse import JOB_ID_PATTERN
@@ -33,14 +33,13 @@ from hpdash.dashboard.forms.advice import fingerprint, spec_warnings, with_param
 from hpdash.dashboard.forms.build import BuiltJob, apply_violations, build_job
 from hpdash.dashboard.forms.fields import ImportForm, JobForm, ParamFormSet
 from hpdash.dashboard.forms.initial import Initial, job_to_initial, merge_job
-from hpdash.models import TERMINAL_STATES, Job
 from hpdash.ops.paths import BASE_DIR
+from hpdash.selectors.jobs import job_get, job_ids_with_prefix, jobs_resumable
 from hpdash.services.jobs import AlreadyExists, job_create
 
 DEFAULT_PROJECT = "local"
 MAX_PACKAGE_BYTES = 100 * 1024 * 1024
 PACKAGE_SUFFIXES = (".tar.gz", ".tgz", ".whl", ".zip")
-RESUME_CHOICES_LIMIT = 500
 EXAMPLES = {
     "mlp_digits": (BASE_DIR / "examples/mlp_digits/hptuning_config.yaml",
                    BASE_DIR / "examples/mlp_digits/trainer"),
@@ -93,14 +92,9 @@ def _job_new(request: HttpRequest, cap: _UploadCap) -> HttpResponse:
     return _submit(request, cap, action)
 
 
-def _resume_options() -> list[tuple[str, str, str, str, str]]:
-    rows = Job.objects.filter(state__in=TERMINAL_STATES).order_by("-create_time", "-id")
-    return list(rows.values_list("project", "job_id", "goal", "metric_tag", "algorithm")[
-        :RESUME_CHOICES_LIMIT])
-
-
-def _job_form(data: QueryDict | None = None, initial: dict[str, Any] | None = None) -> JobForm:
-    return JobForm(data, initial=initial, resume_options=_resume_options())
+def _job_form(request: HttpRequest, data: QueryDict | None = None,
+              initial: dict[str, Any] | None = None) -> JobForm:
+    return JobForm(data, initial=initial, resume_options=jobs_resumable(user=request.user))
 
 
 def _render(request: HttpRequest, initial: Initial | None = None, *,
@@ -109,7 +103,7 @@ def _render(request: HttpRequest, initial: Initial | None = None, *,
             **context: Any) -> HttpResponse:
     if form is None:
         assert initial is not None
-        form = _job_form(initial=initial.form)
+        form = _job_form(request, initial=initial.form)
         formset = ParamFormSet(initial=initial.params, prefix="params")
         context.setdefault("notes", initial.notes)
     return render(request, "hpdash/job_form.html", {
@@ -149,8 +143,7 @@ def _next_job_id(project: str, job_id: str) -> str:
 
 def _free_job_id(project: str, base: str, start: int) -> str:
     """``<base>_<n>`` for the first n ≥ start not taken in the project."""
-    taken = set(Job.objects.filter(project=project, job_id__startswith=base)
-                .values_list("job_id", flat=True))
+    taken = job_ids_with_prefix(project=project, prefix=base)
     n = start
     while True:
         suffix = f"_{n}"
@@ -162,7 +155,7 @@ def _free_job_id(project: str, base: str, start: int) -> str:
 
 def _initial_for_resume(request: HttpRequest, value: str) -> Initial | None:
     project, _, job_id = value.partition("/")
-    prev = Job.objects.filter(project=project, job_id=job_id).first()
+    prev = job_get(user=request.user, project=project, job_id=job_id)
     if prev is None:
         messages.error(request, f"There is no job {value} to continue.")
         return None
@@ -199,7 +192,7 @@ def _initial_for_example(request: HttpRequest, name: str) -> Initial | None:
 
 def _bound(request: HttpRequest, data: QueryDict | None = None) -> tuple[JobForm, Any]:
     data = data if data is not None else request.POST
-    form = _job_form(data)
+    form = _job_form(request, data)
     formset = ParamFormSet(data, prefix="params")
     form.is_valid()
     if not formset.is_valid() and not formset.management_form.is_valid():
@@ -240,8 +233,8 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
 
     previous = None
     if built.resume_job_id:
-        prev = Job.objects.filter(project=form.cleaned_data["project"],
-                                  job_id=built.resume_job_id).first()
+        prev = job_get(user=request.user, project=form.cleaned_data["project"],
+                       job_id=built.resume_job_id)
         previous = prev.spec if prev is not None else None
     warnings = spec_warnings(with_params(spec.training_input.hyperparameters, previous))
     seen = fingerprint(warnings)
@@ -252,7 +245,7 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
 
     project = form.cleaned_data["project"]
     try:
-        job = job_create(project, built.data, owner=request.user)
+        job = job_create(project=project, data=built.data, owner=request.user)
     except SpecError as exc:
         apply_violations(form, formset, built, exc.violations)
         return _render(request, form=form, formset=formset, status=400)
@@ -298,7 +291,7 @@ def _store_package(upload: UploadedFile) -> str:
     ):
         kind = "zip archive" if suffix in (".whl", ".zip") else "gzip-compressed tar archive"
         raise ValueError(f"{name} is not a {kind}, although its name says so.")
-    directory = Path(settings.DATA_DIR) / "uploads" / secrets.token_hex(16)
+    directory = DataLayout(settings.DATA_DIR).uploads / secrets.token_hex(16)
     directory.mkdir(parents=True)
     path = directory / name
     with open(path, "xb") as out:

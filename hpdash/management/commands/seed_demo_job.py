@@ -10,7 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from hpdash.core.spec import SpecError, parse_job
-from hpdash.models import Job, Measurement, State, Trial
+from hpdash.core.states import JobState, TrialState
+from hpdash.models import Job, Measurement, Trial
 
 DEMO_SPEC: dict[str, Any] = {
     "goal": "MAXIMIZE",
@@ -61,7 +62,7 @@ class Command(BaseCommand):
                 project=o["project"], job_id=o["job_id"], training_input=spec.training_input.raw,
                 goal="MAXIMIZE", metric_tag="accuracy", algorithm="RANDOM_SEARCH",
                 max_trials=o["trials"], max_parallel_trials=4, seed=o["seed"],
-                state=State.SUCCEEDED, start_time=start,
+                state=JobState.SUCCEEDED, start_time=start,
                 end_time=start + dt.timedelta(seconds=30 * o["trials"]), etag="ZGVtbw==")
             trials, curves = [], []
             for i in range(1, o["trials"] + 1):
@@ -77,7 +78,7 @@ class Command(BaseCommand):
                          for s in range(1, stop + 1)]
                 t0 = start + dt.timedelta(seconds=30 * (i - 1))
                 trials.append(Trial(
-                    job=job, trial_id=i, state=State.SUCCEEDED, params=params,
+                    job=job, trial_id=i, state=TrialState.SUCCEEDED, params=params,
                     final_value=curve[-1][1], final_step=curve[-1][0],
                     is_stopped_early=stop < o["steps"], start_time=t0,
                     end_time=t0 + dt.timedelta(seconds=1.5 * stop)))

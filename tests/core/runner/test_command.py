@@ -14,7 +14,7 @@ PARAMS = {"hidden1": 123, "learning_rate": 0.072136064767837529, "numRnnCells": 
 
 
 def test_argv_puts_user_args_then_job_dir_then_one_flag_per_param_in_spec_order():
-    argv = build_argv("/py", "trainer.task", ["--train-steps", "100"], "/data/out", 3, SPEC,
+    argv = build_argv("/py", "trainer.task", ["--train-steps", "100"], "/data/out/3", SPEC,
                       PARAMS)
     assert argv == [
         "/py", "-m", "trainer.task", "--train-steps", "100", "--job-dir", "/data/out/3",
@@ -24,13 +24,19 @@ def test_argv_puts_user_args_then_job_dir_then_one_flag_per_param_in_spec_order(
 
 
 def test_argv_has_no_job_dir_when_the_job_has_none():
-    argv = build_argv("/py", "m", [], None, 1, SPEC, PARAMS)
+    argv = build_argv("/py", "m", [], None, SPEC, PARAMS)
     assert "--job-dir" not in argv
 
 
 def test_trial_job_dir_accepts_file_uris_and_trailing_slashes():
     assert trial_job_dir("file:///data/out/", 7) == "/data/out/7"
     assert trial_job_dir("/data/out", 7) == "/data/out/7"
+
+
+def test_trial_job_dir_decodes_file_localhost_and_percent_escapes():
+    # Once reached the trainer as the relative path "localhost/srv/out/1".
+    assert trial_job_dir("file://localhost/srv/out", 1) == "/srv/out/1"
+    assert trial_job_dir("file:///srv/my%20out", 2) == "/srv/my out/2"
 
 
 def test_env_carries_the_ai_platform_trial_variables():

@@ -4,6 +4,7 @@ import sys
 import time
 
 from hpdash.core.runner.process import run_process
+from hpdash.core.states import StopReason
 
 
 def _run(tmp_path, code, **kw):
@@ -32,6 +33,7 @@ def test_a_timeout_stops_the_trainer(tmp_path):
     start = time.monotonic()
     out = _run(tmp_path, "import time; time.sleep(30)", timeout=0.5, grace=1)
     assert out.timed_out and "timed out" in out.describe()
+    assert out.stop_reason is StopReason.TIMED_OUT
     assert time.monotonic() - start < 10
 
 
@@ -49,11 +51,11 @@ def test_stopping_kills_a_trainer_that_ignores_sigterm_and_its_children(tmp_path
 
     def poll():
         calls.append(1)
-        return "cancelled" if pidfile.exists() and len(calls) > 3 else None
+        return StopReason.CANCELLED if pidfile.exists() and len(calls) > 3 else None
 
     start = time.monotonic()
     out = _run(tmp_path, code, poll=poll, grace=0.5)
-    assert out.stop_reason == "cancelled"
+    assert out.stop_reason is StopReason.CANCELLED
     assert time.monotonic() - start < 15
     child = int(pidfile.read_text())
     time.sleep(0.2)

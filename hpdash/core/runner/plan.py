@@ -1,0 +1,58 @@
+"""One trial's plan: everything needed to run it, built once from the typed job.
+
+The worker builds a :class:`TrialPlan` with :func:`plan_trial` and hands it to the runner;
+nobody parses argv or the raw job dict back (the per-trial job dir, the metric file and the
+time limit are fields here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.spec import ParamValue, TrainingInput
+
+from .command import build_argv, build_env, trial_job_dir
+
+
+@dataclass(frozen=True)
+class TrialPlan:
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    cwd: Path  # the trial's own directory in the data dir
+    log_path: Path
+    metric_file: Path  # CLOUD_ML_HP_METRIC_FILE
+    metric_tag: str
+    # ``<jobDir>/<trialId>`` as a local path (``--job-dir``), where TensorBoard event files
+    # are looked for; None when the job has no jobDir.
+    job_dir: Path | None
+    time_limit: float  # seconds (scheduling.maxRunningTime)
+
+
+def plan_trial(
+    *,
+    training: TrainingInput,
+    layout: DataLayout,
+    project: str,
+    job_id: str,
+    trial_id: int,
+    params: Mapping[str, ParamValue],
+    python: str,
+    base_env: Mapping[str, str],
+    pythonpath: Sequence[str] = (),
+) -> TrialPlan:
+    hp = training.hyperparameters
+    metric_file = layout.trial_metric_file(project, job_id, trial_id)
+    job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
+    argv = build_argv(python, training.python_module, training.args, job_dir, hp, params)
+    env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
+                    metric_file=str(metric_file), training_input=training.raw,
+                    pythonpath=pythonpath)
+    return TrialPlan(
+        argv=tuple(argv), env=env, cwd=layout.trial_dir(project, job_id, trial_id),
+        log_path=layout.trial_log(project, job_id, trial_id), metric_file=metric_file,
+        metric_tag=hp.metric_tag, job_dir=Path(job_dir) if job_dir else None,
+        time_limit=training.max_running_seconds,
+    )

@@ -1,0 +1,41 @@
+"""Job reads, scoped by the user who asks: a job this user may not see is not found (the
+dashboard answers 404, the API ``NOT_FOUND``/``PERMISSION_DENIED``), in every page, API call,
+export, log, form prefill and resume list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from hpdash.core.states import FINAL_JOB_STATES
+from hpdash.models import Job
+from hpdash.selectors.access import visible_jobs
+
+RESUME_CHOICES_LIMIT = 500
+
+
+def job_get(*, user: Any, project: str, job_id: str) -> Job | None:
+    """The job, if ``user`` may see its project; else None."""
+    return (visible_jobs(user).select_related("owner")
+            .filter(project=project, job_id=job_id).first())
+
+
+def jobs_in_project(*, user: Any, project: str) -> QuerySet[Job]:
+    """The project's jobs, newest first (empty if ``user`` may not see the project)."""
+    return visible_jobs(user).filter(project=project)
+
+
+def jobs_resumable(*, user: Any) -> list[tuple[str, str, str, str, str]]:
+    """Finished jobs ``user`` may see, newest first, as (project, jobId, goal, metric tag,
+    algorithm): the choices of the new-job form's "continue a job"."""
+    rows = visible_jobs(user).filter(state__in=FINAL_JOB_STATES).order_by("-create_time", "-id")
+    return list(rows.values_list("project", "job_id", "goal", "metric_tag", "algorithm")[
+        :RESUME_CHOICES_LIMIT])
+
+
+def job_ids_with_prefix(*, project: str, prefix: str) -> set[str]:
+    """Job ids taken in ``project`` that start with ``prefix``, whoever may see them: a new
+    job's suggested id must not collide with any (only ids are read, nothing is shown)."""
+    return set(Job.objects.filter(project=project, job_id__startswith=prefix)
+               .values_list("job_id", flat=True))

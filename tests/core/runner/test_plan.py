@@ -1,0 +1,50 @@
+"""One plan per trial, built from the typed job: argv, env, directories, time limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner.plan import plan_trial
+from hpdash.core.spec import parse_job
+
+
+def _plan(job_dir: str | None = None, **training):
+    ti = {"pythonModule": "trainer.task", "args": ["--epochs", "3"], "hyperparameters": {
+        "goal": "MAXIMIZE", "hyperparameterMetricTag": "acc", "maxTrials": 2,
+        "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
+                    "maxValue": 0.1}]}, **training}
+    if job_dir is not None:
+        ti["jobDir"] = job_dir
+    spec = parse_job({"jobId": "j1", "trainingInput": ti})
+    return plan_trial(training=spec.training_input, layout=DataLayout(Path("/data")),
+                      project="p", job_id="j1", trial_id=7, params={"lr": 0.05},
+                      python="/py", base_env={"PATH": "/bin"})
+
+
+def test_the_plan_carries_argv_dirs_metric_file_and_default_time_limit():
+    plan = _plan("/srv/out")
+    assert plan.argv == ("/py", "-m", "trainer.task", "--epochs", "3", "--job-dir",
+                         "/srv/out/7", "--lr=0.05")
+    assert plan.cwd == Path("/data/jobs/p/j1/trials/7")
+    assert plan.log_path == plan.cwd / "trainer.log"
+    assert plan.metric_file == plan.cwd / "hypertune" / "output.metrics"
+    assert plan.env["CLOUD_ML_HP_METRIC_FILE"] == str(plan.metric_file)
+    assert plan.job_dir == Path("/srv/out/7")
+    assert plan.time_limit == 7 * 24 * 3600
+
+
+def test_a_file_localhost_job_dir_reaches_the_trainer_as_an_absolute_path():
+    plan = _plan("file://localhost/srv/out")
+    assert plan.argv[plan.argv.index("--job-dir") + 1] == "/srv/out/7"
+    assert plan.job_dir == Path("/srv/out/7")  # where TensorBoard event files are followed
+
+
+def test_percent_escapes_in_a_file_uri_are_decoded():
+    assert _plan("file:///srv/my%20out").job_dir == Path("/srv/my out/7")
+
+
+def test_max_running_time_is_the_trials_time_limit_and_no_job_dir_means_none():
+    plan = _plan(scheduling={"maxRunningTime": "90.5s"})
+    assert plan.time_limit == 90.5
+    assert plan.job_dir is None and "--job-dir" not in plan.argv

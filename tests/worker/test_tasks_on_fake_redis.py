@@ -1,0 +1,127 @@
+"""The middle tier: the RQ tasks -> the trial runner -> a real trainer subprocess, run by a burst
+``SimpleWorker`` on fakeredis (rq's own recommendation for testing), against the test database.
+No Redis server and no worker processes: what is real is the task code, the runner, the
+trainer and the database writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fakeredis
+import pytest
+from rq import Queue, SimpleWorker
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.states import JobState, StopReason, TrialState
+from hpdash.models import Job, Measurement
+from hpdash.services.jobs import job_create
+from hpdash.worker import queue
+
+TRAINERS = str(Path(__file__).resolve().parents[1] / "e2e" / "trainers")
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def fake_queue(monkeypatch):
+    """hpdash's queue, on a fake Redis; ``run()`` works it off like one worker would."""
+    connection = fakeredis.FakeStrictRedis()
+    q = Queue(queue.QUEUE, connection=connection)
+    monkeypatch.setattr(queue, "_queue", lambda: q)
+
+    def run() -> None:
+        SimpleWorker([q], connection=connection).work(burst=True)
+
+    return run
+
+
+def _job(job_id: str, module: str, params: list[dict], *, max_trials: int = 2,
+         early: bool = False, args: tuple[str, ...] = ()) -> Job:
+    return job_create(project="tier", data={"jobId": job_id, "trainingInput": {
+        "pythonModule": module, "packageUris": [TRAINERS], "args": list(args),
+        "hyperparameters": {
+            "goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": max_trials,
+            "maxParallelTrials": 1, "enableTrialEarlyStopping": early,
+            "algorithm": "RANDOM_SEARCH", "params": params}}})
+
+
+XY = [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1},
+      {"parameterName": "y", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]
+
+
+def test_a_job_runs_its_trials_through_the_tasks_and_succeeds(fake_queue, settings):
+    job = _job("quad", "e2etrainer.quadratic", XY)
+    fake_queue()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    trials = list(job.trials.order_by("trial_id"))
+    assert [t.state for t in trials] == [TrialState.SUCCEEDED] * 2
+    for t in trials:
+        assert t.final_step == 30  # the trainer's last report
+        assert t.final_value == pytest.approx(-((t.params["x"] - 0.3) ** 2)
+                                              - (t.params["y"] - 0.7) ** 2)
+        assert Measurement.objects.filter(trial=t).count() == 4
+        log = DataLayout(settings.DATA_DIR).trial_log("tier", "quad", t.trial_id).read_text()
+        assert f"trial {t.trial_id} SUCCEEDED" in log
+
+
+def test_a_trainer_that_exits_non_zero_fails_with_its_exit_code(fake_queue):
+    job = _job("broken", "e2etrainer.fail", XY, max_trials=1)
+    fake_queue()
+    job.refresh_from_db()
+    trial = job.trials.get()
+    assert trial.state == TrialState.FAILED and "exit code" in trial.failure_reason
+    assert job.state == JobState.FAILED
+
+
+def test_the_stop_decision_is_data_so_rewording_its_message_keeps_the_trial_a_success(
+        fake_queue, monkeypatch):
+    """An early-stopped trial once became FAILED if the rule's message was reworded."""
+    from hpdash.worker import trial_runner
+
+    def rule(own, completed, *, maximize):
+        return "Halted: this curve is hopeless" if len(own) >= 3 else None
+
+    monkeypatch.setattr(trial_runner, "should_stop", rule)
+    job = _job("curves", "e2etrainer.curve", [
+        {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
+        max_trials=1, early=True, args=("--steps=40", "--step-sleep=0.05"))
+    fake_queue()
+    trial = Job.objects.get(pk=job.pk).trials.get()
+    assert trial.state == TrialState.SUCCEEDED
+    assert trial.is_stopped_early and trial.stop_reason == StopReason.STOPPED_EARLY
+    assert 3 <= trial.final_step < 40
+
+
+def test_a_superseded_attempt_stops_its_trainer_and_leaves_the_rerun_alone(fake_queue, settings):
+    """A worker that stalled past the heartbeat timeout has its trial re-queued; its attempt's
+    later writes must not mix into the re-run."""
+    import threading
+    import time
+
+    from hpdash.models import Trial
+    from hpdash.services.trials import trial_requeue
+
+    job = _job("stale", "e2etrainer.curve", [
+        {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
+        max_trials=1, args=("--steps=30", "--step-sleep=0.1"))
+
+    def requeue_while_it_runs() -> None:  # what the reconciler does to a silent worker
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            trial = Trial.objects.filter(job=job, state=TrialState.RUNNING, attempt=0,
+                                         final_step__gte=5).first()
+            if trial is not None:
+                trial_requeue(trial=trial)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=requeue_while_it_runs)
+    thread.start()
+    fake_queue()  # attempt 0 is stopped, then attempt 1 runs to the end
+    thread.join()
+    trial = Job.objects.get(pk=job.pk).trials.get()
+    assert trial.state == TrialState.SUCCEEDED and trial.attempt == 1
+    steps = list(trial.measurements.order_by("id").values_list("step", flat=True))
+    assert steps == list(range(1, 31))  # the re-run's curve alone, once
+    log = DataLayout(settings.DATA_DIR).trial_log("tier", "stale", 1).read_text()
+    assert "attempt 0 stopped: superseded; its results are not recorded" in log
