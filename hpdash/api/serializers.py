@@ -40,11 +40,17 @@ class TrialRow(NamedTuple):
     start_time: dt.datetime | None
     end_time: dt.datetime | None
     failure_reason: str
+    pk: int
 
 
 def trial_rows(trials: QuerySet[Trial]) -> list[TrialRow]:
     """``trials`` (in their order) as :class:`TrialRow` tuples."""
     return [TrialRow._make(r) for r in trials.values_list(*TrialRow._fields)]
+
+
+def metric_resource(step: int, value: float) -> dict[str, Any]:
+    """ml v1's ``HyperparameterMetric``: int64 ``trainingStep`` as a string."""
+    return {"trainingStep": str(step), "objectiveValue": value}
 
 
 def trial_resource(job: Job, trial: Trial | TrialRow) -> dict[str, Any]:
@@ -62,10 +68,7 @@ def trial_resource(job: Job, trial: Trial | TrialRow) -> dict[str, Any]:
     # Only a finished, successful trial has a final metric (a running trial's latest value is
     # not final; a failed trial's is not trusted).
     if trial.final_value is not None and trial.state == TrialState.SUCCEEDED:
-        out["finalMetric"] = {
-            "trainingStep": str(trial.final_step or 0),
-            "objectiveValue": trial.final_value,
-        }
+        out["finalMetric"] = metric_resource(trial.final_step or 0, trial.final_value)
     if trial.is_stopped_early:
         out["isTrialStoppedEarly"] = True
     return _drop_unset(out)

@@ -18,7 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
+from hpdash.core.spec import SpecError
+from hpdash.core.spec.config import MAX_CONFIG_BYTES
+from hpdash.core.spec.config import load_config as load_yaml_config
 
 # gcloud's --scale-tier choices (command_lib/ml_engine/jobs_util.py) -> the API enum.
 SCALE_TIERS = {
@@ -74,19 +76,17 @@ def local_uri(value: str) -> str:
 def load_config(path: str) -> dict[str, Any]:
     """The ``--config`` file: a ``Job`` resource in YAML (JSON is YAML too)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            text = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
         raise UsageError(f"--config: cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise UsageError(f"--config: {path} is not valid YAML or JSON: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise UsageError(f"--config: {path} must contain a Job resource (a mapping with "
-                         f"jobId, labels, trainingInput), not a {type(data).__name__}")
+    if not text.strip():
+        return {}  # an empty config: the flags say everything
+    try:  # the server's own hardened loader: no alias bombs, no tags, no duplicate keys
+        data = load_yaml_config(text)
+    except SpecError as exc:
+        why = "; ".join(v.description for v in exc.violations)
+        raise UsageError(f"--config: {path}: {why}") from None
     ti = data.get("trainingInput")
     if ti is not None and not isinstance(ti, dict):
         raise UsageError(f"--config: trainingInput in {path} must be a mapping")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from hpdash.cli.client import Client, ConnectionFailed
+from hpdash.core.layout import DataLayout
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 
@@ -113,8 +114,11 @@ class Streamer:
     def _print(self, text: str, stream: TextIO | None) -> None:
         print(text, file=stream, flush=True)
 
+    def _layout(self) -> DataLayout:
+        return DataLayout(Path(self.data_dir).expanduser())
+
     def _job_dir(self) -> Path:
-        return Path(self.data_dir).expanduser() / "jobs" / self.client.project / self.job_id
+        return self._layout().job_dir(self.client.project, self.job_id)
 
     def _trial_ids(self, job: dict[str, Any]) -> list[str]:
         ids = {str(t.get("trialId")) for t in (job.get("trainingOutput") or {}).get("trials")
@@ -128,7 +132,8 @@ class Streamer:
         for tid in ids:
             tail = self.tails.get(tid)
             if tail is None:
-                tail = self.tails[tid] = _Tail(self._job_dir() / "trials" / tid / "trainer.log")
+                tail = self.tails[tid] = _Tail(
+                    self._layout().trial_log(self.client.project, self.job_id, tid))
             for line in tail.read(final):
                 self._print(f"[trial {tid}] {line}", self.out)
 

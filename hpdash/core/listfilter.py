@@ -49,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from hpdash.core.spec.parse import training_input_fields
+from hpdash.core.spec.space import format_number
 from hpdash.core.states import FILTER_STATES
 
 __all__ = ["And", "Expr", "FilterError", "Not", "Or", "Restriction", "Value", "matches",
@@ -60,29 +62,9 @@ TIME_FIELDS = ("createTime", "startTime", "endTime")
 FIELDS = (*STRING_FIELDS, *TIME_FIELDS, "labels", "trainingInput")
 COMPARATORS = ("<=", ">=", "!=", ":", "=", "<", ">")  # longest first, for the scanner
 
-# The documented names below trainingInput (ml v1 discovery document), so that a typo such as
+# Every name below trainingInput, from the parser's own schema, so that a typo such as
 # trainingInput.scaletier is reported instead of silently matching nothing.
-_REPLICA = {"acceleratorConfig": {"count": None, "type": None}, "containerArgs": None,
-            "containerCommand": None, "diskConfig": {"bootDiskSizeGb": None,
-                                                     "bootDiskType": None},
-            "imageUri": None, "tpuTfVersion": None}
-_PARAM = {k: None for k in ("parameterName", "type", "minValue", "maxValue", "categoricalValues",
-                            "discreteValues", "scaleType")}
-_HYPERPARAMETERS = {k: None for k in (
-    "goal", "hyperparameterMetricTag", "maxTrials", "maxParallelTrials", "maxFailedTrials",
-    "enableTrialEarlyStopping", "resumePreviousJobId", "algorithm")} | {"params": _PARAM}
-TRAINING_INPUT: dict[str, Any] = {
-    **{k: None for k in (
-        "scaleTier", "masterType", "workerType", "parameterServerType", "evaluatorType",
-        "workerCount", "parameterServerCount", "evaluatorCount", "region", "runtimeVersion",
-        "pythonVersion", "serviceAccount", "network", "enableWebAccess", "useChiefInTfConfig",
-        "pythonModule", "packageUris", "args", "jobDir")},
-    **{k: _REPLICA for k in ("masterConfig", "workerConfig", "parameterServerConfig",
-                             "evaluatorConfig")},
-    "scheduling": {"maxRunningTime": None, "maxWaitTime": None, "priority": None},
-    "encryptionConfig": {"kmsKeyName": None},
-    "hyperparameters": _HYPERPARAMETERS,
-}
+TRAINING_INPUT = training_input_fields()
 
 _FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
@@ -543,4 +525,4 @@ def _number(text: str) -> float | None:
 
 
 def _number_text(x: int | float) -> str:
-    return repr(x) if isinstance(x, float) and not x.is_integer() else str(int(x))
+    return format_number(x)

@@ -139,7 +139,7 @@ def test_the_config_may_be_yaml_or_json(tmp_path: Path):
 
 
 @pytest.mark.parametrize(("text", "match"), [
-    ("- a\n- b\n", "must contain a Job resource"),
+    ("- a\n- b\n", "must be a YAML/JSON mapping at the top level"),
     ("trainingInput: [1]\n", "trainingInput .* must be a mapping"),
     ("a: [\n", "not valid YAML"),
 ])
@@ -153,3 +153,14 @@ def test_a_config_that_is_not_a_job_is_a_usage_error(tmp_path: Path, text: str, 
 def test_a_missing_config_file_is_a_usage_error(tmp_path: Path):
     with pytest.raises(UsageError, match="cannot read"):
         load_config(str(tmp_path / "nope.yaml"))
+
+
+def test_a_billion_laughs_config_is_refused_without_expanding_it(tmp_path: Path):
+    """The CLI loads --config with the server's hardened loader (a plain safe_load took
+    1.3 GB on this document)."""
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 9)]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\ntrainingInput: *a8\n")
+    with pytest.raises(UsageError, match="alias"):
+        load_config(str(bomb))

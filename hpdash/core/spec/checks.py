@@ -341,7 +341,17 @@ def object_checker(schema: dict[str, Checker]) -> Checker:
     def check(ctx: Ctx, value: Any, path: str) -> Any:
         return check_object(ctx, value, path, schema)
 
+    check.schema = schema  # type: ignore[attr-defined]  # read by field_tree
     return check
+
+
+FieldTree = dict[str, "FieldTree | None"]
+
+
+def field_tree(schema: dict[str, Checker]) -> FieldTree:
+    """The field names a schema accepts, as a tree (None for a leaf)."""
+    return {key: field_tree(checker.schema) if hasattr(checker, "schema") else None
+            for key, checker in schema.items()}
 
 
 def check_object(ctx: Ctx, value: Any, path: str, schema: dict[str, Checker]) -> Any:

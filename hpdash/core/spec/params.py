@@ -26,9 +26,10 @@ from .checks import (
     show,
     to_float,
 )
+from .space import format_number
 from .types import PARAM_TYPES, SCALE_TYPES, ParameterSpec
 
-__all__ = ["PARAM_TYPES_IN", "grid_count", "parse_params"]
+__all__ = ["PARAM_CHECKERS", "PARAM_TYPES_IN", "parse_params"]
 
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 _MAX_PARAMS: Final = 100
@@ -58,7 +59,7 @@ def _check_category(ctx: Ctx, value: Any, path: str) -> Any:
     return check_arg(ctx, value, path)  # it becomes --name=<value>
 
 
-_PARAM_CHECKERS: dict[str, Checker] = {
+PARAM_CHECKERS: dict[str, Checker] = {
     "parameterName": _check_param_name,
     "type": enum_checker(PARAM_TYPES_IN),
     "minValue": check_double,
@@ -69,13 +70,9 @@ _PARAM_CHECKERS: dict[str, Checker] = {
 }
 
 
-def _fmt_num(x: float) -> str:
-    return str(int(x)) if x.is_integer() and abs(x) < 1e16 else repr(x)
-
-
 def _parse_param(ctx: Ctx, data: Any, path: str) -> tuple[ParameterSpec | None, Any]:
     start = ctx.count
-    raw = check_object(ctx, data, path, _PARAM_CHECKERS)
+    raw = check_object(ctx, data, path, PARAM_CHECKERS)
     if raw is BAD:
         return None, BAD
     assert isinstance(data, dict)
@@ -174,12 +171,12 @@ def _parse_param(ctx: Ctx, data: Any, path: str) -> tuple[ParameterSpec | None, 
             if cur <= prev:
                 ctx.add(f"{path}.discreteValues[{i}]",
                         f"discreteValues must be strictly increasing, but discreteValues[{i}] "
-                        f"({_fmt_num(cur)}) is not greater than discreteValues[{j}] "
-                        f"({_fmt_num(prev)})")
+                        f"({format_number(cur)}) is not greater than discreteValues[{j}] "
+                        f"({format_number(prev)})")
             elif cur - prev < _MIN_DISCRETE_GAP:
                 ctx.add(f"{path}.discreteValues[{i}]",
-                        f"discreteValues[{i}] ({_fmt_num(cur)}) is less than 1e-10 above "
-                        f"discreteValues[{j}] ({_fmt_num(prev)}); values must be at least "
+                        f"discreteValues[{i}] ({format_number(cur)}) is less than 1e-10 above "
+                        f"discreteValues[{j}] ({format_number(prev)}); values must be at least "
                         "1e-10 apart")
         if nonempty("categoricalValues"):
             ctx.add(sub("categoricalValues"), "categoricalValues must not be set for DISCRETE "
@@ -187,7 +184,7 @@ def _parse_param(ctx: Ctx, data: Any, path: str) -> tuple[ParameterSpec | None, 
         if log_like and points and points[0][1] <= 0:
             i, first = points[0]
             ctx.add(f"{path}.discreteValues[{i}]",
-                    f"discreteValues[{i}] ({_fmt_num(first)}) must be greater than 0 because "
+                    f"discreteValues[{i}] ({format_number(first)}) must be greater than 0 because "
                     f"scaleType is {scale}: the whole feasible space must be strictly positive")
 
     if ctx.count > start or ptype is None:
@@ -243,14 +240,3 @@ def parse_params(
         names.setdefault(name, i)
         dests.setdefault(_flag_dest(name), i)
     return specs, raws
-
-
-
-def grid_count(p: ParameterSpec) -> int:
-    if p.type == "CATEGORICAL":
-        return len(p.categorical_values)
-    if p.type == "DISCRETE":
-        return len(p.discrete_values)
-    assert p.min_value is not None and p.max_value is not None
-    return max(0, math.floor(p.max_value) - math.ceil(p.min_value) + 1)
-

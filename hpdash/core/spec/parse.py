@@ -35,6 +35,7 @@ from .checks import (
     SURROGATE,
     Checker,
     Ctx,
+    FieldTree,
     check_arg,
     check_bool,
     check_duration,
@@ -42,6 +43,7 @@ from .checks import (
     check_str,
     enum_checker,
     field_name,
+    field_tree,
     got,
     int_checker,
     join_path,
@@ -52,7 +54,8 @@ from .checks import (
     unknown_field,
     unpassable,
 )
-from .params import grid_count, parse_params
+from .params import PARAM_CHECKERS, parse_params
+from .space import value_count
 from .types import (
     ALGORITHMS,
     DEFAULT_MAX_RUNNING_SECONDS,
@@ -99,12 +102,12 @@ _MAX_GRID: Final = 10_000_000
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
-_OUTPUT_ONLY_JOB_FIELDS: Final = frozenset(
+OUTPUT_ONLY_JOB_FIELDS: Final = frozenset(
     {"createTime", "startTime", "endTime", "state", "errorMessage", "trainingOutput", "etag",
      "jobPosition"}
 )
 _PREDICTION_FIELDS: Final = frozenset({"predictionInput", "predictionOutput"})
-_JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | _OUTPUT_ONLY_JOB_FIELDS | (
+_JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | OUTPUT_ONLY_JOB_FIELDS | (
     _PREDICTION_FIELDS
 )
 
@@ -376,7 +379,7 @@ def _parse_hp(ctx: Ctx, data: Any, path: str) -> tuple[HyperparameterSpec | None
             size = 1
             for p in specs:
                 assert p is not None
-                size *= grid_count(p)
+                size *= value_count(p) or 0
                 if size > _MAX_GRID:
                     break
             if size > _MAX_GRID:
@@ -477,6 +480,13 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | Non
         max_running_seconds=float(limit[:-1]) if limit else DEFAULT_MAX_RUNNING_SECONDS,
         raw=raw,
     )
+
+
+def training_input_fields() -> FieldTree:
+    """Every field name ``trainingInput`` accepts, as a tree: the one catalogue (the list
+    filter reports a misspelt ``trainingInput.scaletier`` from it)."""
+    hp = {**field_tree(_HP_CHECKERS), "params": field_tree(PARAM_CHECKERS)}
+    return {**field_tree(_TRAINING_INPUT_SCHEMA), "hyperparameters": hp}
 
 
 def parse_training_input(data: Any, path: str = "trainingInput") -> TrainingInput:

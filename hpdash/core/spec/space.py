@@ -80,6 +80,14 @@ def from_unit(p: ParameterSpec, u: float) -> ParamValue:
     return x
 
 
+def format_number(x: float) -> str:
+    """A number as ml v1 shows it: integral values without a fraction (``"32"``), others as
+    the shortest string that round-trips (``repr``).  The one number format for values a user
+    typed or a trainer receives: the parser's messages, the form, the list filter, flags."""
+    f = float(x)
+    return str(int(f)) if f.is_integer() and abs(f) < 1e16 else repr(f)
+
+
 def format_value(p: ParameterSpec, value: ParamValue) -> str:
     """The string ml v1 shows in ``hyperparameters`` and hpdash passes on the command line.
 
@@ -91,10 +99,9 @@ def format_value(p: ParameterSpec, value: ParamValue) -> str:
         return str(value)
     if p.type == "INTEGER":
         return str(int(value))
-    f = float(value)
-    if p.type == "DISCRETE" and f.is_integer() and abs(f) < 1e16:
-        return str(int(f))
-    return repr(f)
+    if p.type == "DISCRETE":
+        return format_number(float(value))
+    return repr(float(value))
 
 
 def grid_values(p: ParameterSpec) -> list[ParamValue]:
@@ -109,10 +116,28 @@ def grid_values(p: ParameterSpec) -> list[ParamValue]:
     raise ValueError(f"{p.name} is DOUBLE and has no grid")
 
 
+def value_count(p: ParameterSpec) -> int | None:
+    """How many values a parameter can take, counted without listing them (an INTEGER range
+    may span billions); None for a DOUBLE range.  The one count: grids, the parser's
+    checks, the form's advice and the suggesters use it."""
+    if p.type == "CATEGORICAL":
+        return len(p.categorical_values)
+    if p.type == "DISCRETE":
+        return len(p.discrete_values)
+    if p.type == "INTEGER":
+        lo, hi = bounds(p)
+        return max(0, int(math.floor(hi) - math.ceil(lo) + 1))
+    return None
+
+
 def grid_size(spec: HyperparameterSpec) -> int:
+    """The number of grid points (every parameter must be grid-able)."""
     size = 1
     for p in spec.params:
-        size *= len(grid_values(p))
+        count = value_count(p)
+        if count is None:
+            raise ValueError(f"{p.name} is DOUBLE and has no grid")
+        size *= count
     return size
 
 

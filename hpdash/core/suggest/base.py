@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from hpdash.core.spec import space
 from hpdash.core.spec.space import bounds, from_unit, grid_values, point_key
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 from hpdash.core.states import ObservationState
@@ -142,14 +143,7 @@ def value_count(p: ParameterSpec) -> int | None:
     without listing them (an INTEGER range may span billions)."""
     if fixed_value(p) is not None:
         return 1
-    if p.type == "CATEGORICAL":
-        return len(p.categorical_values)
-    if p.type == "DISCRETE":
-        return len(p.discrete_values)
-    if p.type == "INTEGER":
-        lo, hi = bounds(p)
-        return int(math.floor(hi) - math.ceil(lo) + 1)
-    return None
+    return space.value_count(p)
 
 
 def space_size(spec: HyperparameterSpec) -> int | None:

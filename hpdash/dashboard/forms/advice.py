@@ -8,12 +8,11 @@ to submit again; :func:`fingerprint` tells whether the warnings shown are still 
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 
-from hpdash.core.spec import HyperparameterSpec, ParameterSpec
-from hpdash.core.spec.space import grid_size
+from hpdash.core.spec import HyperparameterSpec
+from hpdash.core.spec.space import grid_size, value_count
 
 
 def spec_warnings(hp: HyperparameterSpec) -> list[str]:
@@ -41,12 +40,7 @@ def spec_warnings(hp: HyperparameterSpec) -> list[str]:
 def _grid_may_be_small(hp: HyperparameterSpec) -> bool:
     # grid_size lists every value; skip it when one parameter alone already has maxTrials
     # values (an INTEGER range can be millions wide).
-    def count(p: ParameterSpec) -> float:
-        if p.type == "INTEGER" and p.min_value is not None and p.max_value is not None:
-            return math.floor(p.max_value) - math.ceil(p.min_value) + 1
-        return len(p.categorical_values) + len(p.discrete_values)
-
-    return all(count(p) < hp.max_trials for p in hp.params)
+    return all((value_count(p) or 0) < hp.max_trials for p in hp.params)
 
 
 def with_params(hp: HyperparameterSpec, previous: HyperparameterSpec | None) -> HyperparameterSpec:

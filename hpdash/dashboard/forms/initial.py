@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from hpdash.core.spec.space import format_number
+
 from .fields import HP, HP_FIELDS, PARAM_FIELD_FOR_KEY, PARAMS, TRAINER_FIELDS
 
 OUTPUT_ONLY = frozenset({"createTime", "startTime", "endTime", "state", "errorMessage",
@@ -24,7 +26,7 @@ def _as_text(value: Any) -> str | None:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        return format_number(value)
     if isinstance(value, str):
         return value
     return None

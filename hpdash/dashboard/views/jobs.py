@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from typing import Any
@@ -19,17 +17,15 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
-    JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from hpdash.api.serializers import trial_resource, trial_rows
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
-from hpdash.dashboard import charts
+from hpdash.dashboard import charts, exports
 from hpdash.models import Job, Trial
 from hpdash.selectors import access
 from hpdash.selectors.jobs import job_get
@@ -185,33 +181,12 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
 @login_required
 def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> HttpResponse:
     job = _job(request, project, job_id)
-    if fmt not in ("csv", "json"):
+    if fmt not in exports.FORMATS:
         raise Http404("export as trials.csv or trials.json")
     flt = parse_filter(request.GET, job.spec)
     if flt.errors:
         return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
-    trials = trial_rows(filtered_trials(job, flt))
-    filename = f"{job.job_id}-trials.{fmt}"
-    if fmt == "json":
-        resp: HttpResponse = JsonResponse(
-            {"jobId": job.job_id, "trials": [trial_resource(job, t) for t in trials]})
-    else:
-        out = io.StringIO()
-        names = [p.name for p in job.spec.params]
-        w = csv.writer(out)
-        w.writerow(["trialId", "state", job.metric_tag, "step", *names, "stoppedEarly",
-                    "startTime", "endTime", "failure"])
-        for t in trials:
-            r = trial_resource(job, t)
-            fm = r.get("finalMetric", {})
-            w.writerow([t.trial_id, t.state, fm.get("objectiveValue", ""),
-                        fm.get("trainingStep", ""),
-                        *(r["hyperparameters"].get(n, "") for n in names),
-                        t.is_stopped_early, r.get("startTime", ""), r.get("endTime", ""),
-                        t.failure_reason])
-        resp = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return resp
+    return exports.trials_export(job, filtered_trials(job, flt), fmt)
 
 
 @login_required

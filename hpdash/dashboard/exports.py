@@ -1,0 +1,48 @@
+"""The job page's downloads: its (filtered) trials as ``trials.csv`` or ``trials.json``.
+
+``trials.json`` holds each trial as the API shows it, plus ``allMetrics``: every measurement
+the trial reported, in step order, as ml v1 ``HyperparameterMetric`` objects
+(``{"trainingStep": "16", "objectiveValue": 0.93}``).  The CSV holds one row per trial with
+its final metric.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.db.models import QuerySet
+from django.http import HttpResponse, JsonResponse
+
+from hpdash.api.serializers import metric_resource, trial_resource, trial_rows
+from hpdash.models import Job, Trial
+from hpdash.selectors.trials import trial_curves
+
+FORMATS = ("csv", "json")
+
+
+def trials_export(job: Job, trials: QuerySet[Trial], fmt: str) -> HttpResponse:
+    rows = trial_rows(trials)
+    if fmt == "json":
+        curves = trial_curves(r.pk for r in rows)
+        resp: HttpResponse = JsonResponse({"jobId": job.job_id, "trials": [
+            {**trial_resource(job, r),
+             "allMetrics": [metric_resource(step, value) for step, value in curves[r.pk]]}
+            for r in rows]})
+    else:
+        out = io.StringIO()
+        names = [p.name for p in job.spec.params]
+        w = csv.writer(out)
+        w.writerow(["trialId", "state", job.metric_tag, "step", *names, "stoppedEarly",
+                    "startTime", "endTime", "failure"])
+        for t in rows:
+            r = trial_resource(job, t)
+            fm = r.get("finalMetric", {})
+            w.writerow([t.trial_id, t.state, fm.get("objectiveValue", ""),
+                        fm.get("trainingStep", ""),
+                        *(r["hyperparameters"].get(n, "") for n in names),
+                        t.is_stopped_early, r.get("startTime", ""), r.get("endTime", ""),
+                        t.failure_reason])
+        resp = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    resp["Content-Disposition"] = f'attachment; filename="{job.job_id}-trials.{fmt}"'
+    return resp
