@@ -41,8 +41,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec  # noqa: E402
-from hpdash.core.suggest.base import Point  # noqa: E402
+from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
+from hpdash.core.suggest.base import Point
 
 CV_SPLITS = 5
 

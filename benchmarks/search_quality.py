@@ -174,7 +174,7 @@ def evaluate(problem: Problem, point: Point) -> float:
     """The loss, or NaN when the objective raises or is not finite (a FAILED trial)."""
     try:
         value = problem(point)
-    except Exception:  # noqa: BLE001 - any trainer crash is a failed trial
+    except Exception:
         return math.nan
     return value if math.isfinite(value) else math.nan
 

@@ -9,7 +9,7 @@ from hpdash.models import ApiToken, Job, Project, Trial
 from hpdash.services.jobs import FailedPrecondition, job_cancel
 
 
-class TrialInline(admin.TabularInline):
+class TrialInline(admin.TabularInline[Trial, Job]):
     model = Trial
     extra = 0
     can_delete = False
@@ -21,7 +21,7 @@ class TrialInline(admin.TabularInline):
 
 @admin.action(description="Cancel selected jobs (stops their running trials)",
               permissions=["cancel"])
-def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Job]
+def cancel_jobs(modeladmin: admin.ModelAdmin[Job], request: HttpRequest, queryset: QuerySet[Job]
                 ) -> None:
     done = 0
     for job in queryset:
@@ -35,7 +35,7 @@ def cancel_jobs(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Qu
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(admin.ModelAdmin[Job]):
     list_display = ("job_id", "project", "state", "progress", "goal", "metric_tag", "owner",
                     "create_time")
     list_filter = ("state", "project", "algorithm")
@@ -48,8 +48,9 @@ class JobAdmin(admin.ModelAdmin):
     inlines = [TrialInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        return super().get_queryset(request).annotate(
+        qs: QuerySet[Job] = super().get_queryset(request).annotate(
             finished=Count("trials", filter=Q(trials__state__in=FINAL_TRIAL_STATES)))
+        return qs
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:
@@ -63,14 +64,14 @@ class JobAdmin(admin.ModelAdmin):
 
 
 @admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
+class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ("name", "created")
     search_fields = ("name",)
     filter_horizontal = ("members",)
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
     list_filter = ("revoked",)
     readonly_fields = ("prefix", "token_hash", "created", "last_used")

@@ -7,31 +7,22 @@ import tempfile
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 import plotly
 
+from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key
 
-
-def _env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
+django_stubs_ext.monkeypatch()  # generic Django classes (ModelAdmin[Job]) at run time
 
 PLOTLY_JS_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 DATA_DIR = data_dir()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = secret_key()
-DEBUG = _env_bool("HPDASH_DEBUG")
-ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("HPDASH_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
-    if h.strip()
-]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("HPDASH_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+DEBUG = env_bool("HPDASH_DEBUG")
+ALLOWED_HOSTS = env_list("HPDASH_ALLOWED_HOSTS", "127.0.0.1,localhost")
+CSRF_TRUSTED_ORIGINS = env_list("HPDASH_CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -120,8 +111,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SECURE = _env_bool("HPDASH_SECURE_COOKIES")
-    CSRF_COOKIE_SECURE = _env_bool("HPDASH_SECURE_COOKIES")
+    SESSION_COOKIE_SECURE = env_bool("HPDASH_SECURE_COOKIES")
+    CSRF_COOKIE_SECURE = env_bool("HPDASH_SECURE_COOKIES")
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
     SECURE_REFERRER_POLICY = "same-origin"
@@ -133,11 +124,9 @@ RQ_QUEUES = {
 }
 
 def _allowed_paths() -> list[str]:
-    raw = os.environ.get("HPDASH_ALLOWED_PATHS")
-    if raw:
-        paths = [p for p in raw.split(os.pathsep) if p.strip()]
-    else:  # a workstation's sensible default; set HPDASH_ALLOWED_PATHS on shared servers
-        paths = [str(DATA_DIR), str(BASE_DIR), os.path.expanduser("~"), tempfile.gettempdir()]
+    # Unset: a workstation's sensible default; set HPDASH_ALLOWED_PATHS on shared servers.
+    paths = env_list("HPDASH_ALLOWED_PATHS", "", sep=os.pathsep) or [
+        str(DATA_DIR), str(BASE_DIR), os.path.expanduser("~"), tempfile.gettempdir()]
     return [os.path.realpath(p) for p in paths]
 
 
@@ -145,12 +134,23 @@ HPDASH: dict[str, Any] = {
     # packageUris and jobDir must lie inside one of these directories (os.pathsep-separated).
     "ALLOWED_PATHS": _allowed_paths(),
     # Per-trial caps: a trainer's output cannot fill the disk or the database.
-    "TRIAL_LOG_MAX_BYTES": int(os.environ.get("HPDASH_TRIAL_LOG_MAX_BYTES", 10 * 1024 * 1024)),
-    "TRIAL_MAX_MEASUREMENTS": int(os.environ.get("HPDASH_TRIAL_MAX_MEASUREMENTS", 10000)),
+    "TRIAL_LOG_MAX_BYTES": env_int("HPDASH_TRIAL_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
+    "TRIAL_MAX_MEASUREMENTS": env_int("HPDASH_TRIAL_MAX_MEASUREMENTS", 10000, minimum=1),
     # How often a running trial's metrics file and cancel flag are looked at (seconds).
-    "TRIAL_POLL_INTERVAL": float(os.environ.get("HPDASH_TRIAL_POLL_INTERVAL", 0.5)),
+    "TRIAL_POLL_INTERVAL": env_float("HPDASH_TRIAL_POLL_INTERVAL", 0.5, minimum=0.01),
     # Seconds between SIGTERM and SIGKILL when a trial is stopped.
-    "TRIAL_STOP_GRACE": float(os.environ.get("HPDASH_TRIAL_STOP_GRACE", 10)),
+    "TRIAL_STOP_GRACE": env_float("HPDASH_TRIAL_STOP_GRACE", 10.0),
+    # `make run`: the web server, the workers, and the reconciler.
+    "HOST": env_str("HPDASH_HOST", "127.0.0.1"),
+    "PORT": env_int("HPDASH_PORT", 8000, minimum=1),
+    "WEB_PROCESSES": env_int("HPDASH_WEB_PROCESSES", 2, minimum=1),
+    "WEB_THREADS": env_int("HPDASH_WEB_THREADS", 4, minimum=1),
+    "WORKERS": env_int("HPDASH_WORKERS", max(2, os.cpu_count() or 1), minimum=1),
+    # A RUNNING trial whose worker sent no heartbeat for this long is re-queued (seconds).
+    "HEARTBEAT_TIMEOUT": env_float("HPDASH_HEARTBEAT_TIMEOUT", 60.0, minimum=1.0),
+    "RECONCILE_INTERVAL": env_float("HPDASH_RECONCILE_INTERVAL", 10.0, minimum=0.1),
+    # Whether make run starts its own Redis: REDIS_URL set means an external one.
+    "EMBEDDED_REDIS": not os.environ.get("REDIS_URL"),
 }
 
 LOGGING = {
@@ -161,7 +161,8 @@ LOGGING = {
     "loggers": {
         # propagate=False: `manage.py serve` also configures the root logger, and each line
         # should appear once.
-        "hpdash": {"handlers": ["console"], "level": os.environ.get("HPDASH_LOG_LEVEL", "INFO"),
+        "hpdash": {"handlers": ["console"], "level": env_choice(
+            "HPDASH_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
                    "propagate": False},
     },
 }

@@ -5,4 +5,4 @@ import tempfile
 
 os.environ.setdefault("HPDASH_DATA_DIR", tempfile.mkdtemp(prefix="hpdash-test-"))
 
-from hpdash.settings import *  # noqa: E402,F403
+from hpdash.settings import *  # noqa: F403

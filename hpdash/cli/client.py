@@ -76,7 +76,8 @@ class Client:
             headers["Authorization"] = f"Bearer {self.token}"
         if data is not None:
             headers["Content-Type"] = "application/json"
-        return urllib.request.Request(url, data=data, method=method, headers=headers)
+        # The URL is the user's own server (http or https, checked by cli.settings).
+        return urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310
 
     def list_request(self, *, page_size: int | None = None, page_token: str = "",
                      filter_expr: str = "") -> urllib.request.Request:

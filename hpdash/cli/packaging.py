@@ -57,7 +57,8 @@ def _run_sdist(python: str, context: Path, dist: Path, work: Path) -> None:
     ]
     output = ""
     for args in attempts:
-        proc = subprocess.run([python, "setup.py", *args], cwd=context, capture_output=True,
+        proc = subprocess.run([python, "setup.py", *args], check=False, cwd=context,
+                              capture_output=True,
                               text=True, stdin=subprocess.DEVNULL)
         if proc.returncode == 0:
             return

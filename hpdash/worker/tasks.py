@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.db import close_old_connections, connections
 
+from hpdash.services.scheduling import job_advance
+from hpdash.worker import trial_runner
+
 
 def _release_connections() -> None:
     """``close_old_connections()``, except that a healthy SQLite connection is kept from one
@@ -17,8 +20,6 @@ def _release_connections() -> None:
 
 
 def advance_job(job_pk: int) -> None:
-    from hpdash.services.scheduling import job_advance
-
     _release_connections()
     try:
         job_advance(job_pk)
@@ -27,8 +28,6 @@ def advance_job(job_pk: int) -> None:
 
 
 def run_trial(trial_pk: int, attempt: int) -> None:
-    from hpdash.worker import trial_runner
-
     _release_connections()
     try:
         trial_runner.trial_execute(trial_pk, attempt)

@@ -68,7 +68,7 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
         log.warning("%s interrupted by worker shutdown; re-queued", trial)
         trial_requeue(trial=trial)
         raise
-    except Exception as exc:  # noqa: BLE001 - never leave a trial RUNNING on a bug
+    except Exception as exc:
         log.exception("%s: internal error", trial)
         outcome = TrialOutcome(TrialState.FAILED, failure_reason=f"internal error in hpdash: {exc}")
     if outcome is not None and trial_finish(trial=trial, outcome=outcome):

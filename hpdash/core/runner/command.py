@@ -32,6 +32,7 @@ def trial_job_dir(job_dir: str, trial_id: int) -> str:
 def build_argv(
     python: str,
     module: str,
+    *,
     args: Sequence[str],
     trial_dir: str | None,
     spec: HyperparameterSpec,

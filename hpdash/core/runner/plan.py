@@ -46,7 +46,8 @@ def plan_trial(
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
-    argv = build_argv(python, training.python_module, training.args, job_dir, hp, params)
+    argv = build_argv(python, training.python_module, args=training.args, trial_dir=job_dir,
+                      spec=hp, params=params)
     env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
                     metric_file=str(metric_file), training_input=training.raw,
                     pythonpath=pythonpath)

@@ -15,6 +15,7 @@ per trial).  Without ``setpriv`` the flag is set by ``preexec_fn``, as before.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import select
 import shutil
@@ -35,7 +36,8 @@ _LINUX = sys.platform.startswith("linux")
 
 def _load_prctl() -> Callable[..., int] | None:
     try:
-        return ctypes.CDLL(None).prctl  # type: ignore[no-any-return]
+        prctl: Callable[..., int] = ctypes.CDLL(None).prctl
+        return prctl
     except Exception:  # noqa: BLE001 - no libc prctl: best effort, as below
         return None
 
@@ -48,30 +50,24 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     if _prctl is not None:
         try:
             _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except Exception:  # noqa: BLE001 - best effort; never block the trainer starting
+        except Exception:  # noqa: BLE001, S110 - best effort; never block the trainer starting
             pass
 
 
-_setpriv: list[str] | None = None  # probed once per process: [] when unusable
-
-
+@functools.cache  # probed once per process
 def _pdeathsig_prefix() -> list[str]:
     """``setpriv --pdeathsig KILL --`` if this machine's setpriv supports it, else []."""
-    global _setpriv
-    if _setpriv is None:
-        _setpriv = []
-        exe = shutil.which("setpriv") if _LINUX else None
-        if exe:
-            prefix = [exe, "--pdeathsig", "KILL", "--"]
-            try:
-                ok = subprocess.run([*prefix, "true"], stdin=subprocess.DEVNULL,  # noqa: S603
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    timeout=10).returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-            if ok:
-                _setpriv = prefix
-    return _setpriv
+    exe = shutil.which("setpriv") if _LINUX else None
+    if not exe:
+        return []
+    prefix = [exe, "--pdeathsig", "KILL", "--"]
+    try:
+        ok = subprocess.run([*prefix, "true"], check=False, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        ok = False
+    return prefix if ok else []
 
 
 @dataclass(frozen=True)
@@ -183,7 +179,7 @@ def run_process(
     if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
         prefix = []
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        proc = subprocess.Popen(
             [*prefix, *argv],
             env=dict(env),
             cwd=cwd,

@@ -197,7 +197,7 @@ class TfEventsFollower:
                 with open(st.path, "rb") as f:
                     f.seek(st.offset)
                     data = f.read(want)
-                    pos, extra, waiting = self._records(st, f, data, limit, out, final)
+                    pos, extra, waiting = self._records(st, f, data, limit, out, final=final)
                     used = len(data) + extra
             except OSError:
                 return 0
@@ -221,6 +221,7 @@ class TfEventsFollower:
         data: bytes,
         limit: int,
         out: list[tuple[float, str, int, Measurement]],
+        *,
         final: bool,
     ) -> tuple[int, int, bool]:
         """Parses the complete records in ``data``, which starts at ``st.offset``.

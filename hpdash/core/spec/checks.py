@@ -20,11 +20,11 @@ from .types import FieldViolation, SpecError
 
 __all__ = [
     "BAD",
+    "MAX_VIOLATIONS",
+    "SURROGATE",
     "Bad",
     "Checker",
     "Ctx",
-    "MAX_VIOLATIONS",
-    "SURROGATE",
     "camel",
     "check_arg",
     "check_bool",

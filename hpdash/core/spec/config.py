@@ -142,7 +142,7 @@ def load_config(text: str | bytes) -> dict[str, Any]:
 
     try:
         _prescan(source)
-        data = yaml.load(source, Loader=_Loader)  # _Loader is a SafeLoader (C or Python)
+        data = yaml.load(source, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
     except SpecError:
         raise
     except yaml.YAMLError as exc:
@@ -153,7 +153,7 @@ def load_config(text: str | bytes) -> dict[str, Any]:
         if "Exceeds the limit" in str(exc):  # Python's int-from-string digit limit
             raise _config_error("the config contains an integer with too many digits") from None
         raise _config_error(f"the config could not be loaded: {exc}"[:300]) from None
-    except Exception as exc:  # nothing else may escape: the config is untrusted input
+    except Exception as exc:  # noqa: BLE001 - nothing may escape: the config is untrusted
         raise _config_error(f"the config could not be loaded: {exc}"[:300]) from None
 
     if data is None:

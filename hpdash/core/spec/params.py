@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from .checks import (
@@ -70,123 +72,156 @@ PARAM_CHECKERS: dict[str, Checker] = {
 }
 
 
+@dataclass
+class _Param:
+    """One ``params[i]`` entry while it is checked: the raw object, what its checked fields
+    hold, and helpers to report on its fields."""
+
+    ctx: Ctx
+    data: dict[str, Any]
+    raw: dict[str, Any]
+    path: str
+    ptype: str | None = None
+    scale: str = "NONE"
+    lo: float | None = None
+    hi: float | None = None
+    # The well-typed entries with their original indices, so that duplicates and ordering are
+    # reported even while another entry has the wrong type.
+    cats: list[tuple[int, str]] = field(default_factory=list)
+    points: list[tuple[int, float]] = field(default_factory=list)
+
+    def sub(self, key: str) -> str:
+        return f"{self.path}.{key}"
+
+    def given(self, key: str) -> bool:
+        return key in self.data
+
+    def nonempty(self, key: str) -> bool:
+        v = self.data.get(key)
+        return v is not None and not (isinstance(v, list | tuple) and not v)
+
+    def add(self, key: str, message: str) -> None:
+        self.ctx.add(self.sub(key), message)
+
+    @property
+    def log_like(self) -> bool:
+        return self.scale in ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
+
+    def forbid(self, keys: tuple[str, ...], when: str) -> None:
+        for key in keys:
+            present = self.given(key) if key in ("minValue", "maxValue") else self.nonempty(key)
+            if present:
+                self.add(key, f"{key} must not be set for {when} parameters")
+
+
+def _typed_entries(p: _Param) -> None:
+    cat_list = p.data.get("categoricalValues")
+    if isinstance(cat_list, list | tuple):
+        p.cats = [(i, c) for i, c in enumerate(cat_list) if isinstance(c, str)]
+    point_list = p.data.get("discreteValues")
+    if isinstance(point_list, list | tuple):
+        for i, v in enumerate(point_list):
+            x = to_float(v)
+            if x is not None and math.isfinite(x):
+                p.points.append((i, x))
+
+
+def _check_range(p: _Param) -> None:
+    """DOUBLE and INTEGER: minValue ≤ maxValue, integral for INTEGER, positive on log scales."""
+    for key in ("minValue", "maxValue"):
+        if not p.given(key):
+            p.add(key, f"{key} is required for {p.ptype} parameters")
+    p.forbid(("categoricalValues", "discreteValues"), str(p.ptype))
+    if p.ptype == "INTEGER":
+        for key, x in (("minValue", p.lo), ("maxValue", p.hi)):
+            if x is not None and not x.is_integer():
+                p.add(key, f"{key} ({show(p.data[key])}) must be an integer for INTEGER "
+                           "parameters")
+    if p.lo is not None and p.hi is not None and p.lo > p.hi:
+        p.add("minValue", f"minValue ({show(p.data['minValue'])}) must be ≤ maxValue "
+                          f"({show(p.data['maxValue'])})")
+    if p.log_like and p.lo is not None and p.lo <= 0:
+        p.add("minValue", f"minValue ({show(p.data['minValue'])}) must be greater than 0 because "
+                          f"scaleType is {p.scale}: the whole feasible space must be strictly "
+                          "positive")
+
+
+def _check_value_list(p: _Param, key: str, ptype: str) -> None:
+    if not p.nonempty(key):
+        p.add(key, f"{key} is required for {ptype} parameters and must not be empty")
+    values = p.data.get(key)
+    if isinstance(values, list | tuple) and len(values) > _MAX_VALUES:
+        p.add(key, f"{key} has {len(values)} values; at most {_MAX_VALUES} are allowed")
+
+
+def _check_categorical(p: _Param) -> None:
+    _check_value_list(p, "categoricalValues", "CATEGORICAL")
+    seen: dict[str, int] = {}
+    for i, c in p.cats:
+        if len(c) > _MAX_CATEGORY_LEN:
+            p.add(f"categoricalValues[{i}]", f"categoricalValues[{i}] is {len(c)} characters "
+                                             f"long; at most {_MAX_CATEGORY_LEN} are allowed")
+        if c in seen:
+            p.add(f"categoricalValues[{i}]",
+                  f"categoricalValues[{i}] {show(c)} is a duplicate of "
+                  f"categoricalValues[{seen[c]}]; categories must be unique")
+        else:
+            seen[c] = i
+    p.forbid(("minValue", "maxValue", "discreteValues"), "CATEGORICAL")
+    if p.given("scaleType") and p.data["scaleType"] != "NONE" and "scaleType" in p.raw:
+        p.add("scaleType", f"scaleType {p.scale} must not be set for CATEGORICAL parameters "
+                           "(leave it unset or NONE)")
+
+
+def _check_discrete(p: _Param) -> None:
+    _check_value_list(p, "discreteValues", "DISCRETE")
+    for (j, prev), (i, cur) in itertools.pairwise(p.points):
+        if cur <= prev:
+            p.add(f"discreteValues[{i}]",
+                  f"discreteValues must be strictly increasing, but discreteValues[{i}] "
+                  f"({format_number(cur)}) is not greater than discreteValues[{j}] "
+                  f"({format_number(prev)})")
+        elif cur - prev < _MIN_DISCRETE_GAP:
+            p.add(f"discreteValues[{i}]",
+                  f"discreteValues[{i}] ({format_number(cur)}) is less than 1e-10 above "
+                  f"discreteValues[{j}] ({format_number(prev)}); values must be at least "
+                  "1e-10 apart")
+    p.forbid(("categoricalValues",), "DISCRETE")
+    if p.log_like and p.points and p.points[0][1] <= 0:
+        i, first = p.points[0]
+        p.add(f"discreteValues[{i}]",
+              f"discreteValues[{i}] ({format_number(first)}) must be greater than 0 because "
+              f"scaleType is {p.scale}: the whole feasible space must be strictly positive")
+
+
+_TYPE_RULES: dict[str, Callable[[_Param], None]] = {
+    "DOUBLE": _check_range, "INTEGER": _check_range, "CATEGORICAL": _check_categorical,
+    "DISCRETE": _check_discrete,
+}
+
+
 def _parse_param(ctx: Ctx, data: Any, path: str) -> tuple[ParameterSpec | None, Any]:
     start = ctx.count
     raw = check_object(ctx, data, path, PARAM_CHECKERS)
     if raw is BAD:
         return None, BAD
     assert isinstance(data, dict)
-
-    def sub(key: str) -> str:
-        return f"{path}.{key}"
-
-    def given(key: str) -> bool:
-        return key in data
-
-    def nonempty(key: str) -> bool:
-        v = data.get(key)
-        return v is not None and not (isinstance(v, list | tuple) and not v)
-
-    if not given("parameterName"):
-        ctx.add(sub("parameterName"), "parameterName is required")
-    ptype = raw.get("type")
-    if not given("type"):
-        ctx.add(sub("type"), f"type is required: one of {', '.join(PARAM_TYPES)}")
-    elif ptype == "PARAMETER_TYPE_UNSPECIFIED":
-        ctx.add(sub("type"), f"type PARAMETER_TYPE_UNSPECIFIED is not allowed: use one of "
-                             f"{', '.join(PARAM_TYPES)}")
-        ptype = None
-    scale = raw.get("scaleType", "NONE")
-    log_like = scale in ("UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
-    lo: float | None = raw.get("minValue")
-    hi: float | None = raw.get("maxValue")
-    # The well-typed entries with their original indices, so that duplicates and ordering are
-    # reported even while another entry has the wrong type.
-    cat_list = data.get("categoricalValues")
-    cats = [(i, c) for i, c in enumerate(cat_list) if isinstance(c, str)] if isinstance(
-        cat_list, list | tuple) else []
-    point_list = data.get("discreteValues")
-    points: list[tuple[int, float]] = []
-    if isinstance(point_list, list | tuple):
-        for i, v in enumerate(point_list):
-            x = to_float(v)
-            if x is not None and math.isfinite(x):
-                points.append((i, x))
-
-    if ptype in ("DOUBLE", "INTEGER"):
-        for key in ("minValue", "maxValue"):
-            if not given(key):
-                ctx.add(sub(key), f"{key} is required for {ptype} parameters")
-        for key in ("categoricalValues", "discreteValues"):
-            if nonempty(key):
-                ctx.add(sub(key), f"{key} must not be set for {ptype} parameters")
-        if ptype == "INTEGER":
-            for key, x in (("minValue", lo), ("maxValue", hi)):
-                if x is not None and not x.is_integer():
-                    ctx.add(sub(key), f"{key} ({show(data[key])}) must be an integer for "
-                                      "INTEGER parameters")
-        if lo is not None and hi is not None and lo > hi:
-            ctx.add(sub("minValue"), f"minValue ({show(data['minValue'])}) must be ≤ maxValue "
-                                     f"({show(data['maxValue'])})")
-        if log_like and lo is not None and lo <= 0:
-            ctx.add(sub("minValue"), f"minValue ({show(data['minValue'])}) must be greater than "
-                                     f"0 because scaleType is {scale}: the whole feasible space "
-                                     "must be strictly positive")
-    elif ptype == "CATEGORICAL":
-        if not nonempty("categoricalValues"):
-            ctx.add(sub("categoricalValues"), "categoricalValues is required for CATEGORICAL "
-                                              "parameters and must not be empty")
-        if isinstance(cat_list, list | tuple) and len(cat_list) > _MAX_VALUES:
-            ctx.add(sub("categoricalValues"), f"categoricalValues has {len(cat_list)} values; "
-                                              f"at most {_MAX_VALUES} are allowed")
-        seen: dict[str, int] = {}
-        for i, c in cats:
-            if len(c) > _MAX_CATEGORY_LEN:
-                ctx.add(f"{path}.categoricalValues[{i}]",
-                        f"categoricalValues[{i}] is {len(c)} characters long; at most "
-                        f"{_MAX_CATEGORY_LEN} are allowed")
-            if c in seen:
-                ctx.add(f"{path}.categoricalValues[{i}]",
-                        f"categoricalValues[{i}] {show(c)} is a duplicate of "
-                        f"categoricalValues[{seen[c]}]; categories must be unique")
-            else:
-                seen[c] = i
-        for key in ("minValue", "maxValue"):
-            if given(key):
-                ctx.add(sub(key), f"{key} must not be set for CATEGORICAL parameters")
-        if nonempty("discreteValues"):
-            ctx.add(sub("discreteValues"), "discreteValues must not be set for CATEGORICAL "
-                                           "parameters")
-        if given("scaleType") and data["scaleType"] != "NONE" and "scaleType" in raw:
-            ctx.add(sub("scaleType"), f"scaleType {scale} must not be set for CATEGORICAL "
-                                      "parameters (leave it unset or NONE)")
-    elif ptype == "DISCRETE":
-        if not nonempty("discreteValues"):
-            ctx.add(sub("discreteValues"), "discreteValues is required for DISCRETE parameters "
-                                           "and must not be empty")
-        if isinstance(point_list, list | tuple) and len(point_list) > _MAX_VALUES:
-            ctx.add(sub("discreteValues"), f"discreteValues has {len(point_list)} values; at "
-                                           f"most {_MAX_VALUES} are allowed")
-        for (j, prev), (i, cur) in itertools.pairwise(points):
-            if cur <= prev:
-                ctx.add(f"{path}.discreteValues[{i}]",
-                        f"discreteValues must be strictly increasing, but discreteValues[{i}] "
-                        f"({format_number(cur)}) is not greater than discreteValues[{j}] "
-                        f"({format_number(prev)})")
-            elif cur - prev < _MIN_DISCRETE_GAP:
-                ctx.add(f"{path}.discreteValues[{i}]",
-                        f"discreteValues[{i}] ({format_number(cur)}) is less than 1e-10 above "
-                        f"discreteValues[{j}] ({format_number(prev)}); values must be at least "
-                        "1e-10 apart")
-        if nonempty("categoricalValues"):
-            ctx.add(sub("categoricalValues"), "categoricalValues must not be set for DISCRETE "
-                                              "parameters")
-        if log_like and points and points[0][1] <= 0:
-            i, first = points[0]
-            ctx.add(f"{path}.discreteValues[{i}]",
-                    f"discreteValues[{i}] ({format_number(first)}) must be greater than 0 because "
-                    f"scaleType is {scale}: the whole feasible space must be strictly positive")
-
+    p = _Param(ctx, data, raw, path, ptype=raw.get("type"), scale=raw.get("scaleType", "NONE"),
+               lo=raw.get("minValue"), hi=raw.get("maxValue"))
+    if not p.given("parameterName"):
+        p.add("parameterName", "parameterName is required")
+    if not p.given("type"):
+        p.add("type", f"type is required: one of {', '.join(PARAM_TYPES)}")
+    elif p.ptype == "PARAMETER_TYPE_UNSPECIFIED":
+        p.add("type", f"type PARAMETER_TYPE_UNSPECIFIED is not allowed: use one of "
+                      f"{', '.join(PARAM_TYPES)}")
+        p.ptype = None
+    _typed_entries(p)
+    rule = _TYPE_RULES.get(p.ptype or "")
+    if rule is not None:
+        rule(p)
+    ptype, lo, hi, scale = p.ptype, p.lo, p.hi, p.scale
+    cats, points = p.cats, p.points
     if ctx.count > start or ptype is None:
         return None, raw
     spec = ParameterSpec(

@@ -339,6 +339,27 @@ _HP_CHECKERS: dict[str, Checker] = {
 }
 
 
+def _check_grid(ctx: Ctx, path: str, specs: list[ParameterSpec | None], params_raw: Any
+                ) -> None:
+    """GRID_SEARCH needs a finite grid of at most ``_MAX_GRID`` points."""
+    for i, praw in enumerate(params_raw if isinstance(params_raw, list) else []):
+        if isinstance(praw, dict) and praw.get("type") == "DOUBLE":
+            ctx.add(f"{path}.params[{i}].type",
+                    "type DOUBLE cannot be used with GRID_SEARCH, which needs a finite grid: "
+                    "use INTEGER, CATEGORICAL or DISCRETE, or another algorithm")
+    if not specs or not all(p is not None and p.type != "DOUBLE" for p in specs):
+        return
+    size = 1
+    for p in specs:
+        assert p is not None
+        size *= value_count(p) or 0
+        if size > _MAX_GRID:
+            ctx.add(f"{path}.params",
+                    f"the GRID_SEARCH grid has more than {_MAX_GRID:,} points (the product "
+                    "of every parameter's number of values); narrow the parameters")
+            return
+
+
 def _parse_hp(ctx: Ctx, data: Any, path: str) -> tuple[HyperparameterSpec | None, Any]:
     start = ctx.count
     specs: list[ParameterSpec | None] = []
@@ -370,22 +391,7 @@ def _parse_hp(ctx: Ctx, data: Any, path: str) -> tuple[HyperparameterSpec | None
             ctx.add(f"{path}.params", "params must list at least one parameter to tune")
 
     if raw.get("algorithm") == "GRID_SEARCH":
-        for i, praw in enumerate(params_raw if isinstance(params_raw, list) else []):
-            if isinstance(praw, dict) and praw.get("type") == "DOUBLE":
-                ctx.add(f"{path}.params[{i}].type",
-                        "type DOUBLE cannot be used with GRID_SEARCH, which needs a finite grid: "
-                        "use INTEGER, CATEGORICAL or DISCRETE, or another algorithm")
-        if specs and all(p is not None and p.type != "DOUBLE" for p in specs):
-            size = 1
-            for p in specs:
-                assert p is not None
-                size *= value_count(p) or 0
-                if size > _MAX_GRID:
-                    break
-            if size > _MAX_GRID:
-                ctx.add(f"{path}.params",
-                        f"the GRID_SEARCH grid has more than {_MAX_GRID:,} points (the product "
-                        "of every parameter's number of values); narrow the parameters")
+        _check_grid(ctx, path, specs, params_raw)
 
     if ctx.count > start:
         return None, raw

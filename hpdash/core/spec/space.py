@@ -112,7 +112,7 @@ def grid_values(p: ParameterSpec) -> list[ParamValue]:
         return list(p.discrete_values)
     if p.type == "INTEGER":
         lo, hi = bounds(p)
-        return list(range(int(math.ceil(lo)), int(math.floor(hi)) + 1))
+        return list(range(math.ceil(lo), math.floor(hi) + 1))
     raise ValueError(f"{p.name} is DOUBLE and has no grid")
 
 

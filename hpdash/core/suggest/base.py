@@ -80,7 +80,7 @@ def clean_value(p: ParameterSpec, value: ParamValue) -> ParamValue:
     if p.type == "CATEGORICAL":
         return str(value)
     if p.type == "INTEGER":
-        return int(round(float(value)))
+        return round(float(value))
     return float(value)
 
 
@@ -92,7 +92,7 @@ def fixed_value(p: ParameterSpec) -> ParamValue | None:
     if p.type == "DISCRETE":
         return float(p.discrete_values[0]) if len(p.discrete_values) == 1 else None
     if p.type == "INTEGER":
-        return int(math.ceil(lo)) if math.ceil(lo) >= math.floor(hi) else None
+        return math.ceil(lo) if math.ceil(lo) >= math.floor(hi) else None
     return float(lo) if lo == hi else None
 
 

@@ -114,7 +114,7 @@ class Encoder:
         self.columns: list[slice] = []
         # For INTEGER/DISCRETE params with a small set of values: the values, their unit
         # coordinates, and the unit boundaries between neighbours that from_unit rounds at.
-        self.tables: dict[int, tuple[list, np.ndarray, np.ndarray]] = {}
+        self.tables: dict[int, tuple[list[ParamValue], np.ndarray, np.ndarray]] = {}
         start = 0
         for j, p in enumerate(self.free):
             width = len(p.categorical_values) if p.type == "CATEGORICAL" else 1
@@ -132,7 +132,7 @@ class Encoder:
         self.numeric = [j for j, p in enumerate(self.free) if p.type != "CATEGORICAL"]
         self.categorical = [j for j, p in enumerate(self.free) if p.type == "CATEGORICAL"]
 
-    def encode(self, point: dict) -> np.ndarray:
+    def encode(self, point: dict[str, ParamValue]) -> np.ndarray:
         row = np.zeros(self.dim)
         for j, p in enumerate(self.free):
             col = self.columns[j]
@@ -260,7 +260,8 @@ def warp_objectives(y: np.ndarray) -> np.ndarray:
             ranks = rankdata(y)
             y[~good] = med + spread * ndtri((ranks[~good] - 0.5) / n)
     scale = float(y.std()) or 1.0
-    return (y - y.mean()) / scale
+    out: np.ndarray = (y - y.mean()) / scale
+    return out
 
 
 def space_filling(
@@ -311,7 +312,7 @@ class BayesSuggester:
             return _gp_suggest(spec, history, good, taken, n, make_rng(seed, len(history)))
 
 
-def _gp_suggest(
+def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the search work
     spec: HyperparameterSpec,
     history: Sequence[Observation],
     good: list[Observation],
@@ -397,7 +398,7 @@ def _lie(post: Posterior, x: np.ndarray) -> float:
     return float(mean[0] + sd[0])
 
 
-def _pick_continuous(
+def _pick_continuous(  # noqa: PLR0917
     enc: Encoder,
     post: Posterior,
     cands: CandidateSet,

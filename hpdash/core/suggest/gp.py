@@ -38,13 +38,15 @@ SQRT5 = math.sqrt(5.0)
 
 
 def sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    d = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
-    return np.maximum(d, 0.0, out=d)
+    d: np.ndarray = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
+    np.maximum(d, 0.0, out=d)
+    return d
 
 
 def matern52(r2: np.ndarray) -> np.ndarray:
     r = np.sqrt(r2)
-    return (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-SQRT5 * r)
+    out: np.ndarray = (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * np.exp(-SQRT5 * r)
+    return out
 
 
 def theta_bounds(dim: int) -> list[tuple[float, float]]:
@@ -165,7 +167,7 @@ class Posterior:
 
     def solve(self, Xc: np.ndarray) -> np.ndarray:
         """``V = L^-1 k(X, Xc)``: mean is ``V.T @ z``, variance ``amp - sum(V**2)``."""
-        return solve_triangular(
+        return solve_triangular(  # type: ignore[no-any-return]  # scipy is untyped
             self.L[: self.n, : self.n], self.cross(Xc), lower=True, check_finite=False
         )
 

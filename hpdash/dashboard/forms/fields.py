@@ -120,7 +120,8 @@ class ResumeSelect(forms.Select):
         super().__init__(*args, **kwargs)
         self.option_data = {}
 
-    def create_option(self, name: str, value: Any, label: Any, selected: Any, index: int,
+    def create_option(  # noqa: PLR0917 - Django's own signature
+            self, name: str, value: Any, label: Any, selected: Any, index: int,
                       subindex: int | None = None, attrs: dict[str, Any] | None = None,
                       ) -> dict[str, Any]:
         option = super().create_option(name, value, label, selected, index, subindex, attrs)

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
+from hpdash.core.spec.parse import OUTPUT_ONLY_JOB_FIELDS
 from hpdash.core.spec.space import format_number
 
 from .fields import HP, HP_FIELDS, PARAM_FIELD_FOR_KEY, PARAMS, TRAINER_FIELDS
 
-OUTPUT_ONLY = frozenset({"createTime", "startTime", "endTime", "state", "errorMessage",
-                         "trainingOutput", "etag", "jobPosition"})
+OUTPUT_ONLY = OUTPUT_ONLY_JOB_FIELDS
 
 
 def _as_text(value: Any) -> str | None:
@@ -49,71 +49,83 @@ class Initial:
 
 def job_to_initial(job: dict[str, Any], project: str) -> Initial:
     """Form and formset initial data for a Job dict, with notes on what could not be placed."""
-    initial: dict[str, Any] = {"project": project}
-    params: list[dict[str, Any]] = []
-    notes: list[str] = []
-    ignored = [k for k in job if k in OUTPUT_ONLY]
-    if ignored:
-        notes.append(f"Ignored output-only fields: {', '.join(ignored)}.")
-    for key, value in job.items():
-        if key == "jobId":
-            _place(initial, "job_id", "text", value, key, notes)
-        elif key == "labels":
-            if isinstance(value, dict) and all(_as_text(v) is not None for v in value.values()):
-                initial["labels"] = "\n".join(f"{k}={_as_text(v)}" for k, v in value.items())
-            else:
-                notes.append("labels: not imported (expected a mapping of keys to strings).")
-        elif key != "trainingInput" and key not in OUTPUT_ONLY:
-            notes.append(f"{key}: not imported (not a field of a training job).")
+    out = Initial({"project": project}, [], [])
+    _job_fields(job, out)
     training = job.get("trainingInput")
     if training is None:
-        return Initial(initial, params, notes)
+        return out
     if not isinstance(training, dict):
-        notes.append("trainingInput: not imported (expected a mapping).")
-        return Initial(initial, params, notes)
+        out.notes.append("trainingInput: not imported (expected a mapping).")
+        return out
+    _trainer_fields(training, out)
+    hp = training.get("hyperparameters")
+    if hp is None:
+        return out
+    if not isinstance(hp, dict):
+        out.notes.append(f"{HP}: not imported (expected a mapping).")
+        return out
+    _hp_fields(hp, project, out)
+    _params(hp.get("params"), out)
+    return out
+
+
+def _job_fields(job: dict[str, Any], out: Initial) -> None:
+    ignored = [k for k in job if k in OUTPUT_ONLY]
+    if ignored:
+        out.notes.append(f"Ignored output-only fields: {', '.join(ignored)}.")
+    for key, value in job.items():
+        if key == "jobId":
+            _place(out.form, "job_id", "text", value, key, notes=out.notes)
+        elif key == "labels":
+            if isinstance(value, dict) and all(_as_text(v) is not None for v in value.values()):
+                out.form["labels"] = "\n".join(f"{k}={_as_text(v)}" for k, v in value.items())
+            else:
+                out.notes.append("labels: not imported (expected a mapping of keys to strings).")
+        elif key != "trainingInput" and key not in OUTPUT_ONLY:
+            out.notes.append(f"{key}: not imported (not a field of a training job).")
+
+
+def _trainer_fields(training: dict[str, Any], out: Initial) -> None:
     own = {key: (name, kind) for key, name, kind in TRAINER_FIELDS}
     extra: dict[str, Any] = {}
     for key, value in training.items():
         if key in own:
-            _place(initial, own[key][0], own[key][1], value, f"trainingInput.{key}", notes)
+            _place(out.form, own[key][0], own[key][1], value, f"trainingInput.{key}",
+                   notes=out.notes)
         elif key != "hyperparameters":
             extra[key] = value
     if extra:
-        initial["extra"] = yaml.safe_dump(extra, sort_keys=False, allow_unicode=True)
-        notes.append(f"Kept in “Other trainingInput fields” (Machine section): "
-                     f"{', '.join(str(k) for k in extra)}.")
-    hp = training.get("hyperparameters")
-    if hp is None:
-        return Initial(initial, params, notes)
-    if not isinstance(hp, dict):
-        notes.append(f"{HP}: not imported (expected a mapping).")
-        return Initial(initial, params, notes)
+        out.form["extra"] = yaml.safe_dump(extra, sort_keys=False, allow_unicode=True)
+        out.notes.append(f"Kept in “Other trainingInput fields” (Machine section): "
+                         f"{', '.join(str(k) for k in extra)}.")
+
+
+def _hp_fields(hp: dict[str, Any], project: str, out: Initial) -> None:
     hp_own = {key: (name, kind) for key, name, kind in HP_FIELDS}
     for key, value in hp.items():
         if key in hp_own:
             name, kind = hp_own[key]
-            if kind == "resume":
-                text = _as_text(value)
-                if text is None:
-                    notes.append(f"{HP}.{key}: not imported (expected a job id).")
-                else:
-                    initial[name] = f"{project}/{text}"
+            if kind != "resume":
+                _place(out.form, name, kind, value, f"{HP}.{key}", notes=out.notes)
+            elif (text := _as_text(value)) is None:
+                out.notes.append(f"{HP}.{key}: not imported (expected a job id).")
             else:
-                _place(initial, name, kind, value, f"{HP}.{key}", notes)
+                out.form[name] = f"{project}/{text}"
         elif key != "params":
-            notes.append(f"{HP}.{key}: not imported (unknown field).")
-    raw_params = hp.get("params")
+            out.notes.append(f"{HP}.{key}: not imported (unknown field).")
+
+
+def _params(raw_params: Any, out: Initial) -> None:
     if raw_params is not None and not isinstance(raw_params, list):
-        notes.append(f"{PARAMS}: not imported (expected a list).")
+        out.notes.append(f"{PARAMS}: not imported (expected a list).")
     for i, p in enumerate(raw_params if isinstance(raw_params, list) else []):
         if not isinstance(p, dict):
-            notes.append(f"{PARAMS}[{i}]: not imported (expected a mapping).")
+            out.notes.append(f"{PARAMS}[{i}]: not imported (expected a mapping).")
             continue
-        params.append(_param_initial(p, f"{PARAMS}[{i}]", notes))
-    return Initial(initial, params, notes)
+        out.params.append(_param_initial(p, f"{PARAMS}[{i}]", out.notes))
 
 
-def _place(initial: dict[str, Any], name: str, kind: str, value: Any, path: str,
+def _place(initial: dict[str, Any], name: str, kind: str, value: Any, path: str, *,
            notes: list[str]) -> None:
     if kind == "bool":
         if isinstance(value, bool):
@@ -149,7 +161,7 @@ def _param_initial(p: dict[str, Any], path: str, notes: list[str]) -> dict[str, 
         elif key == "scaleType" and value == "NONE":
             continue  # the same as unset
         else:
-            _place(row, name, "text", value, f"{path}.{key}", notes)
+            _place(row, name, "text", value, f"{path}.{key}", notes=notes)
     return row
 
 

@@ -101,8 +101,9 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         "state", "n"))
     finished = sum(counts.get(s, 0) for s in FINAL_TRIAL_STATES)
     figures, n_slices = charts.job_figures_script(
-        job, spec, flt.q, tuple(sorted(flt.active.items())), sorted(best.tied),
-        best.recommended, _settled_version(job, counts))
+        job, spec, q=flt.q, filter_key=tuple(sorted(flt.active.items())),
+        best_ids=sorted(best.tied), recommended=best.recommended,
+        settled_version=_settled_version(job, counts))
     context = {
         "job": job, "spec": spec, "page": page, "flt": flt, "best": best, "tie_rule": TIE_RULE,
         "rows": _trial_rows(job, list(page), best), "counts": counts, "finished": finished,
@@ -225,7 +226,7 @@ def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
     path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
     if not path.exists():
         raise Http404("this trial has no log yet")
-    return FileResponse(open(path, "rb"), as_attachment=True,  # noqa: SIM115
+    return FileResponse(open(path, "rb"), as_attachment=True,
                         filename=f"{job.job_id}-trial-{trial.trial_id}.log",
                         content_type="text/plain; charset=utf-8",
                         headers={"X-Content-Type-Options": "nosniff",

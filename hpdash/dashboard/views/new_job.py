@@ -273,7 +273,7 @@ def _safe_filename(name: str) -> str:
     return base[-120:]
 
 
-def _store_package(upload: UploadedFile) -> str:
+def _store_package(upload: UploadedFile[bytes]) -> str:
     """Store an uploaded trainer package under DATA_DIR/uploads/<random>/ and return its
     absolute path.  Raises ValueError with a message for the user."""
     name = _safe_filename(upload.name or "")

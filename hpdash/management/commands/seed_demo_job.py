@@ -55,7 +55,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if Job.objects.filter(project=o["project"], job_id=o["job_id"]).exists():
             raise CommandError(f"job {o['job_id']} already exists in {o['project']}")
-        rng = random.Random(o["seed"])
+        rng = random.Random(o["seed"])  # noqa: S311 - demo data, reproducible by seed
         start = timezone.now() - dt.timedelta(seconds=30 * o["trials"])
         with transaction.atomic():
             job = Job.objects.create(

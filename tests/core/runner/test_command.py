@@ -14,8 +14,8 @@ PARAMS = {"hidden1": 123, "learning_rate": 0.072136064767837529, "numRnnCells": 
 
 
 def test_argv_puts_user_args_then_job_dir_then_one_flag_per_param_in_spec_order():
-    argv = build_argv("/py", "trainer.task", ["--train-steps", "100"], "/data/out/3", SPEC,
-                      PARAMS)
+    argv = build_argv("/py", "trainer.task", args=["--train-steps", "100"],
+                      trial_dir="/data/out/3", spec=SPEC, params=PARAMS)
     assert argv == [
         "/py", "-m", "trainer.task", "--train-steps", "100", "--job-dir", "/data/out/3",
         "--hidden1=123", "--learning_rate=0.07213606476783753", "--numRnnCells=2",
@@ -24,7 +24,7 @@ def test_argv_puts_user_args_then_job_dir_then_one_flag_per_param_in_spec_order(
 
 
 def test_argv_has_no_job_dir_when_the_job_has_none():
-    argv = build_argv("/py", "m", [], None, SPEC, PARAMS)
+    argv = build_argv("/py", "m", args=[], trial_dir=None, spec=SPEC, params=PARAMS)
     assert "--job-dir" not in argv
 
 

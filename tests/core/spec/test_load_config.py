@@ -95,7 +95,7 @@ def test_it_refuses_nesting_deeper_than_32_levels() -> None:
 
 def test_it_accepts_nesting_of_exactly_32_levels() -> None:
     inner = "[" * (MAX_CONFIG_DEPTH - 1) + "]" * (MAX_CONFIG_DEPTH - 1)
-    assert load_config(f"a: {inner}\n")["a"] == eval(inner)  # noqa: S307 - a literal
+    assert load_config(f"a: {inner}\n")["a"] == eval(inner)
 
 
 def test_it_refuses_deep_nesting_far_past_the_recursion_limit() -> None:
