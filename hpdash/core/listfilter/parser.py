@@ -1,153 +1,32 @@
-"""The ``filter`` of ``jobs.list``: Google's list-filter language (a subset of AIP-160), parsed
-into a small tree and evaluated against the ml v1 ``Job`` resource (a plain dict, as
-:func:`hpdash.api.serializers.job_resource` returns it).  No Django in here; ``listfilter_db``
-translates what it can into a database query.
-
-Grammar (AIP-160; keywords are upper case)::
-
-    filter      = [expression]
-    expression  = sequence {"AND" sequence}
-    sequence    = factor {factor}                  # adjacent terms: implicit AND
-    factor      = term {"OR" term}
-    term        = ["NOT" | "-"] simple
-    simple      = restriction | "(" expression ")"
-    restriction = field comparator value           # comparator: : = != < <= > >=
-
-So, as AIP-160 specifies (and unlike most programming languages), ``OR`` binds tighter than
-``AND``: ``a AND b OR c`` means ``a AND (b OR c)``; ``NOT``/``-`` binds tightest.
-
-Semantics (hpdash's choices where AIP-160 leaves room):
-
-- Fields: ``jobId``, ``state``, ``errorMessage``, ``createTime``, ``startTime``, ``endTime``,
-  ``labels.KEY``, ``labels`` (``labels:KEY`` tests that a key is present) and
-  ``trainingInput.<path>`` (``trainingInput.hyperparameters.goal``); any other field is an
-  error.  A path through a list (``trainingInput.args``,
-  ``trainingInput.hyperparameters.params.parameterName``) matches if any element does.
-- ``:`` and ``=`` are case-sensitive equality; a ``*`` in the value is a wildcard for any run
-  of characters (``jobId:census*``), also inside quotes unless escaped as ``\\*``.
-  ``field:*`` alone tests that the field is set (``field!=*``: unset).  ``!=`` is exactly
-  ``NOT field=value``, so it matches jobs where the field is unset.  Booleans are ``true`` /
-  ``false`` in any case.
-- ``<``, ``<=``, ``>``, ``>=``: times (``createTime``, ``startTime``, ``endTime``, and ``=`` on
-  them too) compare as times — the value is an RFC 3339 time (``2024-05-01T12:00:00Z``; without
-  an offset it is UTC) or a date (``2024-05-01``, midnight UTC); an unset time matches only
-  ``!=``.  Numbers in ``trainingInput`` compare as numbers; strings compare as numbers when both
-  sides are decimal numbers, otherwise lexicographically.
-- ``state`` values are checked against the state enum, so ``state=FAILD`` is an error rather
-  than a filter that matches nothing.
-- Values are unquoted (up to the next space or parenthesis, so ``createTime>2024-05-01T12:00:00Z``
-  needs no quotes) or quoted with ``"..."`` or ``'...'`` and backslash escapes.
-"""
+"""Parsing a filter's text into its tree, with every check that makes a typo an error."""
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
-import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from hpdash.core.spec.parse import training_input_fields
-from hpdash.core.spec.space import format_number
-from hpdash.core.states import FILTER_STATES
-
-__all__ = ["And", "Expr", "FilterError", "Not", "Or", "Restriction", "Value", "matches",
-           "parse_filter"]
-
-STATES = FILTER_STATES
-STRING_FIELDS = ("jobId", "state", "errorMessage")
-TIME_FIELDS = ("createTime", "startTime", "endTime")
-FIELDS = (*STRING_FIELDS, *TIME_FIELDS, "labels", "trainingInput")
-COMPARATORS = ("<=", ">=", "!=", ":", "=", "<", ">")  # longest first, for the scanner
-
-# Every name below trainingInput, from the parser's own schema, so that a typo such as
-# trainingInput.scaletier is reported instead of silently matching nothing.
-TRAINING_INPUT = training_input_fields()
-
-_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
-_KEYWORDS = ("AND", "OR", "NOT")
-_EXAMPLE = "jobId:census* AND state=FAILED"
-# Parentheses and negations nest at most this deep (the parser, matches() and the database
-# translation recurse once per level: a hostile filter must not hit Python's recursion limit).
-MAX_NESTING = 50
-
-
-class FilterError(ValueError):
-    """A filter that cannot be parsed.  ``position`` is the 0-based offset in the filter text;
-    ``str()`` gives the message and the (1-based) column."""
-
-    def __init__(self, message: str, position: int) -> None:
-        super().__init__(message, position)
-        self.message = message
-        self.position = position
-
-    def __str__(self) -> str:
-        return f"{self.message} (at column {self.position + 1})"
-
-
-@dataclass(frozen=True)
-class Value:
-    """A value as written: ``parts`` are the literal pieces between wildcards (one piece when
-    there is no wildcard); ``time`` is set for times compared as times."""
-
-    text: str
-    parts: tuple[str, ...]
-    position: int
-    quoted: bool = False
-    time: dt.datetime | None = None
-
-    @property
-    def is_wildcard(self) -> bool:
-        return len(self.parts) > 1
-
-    @property
-    def is_presence(self) -> bool:
-        """``field:*``: the field is set."""
-        return not self.quoted and self.text == "*"
-
-    @property
-    def prefix(self) -> str | None:
-        """``abc`` for ``abc*`` (the only wildcard a trailing one), else None."""
-        if len(self.parts) == 2 and self.parts[1] == "":
-            return self.parts[0]
-        return None
-
-    def pattern(self) -> re.Pattern[str]:
-        return re.compile(".*".join(re.escape(p) for p in self.parts), re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Restriction:
-    field: tuple[str, ...]  # ("labels", "team"), ("trainingInput", "scaleTier"), ("jobId",)
-    op: str
-    value: Value
-    position: int
-
-    @property
-    def name(self) -> str:
-        return ".".join(self.field)
-
-
-@dataclass(frozen=True)
-class And:
-    children: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class Or:
-    children: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class Not:
-    child: Expr
-
-
-Expr = Restriction | And | Or | Not
+from .syntax import (
+    _ESCAPES,
+    _EXAMPLE,
+    _FIELD_RE,
+    _KEYWORDS,
+    COMPARATORS,
+    FIELDS,
+    MAX_NESTING,
+    STATES,
+    TIME_FIELDS,
+    TRAINING_INPUT,
+    And,
+    Expr,
+    FilterError,
+    Not,
+    Or,
+    Restriction,
+    Value,
+    parse_time,
+)
 
 
 def parse_filter(text: str) -> Expr | None:
@@ -155,19 +34,6 @@ def parse_filter(text: str) -> Expr | None:
 
     Raises :class:`FilterError` saying what is wrong and where."""
     return _Parser(text).parse()
-
-
-def matches(expr: Expr | None, resource: dict[str, Any]) -> bool:
-    """Whether a ``Job`` resource dict satisfies the filter."""
-    if expr is None:
-        return True
-    if isinstance(expr, And):
-        return all(matches(c, resource) for c in expr.children)
-    if isinstance(expr, Or):
-        return any(matches(c, resource) for c in expr.children)
-    if isinstance(expr, Not):
-        return not matches(expr.child, resource)
-    return _restriction_matches(expr, resource)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -438,91 +304,3 @@ def _with_time(v: Value, field: str) -> Value:
                           f"such as 2024-05-01T12:00:00Z (or a date such as 2024-05-01)",
                           v.position)
     return Value(v.text, v.parts, v.position, v.quoted, when)
-
-
-def parse_time(text: str) -> dt.datetime | None:
-    """An RFC 3339 time (naive means UTC) or a date (midnight UTC); None if neither."""
-    if not re.fullmatch(r"\d{4}-\d\d-\d\d([Tt ][0-9:.,]+([Zz]|[+-]\d\d:?\d\d)?)?", text):
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text.upper().replace(",", "."))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-# ---------------------------------------------------------------------------------------------
-# Evaluation
-
-
-def _values(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
-    """Every value at ``path``; lists on the way (and at the end) are flattened."""
-    cur: list[Any] = [resource]
-    for part in path:
-        nxt: list[Any] = []
-        for node in cur:
-            if isinstance(node, dict) and part in node:
-                got = node[part]
-                nxt.extend(got if isinstance(got, list) else [got])
-        cur = nxt
-    if not cur and path[0] in STRING_FIELDS:
-        return [""]  # proto3: an unset string field is ""
-    return cur
-
-
-def _restriction_matches(r: Restriction, resource: dict[str, Any]) -> bool:
-    values = _values(resource, r.field)
-    if r.value.is_presence:  # field:* (also field=* and, negated, field!=*)
-        present = any(x not in ("", None, [], {}) for x in values)
-        return not present if r.op == "!=" else present
-    if r.op == "!=":
-        return not any(_test(r.field[0], "=", r.value, x) for x in values)
-    return any(_test(r.field[0], r.op, r.value, x) for x in values)
-
-
-_ORDER: dict[str, Callable[[Any, Any], bool]] = {
-    "<": lambda a, b: bool(a < b), "<=": lambda a, b: bool(a <= b),
-    ">": lambda a, b: bool(a > b), ">=": lambda a, b: bool(a >= b),
-    "=": lambda a, b: bool(a == b), ":": lambda a, b: bool(a == b),
-}
-
-
-def _test(top: str, op: str, v: Value, x: Any) -> bool:
-    if isinstance(x, dict):  # a map or message: ':' tests for a key (labels:team)
-        if op != ":":
-            return False
-        if v.is_wildcard:
-            pattern = v.pattern()
-            return any(pattern.fullmatch(k) for k in x)
-        return v.text in x
-    if isinstance(x, list) or x is None:
-        return False
-    if isinstance(x, bool):  # true/True/TRUE, as YAML and gcloud accept
-        return op in ("=", ":") and v.text.lower() == ("true" if x else "false")
-    if v.is_wildcard:
-        text = x if isinstance(x, str) else _number_text(x)
-        return v.pattern().fullmatch(text) is not None
-    compare = _ORDER[op]
-    if v.time is not None and top in TIME_FIELDS:
-        when = parse_time(x) if isinstance(x, str) else None
-        return when is not None and compare(when, v.time)
-    if isinstance(x, int | float):
-        number = _number(v.text)
-        return number is not None and compare(float(x), number)
-    if op in ("=", ":"):
-        return bool(x == v.text)
-    a, b = _number(x), _number(v.text)
-    if a is not None and b is not None:
-        return compare(a, b)
-    return compare(x, v.text)
-
-
-def _number(text: str) -> float | None:
-    if not _NUMBER_RE.fullmatch(text):
-        return None
-    value = float(text)
-    return value if math.isfinite(value) else None
-
-
-def _number_text(x: int | float) -> str:
-    return format_number(x)

@@ -1,0 +1,115 @@
+"""The list filter's vocabulary and tree: fields, comparators, and the nodes a parsed filter
+is made of."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from hpdash.core.spec.parse import training_input_fields
+from hpdash.core.states import FILTER_STATES
+
+STATES = FILTER_STATES
+STRING_FIELDS = ("jobId", "state", "errorMessage")
+TIME_FIELDS = ("createTime", "startTime", "endTime")
+FIELDS = (*STRING_FIELDS, *TIME_FIELDS, "labels", "trainingInput")
+COMPARATORS = ("<=", ">=", "!=", ":", "=", "<", ">")  # longest first, for the scanner
+
+# Every name below trainingInput, from the parser's own schema, so that a typo such as
+# trainingInput.scaletier is reported instead of silently matching nothing.
+TRAINING_INPUT = training_input_fields()
+
+_FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+_NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
+_KEYWORDS = ("AND", "OR", "NOT")
+_EXAMPLE = "jobId:census* AND state=FAILED"
+# Parentheses and negations nest at most this deep (the parser, matches() and the database
+# translation recurse once per level: a hostile filter must not hit Python's recursion limit).
+MAX_NESTING = 50
+
+
+class FilterError(ValueError):
+    """A filter that cannot be parsed.  ``position`` is the 0-based offset in the filter text;
+    ``str()`` gives the message and the (1-based) column."""
+
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__(message, position)
+        self.message = message
+        self.position = position
+
+    def __str__(self) -> str:
+        return f"{self.message} (at column {self.position + 1})"
+
+
+@dataclass(frozen=True)
+class Value:
+    """A value as written: ``parts`` are the literal pieces between wildcards (one piece when
+    there is no wildcard); ``time`` is set for times compared as times."""
+
+    text: str
+    parts: tuple[str, ...]
+    position: int
+    quoted: bool = False
+    time: dt.datetime | None = None
+
+    @property
+    def is_wildcard(self) -> bool:
+        return len(self.parts) > 1
+
+    @property
+    def is_presence(self) -> bool:
+        """``field:*``: the field is set."""
+        return not self.quoted and self.text == "*"
+
+    @property
+    def prefix(self) -> str | None:
+        """``abc`` for ``abc*`` (the only wildcard a trailing one), else None."""
+        if len(self.parts) == 2 and self.parts[1] == "":
+            return self.parts[0]
+        return None
+
+    def pattern(self) -> re.Pattern[str]:
+        return re.compile(".*".join(re.escape(p) for p in self.parts), re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Restriction:
+    field: tuple[str, ...]  # ("labels", "team"), ("trainingInput", "scaleTier"), ("jobId",)
+    op: str
+    value: Value
+    position: int
+
+    @property
+    def name(self) -> str:
+        return ".".join(self.field)
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Expr
+
+
+Expr = Restriction | And | Or | Not
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    """An RFC 3339 time (naive means UTC) or a date (midnight UTC); None if neither."""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d([Tt ][0-9:.,]+([Zz]|[+-]\d\d:?\d\d)?)?", text):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.upper().replace(",", "."))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
