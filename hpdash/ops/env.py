@@ -36,28 +36,24 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    value = _raw(name)
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        number = minimum - 1
-    if number < minimum:
-        raise ImproperlyConfigured(f"{name} must be an integer ≥ {minimum}, got {value!r}")
-    return number
+    return int(_number(name, default, minimum, int, "an integer"))
 
 
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    return _number(name, default, minimum, float, "a number")
+
+
+def _number(name: str, default: float, minimum: float, kind: type[int] | type[float],
+            what: str) -> float:
     value = _raw(name)
     if not value:
         return default
     try:
-        number = float(value)
+        number: float = kind(value)
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number < minimum:
-        raise ImproperlyConfigured(f"{name} must be a number ≥ {minimum:g}, got {value!r}")
+        raise ImproperlyConfigured(f"{name} must be {what} ≥ {minimum:g}, got {value!r}")
     return number
 
 

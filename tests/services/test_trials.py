@@ -8,16 +8,9 @@ from hpdash.core.runner.metrics import Measurement as Reported
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Measurement, Trial
 from hpdash.selectors.trials import trial_refusal
+from hpdash.services import trials
 from hpdash.services.jobs import job_create
 from hpdash.services.scheduling import job_advance
-from hpdash.services.trials import (
-    TrialOutcome,
-    trial_add_measurements,
-    trial_finish,
-    trial_heartbeat,
-    trial_requeue,
-    trial_start,
-)
 from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
@@ -38,7 +31,7 @@ def _running(parallel: int = 1) -> list[Trial]:
             "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}],
         }}})
     job_advance(job.pk)
-    started = [trial_start(trial_pk=t.pk, attempt=0, worker="w")
+    started = [trials.trial_start(trial_pk=t.pk, attempt=0, worker="w")
                for t in job.trials.order_by("trial_id")]
     assert all(started)
     return [t for t in started if t is not None]
@@ -46,13 +39,13 @@ def _running(parallel: int = 1) -> list[Trial]:
 
 def test_a_stale_attempt_writes_nothing_into_its_rerun():
     (old,) = _running()
-    assert trial_requeue(trial=Trial.objects.get(pk=old.pk))  # the reconciler's doing
-    trial_start(trial_pk=old.pk, attempt=1, worker="w2")
+    assert trials.trial_requeue(trial=Trial.objects.get(pk=old.pk))  # the reconciler's doing
+    trials.trial_start(trial_pk=old.pk, attempt=1, worker="w2")
     # The first worker wakes up and carries on with attempt 0:
-    assert not trial_add_measurements(trial=old, measurements=[Reported(5, 0.9, None)],
+    assert not trials.trial_add_measurements(trial=old, measurements=[Reported(5, 0.9, None)],
                                       source="hypertune")
-    assert not trial_heartbeat(trial=old, pid=123)
-    assert not trial_finish(trial=old, outcome=TrialOutcome(TrialState.SUCCEEDED))
+    assert not trials.trial_heartbeat(trial=old, pid=123)
+    assert not trials.trial_finish(trial=old, outcome=trials.TrialOutcome(TrialState.SUCCEEDED))
     rerun = Trial.objects.get(pk=old.pk)
     assert rerun.state == TrialState.RUNNING and rerun.attempt == 1
     assert rerun.final_value is None and rerun.pid is None
@@ -63,9 +56,9 @@ def test_a_stale_attempt_writes_nothing_into_its_rerun():
 def test_the_running_attempt_writes_apply():
     (trial,) = _running()
     measurements = [Reported(1, 0.5, None), Reported(2, 0.7, None)]
-    assert trial_add_measurements(trial=trial, measurements=measurements, source="hypertune")
-    assert trial_heartbeat(trial=trial, pid=42)
-    assert trial_finish(trial=trial, outcome=TrialOutcome(TrialState.SUCCEEDED))
+    assert trials.trial_add_measurements(trial=trial, measurements=measurements, source="hypertune")
+    assert trials.trial_heartbeat(trial=trial, pid=42)
+    assert trials.trial_finish(trial=trial, outcome=trials.TrialOutcome(TrialState.SUCCEEDED))
     trial.refresh_from_db()
     assert trial.state == TrialState.SUCCEEDED and trial.final_value == 0.7
     assert trial.measurements.count() == 2
@@ -73,7 +66,7 @@ def test_the_running_attempt_writes_apply():
 
 def test_a_job_is_never_final_while_one_of_its_trials_runs():
     first, second = _running(parallel=2)
-    trial_finish(trial=first, outcome=TrialOutcome(TrialState.FAILED,
+    trials.trial_finish(trial=first, outcome=trials.TrialOutcome(TrialState.FAILED,
                                                    failure_reason="exit code 1"))
     job_advance(first.job_id)  # the first trial failing fails the job
     job = Job.objects.get(pk=first.job_id)
@@ -82,5 +75,5 @@ def test_a_job_is_never_final_while_one_of_its_trials_runs():
     second.refresh_from_db()
     assert second.state == TrialState.CANCELLED and second.stop_reason == StopReason.JOB_FAILED
     # The second trial's worker learns why at its next write, and stops its trainer.
-    assert not trial_heartbeat(trial=second)
+    assert not trials.trial_heartbeat(trial=second)
     assert trial_refusal(trial_pk=second.pk, attempt=0) is StopReason.JOB_FAILED

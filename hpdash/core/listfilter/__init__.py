@@ -41,19 +41,7 @@ Semantics (hpdash's choices where AIP-160 leaves room):
 
 from .matching import matches
 from .parser import parse_filter
-from .syntax import (
-    FIELDS,
-    MAX_NESTING,
-    STATES,
-    And,
-    Expr,
-    FilterError,
-    Not,
-    Or,
-    Restriction,
-    Value,
-    parse_time,
-)
+from .syntax import And, Expr, FilterError, Not, Or, Restriction, Value
 
-__all__ = ["FIELDS", "MAX_NESTING", "STATES", "And", "Expr", "FilterError", "Not", "Or",
-           "Restriction", "Value", "matches", "parse_filter", "parse_time"]
+__all__ = ["And", "Expr", "FilterError", "Not", "Or", "Restriction", "Value", "matches",
+           "parse_filter"]

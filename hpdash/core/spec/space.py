@@ -120,14 +120,12 @@ def value_count(p: ParameterSpec) -> int | None:
     """How many values a parameter can take, counted without listing them (an INTEGER range
     may span billions); None for a DOUBLE range.  The one count: grids, the parser's
     checks, the form's advice and the suggesters use it."""
-    if p.type == "CATEGORICAL":
-        return len(p.categorical_values)
-    if p.type == "DISCRETE":
-        return len(p.discrete_values)
+    if p.type == "DOUBLE":
+        return None
     if p.type == "INTEGER":
         lo, hi = bounds(p)
-        return max(0, int(math.floor(hi) - math.ceil(lo) + 1))
-    return None
+        return max(0, math.floor(hi) - math.ceil(lo) + 1)
+    return len(grid_values(p))
 
 
 def grid_size(spec: HyperparameterSpec) -> int:
