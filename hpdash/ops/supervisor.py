@@ -10,6 +10,7 @@ are re-queued and work Redis lost is put back (:func:`hpdash.services.queue_reco
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
@@ -46,6 +47,14 @@ def redis_server_binary() -> str:
     return exe
 
 
+def _term_with_parent() -> None:  # runs in the child between fork and exec
+    libc = ctypes.CDLL(None)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 @dataclass
 class Child:
     name: str
@@ -55,7 +64,11 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=BASE_DIR)
+        # A process group of its own: a terminal's Ctrl-C (SIGINT to the whole foreground
+        # group) reaches only the supervisor, which stops the children in order.  Each child
+        # gets SIGTERM if the supervisor itself dies.
+        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=BASE_DIR, process_group=0,
+                                     preexec_fn=_term_with_parent)  # noqa: PLW1509
         log.info("started %s (pid %s)", self.name, self.proc.pid)
 
     def alive(self) -> bool:
@@ -203,12 +216,13 @@ class Supervisor:
         if self.web:
             self.web.signal(signal.SIGTERM)
         for w in self.workers:
-            w.signal(signal.SIGTERM)  # warm: finish the current RQ job if it is quick …
-        time.sleep(1.5)
-        for w in self.workers:
-            w.signal(signal.SIGTERM)  # … cold: stop running trials; they are re-queued
+            # Each running trial stops its trainer (SIGTERM, SIGKILL after the grace period),
+            # is re-queued, and the worker exits.
+            w.signal(signal.SIGTERM)
+        patience = time.monotonic() + float(self.cfg["TRIAL_STOP_GRACE"]) + 15
         for child in [self.web, *self.workers]:
-            if child and not child.wait(30):
+            if child and not child.wait(max(patience - time.monotonic(), 1)):
+                log.warning("%s did not stop in time; killing it", child.name)
                 child.signal(signal.SIGKILL)
                 child.wait(5)
         if self.redis:

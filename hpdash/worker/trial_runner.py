@@ -45,6 +45,7 @@ from hpdash.services.trials import (
     trial_requeue,
     trial_start,
 )
+from hpdash.worker.worker import SHUTDOWN
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +62,21 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
     trial = trial_start(trial_pk=trial_pk, attempt=attempt, worker=worker_name())
     if trial is None:
         return
+    run = TrialRun(trial)
     try:
-        outcome = TrialRun(trial).run()
+        outcome = run.run()
     except (KeyboardInterrupt, SystemExit):
-        # The worker is being shut down: the trial will run again on a live worker.
+        # A cold shutdown of the worker: the trial will run again on a live worker.
         log.warning("%s interrupted by worker shutdown; re-queued", trial)
         trial_requeue(trial=trial)
         raise
     except Exception as exc:
         log.exception("%s: internal error", trial)
         outcome = TrialOutcome(TrialState.FAILED, failure_reason=f"internal error in hpdash: {exc}")
-    if outcome is not None and trial_finish(trial=trial, outcome=outcome):
+    if run.shut_down:
+        log.info("%s stopped by worker shutdown; re-queued", trial)
+        trial_requeue(trial=trial)
+    elif outcome is not None and trial_finish(trial=trial, outcome=outcome):
         job_advance(trial.job_id)
 
 
@@ -154,6 +159,7 @@ class TrialRun:
         self.pid: int | None = None
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
+        self.shut_down = False  # the worker is stopping: the trial is to be re-queued
 
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self) -> TrialPlan:
@@ -210,6 +216,8 @@ class TrialRun:
         return self.refused
 
     def _poll(self) -> StopReason | None:
+        if SHUTDOWN.is_set():
+            return StopReason.WORKER_SHUTDOWN
         if self.pid is not None:
             pid, self.pid = self.pid, None
             if reason := self._heartbeat(pid):
@@ -239,6 +247,11 @@ class TrialRun:
     # -- concluding --------------------------------------------------------------------------
     def _conclude(self, process: ProcessOutcome) -> TrialOutcome | None:
         reason = process.stop_reason
+        if reason is StopReason.WORKER_SHUTDOWN:
+            self.log.note(f"attempt {self.trial.attempt} stopped: the worker is shutting down; "
+                          "the trial runs again")
+            self.shut_down = True
+            return None
         if reason is not StopReason.SUPERSEDED and self.refused is None:
             reason = self.metrics.collect(final=True) or reason
         if self.refused is not None or reason is StopReason.SUPERSEDED:

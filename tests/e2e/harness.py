@@ -38,6 +38,15 @@ class Stack:
     data_dir: Path
     env: dict[str, str]
     log: Path
+    proc: subprocess.Popen | None = None
+
+    def interrupt(self) -> int:
+        """Ctrl-C in a terminal: SIGINT to the whole foreground process group of `make run`
+        (the stack runs in a session of its own, as a terminal's job does).  Returns the exit
+        status once it has stopped."""
+        assert self.proc is not None
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.proc.wait(timeout=60)
 
     def ml(self):  # Google's own client, unchanged
         import google.oauth2.credentials
@@ -90,7 +99,8 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
     log = data_dir / "serve.log"
     with open(log, "ab") as logf:
         proc = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "serve"], env=env,
-                                cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT)
+                                cwd=ROOT, stdout=logf, stderr=subprocess.STDOUT,
+                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_http(url, proc, log)
@@ -98,9 +108,10 @@ def running_stack(data_dir: Path, workers: int = 3, **extra_env: str) -> Iterato
                               "e2e"], env=env, capture_output=True, text=True, check=True,
                              cwd=ROOT)
         token = out.stdout.strip().splitlines()[-1]
-        yield Stack(url=url, token=token, data_dir=data_dir, env=env, log=log)
+        yield Stack(url=url, token=token, data_dir=data_dir, env=env, log=log, proc=proc)
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
