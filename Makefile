@@ -1,5 +1,7 @@
 # hpdash: `make run` starts everything; `make test` runs the whole suite.
-PYTHON ?= python3
+# As root, trainers run as an unprivileged user, who must be able to run the venv's Python:
+# venv_python.py picks one they can (see its docstring).
+PYTHON ?= $(shell python3 hpdash/ops/venv_python.py)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 

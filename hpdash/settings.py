@@ -11,13 +11,16 @@ import django_stubs_ext
 import plotly
 
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
-from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key
+from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
+from hpdash.ops.sandbox import trial_user_from_env
 
 django_stubs_ext.monkeypatch()  # generic Django classes (ModelAdmin[Job]) at run time
 
 PLOTLY_JS_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 DATA_DIR = data_dir()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
+# Trainers run as this user (None: as the service's own user); see hpdash/ops/sandbox.py.
+TRIAL_USER = trial_user_from_env()
+secure_data_dir(DATA_DIR, TRIAL_USER.gid if TRIAL_USER else None)
 
 SECRET_KEY = secret_key()
 DEBUG = env_bool("HPDASH_DEBUG")

@@ -3,7 +3,40 @@ database; end-to-end tests (``tests/e2e``) start the real thing."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
+
+
+def traversable(path: Path, root: Path) -> Path:
+    """Let the trial user (tests run as root, trainers as nobody) pass through ``path`` and
+    its parents up to ``root``: pytest makes its temporary directories 0700."""
+    for step in (path, *path.parents):
+        step.chmod(step.stat().st_mode | 0o111)
+        if step == root:
+            break
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Each session's temporary directories under a fresh, traversable /tmp/hpdash-pytest-*:
+    pytest's own /tmp/pytest-of-<user> is reset to 0700 by every session, which would lock
+    the trial user out of the job dirs of a session running beside it."""
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="hpdash-pytest-")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _basetemp_traversable(tmp_path_factory: pytest.TempPathFactory) -> None:
+    base = tmp_path_factory.getbasetemp()  # pytest (re)creates it 0700
+    base.chmod(0o711)
+
+
+@pytest.fixture
+def tmp_path(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pytest's ``tmp_path``, traversable by the trial user (a job dir or data dir in it)."""
+    return traversable(tmp_path, tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

@@ -4,14 +4,16 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
 
 ::
 
-    <data>/hpdash.sqlite3                      the default database
-    <data>/secret_key                          generated once (0600)
-    <data>/redis/redis.sock                    the embedded Redis
+    <data>/hpdash.sqlite3                      the default database (0600, like every file)
+    <data>/secret_key                          generated once
+    <data>/redis/redis.sock, password          the embedded Redis and its password
     <data>/uploads/<random>/<file>             packages uploaded through the new-job form
-    <data>/jobs/<project>/<jobId>/packages/    the job's unpacked archives
-    <data>/jobs/<project>/<jobId>/trials/<id>/ a trial's working directory (its cwd), with
-        trainer.log                            its output and hpdash's notes
-        hypertune/output.metrics               where cloudml-hypertune writes its metric
+    <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
+                                               a trial's output and hpdash's notes
+    <data>/sandbox/<project>/<jobId>/          what a (sandboxed) trainer may reach:
+        packages/                              the job's packages, copied when it starts
+        trials/<id>/                           the trial's cwd, HOME and TMPDIR, with
+            hypertune/output.metrics           where cloudml-hypertune writes its metric
 """
 
 from __future__ import annotations
@@ -43,14 +45,37 @@ class DataLayout:
         return self.redis_dir / "redis.sock"
 
     @property
+    def redis_password(self) -> Path:
+        return self.redis_dir / "password"
+
+    @property
+    def redis_config(self) -> Path:
+        return self.redis_dir / "redis.conf"
+
+    @property
+    def sandbox(self) -> Path:
+        """What sandboxed trainers may reach: their own trial dirs and their job's packages."""
+        return self.root / "sandbox"
+
+    def sandbox_job(self, project: str, job_id: str) -> Path:
+        return self.sandbox / project / job_id
+
+    def sandbox_packages(self, project: str, job_id: str) -> Path:
+        """The job's packages, copied or unpacked when its first trial starts (read-only to
+        trainers)."""
+        return self.sandbox_job(project, job_id) / "packages"
+
+    def sandbox_trial(self, project: str, job_id: str, trial_id: int | str) -> Path:
+        """A trial's own writable directory (its cwd, HOME and TMPDIR), owned by the trial
+        user."""
+        return self.sandbox_job(project, job_id) / "trials" / str(trial_id)
+
+    @property
     def uploads(self) -> Path:
         return self.root / "uploads"
 
     def job_dir(self, project: str, job_id: str) -> Path:
         return self.root / "jobs" / project / job_id
-
-    def packages_dir(self, project: str, job_id: str) -> Path:
-        return self.job_dir(project, job_id) / "packages"
 
     def trial_dir(self, project: str, job_id: str, trial_id: int | str) -> Path:
         return self.job_dir(project, job_id) / "trials" / str(trial_id)
@@ -59,4 +84,4 @@ class DataLayout:
         return self.trial_dir(project, job_id, trial_id) / TRIAL_LOG
 
     def trial_metric_file(self, project: str, job_id: str, trial_id: int | str) -> Path:
-        return self.trial_dir(project, job_id, trial_id) / "hypertune" / "output.metrics"
+        return self.sandbox_trial(project, job_id, trial_id) / "hypertune" / "output.metrics"

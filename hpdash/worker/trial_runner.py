@@ -25,6 +25,7 @@ from django.conf import settings
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
     PackageError,
+    ProcessOptions,
     ProcessOutcome,
     TrialPlan,
     plan_trial,
@@ -35,6 +36,8 @@ from hpdash.core.runner.sources import MetricSources
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import CompletedCurves, should_stop
 from hpdash.models import Trial
+from hpdash.ops import sandbox
+from hpdash.ops.sandbox import TrialUser
 from hpdash.selectors.trials import completed_curves, job_state_now, trial_refusal
 from hpdash.services.scheduling import job_advance
 from hpdash.services.trials import (
@@ -45,7 +48,7 @@ from hpdash.services.trials import (
     trial_requeue,
     trial_start,
 )
-from hpdash.worker.worker import SHUTDOWN
+from hpdash.worker.worker import REAPS_ORPHANS, SHUTDOWN
 
 log = logging.getLogger(__name__)
 
@@ -159,24 +162,32 @@ class TrialRun:
         self.pid: int | None = None
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
+        self.user: TrialUser | None = settings.TRIAL_USER
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
 
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self) -> TrialPlan:
-        job, trial = self.job, self.trial
-        pythonpath = stage_packages(list(job.training.package_uris),
-                                    str(self.layout.packages_dir(job.project, job.job_id)))
+        job, trial, user = self.job, self.trial, self.user
+        sandbox_job = self.layout.sandbox_job(job.project, job.job_id)
+        sandbox.gate(sandbox_job, self.layout.sandbox, user)
+        pythonpath = stage_packages(
+            list(job.training.package_uris),
+            str(self.layout.sandbox_packages(job.project, job.job_id)),
+            group=user.gid if user else None)
         return plan_trial(training=job.training, layout=self.layout, project=job.project,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
-                          python=sys.executable, base_env=os.environ, pythonpath=pythonpath)
+                          python=sys.executable, base_env=os.environ, pythonpath=pythonpath,
+                          run_as=user.run_as if user else None)
 
     def _prepare_dirs(self, plan: TrialPlan) -> None:
-        plan.cwd.mkdir(parents=True, exist_ok=True)
-        # A metric file from an earlier attempt of this trial is not this attempt's result.
-        shutil.rmtree(plan.metric_file.parent, ignore_errors=True)
-        plan.metric_file.parent.mkdir(parents=True)
+        """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
+        is not this attempt's result), owned by the trial user."""
+        shutil.rmtree(plan.cwd, ignore_errors=True)
+        sandbox.gate(plan.cwd.parent, self.layout.sandbox, self.user)
+        sandbox.own_dir(plan.cwd, self.user)
+        sandbox.own_dir(plan.metric_file.parent, self.user)
         if plan.job_dir is not None:
-            plan.job_dir.mkdir(parents=True, exist_ok=True)
+            sandbox.own_job_dir(plan.job_dir, self.user)
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -186,22 +197,22 @@ class TrialRun:
         self.log.note(f"trial {trial.trial_id} attempt {trial.attempt} on {worker_name()}")
         try:
             plan = self._plan()
-        except PackageError as exc:
+            self._prepare_dirs(plan)
+        except (PackageError, sandbox.SandboxError) as exc:
             self.log.note(f"FAILED: {exc}")
             return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
-        self._prepare_dirs(plan)
         self.log.note(f"argv: {list(plan.argv[1:])}")
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
                                 str(plan.job_dir) if plan.job_dir else None, not_before)
         self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]))
-        process = run_process(
-            plan.argv, plan.env, cwd=str(plan.cwd), log_path=str(plan.log_path),
-            poll=self._poll, poll_interval=self.cfg["TRIAL_POLL_INTERVAL"],
-            timeout=plan.time_limit, grace=self.cfg["TRIAL_STOP_GRACE"],
-            log_cap_bytes=int(self.cfg["TRIAL_LOG_MAX_BYTES"]), on_start=self._started,
-        )
+        options = ProcessOptions(
+            poll_interval=self.cfg["TRIAL_POLL_INTERVAL"], timeout=plan.time_limit,
+            grace=self.cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(self.cfg["TRIAL_LOG_MAX_BYTES"]),
+            run_as=plan.run_as, end_orphans_after=REAPS_ORPHANS.is_set())
+        process = run_process(plan.argv, plan.env, cwd=str(plan.cwd), log_path=str(plan.log_path),
+                              poll=self._poll, on_start=self._started, options=options)
         return self._conclude(process)
 
     def _started(self, pid: int) -> None:

@@ -15,14 +15,26 @@ from __future__ import annotations
 
 import threading
 from types import FrameType
+from typing import Any
 
 from rq import SimpleWorker
 
+from hpdash.core.runner.process import become_subreaper
+
 # Set when this worker process has been asked to stop.
 SHUTDOWN = threading.Event()
+# Set when this worker is the reaper of its trainers' orphans (see become_subreaper).
+REAPS_ORPHANS = threading.Event()
 
 
 class Worker(SimpleWorker):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every process a trial starts ends with it, even one that left the trainer's process
+        # group with setsid(): orphans are handed to this worker, which ends them.
+        if become_subreaper():
+            REAPS_ORPHANS.set()
+
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         SHUTDOWN.set()
         super().request_stop(signum, frame)  # type: ignore[no-untyped-call]  # rq is untyped here

@@ -8,5 +8,7 @@ from harness import Stack, running_stack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("hpdash-e2e"), workers=3) as s:
+    data = tmp_path_factory.mktemp("hpdash-e2e")
+    data.chmod(0o711)  # the trial user passes through to its sandbox
+    with running_stack(data, workers=3) as s:
         yield s

@@ -8,13 +8,15 @@ from .command import build_argv, build_env
 from .metrics import HypertuneFollower, Measurement
 from .packages import PackageError, stage_packages
 from .plan import TrialPlan, plan_trial
-from .process import ProcessOutcome, run_process
+from .process import ProcessOptions, ProcessOutcome, RunAs, run_process
 
 __all__ = [
     "HypertuneFollower",
     "Measurement",
     "PackageError",
+    "ProcessOptions",
     "ProcessOutcome",
+    "RunAs",
     "TrialPlan",
     "build_argv",
     "build_env",

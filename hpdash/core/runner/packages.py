@@ -9,9 +9,12 @@ Each URI is a local absolute path or a ``file://`` URI to one of:
 - an sdist (``.tar.gz``/``.tgz``/``.zip``): unpacked, then treated as a source tree;
 - a wheel (``.whl``): unpacked (a wheel is importable as unpacked).
 
-Archives are unpacked once per job into ``dest`` (atomically: concurrent workers race safely).
-Dependencies declared by the package are *not* installed: the worker's environment must have
-them (decision recorded in the README).
+Every package is copied (a directory) or unpacked (an archive) into the job's own ``dest`` the
+first time one of its trials starts, atomically (concurrent workers race safely), and made
+readable there: later edits of the original do not change a running job, and a sandboxed
+trainer reads its packages without access to where they came from.  Archives unpack to at most
+``MAX_UNPACKED_BYTES``.  Dependencies declared by the package are *not* installed: the worker's
+environment must have them (decision recorded in the README).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ class PackageError(Exception):
     pass
 
 
+MAX_UNPACKED_BYTES = 1024**3  # 1 GiB: a 204 KB zip once unpacked to 200 MB
+
+
 def _source_root(path: str) -> str:
     if os.path.isfile(os.path.join(path, "__init__.py")):
         return os.path.dirname(path.rstrip("/"))
@@ -41,16 +47,69 @@ def _source_root(path: str) -> str:
     return path
 
 
+def _too_large(archive: str, total: int) -> None:
+    if total > MAX_UNPACKED_BYTES:
+        raise PackageError(f"{archive} would unpack to {total / 1024**2:.0f} MiB, more than "
+                           f"{MAX_UNPACKED_BYTES // 1024**2} MiB")
+
+
 def _unpack(archive: str, target: str) -> None:
     if archive.endswith((".whl", ".zip")):
         with zipfile.ZipFile(archive) as zf:
             for name in zf.namelist():
                 if name.startswith("/") or ".." in name.split("/"):
                     raise PackageError(f"{archive}: unsafe path {name!r} in archive")
+            _too_large(archive, sum(i.file_size for i in zf.infolist()))
             zf.extractall(target)  # noqa: S202 - every member name was checked above
     else:
         with tarfile.open(archive) as tf:
-            tf.extractall(target, filter="data")
+            _too_large(archive, sum(m.size for m in tf.getmembers()))
+            if hasattr(tarfile, "data_filter"):
+                tf.extractall(target, filter="data")
+            else:  # Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filters
+                members = [_safe_member(archive, m) for m in tf.getmembers()]
+                tf.extractall(target, members=members)  # noqa: S202 - checked just above
+
+
+def _safe_member(archive: str, m: tarfile.TarInfo) -> tarfile.TarInfo:
+    """What the "data" filter allows: regular files, directories and links that stay inside
+    the target, owned by the extracting user, without set-id bits."""
+    def escapes(name: str) -> bool:
+        return name.startswith("/") or ".." in name.split("/")
+
+    if escapes(m.name) or not (m.isfile() or m.isdir() or m.issym() or m.islnk()):
+        raise PackageError(f"{archive}: unsafe member {m.name!r} in archive")
+    if (m.issym() or m.islnk()) and escapes(m.linkname):
+        raise PackageError(f"{archive}: link {m.name!r} points outside the archive")
+    m.mode &= 0o755
+    m.uid = m.gid = 0
+    m.uname = m.gname = ""
+    return m
+
+
+def _copy_dir(path: str, target: str) -> None:
+    """A package directory as it is now, symlinks kept as links (never followed out)."""
+    shutil.copytree(path, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+
+
+def _share_with(path: str, group: int, *, executable: bool) -> None:
+    os.chown(path, -1, group, follow_symlinks=False)
+    os.chmod(path, 0o750 if executable else 0o640)
+
+
+def _make_readable(root: str, group: int | None) -> None:
+    """With a trial ``group``: directories 0750 and files 0640 (0750 if executable) of that
+    group, so the trial user reads them and only the service writes them.  Without one the
+    files stay private to the service's user, who runs the trainers."""
+    if group is None:
+        return
+    for base, _dirs, files in os.walk(root):
+        _share_with(base, group, executable=True)
+        for name in files:
+            full = os.path.join(base, name)
+            if not os.path.islink(full):
+                _share_with(full, group, executable=bool(os.stat(full).st_mode & 0o100))
 
 
 def _unpacked_root(target: str, archive: str) -> str:
@@ -63,35 +122,58 @@ def _unpacked_root(target: str, archive: str) -> str:
     return _source_root(target)
 
 
-def stage_packages(uris: list[str] | tuple[str, ...], dest: str) -> list[str]:
-    """Return the ``PYTHONPATH`` entries that make ``uris`` importable (in order)."""
+def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | None = None
+                   ) -> list[str]:
+    """Copy or unpack ``uris`` into ``dest`` (once per job) and return the ``PYTHONPATH``
+    entries that make them importable, in order; with ``group`` (the trial user's), readable
+    by that group."""
     paths: list[str] = []
     for uri in uris:
         path = local_path(uri)
         if not os.path.exists(path):
             raise PackageError(f"package {uri} does not exist on this worker")
-        if os.path.isdir(path):
-            paths.append(_source_root(os.path.abspath(path)))
-            continue
-        if not path.endswith((".whl", ".zip", ".tar.gz", ".tgz", ".tar")):
+        is_dir = os.path.isdir(path)
+        if not is_dir and not path.endswith((".whl", ".zip", ".tar.gz", ".tgz", ".tar")):
             raise PackageError(
                 f"package {uri} is not a directory, an sdist (.tar.gz/.zip) or a wheel (.whl)"
             )
-        stat = os.stat(path)
-        digest = hashlib.sha256(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+        if is_dir:
+            digest = hashlib.sha256(f"dir:{os.path.abspath(path)}".encode()).hexdigest()
+        else:
+            stat = os.stat(path)
+            digest = hashlib.sha256(
+                f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
         target = os.path.join(dest, digest[:16])
         if not os.path.isdir(target):
-            os.makedirs(dest, exist_ok=True)
-            tmp = tempfile.mkdtemp(dir=dest, prefix=".unpack-")
-            try:
-                _unpack(path, tmp)
-                os.rename(tmp, target)
-            except OSError as exc:
-                shutil.rmtree(tmp, ignore_errors=True)
-                if not os.path.isdir(target):  # another worker won the race
-                    raise PackageError(f"cannot unpack {uri}: {exc}") from exc
-            except (tarfile.TarError, zipfile.BadZipFile, PackageError) as exc:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise PackageError(f"cannot unpack {uri}: {exc}") from exc
-        paths.append(_unpacked_root(target, path))
+            _stage(uri, path, dest, target, is_dir=is_dir, group=group)
+        paths.append(_staged_root(target, path, is_dir))
     return paths
+
+
+def _staged_root(target: str, path: str, is_dir: bool) -> str:
+    if not is_dir:
+        return _unpacked_root(target, path)
+    copy = os.path.join(target, os.path.basename(os.path.abspath(path)))
+    return _source_root(copy)
+
+
+def _stage(uri: str, path: str, dest: str, target: str, *, is_dir: bool,
+           group: int | None) -> None:
+    os.makedirs(dest, exist_ok=True)
+    if group is not None:
+        _share_with(dest, group, executable=True)
+    tmp = tempfile.mkdtemp(dir=dest, prefix=".stage-")
+    try:
+        if is_dir:
+            _copy_dir(path, os.path.join(tmp, os.path.basename(os.path.abspath(path))))
+        else:
+            _unpack(path, tmp)
+        _make_readable(tmp, group)
+        os.rename(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if not os.path.isdir(target):  # another worker won the race
+            raise PackageError(f"cannot stage {uri}: {exc}") from exc
+    except (tarfile.TarError, zipfile.BadZipFile, PackageError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise PackageError(f"cannot unpack {uri}: {exc}") from exc

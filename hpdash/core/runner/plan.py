@@ -15,6 +15,7 @@ from hpdash.core.layout import DataLayout
 from hpdash.core.spec import ParamValue, TrainingInput
 
 from .command import build_argv, build_env, trial_job_dir
+from .process import RunAs
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class TrialPlan:
     # are looked for; None when the job has no jobDir.
     job_dir: Path | None
     time_limit: float  # seconds (scheduling.maxRunningTime)
+    run_as: RunAs | None = None  # the trial user (None: the service's own user)
 
 
 def plan_trial(
@@ -42,7 +44,10 @@ def plan_trial(
     python: str,
     base_env: Mapping[str, str],
     pythonpath: Sequence[str] = (),
+    run_as: RunAs | None = None,
 ) -> TrialPlan:
+    """With ``run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own directory:
+    the trial user's own home is not its to write, and nothing of the service's is."""
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
@@ -51,9 +56,12 @@ def plan_trial(
     env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
                     metric_file=str(metric_file), training_input=training.raw,
                     pythonpath=pythonpath)
+    cwd = layout.sandbox_trial(project, job_id, trial_id)
+    if run_as is not None:
+        env.update(HOME=str(cwd), TMPDIR=str(cwd))
     return TrialPlan(
-        argv=tuple(argv), env=env, cwd=layout.trial_dir(project, job_id, trial_id),
+        argv=tuple(argv), env=env, cwd=cwd,
         log_path=layout.trial_log(project, job_id, trial_id), metric_file=metric_file,
         metric_tag=hp.metric_tag, job_dir=Path(job_dir) if job_dir else None,
-        time_limit=training.max_running_seconds,
+        time_limit=training.max_running_seconds, run_as=run_as,
     )

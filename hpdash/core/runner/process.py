@@ -14,6 +14,7 @@ per trial).  Without ``setpriv`` the flag is set by ``preexec_fn``, as before.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -68,6 +69,69 @@ def _pdeathsig_prefix() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         ok = False
     return prefix if ok else []
+
+
+@dataclass(frozen=True)
+class RunAs:
+    """The OS user and group a trainer runs as (its supplementary groups are dropped)."""
+
+    uid: int
+    gid: int
+
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> bool:
+    """Make this process the reaper of every orphan below it (Linux ``PR_SET_CHILD_SUBREAPER``),
+    so that a trainer's descendant that left its process group with ``setsid()`` is still ours
+    to end (:func:`end_orphans`).  The worker calls it once at start."""
+    if _prctl is None:
+        return False
+    try:
+        return _prctl(_PR_SET_CHILD_SUBREAPER, 1) == 0
+    except Exception:  # noqa: BLE001 - not Linux, or an old kernel: process groups only
+        return False
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def end_orphans(timeout: float = 5.0) -> int:
+    """SIGKILL every child this (subreaper) process has left, over and over as their own
+    orphans are handed to it, and reap them; returns how many were ended.  Called after a
+    trial's process group is gone, when the worker has no other children."""
+    ended = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        kids = _children(os.getpid())
+        for kid in kids:
+            try:
+                os.kill(kid, signal.SIGKILL)
+                ended += 1
+            except ProcessLookupError:
+                pass
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0]:
+                pass
+        if not kids:
+            break
+        time.sleep(0.02)
+    return ended
 
 
 @dataclass(frozen=True)
@@ -155,6 +219,16 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+@dataclass(frozen=True)
+class ProcessOptions:
+    poll_interval: float = 0.25  # seconds between calls of ``poll``
+    timeout: float | None = None  # wall-time limit (seconds)
+    grace: float = 5.0  # seconds between SIGTERM and SIGKILL when stopping
+    log_cap_bytes: int = 10 * 1024 * 1024
+    run_as: RunAs | None = None  # run as this user and group
+    end_orphans_after: bool = False  # a subreaper caller: end every descendant at the end
+
+
 def run_process(
     argv: Sequence[str],
     env: Mapping[str, str],
@@ -162,16 +236,15 @@ def run_process(
     log_path: str,
     *,
     poll: Callable[[], StopReason | None],
-    poll_interval: float = 0.25,
-    timeout: float | None = None,
-    grace: float = 5.0,
-    log_cap_bytes: int = 10 * 1024 * 1024,
     on_start: Callable[[int], None] | None = None,
+    options: ProcessOptions = ProcessOptions(),  # frozen: shared safely
 ) -> ProcessOutcome:
     """Run ``argv`` to completion.  ``poll()`` is called about every ``poll_interval`` seconds
     while it runs; a non-None return value is a reason to stop the process (it is returned as
     ``stop_reason``).  ``KeyboardInterrupt``/``SystemExit`` raised meanwhile (a worker being
     shut down) stop the process group before propagating."""
+    poll_interval, timeout, grace = options.poll_interval, options.timeout, options.grace
+    run_as = options.run_as
     start = time.monotonic()
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     prefix = _pdeathsig_prefix()
@@ -189,9 +262,12 @@ def run_process(
             start_new_session=True,
             preexec_fn=None if prefix else _die_with_parent,  # noqa: PLW1509
             close_fds=True,
+            user=run_as.uid if run_as else None,
+            group=run_as.gid if run_as else None,
+            extra_groups=[] if run_as else None,
         )
         assert proc.stdout is not None
-        pump = _LogPump(proc.stdout, log, log_cap_bytes)
+        pump = _LogPump(proc.stdout, log, options.log_cap_bytes)
         pump.start()
         if on_start is not None:
             on_start(proc.pid)
@@ -217,6 +293,9 @@ def run_process(
             # Children the trainer left behind belong to the trial: end them too.
             _signal_group(proc.pid, signal.SIGKILL)
             waiter.close()
+            if options.end_orphans_after:
+                proc.wait()
+                end_orphans()
             pump.join(timeout=5)
         rc = proc.returncode
     return ProcessOutcome(

@@ -62,3 +62,34 @@ def test_an_archive_with_path_traversal_is_refused(tmp_path):
         zf.writestr("../../escape.py", "")
     with pytest.raises(PackageError, match="unsafe"):
         stage_packages([str(whl)], str(tmp_path / "stage"))
+
+
+def test_a_package_directory_is_copied_so_later_edits_do_not_change_the_running_job(tmp_path):
+    pkg = _make_pkg(tmp_path / "src")
+    paths = stage_packages([str(pkg)], str(tmp_path / "stage"))
+    assert paths[0].startswith(str(tmp_path / "stage"))
+    (pkg / "task.py").write_text("raise SystemExit('edited after the job started')\n")
+    assert _runs(stage_packages([str(pkg)], str(tmp_path / "stage")))  # the job's own copy
+
+
+def test_an_archive_that_unpacks_past_the_cap_is_refused(tmp_path, monkeypatch):
+    from hpdash.core.runner import packages
+
+    monkeypatch.setattr(packages, "MAX_UNPACKED_BYTES", 1_000_000)
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("trainer/__init__.py", "")
+        zf.writestr("trainer/zeros.bin", b"\0" * 5_000_000)  # ~5 KB compressed
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(PackageError, match="would unpack to 5 MiB, more than 0 MiB"):
+        stage_packages([str(bomb)], str(tmp_path / "stage"))
+    assert not list((tmp_path / "stage").glob("[!.]*"))
+
+
+def test_with_a_trial_group_the_staged_files_are_readable_by_that_group_only(tmp_path):
+    pkg = _make_pkg(tmp_path / "src")
+    gid = os.getgid()
+    root = stage_packages([str(pkg)], str(tmp_path / "stage"), group=gid)[0]
+    task = os.path.join(root, "trainer", "task.py")
+    assert os.stat(task).st_mode & 0o777 == 0o640 and os.stat(task).st_gid == gid
+    assert os.stat(root).st_mode & 0o777 == 0o750

@@ -26,8 +26,8 @@ def test_the_plan_carries_argv_dirs_metric_file_and_default_time_limit():
     plan = _plan("/srv/out")
     assert plan.argv == ("/py", "-m", "trainer.task", "--epochs", "3", "--job-dir",
                          "/srv/out/7", "--lr=0.05")
-    assert plan.cwd == Path("/data/jobs/p/j1/trials/7")
-    assert plan.log_path == plan.cwd / "trainer.log"
+    assert plan.cwd == Path("/data/sandbox/p/j1/trials/7")
+    assert plan.log_path == Path("/data/jobs/p/j1/trials/7/trainer.log")
     assert plan.metric_file == plan.cwd / "hypertune" / "output.metrics"
     assert plan.env["CLOUD_ML_HP_METRIC_FILE"] == str(plan.metric_file)
     assert plan.job_dir == Path("/srv/out/7")

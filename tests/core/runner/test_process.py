@@ -3,14 +3,14 @@ import signal
 import sys
 import time
 
-from hpdash.core.runner.process import run_process
+from hpdash.core.runner.process import ProcessOptions, run_process
 from hpdash.core.states import StopReason
 
 
-def _run(tmp_path, code, **kw):
-    kw.setdefault("poll", lambda: None)
+def _run(tmp_path, code, poll=lambda: None, **options):
+    options.setdefault("poll_interval", 0.05)
     return run_process([sys.executable, "-c", code], dict(os.environ), str(tmp_path),
-                       str(tmp_path / "log.txt"), poll_interval=0.05, **kw)
+                       str(tmp_path / "log.txt"), poll=poll, options=ProcessOptions(**options))
 
 
 def test_a_clean_exit_has_no_failure_cause_and_its_output_is_logged(tmp_path):
