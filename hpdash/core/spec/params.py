@@ -35,6 +35,8 @@ __all__ = ["PARAM_CHECKERS", "PARAM_TYPES_IN", "parse_params"]
 
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
 _MAX_PARAMS: Final = 100
+# Flags hpdash passes itself (as argparse dests): a parameter of that name would replace them.
+RESERVED_FLAGS: Final = frozenset({"job_dir"})
 _MAX_VALUES: Final = 1000
 _MAX_CATEGORY_LEN: Final = 1024
 _MIN_DISCRETE_GAP: Final = 1e-10
@@ -53,6 +55,10 @@ def _check_param_name(ctx: Ctx, value: Any, path: str) -> Any:
         ctx.add(path, f"parameterName {show(value)} is not valid: it becomes the command-line "
                       "flag --<name>, so it may contain only letters, digits, '_' and '-', must "
                       "not start with '-', and must be at most 128 characters")
+        return BAD
+    if _flag_dest(value) in RESERVED_FLAGS:
+        ctx.add(path, f"parameterName {show(value)} would replace hpdash's own --job-dir flag "
+                      "(argparse reads --job-dir and --job_dir as one): choose another name")
         return BAD
     return value
 
@@ -140,10 +146,20 @@ def _check_range(p: _Param) -> None:
     if p.lo is not None and p.hi is not None and p.lo > p.hi:
         p.add("minValue", f"minValue ({show(p.data['minValue'])}) must be ≤ maxValue "
                           f"({show(p.data['maxValue'])})")
+    elif p.lo is not None and p.hi is not None and not _finite_range(p.lo, p.hi):
+        p.add("maxValue", f"the range from minValue ({show(p.data['minValue'])}) to maxValue "
+                          f"({show(p.data['maxValue'])}) is too wide to compute with (it "
+                          "overflows a double); narrow it")
     if p.log_like and p.lo is not None and p.lo <= 0:
         p.add("minValue", f"minValue ({show(p.data['minValue'])}) must be greater than 0 because "
                           f"scaleType is {p.scale}: the whole feasible space must be strictly "
                           "positive")
+
+
+def _finite_range(lo: float, hi: float) -> bool:
+    """Whether the scale's arithmetic stays finite (see spec.space): ±1.7e308 bounds once gave
+    every trial the same value."""
+    return math.isfinite(hi - lo)
 
 
 def _check_value_list(p: _Param, key: str, ptype: str) -> None:
@@ -187,6 +203,9 @@ def _check_discrete(p: _Param) -> None:
                   f"discreteValues[{j}] ({format_number(prev)}); values must be at least "
                   "1e-10 apart")
     p.forbid(("categoricalValues",), "DISCRETE")
+    if len(p.points) > 1 and not _finite_range(p.points[0][1], p.points[-1][1]):
+        p.add("discreteValues", "discreteValues span a range too wide to compute with (it "
+                                "overflows a double); narrow it")
     if p.log_like and p.points and p.points[0][1] <= 0:
         i, first = p.points[0]
         p.add(f"discreteValues[{i}]",

@@ -25,6 +25,7 @@ Where the parts live: :mod:`~hpdash.core.spec.config` loads YAML/JSON config tex
 
 from __future__ import annotations
 
+import json
 import keyword
 import re
 from typing import Any, Final
@@ -99,6 +100,10 @@ _MAX_TRIALS: Final = 100_000
 _MAX_PARALLEL_TRIALS: Final = 1000
 _MAX_PACKAGE_URIS: Final = 100
 _MAX_GRID: Final = 10_000_000
+# What a trial's process receives must fit the OS's limits: one environment string at most
+# 128 KiB (TF_CONFIG and CLOUD_ML_JOB each hold the whole trainingInput), and argv plus
+# environment at most ARG_MAX (2 MiB here).  Exceeding them fails every trial with E2BIG.
+_MAX_TRAINING_INPUT_JSON: Final = 100_000
 _INT32 = (-(2**31), 2**31 - 1)
 _INT64 = (-(2**63), 2**63 - 1)
 
@@ -474,6 +479,7 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | Non
                 ctx.add(f"{path}.{type_key}",
                         f"{type_key} is required when {count_key} is greater than zero")
 
+    _check_command_size(ctx, raw, path)
     if ctx.count > start or hp is None:
         return None
     limit = (raw.get("scheduling") or {}).get("maxRunningTime")
@@ -493,6 +499,20 @@ def training_input_fields() -> FieldTree:
     filter reports a misspelt ``trainingInput.scaletier`` from it)."""
     hp = {**field_tree(_HP_CHECKERS), "params": field_tree(PARAM_CHECKERS)}
     return {**field_tree(_TRAINING_INPUT_SCHEMA), "hyperparameters": hp}
+
+
+def _check_command_size(ctx: Ctx, raw: dict[str, Any], path: str) -> None:
+    """A job that validates can run: its trials' command line and environment fit the OS."""
+    try:
+        size = len(json.dumps(raw, separators=(",", ":")).encode())
+    except (TypeError, ValueError, RecursionError):  # not data at all: reported elsewhere
+        return
+    if size > _MAX_TRAINING_INPUT_JSON:
+        ctx.add(path, f"trainingInput is {size:,} bytes as JSON; each trial receives it in "
+                      f"TF_CONFIG, which the OS caps at 128 KiB: at most "
+                      f"{_MAX_TRAINING_INPUT_JSON:,} bytes are allowed (move large values into "
+                      "a file and pass its path in args)")
+    # args are part of that JSON, so they fit on the command line too (ARG_MAX is 2 MiB).
 
 
 def parse_training_input(data: Any, path: str = "trainingInput") -> TrainingInput:

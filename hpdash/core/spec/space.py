@@ -50,10 +50,12 @@ def to_unit(p: ParameterSpec, value: float) -> float:
     if hi == lo:
         return 0.0
     x = min(max(float(value), lo), hi)
+    # Logs of each bound rather than of their ratio, and (hi - x) + lo rather than hi + lo - x:
+    # the ratio or the sum of two huge bounds overflows where each term does not.
     if p.is_log:
-        u = math.log(x / lo) / math.log(hi / lo)
+        u = (math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo))
     elif p.is_reverse_log:
-        u = 1.0 - math.log((hi + lo - x) / lo) / math.log(hi / lo)
+        u = 1.0 - (math.log((hi - x) + lo) - math.log(lo)) / (math.log(hi) - math.log(lo))
     else:
         u = (x - lo) / (hi - lo)
     return min(max(u, 0.0), 1.0)
@@ -66,9 +68,9 @@ def from_unit(p: ParameterSpec, u: float) -> ParamValue:
     if hi == lo:
         x = lo
     elif p.is_log:
-        x = lo * math.exp(u * math.log(hi / lo))
+        x = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo)))
     elif p.is_reverse_log:
-        x = hi + lo - lo * math.exp((1.0 - u) * math.log(hi / lo))
+        x = hi - (math.exp(math.log(lo) + (1.0 - u) * (math.log(hi) - math.log(lo))) - lo)
     else:
         x = lo + u * (hi - lo)
     x = min(max(x, lo), hi)

@@ -981,9 +981,16 @@ def test_it_rejects_more_than_1000_categories() -> None:
         "categoricalValues has 1001 values; at most 1000 are allowed")
 
 
-def test_it_accepts_1000_categories_of_1024_characters() -> None:
-    values = [f"{i:04d}" + "x" * 1020 for i in range(1000)]
+def test_it_accepts_1000_categories() -> None:
+    values = [f"c{i:04d}" for i in range(1000)]
     assert len(ok(cat(values)).training_input.hyperparameters.params[0].categorical_values) == 1000
+
+
+def test_1000_categories_of_1024_characters_are_too_large_for_a_trials_environment() -> None:
+    """Each trial gets the whole trainingInput in TF_CONFIG, one environment string that Linux
+    caps at 128 KiB: a 1 MB spec once passed and then failed every trial with E2BIG."""
+    values = [f"{i:04d}" + "x" * 1020 for i in range(1000)]
+    assert only_violation(cat(values))[0] == "trainingInput"
 
 
 def test_it_rejects_a_category_longer_than_1024_characters() -> None:
@@ -1310,3 +1317,38 @@ def test_the_spec_package_imports_without_django() -> None:
     code = ("import sys, hpdash.core.spec, hpdash.core.spec.parse, hpdash.core.spec.space; "
             "assert 'django' not in sys.modules, 'django imported'")
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jobs that validate can run
+
+
+def _hp_with(param: dict) -> dict:
+    return {"goal": "MAXIMIZE", "maxTrials": 2, "params": [param]}
+
+
+def test_a_double_range_that_overflows_is_refused():
+    with pytest.raises(SpecError) as exc:
+        parse_hyperparameters(_hp_with({"parameterName": "x", "type": "DOUBLE",
+                                        "minValue": -1.7e308, "maxValue": 1.7e308}))
+    assert exc.value.violations[0].field.endswith("params[0].maxValue")
+    assert "overflows a double" in exc.value.violations[0].description
+
+
+@pytest.mark.parametrize("name", ["job-dir", "job_dir"])
+def test_a_parameter_may_not_replace_hpdashs_own_job_dir_flag(name):
+    with pytest.raises(SpecError) as exc:
+        parse_hyperparameters(_hp_with({"parameterName": name, "type": "DOUBLE",
+                                        "minValue": 0, "maxValue": 1}))
+    assert "would replace hpdash's own --job-dir flag" in str(exc.value)
+
+
+def test_a_training_input_too_large_for_a_trials_environment_is_refused():
+    job = {"jobId": "j", "trainingInput": {
+        "pythonModule": "trainer.task", "args": ["--blob=" + "x" * 120_000],
+        "hyperparameters": _hp_with({"parameterName": "x", "type": "DOUBLE", "minValue": 0,
+                                     "maxValue": 1})}}
+    with pytest.raises(SpecError) as exc:
+        parse_job(job)
+    assert exc.value.violations[0].field == "trainingInput"
+    assert "TF_CONFIG" in exc.value.violations[0].description
