@@ -81,6 +81,35 @@ def _not_found(project: str, job_id: str) -> JsonResponse:
     return error("NOT_FOUND", f"Job 'projects/{project}/jobs/{job_id}' was not found.")
 
 
+class DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique (``json`` would keep the last of two silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+def _json_body(request: HttpRequest) -> tuple[Any, JsonResponse | None]:
+    """The request's JSON body, or the 400 to answer with."""
+    try:
+        return json.loads(request.body or b"{}", object_pairs_hook=_unique_keys), None
+    except DuplicateKey as exc:
+        return None, error("INVALID_ARGUMENT", f"Invalid JSON payload received. Duplicate key "
+                           f"{exc.key!r}: each key may appear once in an object.",
+                           [(exc.key, "appears more than once in the same object")])
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
+        return None, error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
+                           [("job", "the request body is not valid JSON")])
+
+
 @_endpoint
 def jobs(request: HttpRequest, project: str) -> HttpResponse:
     if request.method == "POST":
@@ -91,11 +120,9 @@ def jobs(request: HttpRequest, project: str) -> HttpResponse:
 
 
 def _create(request: HttpRequest, project: str) -> HttpResponse:
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
-        return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
-                     [("job", "the request body is not valid JSON")])
+    data, bad = _json_body(request)
+    if bad is not None:
+        return bad
     try:
         job = job_create(project=project, data=data, owner=request.user)
     except PermissionDenied as exc:
@@ -199,11 +226,9 @@ def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
                 else "updates nothing without labels")
         return error("INVALID_ARGUMENT", f"updateMask {what}: the only supported update masks "
                      "are labels and etag.", [("updateMask", f"{what}; use labels or labels,etag")])
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting: 400
-        return error("INVALID_ARGUMENT", f"Invalid JSON payload received. {exc}",
-                     [("job", "the request body is not valid JSON")])
+    data, bad = _json_body(request)
+    if bad is not None:
+        return bad
     if not isinstance(data, dict):
         return error("INVALID_ARGUMENT", "The request body must be a Job object.",
                      [("job", "must be a JSON object")])

@@ -19,6 +19,19 @@ from hpdash.models import Job, Trial
 from hpdash.selectors.trials import trial_curves
 
 FORMATS = ("csv", "json")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A cell a spreadsheet will not run: text that starts like a formula (``= + - @``, tab,
+    CR) gets a leading ``'``, as OWASP advises; numbers, negative ones too, stay numbers."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
 
 
 def trials_export(job: Job, trials: QuerySet[Trial], fmt: str) -> HttpResponse:
@@ -33,16 +46,15 @@ def trials_export(job: Job, trials: QuerySet[Trial], fmt: str) -> HttpResponse:
         out = io.StringIO()
         names = [p.name for p in job.spec.params]
         w = csv.writer(out)
-        w.writerow(["trialId", "state", job.metric_tag, "step", *names, "stoppedEarly",
-                    "startTime", "endTime", "failure"])
+        w.writerow([csv_cell(c) for c in ("trialId", "state", job.metric_tag, "step", *names,
+                                           "stoppedEarly", "startTime", "endTime", "failure")])
         for t in rows:
             r = trial_resource(job, t)
             fm = r.get("finalMetric", {})
-            w.writerow([t.trial_id, t.state, fm.get("objectiveValue", ""),
-                        fm.get("trainingStep", ""),
-                        *(r["hyperparameters"].get(n, "") for n in names),
-                        t.is_stopped_early, r.get("startTime", ""), r.get("endTime", ""),
-                        t.failure_reason])
+            w.writerow([csv_cell(c) for c in (
+                t.trial_id, t.state, fm.get("objectiveValue", ""), fm.get("trainingStep", ""),
+                *(r["hyperparameters"].get(n, "") for n in names), t.is_stopped_early,
+                r.get("startTime", ""), r.get("endTime", ""), t.failure_reason)])
         resp = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="{job.job_id}-trials.{fmt}"'
     return resp

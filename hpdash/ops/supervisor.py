@@ -151,7 +151,8 @@ class Supervisor:
         return Child("web", [sys.executable, "-m", "gunicorn", "hpdash.wsgi",
                              "--bind", f"{cfg['HOST']}:{cfg['PORT']}",
                              "--workers", str(cfg["WEB_PROCESSES"]),
-                             "--threads", str(cfg["WEB_THREADS"]), "--worker-class", "gthread",
+                             "--threads", str(cfg["WEB_THREADS"]),
+                             "--worker-class", "hpdash.ops.web.WebWorker",
                              "--timeout", "60", "--graceful-timeout", "10",
                              "--access-logfile", "-", *_gunicorn_no_control_socket()],
                      self.env)

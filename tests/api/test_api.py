@@ -108,3 +108,13 @@ def test_create_api_token_command_prints_a_working_token_last(client):
 def test_pages_require_login(client):
     resp = client.get("/")
     assert resp.status_code == 302 and resp["Location"].startswith("/accounts/login/")
+
+
+def test_a_duplicate_json_key_is_a_400_naming_the_key(client, auth):
+    body = ('{"jobId": "j1", "jobId": "j2", "trainingInput": '
+            + json.dumps(JOB["trainingInput"]) + "}")
+    resp = post(client, auth, body)
+    assert resp.status_code == 400
+    err = resp.json()["error"]
+    assert err["status"] == "INVALID_ARGUMENT" and "Duplicate key 'jobId'" in err["message"]
+    assert err["details"][0]["fieldViolations"][0]["field"] == "jobId"

@@ -65,3 +65,14 @@ def test_someone_outside_the_project_gets_404_for_the_exports(client, job, djang
     client.force_login(django_user_model.objects.create_user("mallory"))
     assert client.get(URL + "json").status_code == 404
     assert client.get(URL + "csv").status_code == 404
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised_but_numbers_stay_numbers(
+        client, job):
+    Trial.objects.filter(job=job, trial_id=2).update(
+        failure_reason='=HYPERLINK("http://evil.example","click")')
+    Trial.objects.filter(job=job, trial_id=1).update(final_value=-0.5)
+    client.force_login(Project.objects.get(name="p").members.get())
+    text = client.get(URL + "csv").content.decode()
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+    assert ",-0.5," in text

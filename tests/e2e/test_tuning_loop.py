@@ -219,3 +219,19 @@ def test_the_example_trainer_tunes_from_its_yaml_config(stack: Stack):
     best = done["trainingOutput"]["trials"][0]
     assert best["finalMetric"]["trainingStep"] == "3"
     assert 0.5 < best["finalMetric"]["objectiveValue"] <= 1.0
+
+
+def test_an_over_long_url_is_answered_in_the_apis_error_envelope(stack: Stack):
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(stack.url)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as s:
+        s.sendall(f"GET /v1/projects/{'p' * 20000}/jobs HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head
+    assert json.loads(body)["error"]["status"] == "INVALID_ARGUMENT"
