@@ -40,7 +40,10 @@ class Project(models.Model):
 
 
 class Job(models.Model):
-    project = models.CharField(max_length=128)
+    # A job always belongs to a Project row, by name (``project_id`` is the project's name);
+    # a project that still has jobs cannot be deleted.
+    project = models.ForeignKey(Project, to_field="name", db_column="project",
+                                on_delete=models.PROTECT, related_name="jobs")
     job_id = models.CharField(max_length=128)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
@@ -79,7 +82,7 @@ class Job(models.Model):
         permissions = [("cancel_job", "Can cancel jobs")]
 
     def __str__(self) -> str:
-        return f"projects/{self.project}/jobs/{self.job_id}"
+        return f"projects/{self.project_id}/jobs/{self.job_id}"
 
     @cached_property
     def spec(self) -> HyperparameterSpec:

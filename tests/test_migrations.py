@@ -103,8 +103,10 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
             (1, 1.0), (2, 0.5), (3, 1.0 / 3)]
         assert new.get_model("hpdash", "Measurement").objects.filter(trial__job=job).count() == 30
         assert new.get_model("hpdash", "ApiToken").objects.get(prefix="hpd_old").user == job.owner
-        # The tables added later work next to the old rows.
-        project = new.get_model("hpdash", "Project").objects.create(name="legacy")
+        # The job's project now exists, with nobody in it: the first user to submit a job in
+        # "legacy" does not get to own it (an administrator adds members).
+        project = new.get_model("hpdash", "Project").objects.get(name="legacy")
+        assert job.project_id == "legacy" and not project.members.exists()
         project.members.add(job.owner)
         assert list(project.members.values_list("username", flat=True)) == ["olduser"]
 

@@ -18,24 +18,24 @@ RESUME_CHOICES_LIMIT = 500
 def job_get(*, user: Any, project: str, job_id: str) -> Job | None:
     """The job, if ``user`` may see its project; else None."""
     return (visible_jobs(user).select_related("owner")
-            .filter(project=project, job_id=job_id).first())
+            .filter(project__name=project, job_id=job_id).first())
 
 
 def jobs_in_project(*, user: Any, project: str) -> QuerySet[Job]:
     """The project's jobs, newest first (empty if ``user`` may not see the project)."""
-    return visible_jobs(user).filter(project=project)
+    return visible_jobs(user).filter(project__name=project)
 
 
 def jobs_resumable(*, user: Any) -> list[tuple[str, str, str, str, str]]:
     """Finished jobs ``user`` may see, newest first, as (project, jobId, goal, metric tag,
     algorithm): the choices of the new-job form's "continue a job"."""
     rows = visible_jobs(user).filter(state__in=FINAL_JOB_STATES).order_by("-create_time", "-id")
-    return list(rows.values_list("project", "job_id", "goal", "metric_tag", "algorithm")[
+    return list(rows.values_list("project__name", "job_id", "goal", "metric_tag", "algorithm")[
         :RESUME_CHOICES_LIMIT])
 
 
 def job_ids_with_prefix(*, project: str, prefix: str) -> set[str]:
     """Job ids taken in ``project`` that start with ``prefix``, whoever may see them: a new
     job's suggested id must not collide with any (only ids are read, nothing is shown)."""
-    return set(Job.objects.filter(project=project, job_id__startswith=prefix)
+    return set(Job.objects.filter(project__name=project, job_id__startswith=prefix)
                .values_list("job_id", flat=True))

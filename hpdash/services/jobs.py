@@ -23,7 +23,7 @@ from hpdash.core.spec import (
 )
 from hpdash.core.spec.parse import parse_labels
 from hpdash.core.states import JobState, StopReason, TrialState
-from hpdash.models import Job
+from hpdash.models import Job, Project
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 from hpdash.worker import queue
@@ -95,7 +95,7 @@ def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> 
     "Resuming a completed job") and return that job.  The previous job may have SUCCEEDED,
     FAILED or been CANCELLED; it must be finished.  Fields the user gives must agree with it."""
     prev_id = hp["resumePreviousJobId"]
-    prev = Job.objects.filter(project=project, job_id=prev_id).first()
+    prev = Job.objects.filter(project__name=project, job_id=prev_id).first()
     if prev is None:
         raise SpecError([FieldViolation(f"{HP_PATH}.resumePreviousJobId",
                                         f"no job {prev_id!r} in project {project!r}")])
@@ -134,6 +134,8 @@ def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
         denied = project_claim_for_create(user=owner, project=project)
         if denied:
             raise PermissionDenied(denied)
+    else:  # the system itself (tests, management commands): a project without members
+        Project.objects.get_or_create(name=project)
     raw = dict(spec.training_input.raw)
     violations = _check_local_paths(spec.training_input)
     if violations:
@@ -149,10 +151,10 @@ def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
     assert spec.job_id is not None
     try:
         with transaction.atomic():
-            if Job.objects.filter(project=project, job_id=spec.job_id).exists():
+            if Job.objects.filter(project__name=project, job_id=spec.job_id).exists():
                 raise AlreadyExists(spec.job_id)
             job = Job.objects.create(
-                project=project,
+                project_id=project,  # the Project row exists: claimed above or resumed in
                 job_id=spec.job_id,
                 owner=owner,
                 labels=spec.labels,

@@ -156,7 +156,7 @@ class TrialRun:
         self.job = trial.job
         self.cfg: dict[str, Any] = settings.HPDASH
         self.layout = DataLayout(Path(settings.DATA_DIR))
-        project, job_id, trial_id = self.job.project, self.job.job_id, trial.trial_id
+        project, job_id, trial_id = self.job.project_id, self.job.job_id, trial.trial_id
         self.log = TrialLog(self.layout.trial_log(project, job_id, trial_id))
         self.stopper = EarlyStopper(trial) if self.job.spec.enable_early_stopping else None
         self.pid: int | None = None
@@ -168,13 +168,13 @@ class TrialRun:
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self) -> TrialPlan:
         job, trial, user = self.job, self.trial, self.user
-        sandbox_job = self.layout.sandbox_job(job.project, job.job_id)
+        sandbox_job = self.layout.sandbox_job(job.project_id, job.job_id)
         sandbox.gate(sandbox_job, self.layout.sandbox, user)
         pythonpath = stage_packages(
             list(job.training.package_uris),
-            str(self.layout.sandbox_packages(job.project, job.job_id)),
+            str(self.layout.sandbox_packages(job.project_id, job.job_id)),
             group=user.gid if user else None)
-        return plan_trial(training=job.training, layout=self.layout, project=job.project,
+        return plan_trial(training=job.training, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=sys.executable, base_env=os.environ, pythonpath=pythonpath,
                           run_as=user.run_as if user else None)

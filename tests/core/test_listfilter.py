@@ -398,7 +398,7 @@ def test_page_size_defaults_to_20_and_is_clamped_to_100(client, auth):
     base = create(client, auth, "seed")
     row = Job.objects.get(job_id="seed")
     Job.objects.bulk_create([
-        Job(project="p", job_id=f"bulk{i}", training_input=row.training_input, goal=row.goal,
+        Job(project_id="p", job_id=f"bulk{i}", training_input=row.training_input, goal=row.goal,
             metric_tag=row.metric_tag, algorithm=row.algorithm, max_trials=1,
             max_parallel_trials=1, seed=1, etag=base["etag"]) for i in range(104)])
     assert len(list_jobs(client, auth)["jobs"]) == 20

@@ -21,7 +21,8 @@ URL = "/projects/p/jobs/j/trials."
 def job(django_user_model) -> Job:
     alice = django_user_model.objects.create_user("alice")
     Project.objects.create(name="p").members.add(alice)
-    job = Job.objects.create(project="p", job_id="j", training_input={
+    project, _ = Project.objects.get_or_create(name="p")
+    job = Job.objects.create(project=project, job_id="j", training_input={
         "pythonModule": "m", "hyperparameters": HP}, goal="MAXIMIZE", metric_tag="acc",
         algorithm="RANDOM_SEARCH", max_trials=4, max_parallel_trials=1, seed=1)
     now = timezone.now()

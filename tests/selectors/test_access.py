@@ -93,3 +93,39 @@ def test_an_invalid_job_does_not_claim_a_new_project(client):
     bad = {**JOB, "jobId": "1bad"}
     assert create(client, headers(submitter("alice")), project="fresh", job=bad).status_code == 400
     assert not Project.objects.filter(name="fresh").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Projects always exist
+
+
+def test_a_seeded_demo_job_belongs_to_a_project_that_outsiders_cannot_read_or_relabel(client):
+    from django.core.management import call_command
+
+    call_command("seed_demo_job", "--project", "demo", "--job-id", "seeded", "--trials", "3")
+    assert Project.objects.filter(name="demo").exists()
+    mallory = headers(submitter("mallory"))
+    assert client.get("/v1/projects/demo/jobs/seeded", **mallory).status_code == 403
+    patch = client.patch("/v1/projects/demo/jobs/seeded?updateMask=labels",
+                         data=json.dumps({"labels": {"owned": "yes"}}),
+                         content_type="application/json", **mallory)
+    assert patch.status_code == 403
+    # Nor can an outsider take the namespace over by creating a job in it first.
+    assert create(client, mallory, project="demo").status_code == 403
+    assert not Project.objects.get(name="demo").members.exists()
+
+
+def test_a_project_that_has_jobs_cannot_be_deleted_not_even_in_the_admin(client):
+    from django.db.models import ProtectedError
+
+    assert create(client, headers(submitter("alice"))).status_code == 200
+    project = Project.objects.get(name="team-a")
+    with pytest.raises(ProtectedError):
+        project.delete()
+    admin = User.objects.create_superuser("root", password="pw")
+    client.force_login(admin)
+    url = f"/admin/hpdash/project/{project.pk}/delete/"
+    page = client.get(url)
+    assert b"would require deleting the following protected related objects" in page.content
+    client.post(url, {"post": "yes"})
+    assert Project.objects.filter(name="team-a").exists()

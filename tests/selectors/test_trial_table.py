@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from hpdash.core.states import TrialState
-from hpdash.models import Job, Trial
+from hpdash.models import Job, Project, Trial
 from hpdash.selectors.trial_table import best_trials, filtered_trials, parse_filter
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,8 @@ HP = {"goal": "MAXIMIZE", "maxTrials": 10, "params": [
 
 @pytest.fixture
 def job() -> Job:
-    job = Job.objects.create(project="p", job_id="j", training_input={
+    project, _ = Project.objects.get_or_create(name="p")
+    job = Job.objects.create(project=project, job_id="j", training_input={
         "pythonModule": "m", "hyperparameters": HP}, goal="MAXIMIZE", metric_tag="acc",
         algorithm="ALGORITHM_UNSPECIFIED", max_trials=10, max_parallel_trials=1, seed=1)
     t0 = timezone.now()

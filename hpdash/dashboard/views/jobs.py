@@ -76,7 +76,7 @@ def _trial_rows(job: Job, trials: list[Trial], best: Any) -> list[dict[str, Any]
     params = job.spec.params
     # The trial page's URL and the id as text, built here: {% url %} and a localized int
     # per cell cost the 50-row table a third of its rendering time.
-    base = reverse("trial-detail", args=(job.project, job.job_id, 0))[:-2]
+    base = reverse("trial-detail", args=(job.project_id, job.job_id, 0))[:-2]
     return [{
         "t": t,
         "id": str(t.trial_id),
@@ -201,7 +201,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
     curves = charts.gather_curves(job.trials.all(), [trial.trial_id])
     figure = charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
                                   job.metric_tag, title="Measurements")
-    path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
+    path = DataLayout(settings.DATA_DIR).trial_log(job.project_id, job.job_id, trial.trial_id)
     tail, truncated = "", False
     if path.exists():
         size = path.stat().st_size
@@ -223,7 +223,7 @@ def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
               ) -> FileResponse:
     job = _job(request, project, job_id)
     trial = get_object_or_404(job.trials, trial_id=trial_id)
-    path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
+    path = DataLayout(settings.DATA_DIR).trial_log(job.project_id, job.job_id, trial.trial_id)
     if not path.exists():
         raise Http404("this trial has no log yet")
     return FileResponse(open(path, "rb"), as_attachment=True,

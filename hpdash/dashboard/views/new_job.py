@@ -165,7 +165,7 @@ def _initial_for_resume(request: HttpRequest, value: str) -> Initial | None:
     job = {"jobId": _next_job_id(project, prev.job_id), "labels": prev.labels,
            "trainingInput": {**prev.training_input, "hyperparameters": hp}}
     initial = job_to_initial(job, project)
-    initial.notes = [f"Continues {prev.project}/{prev.job_id}: its trials count as history and "
+    initial.notes = [f"Continues {prev.project_id}/{prev.job_id}: its trials count as history and "
                      "its parameters are reused (leave the parameter rows empty)."]
     if not prev.is_terminal:
         initial.notes.append(f"{prev.job_id} is {prev.state}: it can only be continued once it "
@@ -255,8 +255,8 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
                                  f"choose another id, such as "
                                  f"{_next_job_id(project, spec.job_id)}.")
         return _render(request, form=form, formset=formset, status=400)
-    messages.success(request, f"Created job {job.job_id} in project {job.project}.")
-    return redirect("job-detail", project=job.project, job_id=job.job_id)
+    messages.success(request, f"Created job {job.job_id} in project {job.project_id}.")
+    return redirect("job-detail", project=job.project_id, job_id=job.job_id)
 
 
 def _all_valid(form: JobForm, formset: Any) -> bool:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from hpdash.core.spec import SpecError, parse_job
 from hpdash.core.states import JobState, TrialState
-from hpdash.models import Job, Measurement, Trial
+from hpdash.models import Job, Measurement, Project, Trial
 
 DEMO_SPEC: dict[str, Any] = {
     "goal": "MAXIMIZE",
@@ -53,13 +53,14 @@ class Command(BaseCommand):
             spec = parse_job(data)
         except SpecError as exc:
             raise CommandError(str(exc)) from exc
-        if Job.objects.filter(project=o["project"], job_id=o["job_id"]).exists():
+        if Job.objects.filter(project__name=o["project"], job_id=o["job_id"]).exists():
             raise CommandError(f"job {o['job_id']} already exists in {o['project']}")
         rng = random.Random(o["seed"])  # noqa: S311 - demo data, reproducible by seed
         start = timezone.now() - dt.timedelta(seconds=30 * o["trials"])
         with transaction.atomic():
+            project, _ = Project.objects.get_or_create(name=o["project"])
             job = Job.objects.create(
-                project=o["project"], job_id=o["job_id"], training_input=spec.training_input.raw,
+                project=project, job_id=o["job_id"], training_input=spec.training_input.raw,
                 goal="MAXIMIZE", metric_tag="accuracy", algorithm="RANDOM_SEARCH",
                 max_trials=o["trials"], max_parallel_trials=4, seed=o["seed"],
                 state=JobState.SUCCEEDED, start_time=start,
@@ -89,5 +90,5 @@ class Command(BaseCommand):
                                 reported_at=t0 + dt.timedelta(seconds=1.5 * s))
                     for i, (curve, t0) in enumerate(curves) for s, v in curve]
             Measurement.objects.bulk_create(rows, batch_size=5000)
-        self.stdout.write(f"created projects/{job.project}/jobs/{job.job_id} with "
+        self.stdout.write(f"created projects/{job.project_id}/jobs/{job.job_id} with "
                           f"{o['trials']} trials and {len(rows)} measurements")
