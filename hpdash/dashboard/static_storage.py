@@ -10,13 +10,13 @@ with a short cache: pages work either way, only caching differs."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django.contrib.staticfiles.apps import StaticFilesConfig as BaseStaticFilesConfig
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 
-class HashedStaticStorage(CompressedManifestStaticFilesStorage):
+class HashedStaticStorage(CompressedManifestStaticFilesStorage):  # type: ignore[misc]
     manifest_strict = False
 
     def stored_name(self, name: str) -> str:
@@ -34,5 +34,5 @@ class StaticFilesConfig(BaseStaticFilesConfig):
     serves (sample datasets, Python-side templates, the Jupyter widget bundle): collectstatic
     then copies and compresses what pages load and nothing else."""
 
-    ignore_patterns: ClassVar[list[str]] = [
+    ignore_patterns = [  # noqa: RUF012 - Django's own attribute is a plain list
         *BaseStaticFilesConfig.ignore_patterns, "datasets", "templates", "widgetbundle.js"]
