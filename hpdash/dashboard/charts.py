@@ -275,11 +275,20 @@ def curves_figure(curves: dict[int, list[tuple[int, float]]], stopped: Iterable[
 
 def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int],
                 recommended: int | None) -> dict[str, Any]:
-    """Every figure of the job page, over the trials matching ``q``."""
+    """Every figure of the job page, over exactly the trials matching ``q``: the best trial is
+    marked only if it matches, and no match gives empty figures saying so."""
     points = gather_points(job.trials.filter(q))
     metric = job.metric_tag
-    tied = list(best_ids)
-    curve_ids = curve_trial_ids(points, job.maximize, [recommended] if recommended else [])
+    shown_ids = {p.trial_id for p in points}
+    tied = [i for i in best_ids if i in shown_ids]
+    if not points:
+        return {"history": empty_figure("Optimization history"),
+                "parallel": empty_figure("Parallel coordinates", height=420),
+                "curves": empty_figure("Learning curves"),
+                "slices": [empty_figure(f"{metric} vs {p.name}", height=280)
+                           for p in spec.params]}
+    extra = [recommended] if recommended in shown_ids else []
+    curve_ids = curve_trial_ids(points, job.maximize, extra)
     curves = gather_curves(job.trials.all(), curve_ids)
     return {
         "history": history_figure(points, job.maximize, metric, tied),
@@ -290,14 +299,32 @@ def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int
     }
 
 
-def figures_script(figures: dict[str, Any], element_id: str = "figures") -> SafeString:
-    """Exactly ``{{ figures|json_script:element_id }}``, four times faster on large figures
-    (``str.translate`` with a dict is slow on a few hundred KB; three ``replace`` calls are
-    not)."""
-    text = (json.dumps(figures, cls=DjangoJSONEncoder)
+NO_MATCH = "No trials match the filter"
+
+
+def empty_figure(title: str, height: int = 340, message: str = NO_MATCH) -> dict[str, Any]:
+    """A figure with no data and no axes, only ``message`` (Plotly would draw empty axes
+    from -1 to 6)."""
+    hidden = {"visible": False}
+    return {"data": [], "layout": _layout(title, height=height, xaxis=hidden, yaxis=hidden,
+                                          annotations=[{"text": message, "showarrow": False,
+                                                        "font": {"size": 15},
+                                                        "xref": "paper", "yref": "paper",
+                                                        "x": 0.5, "y": 0.5}])}
+
+
+def figures_json(figures: dict[str, Any]) -> str:
+    """The figures as JSON that is safe inside a ``<script type="application/json">`` (as
+    ``json_script`` escapes it, four times faster on large figures: ``str.translate`` with a
+    dict is slow on a few hundred KB; three ``replace`` calls are not)."""
+    return (json.dumps(figures, cls=DjangoJSONEncoder)
             .replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))
+
+
+def figures_script(figures: dict[str, Any], element_id: str = "figures") -> SafeString:
+    """Exactly ``{{ figures|json_script:element_id }}``."""
     return format_html('<script id="{}" type="application/json">{}</script>', element_id,
-                       mark_safe(text))  # noqa: S308 - escaped above, as json_script does
+                       mark_safe(figures_json(figures)))  # noqa: S308 - escaped, as json_script
 
 
 class _LRU:
@@ -330,10 +357,10 @@ class _LRU:
 FIGURE_CACHE = _LRU(32)
 
 
-def job_figures_script(job: Job, spec: HyperparameterSpec, *, q: Q, filter_key: Hashable,
-                       best_ids: Iterable[int], recommended: int | None,
-                       settled_version: Hashable | None) -> tuple[SafeString, int]:
-    """The job page's figures as a ``<script type="application/json">`` and the number of
+def job_figures_json(job: Job, spec: HyperparameterSpec, *, q: Q, filter_key: Hashable,
+                     best_ids: Iterable[int], recommended: int | None,
+                     settled_version: Hashable | None) -> tuple[str, int]:
+    """The job page's figures as script-safe JSON (:func:`figures_json`) and the number of
     slice charts.
 
     ``settled_version`` is None while the job's trials can still change; else it must change
@@ -347,7 +374,7 @@ def job_figures_script(job: Job, spec: HyperparameterSpec, *, q: Q, filter_key: 
         if hit is not None:
             return hit  # type: ignore[no-any-return]
     figures = job_figures(job, spec, q, best_ids, recommended)
-    out = (figures_script(figures), len(figures["slices"]))
+    out = (figures_json(figures), len(figures["slices"]))
     if settled_version is not None:
         FIGURE_CACHE.put(key, out)
     return out
