@@ -7,28 +7,91 @@
   const POLL_MS = 3000;
   const FIGURES_MIN_MS = 10000;  // a running job's charts refresh at most this often
 
-  function draw(id, fig) {
-    const div = document.getElementById(id);
-    if (!div || !window.Plotly) return Promise.resolve();
-    return Plotly.react(div, fig.data, fig.layout, { responsive: true, displaylogo: false });
-  }
+  // Charts are drawn when they come near the viewport: a 10,000-trial job page has seven,
+  // and the parallel-coordinates plot alone takes seconds where WebGL runs in software. The
+  // newest data of every chart is kept, so a chart drawn late shows the latest figures.
+  const latest = {};
+  const drawn = new Set();
+  let observer = null;
 
-  function drawAll(figures) {
-    const pending = [];
-    for (const [key, fig] of Object.entries(figures)) {
-      if (Array.isArray(fig)) fig.forEach((f, i) => pending.push(draw("chart-" + key + "-" + i, f)));
-      else pending.push(draw("chart-" + key, fig));
+  // plotly.min.js (4.8 MB, 1.4 MB gzipped) is loaded when the first chart is drawn, or once
+  // the page is idle: a page whose first screen is a table does not wait for it. Pages that
+  // name it in <meta name="hpdash-plotly"> load it so; others include it as a script.
+  let plotlyLoading = null;
+  function loadPlotly() {
+    if (window.Plotly) return Promise.resolve();
+    const meta = document.querySelector("meta[name=hpdash-plotly]");
+    if (!meta) return Promise.resolve();
+    if (!plotlyLoading) {
+      plotlyLoading = new Promise(function (resolve) {
+        const script = document.createElement("script");
+        script.src = meta.content;
+        script.onload = resolve;
+        script.onerror = resolve;
+        document.head.appendChild(script);
+      });
     }
-    return Promise.all(pending);
+    return plotlyLoading;
   }
 
-  // The page is "ready" (for people and for the benchmark) once every chart is drawn.
+  function plot(id) {
+    const div = document.getElementById(id);
+    const fig = latest[id];
+    if (!div || !fig) return Promise.resolve();
+    drawn.add(id);
+    return loadPlotly().then(function () {
+      if (!window.Plotly) return null;
+      return Plotly.react(div, fig.data, fig.layout, { responsive: true, displaylogo: false });
+    }).then(function () { div.dispatchEvent(new CustomEvent("hpdash:drawn", { bubbles: true })); });
+  }
+
+  function nearViewport(div) {
+    const r = div.getBoundingClientRect();
+    return r.bottom >= -200 && r.top <= window.innerHeight + 200;
+  }
+
+  function watch(id) {
+    const div = document.getElementById(id);
+    if (!div) return Promise.resolve();
+    if (drawn.has(id) || nearViewport(div)) return plot(id);
+    if (!observer) {
+      observer = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          if (!e.isIntersecting) return;
+          observer.unobserve(e.target);
+          plot(e.target.id).then(checkAllDrawn);
+        });
+      }, { rootMargin: "200px" });
+    }
+    observer.observe(div);
+    return Promise.resolve();
+  }
+
+  function checkAllDrawn() {
+    if (Object.keys(latest).every((id) => drawn.has(id))) {
+      document.documentElement.dataset.chartsDrawn = "1";
+    }
+  }
+
+  // Draws (or queues) every figure; resolves once those near the viewport are drawn.
+  function drawAll(figures) {
+    const ids = [];
+    for (const [key, fig] of Object.entries(figures)) {
+      if (Array.isArray(fig)) fig.forEach(function (f, i) { latest["chart-" + key + "-" + i] = f; ids.push("chart-" + key + "-" + i); });
+      else { latest["chart-" + key] = fig; ids.push("chart-" + key); }
+    }
+    return Promise.all(ids.map(watch)).then(checkAllDrawn);
+  }
+
+  // "Ready" (for people and for the benchmark): the page is parsed and every chart near the
+  // viewport is drawn; data-charts-drawn says every chart on the page is.
   function renderCharts() {
     const el = document.getElementById("figures");
     const done = el ? drawAll(JSON.parse(el.textContent)) : Promise.resolve();
     return done.then(function () {
       document.documentElement.dataset.chartsReady = "1";
       document.dispatchEvent(new CustomEvent("hpdash:charts"));
+      if (Object.keys(latest).length) (window.requestIdleCallback || setTimeout)(loadPlotly);
     });
   }
 
@@ -107,6 +170,35 @@
     if (root.dataset.live === "1") timer = setInterval(tick, POLL_MS);
   }
 
+  // The trial page: the log grows by what the trainer wrote since the last answer (the page
+  // keeps the tail in view while "follow the tail" is ticked); the summary shows the latest
+  // metric; the chart is redrawn when measurements arrived.
+  const LOG_KEEP_CHARS = 256 * 1024;
+  function startTrialLive(root) {
+    const log = document.getElementById("log-tail");
+    const follow = document.getElementById("follow-log");
+    const toBottom = function () { if (log && (!follow || follow.checked)) log.scrollTop = log.scrollHeight; };
+    toBottom();
+    if (root.dataset.live !== "1") return;
+    const timer = setInterval(async function () {
+      const url = "?format=live&offset=" + root.dataset.offset + "&measurements=" + root.dataset.measurements;
+      const delta = await getJson(url);
+      if (!delta) return;
+      root.dataset.offset = delta.offset;
+      root.dataset.measurements = delta.measurements;
+      replaceWithHtml("trial-summary", delta.summary);
+      if (log && delta.log) {
+        log.textContent = (delta.log_cut ? "" : log.textContent) + delta.log;
+        if (log.textContent.length > LOG_KEEP_CHARS) log.textContent = log.textContent.slice(-LOG_KEEP_CHARS);
+        const none = document.getElementById("no-log");
+        if (none) none.remove();
+        toBottom();
+      }
+      if (delta.figure) drawAll({ measurements: delta.figure });
+      if (!delta.live) { clearInterval(timer); root.dataset.live = "0"; }
+    }, POLL_MS);
+  }
+
   // Other pages: parts marked data-live-part are re-fetched (same URL + fragment=1).
   function startFragmentLive() {
     const root = document.querySelector("[data-live-part][data-live]");
@@ -133,13 +225,15 @@
     }, POLL_MS);
   }
 
-  window.hpdash = { drawAll: drawAll };
+  window.hpdash = { drawAll: drawAll, latest: latest };
 
   document.addEventListener("DOMContentLoaded", function () {
     fillFilterForm();
     renderCharts();
     const jobLive = document.getElementById("job-live");
+    const trialLive = document.getElementById("trial-live");
     if (jobLive) startJobLive(jobLive);
+    else if (trialLive) startTrialLive(trialLive);
     else startFragmentLive();
   });
 })();

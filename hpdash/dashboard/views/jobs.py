@@ -22,16 +22,17 @@ from django.views.decorators.http import require_POST
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec.space import format_value
-from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
+from hpdash.core.states import FINAL_TRIAL_STATES, JobState, TrialState
 from hpdash.dashboard import charts, exports
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.dashboard.views.job_page import job_detail
+from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors import access
 from hpdash.selectors.trial_table import filtered_trials, parse_filter
 from hpdash.services import jobs as job_services
 
 __all__ = ["job_cancel", "job_compare", "job_detail", "job_export", "job_list", "trial_detail",
-           "trial_log"]  # job_detail lives in job_page; the URLs name it jobs.job_detail
+           "trial_log"]  # job_detail and trial_detail live in their own modules
 
 PAGE_SIZE = 50
 JOB_STATES = [s.value for s in JobState]
@@ -121,34 +122,6 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
     if flt.errors:
         return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
     return exports.trials_export(job, filtered_trials(job, flt), fmt)
-
-
-@login_required
-def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
-                 ) -> HttpResponse:
-    job = _job(request, project, job_id)
-    trial = get_object_or_404(job.trials, trial_id=trial_id)
-    spec = job.spec
-    params = [(p.name, format_value(p, trial.params[p.name])) for p in spec.params
-              if p.name in trial.params]
-    curves = charts.gather_curves(job.trials.all(), [trial.trial_id])
-    figure = charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
-                                  job.metric_tag, title="Measurements")
-    path = DataLayout(settings.DATA_DIR).trial_log(job.project, job.job_id, trial.trial_id)
-    tail, truncated = "", False
-    if path.exists():
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            if size > LOG_TAIL_BYTES:
-                f.seek(size - LOG_TAIL_BYTES)
-                truncated = True
-            tail = f.read().decode("utf-8", errors="replace")
-    n_measurements = trial.measurements.count()
-    return render(request, "hpdash/trial_detail.html", {
-        "job": job, "trial": trial, "params": params, "figures": {"measurements": figure},
-        "log_tail": tail, "log_truncated": truncated, "has_log": path.exists(),
-        "n_measurements": n_measurements, "live": trial.state in ACTIVE_TRIAL_STATES,
-    })
 
 
 @login_required
