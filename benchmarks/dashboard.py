@@ -45,9 +45,9 @@ PROJECT = "bench"
 
 
 def _clear_figure_cache() -> None:
-    from hpdash.dashboard import charts
+    from hpdash.dashboard import figures
 
-    charts.FIGURE_CACHE.clear()
+    figures.FIGURE_CACHE.clear()
 
 
 def _admin_path(job_id: str) -> str:

@@ -141,13 +141,15 @@
     async function refreshFigures(next) {
       const figures = await getJson(root.dataset.figuresUrl);
       if (!figures) return;
+      if (contourChosen) delete figures.contour;
       figuresVersion = next;
       figuresAt = Date.now();
       await drawAll(figures);
     }
 
-    async function tick() {
-      const delta = await getJson(root.dataset.liveUrl + "&since=" + encodeURIComponent(version));
+    async function tick(force) {
+      const since = force === true ? "" : version;
+      const delta = await getJson(root.dataset.liveUrl + "&since=" + encodeURIComponent(since));
       if (!delta) return;
       version = delta.version;
       if (!delta.changed) return;
@@ -157,7 +159,7 @@
       });
       const cancel = document.getElementById("cancel-form");
       if (cancel) cancel.hidden = !delta.can_cancel;
-      if (delta.figures_version !== figuresVersion
+      if (force !== true && delta.figures_version !== figuresVersion
           && (!delta.live || Date.now() - figuresAt >= FIGURES_MIN_MS)) {
         await refreshFigures(delta.figures_version);
       }
@@ -168,6 +170,99 @@
     }
 
     if (root.dataset.live === "1") timer = setInterval(tick, POLL_MS);
+    brushing(root, tick, refreshOthers);
+    contourPickers(root);
+
+    // After a brush: every chart but the one brushed follows the new filter.
+    async function refreshOthers() {
+      const figures = await getJson(root.dataset.figuresUrl);
+      if (!figures) return;
+      delete figures.parallel;
+      if (contourChosen) delete figures.contour;
+      await drawAll(figures);
+    }
+  }
+
+  // Brushing: a range selected on a parallel-coordinates axis becomes that parameter's (or
+  // the metric's) filter; the URL records it (history.replaceState) and the table, the summary
+  // and the other charts follow.
+  function brushFilter(div) {
+    const meta = (div.layout.meta || {}).brush || [];
+    const dims = div.data[0].dimensions;
+    const params = new URLSearchParams(window.location.search);
+    params.delete("page");
+    meta.forEach(function (m, i) {
+      params.delete(m.key + "__gte");
+      params.delete(m.key + "__lte");
+      if (m.kind === "category") params.delete(m.key);
+      let range = dims[i] && dims[i].constraintrange;
+      if (!range || !range.length) return;
+      if (Array.isArray(range[0])) range = range[0];
+      let lo = Math.min(range[0], range[1]);
+      let hi = Math.max(range[0], range[1]);
+      if (m.kind === "category") {
+        const hit = m.categories.filter((c, j) => j >= lo && j <= hi);
+        if (hit.length === 1) params.set(m.key, hit[0]);
+        return;
+      }
+      if (m.kind === "log") { lo = Math.pow(10, lo); hi = Math.pow(10, hi); }
+      params.set(m.key + "__gte", Number(lo.toPrecision(6)).toString());
+      params.set(m.key + "__lte", Number(hi.toPrecision(6)).toString());
+    });
+    return params;
+  }
+
+  function brushing(root, tick, refreshOthers) {
+    const div = document.getElementById("chart-parallel");
+    if (!div) return;
+    let wait = null;
+    function attach() {
+      if (!div.on || div.dataset.brushing) return;
+      div.dataset.brushing = "1";
+      div.on("plotly_restyle", function () {
+        clearTimeout(wait);
+        wait = setTimeout(function () {
+          const params = brushFilter(div);
+          const query = params.toString();
+          window.history.replaceState(null, "", "?" + query);
+          const base = query ? query + "&" : "";
+          root.dataset.liveUrl = "?" + base + "format=live";
+          root.dataset.figuresUrl = "?" + base + "format=figures";
+          root.dataset.contourUrl = "?" + base + "format=contour";
+          const form = document.getElementById("trial-filter");
+          if (form) {
+            form.querySelectorAll("input[name], select[name]").forEach(function (el) {
+              if (el.type !== "hidden") el.value = params.get(el.name) || "";
+            });
+          }
+          tick(true).then(refreshOthers);
+          document.dispatchEvent(new CustomEvent("hpdash:brushed", { detail: query }));
+        }, 350);
+      });
+    }
+    div.addEventListener("hpdash:drawn", attach);
+  }
+
+  // The contour's two parameters are the user's pick (default: the two most important).
+  let contourChosen = false;
+  function contourPickers(root) {
+    const xs = document.getElementById("contour-x");
+    const ys = document.getElementById("contour-y");
+    const div = document.getElementById("chart-contour");
+    if (!xs || !ys || !div) return;
+    div.addEventListener("hpdash:drawn", function () {
+      const meta = (div.layout && div.layout.meta) || {};
+      if (meta.x) xs.value = meta.x;
+      if (meta.y) ys.value = meta.y;
+    });
+    async function pick() {
+      contourChosen = true;
+      const base = root.dataset.contourUrl || root.dataset.figuresUrl.replace("format=figures", "format=contour");
+      const fig = await getJson(base + "&x=" + encodeURIComponent(xs.value) + "&y=" + encodeURIComponent(ys.value));
+      if (fig) await drawAll(fig);
+    }
+    xs.addEventListener("change", pick);
+    ys.addEventListener("change", pick);
   }
 
   // The trial page: the log grows by what the trainer wrote since the last answer (the page

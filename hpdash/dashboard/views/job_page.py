@@ -1,6 +1,7 @@
 """The job page, and its live update: ``?format=live`` (a small JSON delta the page polls
-every 3 s while the job runs) and ``?format=figures`` (the charts' data, fetched only when
-the trials behind them changed)."""
+every 3 s while the job runs), ``?format=figures`` (the charts' data, fetched only when
+the trials behind them changed) and ``?format=contour&x=<param>&y=<param>`` (the contour of
+two parameters the user picked)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from django.urls import reverse
 
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
-from hpdash.dashboard import charts
+from hpdash.dashboard import figures, insight
 from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
@@ -45,14 +46,20 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     if fmt == "figures":
         return HttpResponse(_figures(job, spec, flt, _counts(job))[0],
                             content_type="application/json")
+    if fmt == "contour":
+        return HttpResponse(figures.contour_json(job, spec, flt.q, request.GET.get("x", ""),
+                                                 request.GET.get("y", "")),
+                            content_type="application/json")
     context = _live_context(request, job, spec, flt)
     if fmt == "live":
         return _live_json(request, context)
-    figures, n_slices = _figures(job, spec, flt, context["counts"])
+    figures_text, n_slices = _figures(job, spec, flt, context["counts"])
     context.update({
         "spec": spec, "tie_rule": TIE_RULE, "states": TRIAL_STATES, "filter_keys": _filter_keys(
             spec),
-        "figures_json": figures, "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
+        "figures_json": figures_text,
+        "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
+        "param_names": [p.name for p in spec.params], "importance_method": insight.METHOD,
         "spec_json": json.dumps(job.training_input, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
     })
@@ -143,8 +150,8 @@ def _figures_version(job: Job, counts: dict[str, int]) -> str:
 def _figures(job: Job, spec: HyperparameterSpec, flt: TrialFilter, counts: dict[str, int]
              ) -> tuple[str, int]:
     best = best_trials(job)
-    return charts.job_figures_json(
-        job, spec, q=flt.q, filter_key=tuple(sorted(flt.active.items())),
+    return figures.job_figures_json(
+        job, spec, q=flt.q, active=flt.active,
         best_ids=sorted(best.tied), recommended=best.recommended,
         settled_version=_settled_version(job, counts))
 
