@@ -150,7 +150,7 @@ def log_ticks(lo: float, hi: float) -> dict[str, Any]:
             v = math.log10(m) + exp
             if lo - 1e-9 <= v <= hi + 1e-9:
                 ticks.append(v)
-    if len(ticks) > 12:  # a wide range: powers of ten only
+    if len(ticks) > 7:  # a wide range: powers of ten only
         ticks = [v for v in ticks if abs(v - round(v)) < 1e-9]
     return {"tickvals": ticks, "ticktext": [display_number(10 ** v) for v in ticks]}
 
@@ -260,7 +260,12 @@ def slice_figures(points: Sequence[Point], spec: HyperparameterSpec, maximize: b
         xs = [format_value(p, t.params[p.name]) if p.type == "CATEGORICAL" else t.params.get(
             p.name) for t in shown]
         xaxis: dict[str, Any] = {"title": {"text": p.name}}
-        if p.is_log:
+        logs = [math.log10(v) for v in xs if isinstance(v, (int, float)) and v > 0]
+        if p.is_log and logs:  # a log axis, ticks in real units (0.001, not 1m or -3)
+            ticks = log_ticks(min(logs), max(logs))
+            xaxis.update(type="log", tickvals=[10 ** v for v in ticks["tickvals"]],
+                         ticktext=ticks["ticktext"])
+        elif p.is_log:
             xaxis["type"] = "log"
         elif p.type == "CATEGORICAL":
             xaxis["type"] = "category"
