@@ -53,6 +53,9 @@
   function watch(id) {
     const div = document.getElementById(id);
     if (!div) return Promise.resolve();
+    // Reserve the chart's height now, so drawing it later does not move what is below.
+    const height = latest[id] && latest[id].layout && latest[id].layout.height;
+    if (height) div.style.minHeight = height + "px";
     if (drawn.has(id) || nearViewport(div)) return plot(id);
     if (!observer) {
       observer = new IntersectionObserver(function (entries) {

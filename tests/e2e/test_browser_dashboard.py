@@ -196,3 +196,48 @@ def test_a_failed_trial_shows_its_last_lines_next_to_the_exit_code(page: Page, s
     page.goto("/projects/web2/jobs/fails/trials/1/")
     expect(page.locator("#failure-reason")).to_contain_text("exit code 3")
     expect(page.locator("#stderr-tail")).to_contain_text("something went wrong")
+
+
+def test_importance_and_a_contour_of_two_picked_parameters_are_on_the_job_page(page: Page,
+                                                                                 shots: Path):
+    page.goto(SEEDED)
+    page.locator("#chart-importance").scroll_into_view_if_needed()
+    expect(page.locator("#chart-importance .bars path").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#importance-method")).to_contain_text("random-forest")
+    expect(page.locator("#chart-importance")).to_contain_text("learning_rate")
+    page.locator("#chart-contour").scroll_into_view_if_needed()
+    expect(page.locator("#chart-contour .contour").first).to_be_attached(timeout=30_000)
+    page.select_option("#contour-x", "dropout")
+    expect(page.locator("#chart-contour .gtitle")).to_contain_text("over dropout and",
+                                                                   timeout=30_000)
+    page.locator("#chart-importance").screenshot(path=shots / "importance.png")
+    page.locator("#contour-card").screenshot(path=shots / "contour.png")
+
+
+def test_brushing_a_parallel_axis_filters_the_table_and_the_url_records_it(page: Page,
+                                                                           shots: Path):
+    page.goto(SEEDED)
+    chart = page.locator("#chart-parallel")
+    chart.scroll_into_view_if_needed()
+    axis = chart.locator("g.y-axis").first  # learning_rate
+    expect(chart).to_have_attribute("data-brushing", "1", timeout=30_000)  # listening
+    expect(axis).to_be_visible()
+    box = axis.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"param\.learning_rate__gte=.*param\.learning_rate__lte="),
+                             timeout=15_000)
+    expect(page.locator("#matched")).not_to_have_text("300 trials", timeout=15_000)
+    shown = int(page.locator("#matched").inner_text().split()[0])
+    assert 0 < shown < 300
+    lo = float(re.search(r"learning_rate__gte=([^&]+)", page.url).group(1))
+    hi = float(re.search(r"learning_rate__lte=([^&]+)", page.url).group(1))
+    for cell in page.locator("tr.trial-row td.param:nth-child(6)").all():
+        assert lo <= float(cell.get_attribute("title")) <= hi
+    page.screenshot(path=shots / "brushed.png")
+    # The URL is shareable: loading it shows the same filter, and the brush on the axis.
+    page.goto(page.url)
+    expect(page.locator("#matched")).to_have_text(f"{shown} trials")
