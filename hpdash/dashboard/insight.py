@@ -3,9 +3,9 @@
 in :mod:`hpdash.dashboard.charts`; both work on the trials the page's filter matches.
 
 **Importance** is scikit-learn's random-forest importance — optuna's
-``MeanDecreaseImpurityImportanceEvaluator``: a ``RandomForestRegressor`` (64 trees, depth ≤ 8,
+``MeanDecreaseImpurityImportanceEvaluator``: a ``RandomForestRegressor`` (32 trees, depth ≤ 8,
 fixed seed) is fitted to predict the metric from the parameters of the SUCCEEDED trials (at most
-``charts.MAX_POINTS``, the best always kept); a parameter's importance is how much, on average
+``FIT_POINTS``, the best 100 always kept); a parameter's importance is how much, on average
 over the trees, the splits on it reduce the squared error, normalised to sum to 1.  Inputs:
 numeric parameters as they are (log10 for log-scaled ones; trees only care about order),
 categorical ones one-hot, their columns' importances summed back to the parameter.
@@ -28,7 +28,6 @@ from sklearn.ensemble import RandomForestRegressor
 from hpdash.core.spec import HyperparameterSpec, ParameterSpec
 from hpdash.dashboard.charts import (
     ACCENT,
-    MAX_POINTS,
     NO_MATCH,
     Point,
     _layout,
@@ -41,14 +40,17 @@ from hpdash.dashboard.charts import (
 MIN_TRIALS = 5
 GRID = 40
 METHOD = ("scikit-learn random-forest importance (mean decrease in impurity, as optuna's "
-          "MeanDecreaseImpurityImportanceEvaluator): 64 trees fitted to predict the metric from "
+          "MeanDecreaseImpurityImportanceEvaluator): 32 trees fitted to predict the metric from "
           "the parameters of the succeeded trials shown; how much the splits on a parameter "
           "reduce the error, normalised to sum to 1")
 
 
+FIT_POINTS = 800  # importance and contour use at most this many trials (the best 100 kept)
+
+
 def _scored(points: Sequence[Point], maximize: bool) -> list[Point]:
     ranked = _rank(points, maximize)
-    return sample(ranked, MAX_POINTS, ranked[:100])
+    return sample(ranked, FIT_POINTS, ranked[:100])
 
 
 def _column(p: ParameterSpec, value: Any) -> float:
@@ -72,7 +74,7 @@ def importances(points: Sequence[Point], spec: HyperparameterSpec, maximize: boo
             columns.append((p.name, [_column(p, t.params[p.name]) for t in shown]))
     x = [[col[i] for _, col in columns] for i in range(len(shown))]
     y = [t.value for t in shown]
-    forest = RandomForestRegressor(n_estimators=64, max_depth=8, random_state=0, n_jobs=1)
+    forest = RandomForestRegressor(n_estimators=32, max_depth=8, random_state=0, n_jobs=1)
     forest.fit(x, y)
     out = {p.name: 0.0 for p in spec.params}
     for (name, _), weight in zip(columns, forest.feature_importances_, strict=True):

@@ -1,4 +1,5 @@
-"""Job list, job page, trial page, compare, export and cancel."""
+"""Job list, compare, export, cancel and the log download; the job page and the trial page
+live in ``job_page`` and ``trial_page`` (re-exported here, where the URLs name them)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,6 @@ __all__ = ["job_cancel", "job_compare", "job_detail", "job_export", "job_list", 
 
 PAGE_SIZE = 50
 JOB_STATES = [s.value for s in JobState]
-TRIAL_STATES = [s.value for s in TrialState]
-LOG_TAIL_BYTES = 64 * 1024
 
 
 _job = job_or_404  # the short name the views below use
