@@ -11,8 +11,9 @@ sent (gzipped where the server compresses).
 
 Then the same pages in Chromium (Playwright, Debian's ``/usr/bin/chromium``) against a
 threaded WSGI server in this process: time from navigation until the page is ready (the job
-page: every chart drawn; the admin: the load event) and the bytes transferred (Chrome's
-``encodedDataLength``), first with an empty cache, then again with the cache warm.
+page: the charts near the viewport drawn; the admin: the load event) and the bytes
+transferred (Chrome's ``encodedDataLength``), first with an empty cache, then again with the
+cache warm.
 
     .venv/bin/python benchmarks/dashboard.py [--quick] [--large N] [--repeats R]
 
@@ -357,9 +358,10 @@ def _browser_lines(b: dict, small: int, large: int) -> list[str]:
     out = [
         "In Chromium (Playwright, a threaded WSGI server in the benchmark's process, "
         "localhost): seconds from navigation until the page is ready — the job page once "
-        "every chart is drawn, the admin at its load event — and the bytes transferred. "
-        "*Cold*: an empty cache (plotly.min.js, 4.8 MB, comes gzipped); *warm*: the same tab "
-        "again, static files cached as immutable (median of the repeats).",
+        "the charts near the viewport are drawn, the admin at its load event — and the bytes "
+        "transferred. *Cold*: an empty cache in the browser and in the server's figure cache "
+        "(the first view of the job; plotly.min.js, 4.8 MB, comes gzipped); *warm*: the same "
+        "tab again, static files cached as immutable (median of the repeats).",
         "",
         f"| page | {small:,} cold | {small:,} warm | {large:,} cold | {large:,} warm |",
         "|---|---:|---:|---:|---:|",
