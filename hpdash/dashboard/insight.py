@@ -10,9 +10,9 @@ over the trees, the splits on it reduce the squared error, normalised to sum to 
 numeric parameters as they are (log10 for log-scaled ones; trees only care about order),
 categorical ones one-hot, their columns' importances summed back to the parameter.
 
-**Contour**: the metric of the matching trials interpolated linearly (``scipy.interpolate.
-griddata``) on a 40 × 40 grid over the two parameters (log10 axes for log-scaled ones,
-labelled in real units; categories at 0, 1, …), with the trials themselves drawn on top.
+**Contour**: the mean metric of the matching trials in each cell of a 20 × 20 grid over the two
+parameters (log10 axes for log-scaled ones, labelled in real units; categories at 0, 1, …),
+empty cells filled by Plotly from their neighbours, with the trials themselves drawn on top.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-from scipy.interpolate import griddata
 from sklearn.ensemble import RandomForestRegressor
 
 from hpdash.core.spec import HyperparameterSpec, ParameterSpec
@@ -38,7 +36,7 @@ from hpdash.dashboard.charts import (
 )
 
 MIN_TRIALS = 5
-GRID = 40
+GRID = 20
 METHOD = ("scikit-learn random-forest importance (mean decrease in impurity, as optuna's "
           "MeanDecreaseImpurityImportanceEvaluator): 32 trees fitted to predict the metric from "
           "the parameters of the succeeded trials shown; how much the splits on a parameter "
@@ -134,7 +132,7 @@ def contour_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: 
     if grid is not None:
         gx, gy, gz = grid
         data.append({"type": "contour", "x": gx, "y": gy, "z": gz, "colorscale": "Viridis",
-                     "reversescale": not maximize, "connectgaps": False,
+                     "reversescale": not maximize, "connectgaps": True,
                      "colorbar": {"title": {"text": metric}}, "hoverinfo": "skip",
                      "contours": {"coloring": "heatmap"}, "opacity": 0.85})
     data.append({"type": "scatter", "mode": "markers", "x": xs, "y": ys,
@@ -148,17 +146,25 @@ def contour_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: 
 
 def _interpolate(xs: list[float], ys: list[float], zs: list[float]
                  ) -> tuple[list[float], list[float], list[list[float | None]]] | None:
+    """The mean metric of the trials in each cell of a ``GRID`` × ``GRID`` grid (None where a
+    cell has none; Plotly fills those gaps from their neighbours). Binning costs O(n) and
+    never fails; scipy's triangulating ``griddata`` took from 50 ms to 9 s on the same
+    800 trials (integer and categorical axes put many points on one line)."""
     if len(zs) < 4 or len(set(xs)) < 2 or len(set(ys)) < 2:
         return None
-    gx = np.linspace(min(xs), max(xs), GRID)
-    gy = np.linspace(min(ys), max(ys), GRID)
-    mx, my = np.meshgrid(gx, gy)
-    try:
-        gz = griddata((np.array(xs), np.array(ys)), np.array(zs), (mx, my), method="linear")
-    except (ValueError, RuntimeError):  # points on one line (qhull cannot triangulate)
-        return None
-    z = [[None if math.isnan(v) else float(v) for v in row] for row in gz.tolist()]
-    return gx.tolist(), gy.tolist(), z
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    sums = [[0.0] * GRID for _ in range(GRID)]
+    counts = [[0] * GRID for _ in range(GRID)]
+    for x, y, z in zip(xs, ys, zs, strict=True):
+        i = min(GRID - 1, int((y - y0) / (y1 - y0) * GRID))
+        j = min(GRID - 1, int((x - x0) / (x1 - x0) * GRID))
+        sums[i][j] += z
+        counts[i][j] += 1
+    gz = [[sums[i][j] / counts[i][j] if counts[i][j] else None for j in range(GRID)]
+          for i in range(GRID)]
+    gx = [x0 + (j + 0.5) * (x1 - x0) / GRID for j in range(GRID)]
+    gy = [y0 + (i + 0.5) * (y1 - y0) / GRID for i in range(GRID)]
+    return gx, gy, gz
 
 
 def default_pair(spec: HyperparameterSpec, weights: dict[str, float] | None
