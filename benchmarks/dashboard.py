@@ -376,8 +376,9 @@ def _browser_lines(b: dict, small: int, large: int) -> list[str]:
     scroll = [f"{b[n]['page']['all_charts_s']:.2f} s at {n:,}" for n in (small, large)
               if "all_charts_s" in b[n]["page"]]
     return [*out, "", "The job page draws a chart when it comes near the viewport (the "
-            "table fills the first screen, so *ready* is the page parsed, plotly loaded and "
-            "the charts near the viewport drawn); scrolling straight through the page until "
+            "table fills the first screen at 10,000 trials, so *ready* is the page parsed and "
+            "the charts near the viewport drawn; plotly.js is loaded when the first chart "
+            "needs it, or once the page is idle); scrolling straight through the page until "
             "every chart is drawn then takes " + " and ".join(scroll) + " (the parallel-"
             "coordinates plot runs WebGL, in software on this machine).", ""]
 
