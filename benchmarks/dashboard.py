@@ -1,11 +1,19 @@
-"""Dashboard and API render times for a small and a large job.
+"""Dashboard and API render times, bytes and browser readiness for a small and a large job.
 
 Two finished jobs made by ``manage.py seed_demo_job`` (10 and 10,000 trials, 20 measurements
-each, four parameters) in a fresh SQLite data dir.  Each page is requested through Django's
+each, four parameters) in a fresh SQLite data dir, after ``collectstatic`` (hashed, gzipped
+static files, as ``manage.py serve`` has them).  Each page is requested through Django's
 test client (``django.test.Client``: the whole middleware stack, URL routing, views and
-templates, no network and no web server), logged in as a superuser; ``jobs.get`` with an API
-token as ``Authorization: Bearer``.  Server-side time = the client call, median of the warm
-requests after warm-ups.
+templates, no network and no web server), logged in as a superuser and accepting gzip as
+browsers do; ``jobs.get`` with an API token as ``Authorization: Bearer``.  Server-side time =
+the client call, median of the warm requests after warm-ups; bytes = the response body as
+sent (gzipped where the server compresses).
+
+Then the same pages in Chromium (Playwright, Debian's ``/usr/bin/chromium``) against a
+threaded WSGI server in this process: time from navigation until the page is ready (the job
+page: the charts near the viewport drawn; the admin: the load event) and the bytes
+transferred (Chrome's ``encodedDataLength``), first with an empty cache, then again with the
+cache warm.
 
     .venv/bin/python benchmarks/dashboard.py [--quick] [--large N] [--repeats R]
 
@@ -16,14 +24,17 @@ starts.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gzip
 import io
 import os
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,9 +46,24 @@ PROJECT = "bench"
 
 
 def _clear_figure_cache() -> None:
-    from hpdash.dashboard import charts
+    from hpdash.dashboard import figures
 
-    charts.FIGURE_CACHE.clear()
+    figures.FIGURE_CACHE.clear()
+
+
+def _admin_path(job_id: str) -> str:
+    from hpdash.models import Job
+
+    return f"/admin/hpdash/job/{Job.objects.get(project__name=PROJECT, job_id=job_id).pk}/change/"
+
+
+def _live_version(job_id: str) -> str:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    c = Client(HTTP_HOST="127.0.0.1")
+    c.force_login(get_user_model().objects.get(username="bench"))
+    return str(c.get(f"/projects/{PROJECT}/jobs/{job_id}/?format=live").json()["version"])
 
 
 @dataclass
@@ -55,6 +81,15 @@ PAGES = [
     Page("page_cold", "job page, figures not cached (first view; a running job)",
          lambda j: f"/projects/{PROJECT}/jobs/{j}/", "job page,\nnot cached",
          before=_clear_figure_cache),
+    Page("live", "live update, something changed (`?format=live`)",
+         lambda j: f"/projects/{PROJECT}/jobs/{j}/?format=live", "live update"),
+    Page("live_same", "live update, nothing changed",
+         lambda j: f"/projects/{PROJECT}/jobs/{j}/?format=live&since={_live_version(j)}",
+         "live,\nunchanged"),
+    Page("figures", "charts refresh (`?format=figures`, a running job's, not cached)",
+         lambda j: f"/projects/{PROJECT}/jobs/{j}/?format=figures", "charts\nrefresh",
+         before=_clear_figure_cache),
+    Page("admin", "admin change page", _admin_path, "admin\nchange page"),
     Page("csv", "trials CSV export", lambda j: f"/projects/{PROJECT}/jobs/{j}/trials.csv",
          "CSV export"),
     Page("get", "`jobs.get` (REST)", lambda j: f"/v1/projects/{PROJECT}/jobs/{j}", "jobs.get",
@@ -72,6 +107,7 @@ def setup_django(data_dir: Path) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def seed(job_id: str, trials: int) -> float:
@@ -93,9 +129,10 @@ def measure(sizes: list[int], repeats: int, warmups: int = 2,
 
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "x")
     _, token = ApiToken.issue(user, "bench")
-    web = Client(HTTP_HOST="127.0.0.1")
+    web = Client(HTTP_HOST="127.0.0.1", HTTP_ACCEPT_ENCODING="gzip")
     web.force_login(user)
-    api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}")
+    api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}",
+                 HTTP_ACCEPT_ENCODING="gzip")
     out: dict = {"seed_s": {}, "sizes": {}}
     for n in sizes:
         job_id = f"demo_{n}"
@@ -106,7 +143,7 @@ def measure(sizes: list[int], repeats: int, warmups: int = 2,
             client = api if page.api else web
             path = page.path(job_id)
             times = []
-            size, status = 0, 0
+            size, status, raw = 0, 0, 0
             for i in range(warmups + repeats):
                 if page.before is not None:
                     page.before()
@@ -115,19 +152,151 @@ def measure(sizes: list[int], repeats: int, warmups: int = 2,
                 body = b"".join(resp) if resp.streaming else resp.content
                 elapsed = time.perf_counter() - t
                 status, size = resp.status_code, len(body)
+                raw = (len(gzip.decompress(body)) if resp.get("Content-Encoding") == "gzip"
+                       else size)
                 if status != 200:
                     raise RuntimeError(f"{path}: HTTP {status}: {body[:500]!r}")
                 if i >= warmups:
                     times.append(elapsed)
-            rows[page.key] = {"ms": [x * 1000 for x in times], "bytes": size, "status": status}
+            rows[page.key] = {"ms": [x * 1000 for x in times], "bytes": size, "status": status,
+                              "raw_bytes": raw}
             log(f"  {page.key:5s} {n:6d} trials: {statistics.median(times) * 1000:7.1f} ms "
                 f"({size / 1024:.0f} KiB)")
         out["sizes"][n] = rows
     return out
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
+@contextlib.contextmanager
+def live_server() -> Iterator[str]:
+    """This process's Django (the benchmark's data dir) behind a threaded WSGI server."""
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), Quiet, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _session_cookie(url: str) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    c = Client()
+    c.force_login(get_user_model().objects.get(username="bench"))
+    return {"name": "sessionid", "value": c.cookies["sessionid"].value, "url": url}
+
+
+SCROLL_THROUGH = """async () => {
+  for (const div of document.querySelectorAll('.chart')) {
+    div.scrollIntoView();
+    while (!div.querySelector('.main-svg')) await new Promise(r => setTimeout(r, 20));
+  }
+}"""
+
+
+def _all_charts(page) -> float:
+    """Seconds to scroll through the page until every chart is drawn (drawn as they come
+    into view)."""
+    t = time.perf_counter()
+    page.evaluate(SCROLL_THROUGH)
+    page.wait_for_function("document.documentElement.dataset.chartsDrawn === '1'",
+                           timeout=120_000)
+    return time.perf_counter() - t
+
+
+def _load(page, path: str, ready: str) -> tuple[float, int]:
+    """Navigate to ``path``; return (seconds until ``ready`` holds, bytes transferred)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    got: list[int] = []
+    cdp.on("Network.loadingFinished", lambda e: got.append(int(e["encodedDataLength"])))
+    t = time.perf_counter()
+    page.goto(path, wait_until="load", timeout=120_000)
+    page.wait_for_function(ready, timeout=120_000)
+    elapsed = time.perf_counter() - t
+    page.wait_for_timeout(200)  # let the last loadingFinished events arrive
+    cdp.detach()
+    return elapsed, sum(got)
+
+
+BROWSER_PAGES = [
+    ("page", lambda j: f"/projects/{PROJECT}/jobs/{j}/",
+     "document.documentElement.dataset.chartsReady === '1'"),
+    ("admin", _admin_path, "document.readyState === 'complete'"),
+]
+
+
+def measure_browser(sizes: list[int], repeats: int = 3, log: Callable[[str], None] = print
+                    ) -> dict:
+    """{size: {page: {"cold_s", "cold_bytes", "warm_s": [...], "warm_bytes"}}} in Chromium;
+    empty when Chromium is missing."""
+    if not os.path.exists(CHROMIUM):
+        log(f"no {CHROMIUM}: browser timings skipped")
+        return {}
+    from playwright.sync_api import sync_playwright
+
+    out: dict = {}
+    # Database reads before Playwright starts: its sync API runs an event loop in this
+    # thread, where Django refuses synchronous queries.
+    paths = {n: {key: path(f"demo_{n}") for key, path, _ in BROWSER_PAGES} for n in sizes}
+    with live_server() as url:
+        cookie = _session_cookie(url)
+        with sync_playwright() as p:
+            _browse(p, url, cookie, paths, repeats, out, log)
+    return out
+
+
+def _browse(p, url: str, cookie: dict, paths: dict, repeats: int, out: dict,
+            log: Callable[[str], None]) -> None:
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"])
+    for n in paths:
+        out[n] = {}
+        for key, _, ready in BROWSER_PAGES:
+            _clear_figure_cache()
+            ctx = browser.new_context(base_url=url, viewport={"width": 1400, "height": 1000})
+            ctx.add_cookies([cookie])
+            page = ctx.new_page()
+            cold_s, cold_bytes = _load(page, paths[n][key], ready)
+            warm = [_load(page, paths[n][key], ready) for _ in range(repeats)]
+            out[n][key] = {"cold_s": cold_s, "cold_bytes": cold_bytes,
+                           "warm_s": [w[0] for w in warm], "warm_bytes": warm[-1][1]}
+            if key == "page":
+                out[n][key]["all_charts_s"] = _all_charts(page)
+            ctx.close()
+            log(f"  chromium {key:5s} {n:6d} trials: cold {cold_s:.2f} s "
+                f"({_kib(cold_bytes)}), warm {statistics.median(out[n][key]['warm_s']):.2f}"
+                f" s ({_kib(warm[-1][1])})")
+    browser.close()
+
+
 def _kib(n: int) -> str:
     return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+# Measured before issue 13's changes (benchmarks/results/dashboard.md of 2026-11-26 and the
+# issue's own figures): uncompressed pages, plotly.min.js cached for 60 s, the live page
+# re-downloading itself whole every 3 s, the admin inlining every trial.
+BEFORE = {
+    "page": "25.4 ms, 404 KiB uncompressed",
+    "admin_server": "17 s, 21.9 MB",
+    "admin_browser": "37 s",
+    "live": "the whole page (404–413 KiB) every 3 s",
+}
 
 
 def markdown(res: dict, repeats: int, seconds: float) -> str:
@@ -139,17 +308,18 @@ def markdown(res: dict, repeats: int, seconds: float) -> str:
         f"Server-side time for a finished job with {small:,} vs {large:,} trials (20 "
         f"measurements each, 4 parameters; `manage.py seed_demo_job`), through Django's test "
         f"client (full middleware, routing, views and templates; no network, no web server), "
-        f"SQLite, median of {repeats} warm requests.",
+        f"SQLite, median of {repeats} warm requests, accepting gzip as browsers do.",
         "",
         f"| request | {small:,} trials, ms | {large:,} trials, ms | ratio | "
-        f"response at {large:,} |",
+        f"bytes sent at {large:,} (uncompressed) |",
         "|---|---:|---:|---:|---:|",
     ]
     for page in PAGES:
         a = statistics.median(s[page.key]["ms"])
         b = statistics.median(g[page.key]["ms"])
+        raw = g[page.key].get("raw_bytes", g[page.key]["bytes"])
         lines.append(f"| {page.title} | {a:.1f} | {b:.1f} | **{b / a:.1f}×** | "
-                     f"{_kib(g[page.key]['bytes'])} |")
+                     f"{_kib(g[page.key]['bytes'])} ({_kib(raw)}) |")
     pa = statistics.median(s["page"]["ms"])
     pb = statistics.median(g["page"]["ms"])
     pc = statistics.median(g["page_cold"]["ms"])
@@ -160,19 +330,57 @@ def markdown(res: dict, repeats: int, seconds: float) -> str:
         "trial (at most 2,000 points per chart). A finished job's figures are cached per "
         "process once built (keyed by the job's state, trial counts and its trials' latest "
         "writes, so any change rebuilds them); the second row clears that cache before every "
-        "request, which is what the first view of a finished job and every refresh of a "
-        "running job cost.",
+        "request, which is what the first view of a finished job costs. While a job runs the "
+        "page polls the live update every 3 s (answered with a version only when nothing "
+        "moved) and fetches the charts again only when their data changed, at most every "
+        "10 s.",
         "",
+    ]
+    lines += _browser_lines(res.get("browser") or {}, small, large)
+    lines += [
         f"**What this shows:** the job page renders in {pb:.0f} ms at {large:,} trials, "
-        f"{pb / pa:.1f}× the {small}-trial page (target ≤ 3×; anchor: a paginated Django page "
-        f"over 10k rows ~4 ms, a full table ~300 ms), {pc:.0f} ms when its figures are "
-        f"rebuilt. The CSV export and `jobs.get` return every trial by contract, so they grow "
-        f"linearly ({ga:.0f} ms for `jobs.get` at {large:,}).",
+        f"{pb / pa:.1f}× the {small}-trial page, {pc:.0f} ms when its figures are "
+        f"rebuilt; a live update is {_kib(g['live']['bytes'])} instead of the whole page. "
+        f"The CSV export and `jobs.get` return every trial by contract, so they grow "
+        f"linearly ({ga:.0f} ms for `jobs.get` at {large:,}). Before: job page "
+        f"{BEFORE['page']}; admin change page {BEFORE['admin_server']} on the server and "
+        f"{BEFORE['admin_browser']} in the browser; live updates {BEFORE['live']}.",
         "",
         report.footer(seconds, f" (seeding {res['seed_s'][large]:.0f} s)"),
         "",
     ]
     return "\n".join(lines)
+
+
+def _browser_lines(b: dict, small: int, large: int) -> list[str]:
+    if not b:
+        return []
+    out = [
+        "In Chromium (Playwright, a threaded WSGI server in the benchmark's process, "
+        "localhost): seconds from navigation until the page is ready — the job page once "
+        "the charts near the viewport are drawn, the admin at its load event — and the bytes "
+        "transferred. *Cold*: an empty cache in the browser and in the server's figure cache "
+        "(the first view of the job; plotly.min.js, 4.8 MB, comes gzipped); *warm*: the same "
+        "tab again, static files cached as immutable (median of the repeats).",
+        "",
+        f"| page | {small:,} cold | {small:,} warm | {large:,} cold | {large:,} warm |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key, title in (("page", "job page"), ("admin", "admin change page")):
+        cells = []
+        for n in (small, large):
+            r = b[n][key]
+            cells += [f"{r['cold_s']:.2f} s, {_kib(r['cold_bytes'])}",
+                      f"{statistics.median(r['warm_s']):.2f} s, {_kib(r['warm_bytes'])}"]
+        out.append(f"| {title} | " + " | ".join(cells) + " |")
+    scroll = [f"{b[n]['page']['all_charts_s']:.2f} s at {n:,}" for n in (small, large)
+              if "all_charts_s" in b[n]["page"]]
+    return [*out, "", "The job page draws a chart when it comes near the viewport (the "
+            "table fills the first screen at 10,000 trials, so *ready* is the page parsed and "
+            "the charts near the viewport drawn; plotly.js is loaded when the first chart "
+            "needs it, or once the page is idle); scrolling straight through the page until "
+            "every chart is drawn then takes " + " and ".join(scroll) + " (the parallel-"
+            "coordinates plot runs WebGL, in software on this machine).", ""]
 
 
 def plot(res: dict, path: Path) -> None:
@@ -214,6 +422,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         setup_django(data_dir)
         res = measure([a.small, a.large], repeats)
+        res["browser"] = measure_browser([a.small, a.large], 2 if a.quick else 3)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     seconds = time.perf_counter() - t0

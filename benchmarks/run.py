@@ -32,7 +32,7 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("search_quality", 660, 120),
     ("suggest_latency", 240, 60),
     ("e2e_overhead", 420, 60),
-    ("dashboard", 240, 45),
+    ("dashboard", 480, 150),  # includes Chromium: cold and warm loads at both sizes
     ("early_stopping", 420, 60),
     ("load", 300, 90),
 )

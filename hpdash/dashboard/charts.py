@@ -19,14 +19,12 @@ import heapq
 import json
 import math
 import random
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import Q, QuerySet, TextField
+from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -34,7 +32,8 @@ from django.utils.safestring import SafeString, mark_safe
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
-from hpdash.models import Job, Measurement, Trial
+from hpdash.dashboard.numbers import display_number
+from hpdash.models import Measurement, Trial
 
 MAX_POINTS = 2000
 MAX_LINES = 1000
@@ -142,6 +141,20 @@ def best_so_far(points: Sequence[Point], maximize: bool) -> tuple[list[int], lis
     return xs, ys
 
 
+def log_ticks(lo: float, hi: float) -> dict[str, Any]:
+    """Ticks for an axis whose values are log10 of a parameter: placed at 1, 2 and 5 times
+    each power of ten in [lo, hi] and labelled in real units (``0.001``, not ``-3``)."""
+    ticks: list[float] = []
+    for exp in range(math.floor(lo) - 1, math.ceil(hi) + 1):
+        for m in (1, 2, 5):
+            v = math.log10(m) + exp
+            if lo - 1e-9 <= v <= hi + 1e-9:
+                ticks.append(v)
+    if len(ticks) > 7:  # a wide range: powers of ten only
+        ticks = [v for v in ticks if abs(v - round(v)) < 1e-9]
+    return {"tickvals": ticks, "ticktext": [display_number(10 ** v) for v in ticks]}
+
+
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
     return {"title": {"text": title, "font": {"size": 14}}, "margin": {"l": 60, "r": 20,
             "t": 40, "b": 50}, "height": 340, "template": "plotly_white", **extra}
@@ -170,32 +183,72 @@ def history_figure(points: Sequence[Point], maximize: bool, metric: str,
 
 
 def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
-                    metric: str) -> dict[str, Any]:
+                    metric: str, active: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Parallel coordinates; ``layout.meta.brush`` tells the page which filter each axis
+    sets when brushed, and the filter in ``active`` (the page's query) shows as brushes."""
     ranked = _rank(points, maximize)
     shown = sample(ranked, MAX_LINES, ranked[: MAX_LINES // 5])
+    active = active or {}
     dims: list[dict[str, Any]] = []
+    brush: list[dict[str, Any]] = []
     for p in spec.params:
+        key = f"param.{p.name}"
         if p.type == "CATEGORICAL":
             cats = list(p.categorical_values)
-            dims.append({"label": p.name, "values": [cats.index(t.params[p.name])
-                                                     if t.params.get(p.name) in cats else None
-                                                     for t in shown],
-                         "tickvals": list(range(len(cats))), "ticktext": cats})
+            dim: dict[str, Any] = {
+                "label": p.name, "tickvals": list(range(len(cats))), "ticktext": cats,
+                "values": [cats.index(t.params[p.name]) if t.params.get(p.name) in cats
+                           else None for t in shown]}
+            if active.get(key) in cats:
+                i = cats.index(active[key])
+                dim["constraintrange"] = [i - 0.25, i + 0.25]
+            dims.append(dim)
+            brush.append({"key": key, "kind": "category", "categories": cats})
+            continue
+        values = [t.params.get(p.name) for t in shown]
+        log = bool(p.is_log and values
+                   and all(isinstance(v, (int, float)) and v > 0 for v in values))
+        if log:
+            logs = [math.log10(v) for v in values]
+            dim = {"label": f"{p.name} (log scale)", "values": logs,
+                   **log_ticks(min(logs), max(logs))}
         else:
-            values = [t.params.get(p.name) for t in shown]
-            if p.is_log and all(isinstance(v, (int, float)) and v > 0 for v in values):
-                dims.append({"label": f"{p.name} (log10)",
-                             "values": [math.log10(v) for v in values]})
-            else:
-                dims.append({"label": p.name, "values": values})
-    dims.append({"label": metric, "values": [t.value for t in shown]})
+            dim = {"label": p.name, "values": values}
+        _brushed(dim, active, key, log)
+        dims.append(dim)
+        brush.append({"key": key, "kind": "log" if log else "number"})
+    metric_dim = {"label": metric, "values": [t.value for t in shown]}
+    _brushed(metric_dim, active, "metric", False)
+    dims.append(metric_dim)
+    brush.append({"key": "metric", "kind": "number"})
     return {
         "data": [{"type": "parcoords", "dimensions": dims,
                   "line": {"color": [t.value for t in shown], "colorscale": "Viridis",
                            "reversescale": not maximize, "showscale": True}}],
-        "layout": _layout(f"Parallel coordinates ({len(shown)} of {len(ranked)} trials)",
-                          margin={"l": 70, "r": 70, "t": 90, "b": 30}, height=420),
+        "layout": _layout(f"Parallel coordinates ({len(shown)} of {len(ranked)} trials; drag "
+                          "along an axis to filter)",
+                          margin={"l": 70, "r": 70, "t": 90, "b": 30}, height=420,
+                          meta={"brush": brush}),
     }
+
+
+def _brushed(dim: dict[str, Any], active: Mapping[str, str], key: str, log: bool) -> None:
+    """Show the filter's ``key__gte``/``key__lte`` as the axis' brushed range."""
+    lo, hi = active.get(f"{key}__gte"), active.get(f"{key}__lte")
+    if lo is None and hi is None:
+        return
+    values = [v for v in dim["values"] if isinstance(v, (int, float))]
+    if not values:
+        return
+    try:
+        a = float(lo) if lo is not None else None
+        b = float(hi) if hi is not None else None
+    except ValueError:
+        return
+    if log:
+        a = math.log10(a) if a is not None and a > 0 else None
+        b = math.log10(b) if b is not None and b > 0 else None
+    dim["constraintrange"] = [min(values) if a is None else a, max(values) if b is None else b]
 
 
 def slice_figures(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
@@ -207,7 +260,12 @@ def slice_figures(points: Sequence[Point], spec: HyperparameterSpec, maximize: b
         xs = [format_value(p, t.params[p.name]) if p.type == "CATEGORICAL" else t.params.get(
             p.name) for t in shown]
         xaxis: dict[str, Any] = {"title": {"text": p.name}}
-        if p.is_log:
+        logs = [math.log10(v) for v in xs if isinstance(v, (int, float)) and v > 0]
+        if p.is_log and logs:  # a log axis, ticks in real units (0.001, not 1m or -3)
+            ticks = log_ticks(min(logs), max(logs))
+            xaxis.update(type="log", tickvals=[10 ** v for v in ticks["tickvals"]],
+                         ticktext=ticks["ticktext"])
+        elif p.is_log:
             xaxis["type"] = "log"
         elif p.type == "CATEGORICAL":
             xaxis["type"] = "category"
@@ -270,84 +328,31 @@ def curves_figure(curves: dict[int, list[tuple[int, float]]], stopped: Iterable[
                                             yaxis={"title": {"text": metric}})}
 
 
-# --------------------------------------------------------------------------- the job page
+NO_MATCH = "No trials match the filter"
 
 
-def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int],
-                recommended: int | None) -> dict[str, Any]:
-    """Every figure of the job page, over the trials matching ``q``."""
-    points = gather_points(job.trials.filter(q))
-    metric = job.metric_tag
-    tied = list(best_ids)
-    curve_ids = curve_trial_ids(points, job.maximize, [recommended] if recommended else [])
-    curves = gather_curves(job.trials.all(), curve_ids)
-    return {
-        "history": history_figure(points, job.maximize, metric, tied),
-        "parallel": parallel_figure(points, spec, job.maximize, metric),
-        "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
-                                metric, tied),
-        "slices": slice_figures(points, spec, job.maximize, metric),
-    }
+def empty_figure(title: str, height: int = 340, message: str = NO_MATCH) -> dict[str, Any]:
+    """A figure with no data and no axes, only ``message`` (Plotly would draw empty axes
+    from -1 to 6)."""
+    hidden = {"visible": False}
+    return {"data": [], "layout": _layout(title, height=height, xaxis=hidden, yaxis=hidden,
+                                          annotations=[{"text": message, "showarrow": False,
+                                                        "font": {"size": 15},
+                                                        "xref": "paper", "yref": "paper",
+                                                        "x": 0.5, "y": 0.5}])}
+
+
+def figures_json(figures: dict[str, Any]) -> str:
+    """The figures as JSON that is safe inside a ``<script type="application/json">`` (as
+    ``json_script`` escapes it, four times faster on large figures: ``str.translate`` with a
+    dict is slow on a few hundred KB; three ``replace`` calls are not)."""
+    return (json.dumps(figures, cls=DjangoJSONEncoder)
+            .replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))
 
 
 def figures_script(figures: dict[str, Any], element_id: str = "figures") -> SafeString:
-    """Exactly ``{{ figures|json_script:element_id }}``, four times faster on large figures
-    (``str.translate`` with a dict is slow on a few hundred KB; three ``replace`` calls are
-    not)."""
-    text = (json.dumps(figures, cls=DjangoJSONEncoder)
-            .replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))
+    """Exactly ``{{ figures|json_script:element_id }}``."""
     return format_html('<script id="{}" type="application/json">{}</script>', element_id,
-                       mark_safe(text))  # noqa: S308 - escaped above, as json_script does
+                       mark_safe(figures_json(figures)))  # noqa: S308 - escaped, as json_script
 
 
-class _LRU:
-    """A small thread-safe LRU cache (per process: gunicorn threads share it)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Any:
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-FIGURE_CACHE = _LRU(32)
-
-
-def job_figures_script(job: Job, spec: HyperparameterSpec, *, q: Q, filter_key: Hashable,
-                       best_ids: Iterable[int], recommended: int | None,
-                       settled_version: Hashable | None) -> tuple[SafeString, int]:
-    """The job page's figures as a ``<script type="application/json">`` and the number of
-    slice charts.
-
-    ``settled_version`` is None while the job's trials can still change; else it must change
-    whenever they do (the view passes the job's state, update time, trial counts per state
-    and its trials' latest heartbeat and end time): the result is then cached under it and
-    ``filter_key``, so a finished job's page does not rebuild its figures on every view, and
-    any later change to its trials makes a new key."""
-    key = (job.pk, job.create_time, filter_key, settled_version)
-    if settled_version is not None:
-        hit = FIGURE_CACHE.get(key)
-        if hit is not None:
-            return hit  # type: ignore[no-any-return]
-    figures = job_figures(job, spec, q, best_ids, recommended)
-    out = (figures_script(figures), len(figures["slices"]))
-    if settled_version is not None:
-        FIGURE_CACHE.put(key, out)
-    return out

@@ -167,6 +167,10 @@ class Supervisor:
         subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
                        check=True)
         subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
+        # Hashed static names with immutable caching (whitenoise's manifest), rebuilt each start
+        # so a manifest from an older checkout never points at stale files.
+        subprocess.run(self._manage("collectstatic", "--noinput", "-v", "0"), env=self.env,
+                       check=True)
         if self.cfg["EMBEDDED_REDIS"]:
             self._start_redis()
         n = int(self.cfg["WORKERS"])

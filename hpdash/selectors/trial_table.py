@@ -73,7 +73,7 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TrialFil
     names = {p.name: p for p in spec.params}
     for key, value in query.items():
         raw = value.strip()
-        if raw == "" or key in ("page", "sort", "trials", "format", "compare"):
+        if raw == "" or key in ("page", "sort", "trials", "format", "compare", "since", "x", "y"):
             continue
         try:
             if key == "state":

@@ -73,10 +73,24 @@
 
     // A resumed job must keep the previous job's goal, metric tag and algorithm, and live in
     // its project: copy them from the picked option.
+    // While a job is picked, those fields are shown but not editable.
     var resume = document.getElementById("id_resume_from");
+    var REUSED = ["id_goal", "id_metric_tag", "id_algorithm"];
+    function lockReused(locked) {
+      REUSED.forEach(function (id) {
+        var el = document.getElementById(id);
+        if (!el) return;
+        el.classList.toggle("reused", locked);
+        if (el.tagName === "SELECT") el.setAttribute("aria-readonly", locked ? "true" : "false");
+        else el.readOnly = locked;
+        el.tabIndex = locked ? -1 : 0;
+        el.title = locked ? "Reused from the job this one continues" : "";
+      });
+    }
     if (resume) {
       resume.addEventListener("change", function () {
         var option = resume.options[resume.selectedIndex];
+        lockReused(Boolean(option && option.value));
         if (!option || !option.value) return;
         var data = option.dataset;
         if (data.project) setValue("id_project", data.project);
@@ -84,6 +98,7 @@
         if (data.metric !== undefined) setValue("id_metric_tag", data.metric);
         if (data.algorithm) setValue("id_algorithm", data.algorithm);
       });
+      lockReused(Boolean(resume.value));
     }
   }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.dashboard import charts
 from hpdash.dashboard.charts import Point
@@ -39,12 +41,21 @@ def test_history_keeps_every_improvement_and_the_best_when_it_samples():
     assert len(json.dumps(fig)) < 200_000  # small whatever the job's size
 
 
-def test_parallel_coordinates_map_categories_and_use_log10_for_log_params():
+def test_parallel_coordinates_map_categories_and_label_log_axes_in_real_units():
     fig = charts.parallel_figure(pts(20), SPEC, True, "acc")
     dims = {d["label"]: d for d in fig["data"][0]["dimensions"]}
-    assert set(dims) == {"lr (log10)", "units", "opt", "acc"}
+    assert set(dims) == {"lr (log scale)", "units", "opt", "acc"}
     assert dims["opt"]["ticktext"] == ["adam", "sgd"] and set(dims["opt"]["values"]) == {0, 1}
-    assert all(-4 <= v <= 0 for v in dims["lr (log10)"]["values"])
+    lr = dims["lr (log scale)"]
+    assert all(-4 <= v <= 0 for v in lr["values"])
+    assert all(not t.startswith("-") for t in lr["ticktext"])  # 0.001, not -3
+    assert [float(t) for t in lr["ticktext"]] == pytest.approx([10 ** v for v in lr["tickvals"]])
+
+
+def test_log_ticks_are_labelled_in_real_units():
+    assert charts.log_ticks(-3, -2)["ticktext"] == ["0.001", "0.002", "0.005", "0.01"]
+    # Wider ranges: powers of ten only, so the labels never crowd.
+    assert charts.log_ticks(-4, -0.5)["ticktext"] == ["0.0001", "0.001", "0.01", "0.1"]
     assert len(charts.parallel_figure(pts(5000), SPEC, True, "acc")["data"][0]["line"][
         "color"]) == charts.MAX_LINES
 

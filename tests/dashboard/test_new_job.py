@@ -573,3 +573,51 @@ def test_a_categorical_value_with_html_is_shown_as_text(web):
     response = web.post(URL, form_data(action="import", import_text=config))
     html = response.content.decode()
     assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and warnings together; a resumed job's history and what it reuses
+
+
+def test_a_form_with_errors_shows_its_warnings_too(web):
+    response = web.post(URL, form_data(max_trials="5", job_id="1bad"))
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'id="form-errors"' in html
+    assert "less than 10 × the number of parameters (4 → 40)" in html
+    assert 'id="submit-anyway"' not in html  # errors first: nothing to submit anyway
+
+
+def _with_trials(job: Job, n: int) -> Job:
+    from hpdash.core.states import TrialState
+    from hpdash.models import Trial
+
+    Trial.objects.bulk_create(Trial(job=job, trial_id=i, state=TrialState.SUCCEEDED,
+                                    params={"x": i / n}, final_value=i / n)
+                              for i in range(1, n + 1))
+    return job
+
+
+def test_the_resume_advice_counts_the_previous_jobs_trials_as_history(web):
+    _with_trials(finished_job("digits_1", maxTrials=8), 8)
+    page = web.get(URL, {"resume": "local/digits_1"})
+    # 1 parameter → 10 trials advised: 3 new + 8 finished before is enough.
+    response = web.post(URL, {**as_post(page), "max_trials": "3"})
+    assert response.status_code == 302, response.content.decode()[-2000:]
+
+
+def test_too_little_history_still_warns_and_says_what_it_counted(web):
+    _with_trials(finished_job("digits_1", maxTrials=4), 4)
+    page = web.get(URL, {"resume": "local/digits_1"})
+    response = web.post(URL, {**as_post(page), "max_trials": "3"})
+    assert response.status_code == 200
+    assert "maxTrials (3) plus 4 finished trials of the job it resumes" in (
+        response.content.decode())
+
+
+def test_what_a_resumed_job_reuses_is_shown_read_only(web):
+    _with_trials(finished_job("digits_1"), 5)
+    html = web.get(URL, {"resume": "local/digits_1"}).content.decode()
+    reused = html.split('id="reused"')[1].split("</div>")[0]
+    assert "MINIMIZE" in reused and "loss" in reused and "5 finished trials count" in reused
+    assert "<th>x</th><td>DOUBLE 0 … 1</td>" in reused

@@ -8,26 +8,20 @@ to submit again; :func:`fingerprint` tells whether the warnings shown are still 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.spec.space import grid_size, value_count
 
 
-def spec_warnings(hp: HyperparameterSpec) -> list[str]:
-    """Things that are allowed but probably not what the user wants."""
-    out = []
+def spec_warnings(hp: HyperparameterSpec, history: int = 0) -> list[str]:
+    """Things that are allowed but probably not what the user wants.  ``history``: finished
+    trials a resumed job learns from (its previous jobs'), which count towards the advice of
+    ten trials per parameter."""
+    out = count_warnings(hp.max_trials, hp.max_parallel_trials, len(hp.params), history)
     n = len(hp.params)
-    if n and hp.max_trials < 10 * n:
-        out.append(
-            f"maxTrials ({hp.max_trials}) is less than 10 × the number of parameters "
-            f"({n} → {10 * n}): with fewer than about ten trials per parameter the search "
-            "learns little about the space.")
-    if hp.max_parallel_trials > hp.max_trials:
-        out.append(
-            f"maxParallelTrials ({hp.max_parallel_trials}) is greater than maxTrials "
-            f"({hp.max_trials}): at most {hp.max_trials} trials will ever run at once.")
     if hp.algorithm == "GRID_SEARCH" and n and _grid_may_be_small(hp):
         size = grid_size(hp)
         if size < hp.max_trials:
@@ -35,6 +29,38 @@ def spec_warnings(hp: HyperparameterSpec) -> list[str]:
                 f"The grid has only {size} points but maxTrials is {hp.max_trials}: grid "
                 f"search stops after {size} trials.")
     return out
+
+
+def count_warnings(max_trials: int, max_parallel: int, n_params: int, history: int = 0
+                   ) -> list[str]:
+    """The advice that needs only the numbers: also given for a form that still has errors,
+    so a user sees errors and warnings together."""
+    out = []
+    if n_params and max_trials + history < 10 * n_params:
+        had = f" plus {history} finished trials of the job it resumes" if history else ""
+        out.append(
+            f"maxTrials ({max_trials}){had} is less than 10 × the number of parameters "
+            f"({n_params} → {10 * n_params}): with fewer than about ten trials per parameter "
+            "the search learns little about the space.")
+    if max_parallel > max_trials:
+        out.append(
+            f"maxParallelTrials ({max_parallel}) is greater than maxTrials "
+            f"({max_trials}): at most {max_trials} trials will ever run at once.")
+    return out
+
+
+def draft_warnings(hp: Mapping[str, Any], history: int = 0) -> list[str]:
+    """:func:`count_warnings` of a spec the parser refused (raw ``hyperparameters``), from
+    whatever numbers in it are readable."""
+    def number(key: str, default: int) -> int:
+        try:
+            return int(hp.get(key, default))
+        except (TypeError, ValueError):
+            return default
+
+    max_trials = number("maxTrials", 1)
+    return count_warnings(max_trials, number("maxParallelTrials", 1),
+                          len(hp.get("params") or []), history)
 
 
 def _grid_may_be_small(hp: HyperparameterSpec) -> bool:

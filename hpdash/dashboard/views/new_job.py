@@ -29,12 +29,19 @@ from hpdash.core.layout import DataLayout
 from hpdash.core.spec import SpecError, load_config, parse_job
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
 from hpdash.core.spec.parse import JOB_ID_PATTERN
-from hpdash.dashboard.forms.advice import fingerprint, spec_warnings, with_params
+from hpdash.dashboard.forms.advice import (
+    draft_warnings,
+    fingerprint,
+    spec_warnings,
+    with_params,
+)
 from hpdash.dashboard.forms.build import BuiltJob, apply_violations, build_job
 from hpdash.dashboard.forms.fields import ImportForm, JobForm, ParamFormSet
 from hpdash.dashboard.forms.initial import Initial, job_to_initial, merge_job
+from hpdash.dashboard.forms.reused import reused_summary
 from hpdash.ops.paths import BASE_DIR
 from hpdash.selectors.jobs import job_get, job_ids_with_prefix, jobs_resumable
+from hpdash.selectors.resume import resume_history_count
 from hpdash.services.jobs import AlreadyExists, job_create
 
 DEFAULT_PROJECT = "local"
@@ -113,6 +120,7 @@ def _render(request: HttpRequest, initial: Initial | None = None, *,
         "import_form": import_form or ImportForm(),
         "examples": list(EXAMPLES),
         "max_package_mib": MAX_PACKAGE_BYTES // (1024 * 1024),
+        "reused": reused_summary(request.user, form["resume_from"].value()),
         **context,
     }, status=status)
 
@@ -228,15 +236,21 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
     except SpecError as exc:
         apply_violations(form, formset, built, exc.violations)
         spec = None
-    if spec is None or not _all_valid(form, formset):
-        return _render(request, form=form, formset=formset, status=400)
-
-    previous = None
-    if built.resume_job_id:
+    prev = None
+    if built.resume_job_id and form.cleaned_data.get("project"):
         prev = job_get(user=request.user, project=form.cleaned_data["project"],
                        job_id=built.resume_job_id)
-        previous = prev.spec if prev is not None else None
-    warnings = spec_warnings(with_params(spec.training_input.hyperparameters, previous))
+    history = resume_history_count(prev) if prev is not None else 0
+    if spec is None or not _all_valid(form, formset):
+        hp = built.data.get("trainingInput", {}).get("hyperparameters", {})
+        if prev is not None and not hp.get("params"):
+            hp = {**hp, "params": prev.spec.params}
+        return _render(request, form=form, formset=formset, status=400,
+                       warnings=draft_warnings(hp, history))
+
+    previous = prev.spec if prev is not None else None
+    warnings = spec_warnings(with_params(spec.training_input.hyperparameters, previous),
+                             history)
     seen = fingerprint(warnings)
     if action == "check" or (warnings and not (action == "submit-anyway"
                                                and data.get("warnings_seen") == seen)):

@@ -1,0 +1,129 @@
+"""The job page's figures, assembled and cached: the charts of :mod:`hpdash.dashboard.charts`
+and the insight of :mod:`hpdash.dashboard.insight` over the trials the filter matches."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+from django.db.models import Q
+
+from hpdash.core.spec import HyperparameterSpec
+from hpdash.dashboard import insight
+from hpdash.dashboard.charts import (
+    curve_trial_ids,
+    curves_figure,
+    empty_figure,
+    figures_json,
+    gather_curves,
+    gather_points,
+    history_figure,
+    parallel_figure,
+    slice_figures,
+)
+from hpdash.models import Job
+
+
+def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int],
+                recommended: int | None, *, active: Mapping[str, str] | None = None
+                ) -> dict[str, Any]:
+    """Every figure of the job page, over exactly the trials matching ``q``: the best trial is
+    marked only if it matches, and no match gives empty figures saying so."""
+    points = gather_points(job.trials.filter(q))
+    metric = job.metric_tag
+    shown_ids = {p.trial_id for p in points}
+    tied = [i for i in best_ids if i in shown_ids]
+    if not points:
+        return {"history": empty_figure("Optimization history"),
+                "parallel": empty_figure("Parallel coordinates", height=420),
+                "curves": empty_figure("Learning curves"),
+                "slices": [empty_figure(f"{metric} vs {p.name}", height=280)
+                           for p in spec.params],
+                "importance": empty_figure("Parameter importance", height=280),
+                **({"contour": empty_figure("Contour", height=420)}
+                   if len(spec.params) > 1 else {})}
+    extra = [recommended] if recommended in shown_ids else []
+    curve_ids = curve_trial_ids(points, job.maximize, extra)
+    curves = gather_curves(job.trials.all(), curve_ids)
+    return {
+        "history": history_figure(points, job.maximize, metric, tied),
+        "parallel": parallel_figure(points, spec, job.maximize, metric, active),
+        "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
+                                metric, tied),
+        "slices": slice_figures(points, spec, job.maximize, metric),
+        **_insight(points, spec, job.maximize, metric),
+    }
+
+
+def _insight(points: list[Any], spec: HyperparameterSpec, maximize: bool, metric: str
+             ) -> dict[str, Any]:
+    weights = insight.importances(points, spec, maximize)
+    n = sum(1 for p in points if p.value is not None)
+    pair = insight.default_pair(spec, weights)
+    out: dict[str, Any] = {"importance": insight.importance_figure(weights, n)}
+    if pair is not None:
+        out["contour"] = insight.contour_figure(points, spec, maximize, metric, x_name=pair[0],
+                                                y_name=pair[1])
+    return out
+
+
+def contour_json(job: Job, spec: HyperparameterSpec, q: Q, x_name: str, y_name: str) -> str:
+    """The contour of two chosen parameters (the page's pickers ask for it)."""
+    points = gather_points(job.trials.filter(q))
+    return figures_json({"contour": insight.contour_figure(
+        points, spec, job.maximize, job.metric_tag, x_name=x_name, y_name=y_name)})
+
+
+class _LRU:
+    """A small thread-safe LRU cache (per process: gunicorn threads share it)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+FIGURE_CACHE = _LRU(32)
+
+
+def job_figures_json(job: Job, spec: HyperparameterSpec, *, q: Q, active: Mapping[str, str],
+                     best_ids: Iterable[int], recommended: int | None,
+                     settled_version: Hashable | None) -> tuple[str, int]:
+    """The job page's figures as script-safe JSON (:func:`figures_json`) and the number of
+    slice charts.
+
+    ``settled_version`` is None while the job's trials can still change; else it must change
+    whenever they do (the view passes the job's state, update time, trial counts per state
+    and its trials' latest heartbeat and end time): the result is then cached under it and
+    the filter, so a finished job's page does not rebuild its figures on every view, and
+    any later change to its trials makes a new key."""
+    key = (job.pk, job.create_time, tuple(sorted(active.items())), settled_version)
+    if settled_version is not None:
+        hit = FIGURE_CACHE.get(key)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    figures = job_figures(job, spec, q, best_ids, recommended, active=active)
+    out = (figures_json(figures), len(figures["slices"]))
+    if settled_version is not None:
+        FIGURE_CACHE.put(key, out)
+    return out

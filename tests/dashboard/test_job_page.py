@@ -1,0 +1,107 @@
+"""The job page: its live JSON delta, the Cancel button, charts that follow the filter exactly,
+numbers for people, sortable parameter columns and numbered pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hpdash.core.states import JobState, TrialState
+
+PAGE = "/projects/demo/jobs/demo/"
+
+
+@pytest.fixture
+def logged_in(client, staff):
+    client.force_login(staff)
+    return client
+
+
+def test_the_live_delta_is_small_and_says_unchanged_when_nothing_moved(logged_in, seeded):
+    seeded(120)
+    first = logged_in.get(PAGE, {"format": "live"})
+    assert first["Content-Type"] == "application/json"
+    body = first.json()
+    assert body["changed"] and body["state"] == "SUCCEEDED" and body["live"] is False
+    assert 'id="job-state"' in body["summary"] and 'data-trial="' in body["table"]
+    assert len(first.content) < 40_000
+    again = logged_in.get(PAGE, {"format": "live", "since": body["version"]}).json()
+    assert again == {"version": body["version"], "changed": False}
+
+
+def test_the_live_delta_follows_the_state_and_hides_cancel_once_cancelled(logged_in, seeded):
+    job = seeded(5)
+    job.state = JobState.RUNNING
+    job.save()
+    running = logged_in.get(PAGE, {"format": "live"}).json()
+    assert running["live"] and running["can_cancel"]
+    assert 'id="cancel-form"' in logged_in.get(PAGE).content.decode()
+    job.state = JobState.CANCELLED
+    job.save()
+    done = logged_in.get(PAGE, {"format": "live", "since": running["version"]}).json()
+    assert done["changed"] and not done["live"] and not done["can_cancel"]
+    assert ">CANCELLED<" in done["summary"]
+    assert 'id="cancel-form" hidden' in logged_in.get(PAGE).content.decode()
+
+
+def test_figures_come_as_json_and_a_filter_matching_nothing_says_so(logged_in, seeded):
+    seeded(30)
+    figures = json.loads(logged_in.get(PAGE, {"format": "figures"}).content)
+    assert figures["history"]["data"]
+    empty = json.loads(logged_in.get(PAGE, {"format": "figures",
+                                            "metric__gte": "2"}).content)
+    for fig in [empty["history"], empty["parallel"], empty["curves"], *empty["slices"]]:
+        assert fig["data"] == []
+        assert fig["layout"]["annotations"][0]["text"] == "No trials match the filter"
+        assert fig["layout"]["xaxis"] == {"visible": False}
+
+
+def test_charts_of_a_filter_leave_out_the_best_trial_when_it_does_not_match(logged_in, seeded):
+    job = seeded(30)
+    best = max(job.trials.all(), key=lambda t: t.final_value)
+    other = "sgd" if best.params["optimizer"] != "sgd" else "adam"
+    figures = json.loads(logged_in.get(PAGE, {"format": "figures",
+                                              "param.optimizer": other}).content)
+    names = {c["name"] for c in figures["curves"]["data"]}
+    assert f"trial {best.trial_id}" not in names and names
+    assert best.trial_id not in figures["history"]["data"][0]["x"]
+
+
+def test_tables_show_significant_digits_with_full_precision_on_hover(logged_in, seeded):
+    job = seeded(3)
+    job.trials.filter(trial_id=1).update(final_value=0.9851851851851852)
+    t = job.trials.get(trial_id=2)
+    t.params = {**t.params, "learning_rate": 0.30000000000000004}  # maxValue 0.3, float noise
+    t.save()
+    html = logged_in.get(PAGE).content.decode()
+    assert 'title="0.9851851851851852">0.9852<' in html
+    assert 'title="0.30000000000000004">0.3<' in html
+
+
+def test_parameter_columns_sort_and_pages_have_numbers(logged_in, seeded):
+    seeded(300)
+    html = logged_in.get(PAGE).content.decode()
+    assert 'data-sort="param.learning_rate"' in html
+    assert 'class="page-link">6<' in html and 'aria-current="page"' in html
+    resp = logged_in.get(PAGE, {"sort": "param.learning_rate", "page": "3"})
+    rows = resp.context["rows"]
+    values = [float(full) for r in rows for full in [r["params"][0][1]]]
+    assert values == sorted(values)
+    assert 'aria-current="page" class="page-current">3<' in resp.content.decode()
+
+
+def test_a_failed_trial_shows_the_last_lines_of_its_log_next_to_the_exit_code(
+        logged_in, seeded, settings):
+    from hpdash.core.layout import DataLayout
+
+    job = seeded(2)
+    job.trials.filter(trial_id=2).update(state=TrialState.FAILED, final_value=None,
+                                         failure_reason="exit code 1")
+    log = DataLayout(settings.DATA_DIR).trial_log("demo", "demo", 2)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("epoch 1\nTraceback (most recent call last):\n  File \"task.py\"\n"
+                   "ValueError: learning rate too high\n[hpdash] trial 2 FAILED: exit code 1\n")
+    html = logged_in.get(PAGE).content.decode()
+    assert "exit code 1" in html and "ValueError: learning rate too high" in html
+    assert "[hpdash] trial 2 FAILED" not in html.split('class="stderr-tail"')[1].split("</pre>")[0]

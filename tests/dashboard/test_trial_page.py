@@ -1,0 +1,62 @@
+"""The trial page: the latest metric while it runs, the log's tail as a delta, and a failed
+trial's last lines next to its exit code."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.states import JobState, TrialState
+from hpdash.models import Measurement
+
+URL = "/projects/demo/jobs/demo/trials/1/"
+
+
+@pytest.fixture
+def running(client, staff, seeded, settings):
+    job = seeded(1)
+    job.state = JobState.RUNNING
+    job.save()
+    trial = job.trials.get()
+    trial.state, trial.final_value, trial.end_time = TrialState.RUNNING, None, None
+    trial.save()
+    log = DataLayout(settings.DATA_DIR).trial_log("demo", "demo", 1)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("epoch 1\n")
+    client.force_login(staff)
+    return trial, log
+
+
+def test_a_running_trial_shows_its_latest_metric(client, running):
+    trial, _ = running
+    Measurement.objects.create(trial=trial, step=99, value=0.123456789,
+                               reported_at=timezone.now())
+    html = client.get(URL).content.decode()
+    assert 'title="0.123456789">0.1235</span> <span class="muted">latest, at step 99' in html
+
+
+def test_the_live_delta_carries_only_the_new_log_bytes(client, running):
+    _, log = running
+    page = client.get(URL)
+    offset = page.context["log_offset"]
+    assert offset == len("epoch 1\n")
+    with open(log, "a") as f:
+        f.write("epoch 2\n")
+    delta = client.get(URL, {"format": "live", "offset": offset, "measurements": "3"}).json()
+    assert delta["log"] == "epoch 2\n" and delta["offset"] == offset + 8
+    assert delta["live"] and delta["figure"] is None  # no new measurement: no chart
+    same = client.get(URL, {"format": "live", "offset": delta["offset"],
+                            "measurements": "0"}).json()
+    assert same["log"] == "" and same["figure"] is not None
+
+
+def test_a_failed_trial_shows_the_last_lines_it_wrote_next_to_the_exit_code(client, running):
+    trial, log = running
+    trial.state, trial.failure_reason = TrialState.FAILED, "exit code 1"
+    trial.save()
+    log.write_text("epoch 1\nTraceback (most recent call last):\nKeyError: 'lr'\n"
+                   "[hpdash] trial 1 FAILED: exit code 1\n")
+    html = client.get(URL).content.decode()
+    reason = html.split('id="failure-reason"')[1].split("</div>")[0]
+    assert "exit code 1" in reason and "KeyError: &#x27;lr&#x27;" in reason

@@ -1,0 +1,243 @@
+"""The dashboard's issue-13 points in Chromium, against `manage.py serve`: a large job's page
+(compressed, live through a JSON delta, charts that follow the filter), numbers for people,
+small screens, sortable parameter columns, numbered pages, the bounded admin page, the running
+trial page following its log, a failed trial's last lines, and the insight charts.
+
+Screenshots go to $HPDASH_SCREENSHOTS (default: the test's tmp dir) for a person to look at."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from harness import QUADRATIC, ROOT, Stack, trainer_job, wait_for_state
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+USER, PASSWORD = "dash", "dash-pass-123"
+SEEDED = "/projects/seeded/jobs/big/"
+
+
+@pytest.fixture(scope="module")
+def browser(stack: Stack) -> Iterator[Browser]:
+    env = {**stack.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput",
+                    "--username", USER, "--email", "dash@example.com"],
+                   env=env, check=True, capture_output=True, cwd=ROOT)
+    stack.manage("seed_demo_job", "--project", "seeded", "--job-id", "big", "--trials", "300",
+                 "--steps", "5")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield b
+        b.close()
+
+
+def _login(browser: Browser, stack: Stack, **ctx) -> Page:
+    context = browser.new_context(base_url=stack.url, **({"viewport": {"width": 1400,
+                                                                        "height": 1000}} | ctx))
+    pg = context.new_page()
+    pg.goto("/accounts/login/")
+    pg.fill("#id_username", USER)
+    pg.fill("#id_password", PASSWORD)
+    pg.click("button[type=submit]")
+    expect(pg.locator("h1")).to_have_text("Jobs")
+    return pg
+
+
+@pytest.fixture
+def page(browser: Browser, stack: Stack) -> Iterator[Page]:
+    pg = _login(browser, stack)
+    yield pg
+    pg.context.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    out = Path(os.environ.get("HPDASH_SCREENSHOTS", tmp_path))
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def test_the_job_page_comes_compressed_with_hashed_static_files_cached_forever(page: Page):
+    with page.expect_response(lambda r: r.url.endswith(SEEDED)) as info:
+        page.goto(SEEDED)
+    assert info.value.headers.get("content-encoding") == "gzip"
+    css = page.locator("link[rel=stylesheet]").get_attribute("href")
+    resp = page.request.get(css)
+    if re.search(r"app\.[0-9a-f]{12}\.css$", css):  # collectstatic ran at start
+        assert "immutable" in resp.headers["cache-control"]
+    assert resp.ok
+
+
+def test_charts_say_no_trials_match_when_the_filter_matches_nothing(page: Page, shots: Path):
+    page.goto(SEEDED + "?metric__gte=5")
+    expect(page.locator("#no-trials")).to_contain_text("match this filter")
+    page.locator("#chart-history").scroll_into_view_if_needed()
+    expect(page.locator("#chart-history")).to_contain_text("No trials match the filter")
+    page.locator("#chart-parallel").scroll_into_view_if_needed()
+    expect(page.locator("#chart-parallel")).to_contain_text("No trials match the filter")
+    assert page.locator("#chart-history .xtick").count() == 0  # no axes from -1 to 6
+    page.screenshot(path=shots / "no-match.png", full_page=True)
+
+
+def test_tables_show_significant_digits_and_full_precision_on_hover(page: Page):
+    page.goto(SEEDED)
+    cell = page.locator("tr.trial-row td.param").first  # learning_rate
+    full = cell.get_attribute("title")
+    digits = cell.inner_text().lstrip("-0.").replace(".", "").split("e")[0]
+    assert len(digits) <= 4 < len(full)
+    assert float(cell.inner_text()) == pytest.approx(float(full), rel=1e-3)
+
+
+def test_a_parameter_column_sorts_and_pages_have_numbers(page: Page):
+    page.goto(SEEDED)
+    page.click("th a[data-sort='param.learning_rate']")
+    expect(page).to_have_url(re.compile(r"sort=param\.learning_rate"))
+    values = [float(c.get_attribute("title")) for c in
+              page.locator("tr.trial-row td.param:nth-child(6)").all()]
+    assert len(values) == 50 and values == sorted(values)
+    page.click(".pagination a.page-link:text-is('3')")
+    expect(page).to_have_url(re.compile(r"page=3"))
+    expect(page.locator(".pagination [aria-current=page]")).to_have_text("3")
+    after = [float(c.get_attribute("title")) for c in
+             page.locator("tr.trial-row td.param:nth-child(6)").all()]
+    assert after[0] >= values[-1]
+
+
+def test_on_a_phone_the_nav_fits_and_the_table_scrolls_sideways(browser: Browser, stack: Stack,
+                                                                  shots: Path):
+    pg = _login(browser, stack, viewport={"width": 390, "height": 844})
+    pg.goto(SEEDED)
+    widths = pg.evaluate("""() => ({
+        page: document.documentElement.scrollWidth,
+        nav: document.querySelector('.topbar').scrollWidth,
+        box: document.querySelector('.table-scroll').clientWidth,
+        table: document.querySelector('.table-scroll').scrollWidth})""")
+    assert widths["page"] <= 390 and widths["nav"] <= 390, widths
+    assert widths["table"] > widths["box"], widths  # the table scrolls inside its box
+    pg.screenshot(path=shots / "phone.png")
+    pg.context.close()
+
+
+def test_the_admin_change_page_is_bounded_and_links_the_job_page(page: Page):
+    page.goto("/admin/hpdash/job/?q=big")
+    page.click("table#result_list a:text-is('big')")
+    expect(page.locator("#recent-trials tbody tr")).to_have_count(20)
+    page.click("#job-page-link")
+    expect(page).to_have_url(re.compile(re.escape(SEEDED) + "$"))
+
+
+def test_the_live_page_polls_a_small_delta_and_cancel_follows_the_state(page: Page,
+                                                                         stack: Stack):
+    ml = stack.ml()
+    ml.projects().jobs().create(parent="projects/web2", body=trainer_job(
+        "live_cancel", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 3},
+        args=["--sleep=60"])).execute()
+    wait_for_state(ml, "projects/web2/jobs/live_cancel", ("RUNNING",))
+    deltas = []
+    page.on("response", lambda r: deltas.append(r) if "format=live" in r.url else None)
+    page.goto("/projects/web2/jobs/live_cancel/")
+    expect(page.locator("#cancel-job")).to_be_visible()
+    # Cancelled elsewhere (the API): the page follows without a reload.
+    # A fresh client: the first one's kept-alive connection has been closed by the server.
+    stack.ml().projects().jobs().cancel(name="projects/web2/jobs/live_cancel",
+                                        body={}).execute()
+    expect(page.locator("#job-state")).to_have_text("CANCELLED", timeout=40_000)
+    expect(page.locator("#cancel-job")).to_be_hidden()
+    assert deltas and all(len(r.body()) < 20_000 for r in deltas)
+    assert deltas[0].headers["content-type"] == "application/json"
+
+
+def test_a_running_trial_page_follows_its_log_and_shows_the_latest_metric(page: Page,
+                                                                            stack: Stack):
+    ml = stack.ml()
+    hyper = {**QUADRATIC, "maxTrials": 1, "maxParallelTrials": 1}
+    ml.projects().jobs().create(parent="projects/web2", body=trainer_job(
+        "chatty", "e2etrainer.chatty", hyper, args=["--lines=40", "--interval=0.4"])).execute()
+    wait_for_state(ml, "projects/web2/jobs/chatty", ("RUNNING",))
+    page.goto("/projects/web2/jobs/chatty/trials/1/")
+    expect(page.locator("#log-tail")).to_contain_text("chatty line 3", timeout=30_000)
+    seen = page.locator("#log-tail").inner_text().count("chatty line")
+    expect(page.locator("#trial-metric")).to_contain_text("latest, at step")
+    page.wait_for_function(f"document.getElementById('log-tail').textContent"
+                           f".split('chatty line').length - 1 > {seen + 3}", timeout=30_000)
+    at_bottom = page.evaluate("""() => { const l = document.getElementById('log-tail');
+        return l.scrollHeight - l.scrollTop - l.clientHeight < 5; }""")
+    assert at_bottom
+    stack.ml().projects().jobs().cancel(name="projects/web2/jobs/chatty", body={}).execute()
+
+
+def test_a_failed_trial_shows_its_last_lines_next_to_the_exit_code(page: Page, stack: Stack):
+    ml = stack.ml()
+    hyper = {**QUADRATIC, "maxTrials": 1, "maxParallelTrials": 1, "maxFailedTrials": 1}
+    ml.projects().jobs().create(parent="projects/web2", body=trainer_job(
+        "fails", "e2etrainer.fail", hyper)).execute()
+    wait_for_state(ml, "projects/web2/jobs/fails")
+    page.goto("/projects/web2/jobs/fails/")
+    note = page.locator("tr.trial-row td.note").first
+    expect(note).to_contain_text("exit code 3")
+    expect(note.locator(".stderr-tail")).to_contain_text("something went wrong")
+    page.goto("/projects/web2/jobs/fails/trials/1/")
+    expect(page.locator("#failure-reason")).to_contain_text("exit code 3")
+    expect(page.locator("#stderr-tail")).to_contain_text("something went wrong")
+
+
+def test_importance_and_a_contour_of_two_picked_parameters_are_on_the_job_page(page: Page,
+                                                                                 shots: Path):
+    page.goto(SEEDED)
+    page.locator("#chart-importance").scroll_into_view_if_needed()
+    expect(page.locator("#chart-importance .bars path").first).to_be_visible(timeout=30_000)
+    expect(page.locator("#importance-method")).to_contain_text("random-forest")
+    expect(page.locator("#chart-importance")).to_contain_text("learning_rate")
+    page.locator("#chart-contour").scroll_into_view_if_needed()
+    expect(page.locator("#chart-contour .contour").first).to_be_attached(timeout=30_000)
+    page.select_option("#contour-x", "dropout")
+    expect(page.locator("#chart-contour .gtitle")).to_contain_text("over dropout and",
+                                                                   timeout=30_000)
+    page.locator("#chart-importance").screenshot(path=shots / "importance.png")
+    page.locator("#contour-card").screenshot(path=shots / "contour.png")
+
+
+def test_brushing_a_parallel_axis_filters_the_table_and_the_url_records_it(page: Page,
+                                                                           shots: Path):
+    page.goto(SEEDED)
+    chart = page.locator("#chart-parallel")
+    chart.scroll_into_view_if_needed()
+    axis = chart.locator("g.y-axis").first  # learning_rate
+    expect(chart).to_have_attribute("data-brushing", "1", timeout=30_000)  # listening
+    expect(axis).to_be_visible()
+    box = axis.bounding_box()
+    x = box["x"] + box["width"] / 2
+    page.mouse.move(x, box["y"] + box["height"] * 0.3)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.6, steps=8)
+    page.mouse.up()
+    expect(page).to_have_url(re.compile(r"param\.learning_rate__gte=.*param\.learning_rate__lte="),
+                             timeout=15_000)
+    expect(page.locator("#matched")).not_to_have_text("300 trials", timeout=15_000)
+    shown = int(page.locator("#matched").inner_text().split()[0])
+    assert 0 < shown < 300
+    lo = float(re.search(r"learning_rate__gte=([^&]+)", page.url).group(1))
+    hi = float(re.search(r"learning_rate__lte=([^&]+)", page.url).group(1))
+    for cell in page.locator("tr.trial-row td.param:nth-child(6)").all():
+        assert lo <= float(cell.get_attribute("title")) <= hi
+    page.screenshot(path=shots / "brushed.png")
+    # The URL is shareable: loading it shows the same filter, and the brush on the axis.
+    page.goto(page.url)
+    expect(page.locator("#matched")).to_have_text(f"{shown} trials")
