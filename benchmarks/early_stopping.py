@@ -206,9 +206,14 @@ def bayes_curves(args: tuple[str, int, int, int]) -> tuple[list[dict[str, Any]],
     return bayes_run(spec, objective, n, seed), curves
 
 
-def lcbench_bayes_order(task: str, seed: int, n: int) -> list[int]:
-    """Indices of the configurations of one LCBench task, in the order a default-algorithm run
-    over that pool tries them."""
+def lcbench_bayes_run(task: str, seed: int, n: int, stopper: Stopper | None = None
+                      ) -> tuple[list[int], Outcome]:
+    """A default-algorithm run over one LCBench task's pool of 200 recorded configurations, one
+    trial at a time: each proposal becomes the nearest configuration not yet used (in the
+    suggester's unit space), and the suggester learns that configuration's final value.  With
+    a ``stopper`` the loop is closed: each curve is reported to it as it runs, and a stopped
+    trial's last value is what the suggester learns (as in hpdash).  Returns the indices in
+    trial order and what each trial ran."""
     import numpy as np
 
     from hpdash.core.spec import parse_hyperparameters
@@ -219,6 +224,9 @@ def lcbench_bayes_order(task: str, seed: int, n: int) -> list[int]:
                                   "params": lcbench.SPEC_PARAMS})
     unit = np.array([[to_unit(p, c[p.name]) for p in spec.params] for c in data.configs])
     order: list[int] = []
+    steps: list[int] = []
+    finals: list[float] = []
+    stopped: list[bool] = []
 
     def objective(point: dict[str, Any]) -> float:
         u = np.array([to_unit(p, float(point[p.name])) for p in spec.params])
@@ -230,10 +238,40 @@ def lcbench_bayes_order(task: str, seed: int, n: int) -> list[int]:
         for p in spec.params:  # the suggester learns about the configuration that ran
             v = data.configs[i][p.name]
             point[p.name] = int(round(v)) if p.type == "INTEGER" else float(v)
-        return data.curves[i][-1]
+        curve = data.curves[i]
+        step, stop = len(curve), False
+        if stopper is not None:
+            k = len(order) - 1
+            stopper.start(k)
+            for step, value in enumerate(curve, start=1):  # noqa: B007 - step is used after
+                stop = stopper.report(k, step, value) and step < len(curve)
+                if stop:
+                    break
+            stopper.finish(k, stop)
+        steps.append(step)
+        finals.append(curve[step - 1])
+        stopped.append(stop)
+        return finals[-1]
 
     bayes_run(spec, objective, n, seed)
-    return order
+    return order, Outcome(steps, finals, stopped)
+
+
+def lcbench_bayes_order(task: str, seed: int, n: int) -> list[int]:
+    """Indices of one LCBench task's configurations in the order a default-algorithm run
+    without early stopping tries them."""
+    return lcbench_bayes_run(task, seed, n)[0]
+
+
+def closed_loop(args: tuple[str, int, int, str]) -> dict[str, Any]:
+    """The default algorithm with early stopping in the loop vs without, on one LCBench task:
+    different trials after the first stop, so the regret is of the best found, unpaired."""
+    task, seed, n, method = args
+    _, full = lcbench_bayes_run(task, seed, n)
+    _, es = lcbench_bayes_run(task, seed, n, METHODS[method][1]())
+    split = "lcbench tuning" if task in lcbench.TUNING_TASKS else "lcbench held-out"
+    return {"curves_set": split, "task": task, "seed": seed, "method": method,
+            "saved": 1 - sum(es.steps) / sum(full.steps), "regret": full.best - es.best}
 
 
 def lcbench_random_order(task: str, seed: int, n: int) -> list[int]:
@@ -568,7 +606,8 @@ VARIANTS: dict[str, Callable[[], Stopper]] = {
 
 
 def measure(sizes: Sizes, parallels: Sequence[int] = (1, 4), processes: int = 2,
-            variants: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+            variants: bool = True, closed: int = 0, log: Callable[[str], None] = print
+            ) -> dict[str, Any]:
     """Replay every job with every method (Optuna's pruners at maxParallelTrials 1 only, where
     they are compared; hpdash's rules at each of ``parallels``)."""
     jobs = build_jobs(sizes, processes, log)
@@ -589,7 +628,19 @@ def measure(sizes: Sizes, parallels: Sequence[int] = (1, 4), processes: int = 2,
         out = [_compare_all(t) for t in tasks]
     runs = [r for rs in out for r in rs]
     log(f"replayed {len(runs)} runs in {time.perf_counter() - t0:.0f} s")
-    return {"runs": runs, "jobs": jobs, "sizes": sizes, "parallels": list(parallels)}
+    loops: list[dict[str, Any]] = []
+    if closed and lcbench.available():
+        t0 = time.perf_counter()
+        args = [(t, s, sizes.trials_bayes, "curve_bound") for t in sizes.tasks
+                for s in range(closed)]
+        if processes > 1:
+            with _pool(processes) as pool:
+                loops = pool.map(closed_loop, args, chunksize=1)
+        else:
+            loops = [closed_loop(a) for a in args]
+        log(f"ran {len(loops)} closed-loop runs in {time.perf_counter() - t0:.0f} s")
+    return {"runs": runs, "jobs": jobs, "sizes": sizes, "parallels": list(parallels),
+            "closed": loops}
 
 
 # --------------------------------------------------------------------------- summaries
@@ -858,6 +909,24 @@ def markdown(res: dict[str, Any], e2e: dict[str, Any] | None, seconds: float) ->
                     cells.append(f"{_pct(sm.saved)} · {sm.worse}/{sm.runs}")
             label = "curve_bound as shipped" if m == "curve_bound" else m
             lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    loops = res.get("closed") or []
+    if loops:
+        parts = []
+        for split in ("lcbench tuning", "lcbench held-out"):
+            ls = [x for x in loops if x["curves_set"] == split]
+            if ls:
+                saved, regret = [x["saved"] for x in ls], [x["regret"] for x in ls]
+                parts.append(f"{split}: **{_pct(statistics.mean(saved))}** "
+                             f"{_ci_pct(bootstrap(saved))} saved, regret "
+                             f"{_pts(statistics.mean(regret))} [{_pts(bootstrap(regret)[0])}, "
+                             f"{_pts(bootstrap(regret)[1])}] / max {_pts(max(regret))} / min "
+                             f"{_pts(min(regret))}, best worse in "
+                             f"{sum(r > 1e-9 for r in regret)} of {len(ls)} runs")
+        lines += ["", "**Closed loop** (default rule; the GP suggester learns each stopped "
+                  "trial's last value, as in hpdash, so with and without stopping run "
+                  f"different trials after the first stop; {sz.trials_bayes} trials, "
+                  f"{len(loops) // max(1, len({x['task'] for x in loops}))} seeds per LCBench "
+                  "task; regret of the best found, unpaired): " + "; ".join(parts) + "."]
     if e2e:
         lines += [
             "",
@@ -942,13 +1011,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-e2e", action="store_true", help="skip the run through the service")
     ap.add_argument("--e2e", action="store_true", help="run it with --quick too (+ ~35 s)")
     ap.add_argument("--no-variants", action="store_true", help="skip the constants table")
+    ap.add_argument("--closed-loop", type=int, default=0, metavar="SEEDS",
+                    help="also run the default algorithm with stopping in the loop, SEEDS "
+                    "seeds per LCBench task (~10 s of CPU each)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     a = ap.parse_args(argv)
     t0 = time.perf_counter()
     sizes = QUICK if a.quick else FULL
     if a.seeds:
         sizes = dataclasses.replace(sizes, seeds_lcbench=a.seeds, seeds_sklearn=a.seeds)
-    res = measure(sizes, variants=not (a.no_variants or a.quick))
+    res = measure(sizes, variants=not (a.no_variants or a.quick), closed=a.closed_loop)
     e2e = (None if a.no_e2e or (a.quick and not a.e2e)
            else run_e2e(a.quick, seed=0, epoch_seconds=0.1, log=print))
     seconds = time.perf_counter() - t0
