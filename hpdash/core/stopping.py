@@ -205,7 +205,8 @@ class StoppingContext:
 
     @property
     def step(self) -> int:
-        return max(s for s, _ in self.points)
+        """The latest step the running trial has reported (0 before its first report)."""
+        return max((s for s, _ in self.points), default=0)
 
     def best(self) -> float:
         values = [v for _, v in self.points]
@@ -256,7 +257,7 @@ class MedianRule:
     name: str = "median"
 
     def decide(self, ctx: StoppingContext) -> StopDecision | None:
-        if len(ctx.points) < self.grace:
+        if not ctx.points or len(ctx.points) < self.grace:
             return None
         step = ctx.step
         averages = ctx.completed.running_averages(step)
@@ -283,7 +284,7 @@ class PercentileRule:
     name: str = "percentile"
 
     def decide(self, ctx: StoppingContext) -> StopDecision | None:
-        if len(ctx.points) < self.grace:
+        if not ctx.points or len(ctx.points) < self.grace:
             return None
         step = ctx.step
         bests = [b for c in ctx.completed
@@ -316,7 +317,7 @@ class AshaRule:
     name: str = "asha"
 
     def decide(self, ctx: StoppingContext) -> StopDecision | None:
-        if len(ctx.points) < self.grace:
+        if not ctx.points or len(ctx.points) < self.grace:
             return None
         step = ctx.step
         full = ctx.full_steps()
@@ -369,7 +370,7 @@ class CurveBoundRule:
     name: str = "curve_bound"
 
     def decide(self, ctx: StoppingContext) -> StopDecision | None:
-        if len(ctx.points) < self.grace:
+        if not ctx.points or len(ctx.points) < self.grace:
             return None
         step = ctx.step
         gains: list[float] = []

@@ -97,6 +97,12 @@ def test_no_rule_stops_without_any_completed_trial(name):
 
 
 @pytest.mark.parametrize("name", sorted(RULES))
+def test_no_rule_stops_a_trial_that_has_reported_nothing_even_without_grace(name):
+    rule = dataclasses.replace(get_rule(name), grace=0)  # type: ignore[type-var]
+    assert rule.decide(ctx([], full_curves(*[0.9] * 10))) is None
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
 def test_no_rule_stops_during_its_grace_period(name):
     rule = get_rule(name)
     completed = full_curves(*[0.9] * 10)
