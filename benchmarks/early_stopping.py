@@ -340,7 +340,10 @@ class OptunaStopper(Stopper):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.study = optuna.create_study(direction="maximize", pruner=make_pruner(),
+        # A fixed name: HyperbandPruner assigns brackets by a CRC of the study name, and the
+        # default name is random, which made its figures change from run to run.
+        self.study = optuna.create_study(study_name="replay", direction="maximize",
+                                         pruner=make_pruner(),
                                          sampler=optuna.samplers.RandomSampler(seed=0))
         self.trials: dict[int, Any] = {}
         self.last: dict[int, float] = {}
