@@ -243,7 +243,7 @@ def lcbench_bayes_run(task: str, seed: int, n: int, stopper: Stopper | None = No
         if stopper is not None:
             k = len(order) - 1
             stopper.start(k)
-            for step, value in enumerate(curve, start=1):  # noqa: B007 - step is used after
+            for step, value in enumerate(curve, start=1):
                 stop = stopper.report(k, step, value) and step < len(curve)
                 if stop:
                     break
@@ -881,8 +881,8 @@ def markdown(res: dict[str, Any], e2e: dict[str, Any] | None, seconds: float) ->
         "accuracy without − with, mean [interval] / max, in accuracy points (a trial's final "
         "value is its last report) · runs whose best got worse / runs.",
     ]
-    for o in ORDERINGS:
-        lines += ["", f"**Trials from {ORDERINGS[o]}** (maxParallelTrials {p0}):", ""]
+    for o, described in ORDERINGS.items():
+        lines += ["", f"**Trials from {described}** (maxParallelTrials {p0}):", ""]
         lines += main_table(runs, o, p0)
     if p_last != p0:
         lines += ["", f"hpdash's rules at maxParallelTrials {p_last} (running trials are "

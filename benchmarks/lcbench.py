@@ -65,7 +65,7 @@ def load() -> dict[str, Task]:
     with gzip.open(data_dir() / "curves.csv.gz", "rt", newline="") as f:
         for r in csv.DictReader(f):
             by_config = rows.setdefault(r["task"], {})
-            cfg, curve = by_config.setdefault(
+            _cfg, curve = by_config.setdefault(
                 int(r["config"]), ({p: float(r[p]) for p in PARAMS}, {}))
             curve[int(r["epoch"])] = float(r["val_accuracy"])
     out = {}

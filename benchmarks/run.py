@@ -33,7 +33,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("suggest_latency", 240, 60),
     ("e2e_overhead", 420, 60),
     ("dashboard", 480, 150),  # includes Chromium: cold and warm loads at both sizes
-    ("early_stopping", 420, 60),
+    # Replays hpdash's rules and Optuna's five pruners on LCBench and scikit-learn curves.
+    ("early_stopping", 1800, 60),
     ("load", 300, 90),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")

@@ -10,7 +10,9 @@ from typing import Any
 import dj_database_url
 import django_stubs_ext
 import plotly
+from django.core.exceptions import ImproperlyConfigured
 
+from hpdash.core.stopping import configured_rule
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
@@ -160,6 +162,13 @@ def _allowed_paths() -> list[str]:
     return [os.path.realpath(p) for p in paths]
 
 
+def _early_stopping_rule() -> str:
+    try:
+        return configured_rule().name  # HPDASH_EARLY_STOPPING_RULE, default curve_bound
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+
+
 HPDASH: dict[str, Any] = {
     # packageUris and jobDir must lie inside one of these directories (os.pathsep-separated).
     "ALLOWED_PATHS": _allowed_paths(),
@@ -179,6 +188,8 @@ HPDASH: dict[str, Any] = {
     # A RUNNING trial whose worker sent no heartbeat for this long is re-queued (seconds).
     "HEARTBEAT_TIMEOUT": env_float("HPDASH_HEARTBEAT_TIMEOUT", 60.0, minimum=1.0),
     "RECONCILE_INTERVAL": env_float("HPDASH_RECONCILE_INTERVAL", 10.0, minimum=0.1),
+    # The early-stopping rule (hpdash/core/stopping.py) for jobs with enableTrialEarlyStopping.
+    "EARLY_STOPPING_RULE": _early_stopping_rule(),
     # Whether make run starts its own Redis: REDIS_URL set means an external one.
     "EMBEDDED_REDIS": not os.environ.get("REDIS_URL"),
 }

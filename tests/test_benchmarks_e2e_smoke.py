@@ -37,31 +37,6 @@ def test_the_dashboard_benchmark_requests_every_page_of_a_small_and_a_larger_job
     assert (tmp_path / "dashboard.png").stat().st_size > 0
 
 
-def test_the_replay_stops_a_clearly_worse_trial_after_the_grace_period():
-    good = [[0.5 + 0.02 * s for s in range(10)] for _ in range(3)]
-    bad = [0.1] * 10
-    with early_stopping.rule(grace=3, min_completed=3):
-        out = early_stopping.replay([*good, bad], parallel=1, early_stopping=True)
-        off = early_stopping.replay([*good, bad], parallel=1, early_stopping=False)
-    assert out.stopped == [False, False, False, True] and out.steps[3] == 3
-    assert off.steps == [10, 10, 10, 10] and not any(off.stopped)
-    run = early_stopping.compare("x", 0, [*good, bad], parallel=1)
-    assert 0 < run.saved < 1 and run.regret == 0 and not run.best_stopped
-
-
-def test_the_early_stopping_benchmark_records_curves_and_writes_its_report(tmp_path):
-    res = early_stopping.measure(seeds=1, trials=5, epochs=4, parallels=[1, 2],
-                                 variants=[(2, 3)], processes=1, log=lambda _: None)
-    assert len(res["curves"]) == len(early_stopping.PROBLEMS)
-    assert all(len(c) == 4 and all(0 <= v <= 1 for v in c)
-               for curves in res["curves"].values() for c in curves)
-    assert set(res["results"]) == {res["current"], (2, 3)}
-    text = early_stopping.markdown(res, None, seconds=0.0)
-    assert text.startswith("## Early stopping") and "(current)" in text
-    early_stopping.plot(res, tmp_path / "early_stopping.png")
-    assert (tmp_path / "early_stopping.png").stat().st_size > 0
-
-
 def test_the_early_stopping_trainer_reports_every_epoch_with_hypertune(tmp_path):
     metrics = tmp_path / "metrics"
     env = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": str(metrics), "PYTHONPATH": str(BENCH)}

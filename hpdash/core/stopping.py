@@ -64,6 +64,7 @@ and the README's "Early stopping" section.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import os
 import statistics
@@ -96,7 +97,7 @@ class Curve:
     """One trial's measurements, sorted by step (ties keep report order), with prefix sums and
     running best values so any question "up to step s" is one bisection."""
 
-    __slots__ = ("_hi", "_jitter", "_lo", "_sums", "stopped_early", "steps", "values")
+    __slots__ = ("_hi", "_jitter", "_lo", "_sums", "steps", "stopped_early", "values")
 
     def __init__(self, points: Sequence[Point], stopped_early: bool = False) -> None:
         ordered = sorted(points, key=lambda p: p[0])
@@ -146,8 +147,7 @@ class Curve:
         a smooth curve, about 1.1 sd for white noise on a plateau)."""
         if self._jitter is None:
             tail = self.values[len(self.values) // 2:]
-            self._jitter = (statistics.median(abs(b - a) for a, b in zip(tail, tail[1:],
-                                                                          strict=False))
+            self._jitter = (statistics.median(abs(b - a) for a, b in itertools.pairwise(tail))
                             if len(tail) >= 2 else 0.0)
         return self._jitter
 
@@ -391,7 +391,7 @@ class CurveBoundRule:
         if incumbent is None or len(gains) < self.min_full:
             return None
         best = ctx.best()
-        job_gain = self.slack * max(0.0, max(gains))
+        job_gain = self.slack * max(0.0, *gains)
         own_gain = 0.0
         full = ctx.full_steps()
         if self.trend and full and full > step:
@@ -444,21 +444,3 @@ def configured_rule(environ: Mapping[str, str] | None = None) -> Rule:
         raise ValueError(f"{ENV_VAR}={name!r} is not an early stopping rule; choose one of "
                          f"{', '.join(sorted(RULES))}")
     return RULES[name]
-
-
-def should_stop(
-    measurements: Sequence[Point], completed: Curves, *, maximize: bool
-) -> str | None:
-    """Compatibility for the worker of before :class:`StoppingContext`: the configured rule's
-    decision as ``"stopped early at step N: <detail>"``, or None.
-
-    That worker does not flag trials stopped early, so here a completed curve that ends before
-    the longest one is taken as stopped early (trials of one job normally run the same steps)."""
-    longest = max((c.last_step for c in completed if len(c)), default=0)
-    for c in completed:
-        c.stopped_early = c.stopped_early or c.last_step < longest
-    decision = configured_rule().decide(
-        StoppingContext(points=measurements, completed=completed, maximize=maximize))
-    if decision is None:
-        return None
-    return f"stopped early at step {decision.step}: {decision.detail}"

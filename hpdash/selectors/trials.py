@@ -70,12 +70,25 @@ def trial_curves(trials: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
 
 
 def completed_curves(*, job_pk: int, exclude: Iterable[int] = ()
-                     ) -> dict[int, list[tuple[int, float]]]:
-    """The curves of the job's SUCCEEDED trials (stopped-early ones included), by trial
-    primary key, leaving out ``exclude``: the early-stopping rule's reference."""
+                     ) -> dict[int, tuple[list[tuple[int, float]], bool]]:
+    """The curves of the job's SUCCEEDED trials by trial primary key, each with whether hpdash
+    stopped it early, leaving out ``exclude``: the early-stopping rule's reference."""
     rows = (Measurement.objects
             .filter(trial__job_id=job_pk, trial__state=TrialState.SUCCEEDED)
             .exclude(trial_id__in=list(exclude))
+            .order_by("trial_id", "id")
+            .values_list("trial_id", "step", "value", "trial__is_stopped_early"))
+    curves: dict[int, tuple[list[tuple[int, float]], bool]] = {}
+    for trial_pk, step, value, stopped in rows:
+        curves.setdefault(trial_pk, ([], stopped))[0].append((step, value))
+    return curves
+
+
+def running_curves(*, job_pk: int, exclude: int) -> dict[int, list[tuple[int, float]]]:
+    """The measurements so far of the job's other RUNNING trials (the ``asha`` rule's rungs)."""
+    rows = (Measurement.objects
+            .filter(trial__job_id=job_pk, trial__state=TrialState.RUNNING)
+            .exclude(trial_id=exclude).order_by("trial_id", "id")
             .values_list("trial_id", "step", "value"))
     curves: dict[int, list[tuple[int, float]]] = {}
     for trial_pk, step, value in rows:

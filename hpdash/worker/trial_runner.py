@@ -34,11 +34,16 @@ from hpdash.core.runner import (
 )
 from hpdash.core.runner.sources import MetricSources
 from hpdash.core.states import JobState, StopReason, TrialState
-from hpdash.core.stopping import CompletedCurves, should_stop
+from hpdash.core.stopping import Curves, StoppingContext, get_rule
 from hpdash.models import Trial
 from hpdash.ops import sandbox
 from hpdash.ops.sandbox import TrialUser
-from hpdash.selectors.trials import completed_curves, job_state_now, trial_refusal
+from hpdash.selectors.trials import (
+    completed_curves,
+    job_state_now,
+    running_curves,
+    trial_refusal,
+)
 from hpdash.services.scheduling import job_advance
 from hpdash.services.trials import (
     TrialOutcome,
@@ -95,27 +100,37 @@ class TrialLog:
 
 
 class EarlyStopper:
-    """Applies the early-stopping rule to the running trial as its measurements arrive,
-    against its job's completed trials (re-read at most once a second, incrementally)."""
+    """Applies the server's early-stopping rule (``HPDASH_EARLY_STOPPING_RULE``) to the running
+    trial as its measurements arrive, against its job's other trials: completed ones (each read
+    once: a finished curve never changes) and running ones, re-read at most once a second."""
 
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
-        self.completed = CompletedCurves({})
+        self.rule = get_rule(settings.HPDASH["EARLY_STOPPING_RULE"])
+        self.completed = Curves()
+        self.running = Curves()
         self.own: list[tuple[int, float]] = []
         self.refreshed = False
         self.detail = ""
 
+    def _refresh(self) -> None:
+        job_pk = self.trial.job_id
+        for trial_pk, (points, stopped) in completed_curves(
+                job_pk=job_pk, exclude=self.completed.trial_ids()).items():
+            self.completed.add(trial_pk, points, stopped_early=stopped)
+        self.running = Curves(running_curves(job_pk=job_pk, exclude=self.trial.pk))
+        self.refreshed = True
+
     def check(self, new: list[tuple[int, float]], *, refresh: bool) -> StopReason | None:
         self.own += new
         if refresh or not self.refreshed:
-            for trial_pk, points in completed_curves(
-                    job_pk=self.trial.job_id, exclude=self.completed.trial_ids()).items():
-                self.completed.add(trial_pk, points)
-            self.refreshed = True
-        detail = should_stop(self.own, self.completed, maximize=self.trial.job.maximize)
-        if detail is None:
+            self._refresh()
+        decision = self.rule.decide(StoppingContext(
+            points=self.own, completed=self.completed, maximize=self.trial.job.maximize,
+            running=self.running))
+        if decision is None:
             return None
-        self.detail = detail
+        self.detail = f"stopped early at step {decision.step} ({decision.rule}): {decision.detail}"
         return StopReason.STOPPED_EARLY
 
 

@@ -9,7 +9,6 @@ from hpdash.core.stopping import (
     ENV_VAR,
     RULES,
     AshaRule,
-    CompletedCurves,
     CurveBoundRule,
     Curves,
     MedianRule,
@@ -18,7 +17,6 @@ from hpdash.core.stopping import (
     StoppingContext,
     configured_rule,
     get_rule,
-    should_stop,
 )
 
 RISING = {i: [(s, 0.5 + 0.01 * s + 0.1 * i) for s in range(1, 11)] for i in range(1, 5)}
@@ -240,21 +238,3 @@ def test_asha_judges_at_rungs_among_completed_and_running_trials():
     assert rule.decide(ctx(mid, Curves())) is None  # nobody else reached the rung
     best = saturating(0.95)[:5]
     assert rule.decide(ctx(best, Curves(), running=running)) is None
-
-
-# --------------------------------------------------------------------------- the old call
-
-
-def test_should_stop_keeps_the_old_worker_working_with_the_configured_rule(monkeypatch):
-    monkeypatch.delenv(ENV_VAR, raising=False)
-    completed = CompletedCurves({i: saturating(0.8 + 0.05 * i) for i in range(3)})
-    reason = should_stop([(1, 0.1), (2, 0.1), (3, 0.1)], completed, maximize=True)
-    assert reason is not None and reason.startswith("stopped early at step 3")
-    assert should_stop(saturating(0.99)[:3], completed, maximize=True) is None
-
-
-def test_should_stop_takes_shorter_completed_curves_for_stopped_ones():
-    completed = CompletedCurves({0: saturating(0.9), 1: saturating(0.8), 2: saturating(0.7)[:4],
-                                 3: saturating(0.6)[:4]})
-    should_stop([(1, 0.5)], completed, maximize=True)
-    assert [c.stopped_early for c in completed] == [False, False, True, True]

@@ -74,14 +74,20 @@ def test_a_trainer_that_exits_non_zero_fails_with_its_exit_code(fake_queue):
 
 
 def test_the_stop_decision_is_data_so_rewording_its_message_keeps_the_trial_a_success(
-        fake_queue, monkeypatch):
+        fake_queue, monkeypatch, settings):
     """An early-stopped trial once became FAILED if the rule's message was reworded."""
-    from hpdash.worker import trial_runner
+    from hpdash.core import stopping
 
-    def rule(own, completed, *, maximize):
-        return "Halted: this curve is hopeless" if len(own) >= 3 else None
+    class Hopeless:
+        name = "hopeless"
 
-    monkeypatch.setattr(trial_runner, "should_stop", rule)
+        def decide(self, ctx):
+            if len(ctx.points) < 3:
+                return None
+            return stopping.StopDecision(ctx.points[-1][0], self.name, "Halted: it is hopeless")
+
+    monkeypatch.setitem(stopping.RULES, "hopeless", Hopeless())
+    monkeypatch.setitem(settings.HPDASH, "EARLY_STOPPING_RULE", "hopeless")
     job = _job("curves", "e2etrainer.curve", [
         {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
         max_trials=1, early=True, args=("--steps=40", "--step-sleep=0.05"))
@@ -106,13 +112,17 @@ def test_a_superseded_attempt_stops_its_trainer_and_leaves_the_rerun_alone(fake_
         max_trials=1, args=("--steps=30", "--step-sleep=0.1"))
 
     def requeue_while_it_runs() -> None:  # what the reconciler does to a silent worker
+        from django.db import OperationalError
+
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            trial = Trial.objects.filter(job=job, state=TrialState.RUNNING, attempt=0,
-                                         final_step__gte=5).first()
-            if trial is not None:
-                trial_requeue(trial=trial)
-                return
+            try:  # the test database is an in-memory SQLite: a busy table raises at once
+                trial = Trial.objects.filter(job=job, state=TrialState.RUNNING, attempt=0,
+                                             final_step__gte=5).first()
+                if trial is not None and trial_requeue(trial=trial):
+                    return
+            except OperationalError:
+                pass
             time.sleep(0.05)
 
     thread = threading.Thread(target=requeue_while_it_runs)
