@@ -8,7 +8,8 @@ How one call works (stateless: everything is rebuilt from the history every time
    come from a scrambled Sobol sequence seeded with the job seed, taken at indices
    ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence
    (a point that is already taken is skipped).  Unit coordinates become values through
-   ``space.from_unit`` (scale warping and snapping); a categorical takes value ``floor(u k)``.
+   ``space.from_unit`` (scale warping and snapping); a categorical or DISCRETE parameter with
+   ``k`` values takes value number ``floor(u k)``, so each of its values is equally likely.
 2. **Encoding.**  Numeric parameters live in [0, 1] through ``space.to_unit``; categoricals
    are one-hot.  INTEGER and DISCRETE parameters with at most ``TABLE_MAX`` values are snapped
    to their feasible points in this encoding, so the model scores the point that will run.
@@ -175,7 +176,13 @@ class Encoder:
         return X
 
     def random(self, rng: np.random.Generator, m: int) -> np.ndarray:
-        return self.snap(rng.random((m, self.dim)))
+        X = self.snap(rng.random((m, self.dim)))
+        # DISCRETE values uniformly by index (as the initial design draws them), not by their
+        # share of the scaled range, where a value next to a far neighbour would rarely come up.
+        for j, (_, units, _) in self.tables.items():
+            if self.free[j].type == "DISCRETE":
+                X[:, self.columns[j].start] = units[rng.integers(len(units), size=m)]
+        return X
 
     def perturb(
         self, rng: np.random.Generator, centers: np.ndarray, per: int, sigmas: Sequence[float]
