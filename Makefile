@@ -5,7 +5,7 @@ PYTHON ?= $(shell python3 hpdash/ops/venv_python.py)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-test lint bench clean
+.PHONY: run test install install-test lint bench bench-peers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,14 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test pyproject.toml
 	$(PY) -m pip install -q -e '.[test,bench]'
 	touch $@
 
+# The peer tuners of the search-quality suite (Optuna GPSampler + torch CPU, OSS Vizier on JAX),
+# each in a venv of its own under benchmarks/ (benchmarks/peers/README.md).
+bench-peers:
+	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh
+
 bench: $(VENV)/.installed-bench
+	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh \
+	  || echo "peer venvs not created: the search-quality suite reports them as not installed"
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:

@@ -68,6 +68,15 @@ def boolean(name: str) -> ParameterSpec:
     return ParameterSpec(name, "CATEGORICAL", categorical_values=("false", "true"))
 
 
+def categorical(name: str, *values: str) -> ParameterSpec:
+    return ParameterSpec(name, "CATEGORICAL", categorical_values=values)
+
+
+def discrete(name: str, *values: float, log: bool = False) -> ParameterSpec:
+    return ParameterSpec(name, "DISCRETE", discrete_values=tuple(float(v) for v in values),
+                         scale_type="UNIT_LOG_SCALE" if log else "UNIT_LINEAR_SCALE")
+
+
 @dataclass
 class Problem:
     """A minimisation problem: ``objective(point) -> loss``."""
@@ -133,7 +142,67 @@ def styblinski_tang(p: Point) -> float:
     return float(0.5 * (x**4 - 16 * x**2 + 5 * x).sum())
 
 
+# --------------------------------------------------------------------------- held out
+# Functions of the held-out set (never used to choose anything in the suggester): 4-7 dims,
+# optima off the centre of their boxes, log scales, mixed types.
+
+
+def ackley(p: Point) -> float:
+    x = np.array([float(v) for v in p.values()])
+    d = len(x)
+    return float(
+        -20 * math.exp(-0.2 * math.sqrt(float((x * x).sum()) / d))
+        - math.exp(float(np.cos(2 * math.pi * x).sum()) / d)
+        + 20
+        + math.e
+    )
+
+
+def levy(p: Point) -> float:
+    x = np.array([float(v) for v in p.values()])
+    w = 1 + (x - 1) / 4
+    head = math.sin(math.pi * w[0]) ** 2
+    mid = ((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(math.pi * w[:-1] + 1) ** 2)).sum()
+    tail = (w[-1] - 1) ** 2 * (1 + math.sin(2 * math.pi * w[-1]) ** 2)
+    return float(head + mid + tail)
+
+
+def rosenbrock_log(p: Point) -> float:
+    """Rosenbrock of the parameters' base-10 logarithms: a valley on a log scale (the optimum
+    at 10 for every parameter, near the top of a [1e-3, 1e2] box)."""
+    z = np.log10(np.array([float(v) for v in p.values()]))
+    return float((100 * (z[1:] - z[:-1] ** 2) ** 2 + (1 - z[:-1]) ** 2).sum())
+
+
+MIXED_OPT = -3.0
+
+
+def mixed7(p: Point) -> float:
+    """A training-run-like response over 7 parameters of every type: a log-scale learning
+    rate whose best value depends on the optimizer, a DISCRETE batch size spanning orders of
+    magnitude, an INTEGER depth, a reverse-log momentum, dropout, and a log-scale width.
+    Minimum -3.0 at lr 3e-3 (adam), batch 64, depth 4, momentum 0.9, dropout 0.1, width 256."""
+    best_lr = {"adam": -2.5228787, "sgd": -1.0, "rmsprop": -2.0}[str(p["optimizer"])]
+    bonus = {"adam": 0.0, "sgd": 0.4, "rmsprop": 0.2}[str(p["optimizer"])]
+    lr = math.log10(float(p["lr"]))
+    v = (lr - best_lr) ** 2 * (1 + 0.5 * abs(math.log2(float(p["batch"]) / 64)))
+    v += 0.15 * math.log2(float(p["batch"]) / 64) ** 2
+    v += 0.08 * (int(p["depth"]) - 4) ** 2
+    v += 40 * (float(p["momentum"]) - 0.9) ** 2
+    v += 8 * (float(p["dropout"]) - 0.1) ** 2
+    v += 0.3 * (math.log2(float(p["width"])) - 8) ** 2
+    return v + bonus + MIXED_OPT
+
+
 # =========================================================================== sklearn
+
+
+def _friedman1(return_X_y: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Friedman's #1 regression problem (generated, no download): 10 features, 5 of them
+    informative, noise sd 1."""
+    from sklearn.datasets import make_friedman1
+
+    return make_friedman1(n_samples=300, noise=1.0, random_state=0)
 
 
 class SklearnObjective:
@@ -153,12 +222,14 @@ class SklearnObjective:
             "breast": datasets.load_breast_cancer,
             "digits": datasets.load_digits,
             "diabetes": datasets.load_diabetes,
+            "friedman": _friedman1,
         }[self.dataset]
         X, y = loader(return_X_y=True)
         X_train, _, y_train, _ = train_test_split(X, y, test_size=0.2, random_state=0)
         return X_train, y_train
 
     def estimator(self, point: Point) -> Any:
+        from sklearn.ensemble import GradientBoostingRegressor
         from sklearn.linear_model import Lasso, LogisticRegression, Ridge
         from sklearn.multiclass import OneVsRestClassifier
         from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
@@ -191,6 +262,8 @@ class SklearnObjective:
             return Lasso(**kw)
         if self.model == "linear":
             return Ridge(solver="auto", **kw)
+        if self.model == "GBR":
+            return GradientBoostingRegressor(random_state=0, **kw)
         if self.model == "MLP-sgd":
             kw["hidden_layer_sizes"] = (int(kw["hidden_layer_sizes"]),)
             return MLPClassifier(
@@ -248,15 +321,27 @@ LASSO_REG = (
     real("tol", 1e-5, 1e-1, log=True),
     boolean("positive"),
 )
+GBR = (
+    integer("n_estimators", 5, 50),
+    real("learning_rate", 1e-3, 1.0, log=True),
+    integer("max_depth", 1, 6),
+    real("subsample", 0.3, 1.0),
+    integer("min_samples_leaf", 1, 50, log=True),
+)
+# SVR on Friedman #1 gets its own ranges (Bayesmark's gamma of 1e-4..1e-3 makes every SVR on
+# these features a constant predictor).
+SVR_SPACE = (real("C", 0.1, 1e3, log=True), real("gamma", 1e-3, 10.0, log=True),
+             real("epsilon", 1e-3, 1.0, log=True))
+KNN_WEIGHTED = (integer("n_neighbors", 1, 40), integer("p", 1, 4),
+                categorical("weights", "uniform", "distance"))
 SKLEARN_SPACES = {"kNN": KNN, "SVM": SVM, "DT": DT, "linear": LOGISTIC, "lasso": LOGISTIC,
-                  "MLP-sgd": MLP_SGD}
+                  "MLP-sgd": MLP_SGD, "GBR": GBR, "kNNw": KNN_WEIGHTED, "SVR": SVR_SPACE}
 
 
 def sklearn_problem(model: str, dataset: str, metric: str) -> Problem:
     params = LASSO_REG if (model == "lasso" and metric in ("mse", "mae")) else SKLEARN_SPACES[model]
-    return Problem(
-        f"{model}_{dataset}_{metric}", params, SklearnObjective(model, dataset, metric), "sklearn"
-    )
+    objective = SklearnObjective({"kNNw": "kNN", "SVR": "SVM"}.get(model, model), dataset, metric)
+    return Problem(f"{model}_{dataset}_{metric}", params, objective, "sklearn")
 
 
 def build_problems() -> dict[str, Problem]:
@@ -277,6 +362,32 @@ def build_problems() -> dict[str, Problem]:
         # 60-150 ms per evaluation, as much as the rest together: not in the default set
         # (DEFAULT), run it with --problems MLP-sgd_iris_nll.
         sklearn_problem("MLP-sgd", "iris", "nll"),
+        # ---- the held-out set (HELDOUT): nothing in the suggester was chosen on these.
+        Problem("ackley5_offcentre", tuple(real(f"x{i}", -8.0, 24.0) for i in range(1, 6)),
+                ackley, "synthetic", known_opt=0.0),
+        Problem("levy6_offcentre", tuple(real(f"x{i}", -3.0, 12.0) for i in range(1, 7)),
+                levy, "synthetic", known_opt=0.0),
+        Problem("rosenbrock4_log", tuple(real(f"z{i}", 1e-3, 1e2, log=True) for i in range(1, 5)),
+                rosenbrock_log, "synthetic", known_opt=0.0),
+        Problem(
+            "mixed7",
+            (
+                real("lr", 1e-5, 1.0, log=True),
+                discrete("batch", 8, 16, 32, 64, 128, 256, 512, 1024),
+                integer("depth", 1, 12),
+                ParameterSpec("momentum", "DOUBLE", 0.5, 0.999,
+                              scale_type="UNIT_REVERSE_LOG_SCALE"),
+                real("dropout", 0.0, 0.6),
+                integer("width", 16, 2048, log=True),
+                categorical("optimizer", "sgd", "adam", "rmsprop"),
+            ),
+            mixed7,
+            "synthetic",
+            known_opt=MIXED_OPT,
+        ),
+        sklearn_problem("SVR", "friedman", "mse"),
+        sklearn_problem("GBR", "friedman", "mse"),
+        sklearn_problem("kNNw", "friedman", "mae"),
     ]
     return {p.name: p for p in problems}
 
@@ -287,6 +398,13 @@ ANCHOR = ("branin", "hartmann6", "styblinski_tang4", "SVM_wine_nll", "DT_breast_
 DEFAULT = ("branin", "hartmann6", "styblinski_tang4", "kNN_diabetes_mse", "SVM_wine_nll",
            "DT_breast_nll", "DT_diabetes_mse", "linear_breast_nll", "lasso_diabetes_mse")
 QUICK = ("branin", "hartmann6", "kNN_diabetes_mse", "SVM_wine_nll")
+# The tuning set is DEFAULT: every choice in the suggester is measured there.  The held-out
+# set was added with issue 11 and is only ever reported: 4-7 dimensional synthetic functions
+# with off-centre optima, log scales and mixed types, and three scikit-learn regressors.
+TUNING = DEFAULT
+HELDOUT = ("ackley5_offcentre", "levy6_offcentre", "rosenbrock4_log", "mixed7",
+           "SVR_friedman_mse", "GBR_friedman_mse", "kNNw_friedman_mae")
+QUICK_HELDOUT = ("ackley5_offcentre", "mixed7", "kNNw_friedman_mae")
 
 
 def optuna_distributions(spec: HyperparameterSpec) -> dict[str, Any]:
@@ -308,6 +426,22 @@ def optuna_distributions(spec: HyperparameterSpec) -> dict[str, Any]:
             dists[p.name] = optuna.distributions.FloatDistribution(
                 p.min_value, p.max_value, log=log
             )
-        else:
-            raise ValueError(f"{p.type} is not used by the benchmark problems")
+        else:  # DISCRETE: a list of values, as an Optuna user writes suggest_categorical
+            dists[p.name] = optuna.distributions.CategoricalDistribution(p.discrete_values)
     return dists
+
+
+def peer_space(spec: HyperparameterSpec) -> list[dict[str, Any]]:
+    """The space as ``benchmarks/peers/peer.py`` reads it (JSON; no hpdash types there).
+    UNIT_REVERSE_LOG_SCALE has no counterpart in the peers: it is given as linear."""
+    return [
+        {
+            "name": p.name,
+            "type": p.type,
+            "min": p.min_value,
+            "max": p.max_value,
+            "log": p.scale_type == "UNIT_LOG_SCALE",
+            "values": list(p.categorical_values or p.discrete_values),
+        }
+        for p in spec.params
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 import dj_database_url
@@ -13,6 +14,7 @@ import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 from hpdash.core.stopping import configured_rule
+from hpdash.core.suggest.engines import bayes_engine
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
@@ -162,9 +164,11 @@ def _allowed_paths() -> list[str]:
     return [os.path.realpath(p) for p in paths]
 
 
-def _early_stopping_rule() -> str:
+def _checked(read: Callable[[], str]) -> str:
+    """A knob the pure core reads itself (the workers' suggesters and stopping rules), checked
+    here so a malformed value stops hpdash at start, naming the variable."""
     try:
-        return configured_rule().name  # HPDASH_EARLY_STOPPING_RULE, default curve_bound
+        return read()
     except ValueError as exc:
         raise ImproperlyConfigured(str(exc)) from None
 
@@ -189,7 +193,9 @@ HPDASH: dict[str, Any] = {
     "HEARTBEAT_TIMEOUT": env_float("HPDASH_HEARTBEAT_TIMEOUT", 60.0, minimum=1.0),
     "RECONCILE_INTERVAL": env_float("HPDASH_RECONCILE_INTERVAL", 10.0, minimum=0.1),
     # The early-stopping rule (hpdash/core/stopping.py) for jobs with enableTrialEarlyStopping.
-    "EARLY_STOPPING_RULE": _early_stopping_rule(),
+    "EARLY_STOPPING_RULE": _checked(lambda: configured_rule().name),
+    # The engine of the default (Bayesian) algorithm: hpdash or skopt.
+    "BAYES_ENGINE": _checked(bayes_engine),
     # Whether make run starts its own Redis: REDIS_URL set means an external one.
     "EMBEDDED_REDIS": not os.environ.get("REDIS_URL"),
 }

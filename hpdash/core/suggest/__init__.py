@@ -2,12 +2,15 @@
 
 ``get_suggester(spec.algorithm).suggest(spec, history, n, seed)`` returns up to ``n`` new points
 given every trial of the job so far (finished and pending).  No Django in here.
+
+ALGORITHM_UNSPECIFIED runs on the engine named by ``HPDASH_BAYES_ENGINE``
+(:mod:`hpdash.core.suggest.engines`).
 """
 
 from __future__ import annotations
 
 from .base import FAILED, PENDING, SUCCEEDED, Observation, Point, Suggester
-from .bayes import BayesSuggester
+from .engines import ENGINE_ENV, BayesSuggester, bayes_engine
 from .grid import GridSuggester
 from .random_search import RandomSuggester
 
@@ -27,6 +30,7 @@ def get_suggester(algorithm: str) -> Suggester:
 
 
 __all__ = [
+    "ENGINE_ENV",
     "FAILED",
     "PENDING",
     "SUCCEEDED",
@@ -37,5 +41,6 @@ __all__ = [
     "Point",
     "RandomSuggester",
     "Suggester",
+    "bayes_engine",
     "get_suggester",
 ]

@@ -1,11 +1,13 @@
 """RANDOM_SEARCH: "simple random search within the feasible space" (ml v1).
 
-Each numeric parameter is drawn as ``from_unit(p, U(0, 1))``, so the draw is uniform *in the
-parameter's scale*: UNIT_LOG_SCALE values are dense near the bottom of the range,
-UNIT_REVERSE_LOG_SCALE near the top, INTEGER and DISCRETE values are snapped to the nearest
-feasible value.  Categorical values are uniform.  A point already taken (by any trial in the
-history or earlier in the same batch) is redrawn, a bounded number of times; a finite space
-that is nearly full is then enumerated, and an exhausted one yields fewer points.
+Each INTEGER and DOUBLE parameter is drawn as ``from_unit(p, U(0, 1))``, so the draw is
+uniform *in the parameter's scale*: UNIT_LOG_SCALE values are dense near the bottom of the
+range, UNIT_REVERSE_LOG_SCALE near the top, INTEGER values are rounded.  DISCRETE and
+CATEGORICAL values are drawn uniformly from their list (each value with probability ``1/k``,
+whatever the scale: a DISCRETE list names the values the user wants tried).  A point already
+taken (by any trial in the history or earlier in the same batch) is redrawn, a bounded number
+of times; a finite space that is nearly full is then enumerated, and an exhausted one yields
+fewer points.
 
 The generator is seeded with ``(seed, len(history))``: reproducible, and different for every
 call of one job.

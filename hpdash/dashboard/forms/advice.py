@@ -8,6 +8,7 @@ to submit again; :func:`fingerprint` tells whether the warnings shown are still 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,6 +23,18 @@ def spec_warnings(hp: HyperparameterSpec, history: int = 0) -> list[str]:
     ten trials per parameter."""
     out = count_warnings(hp.max_trials, hp.max_parallel_trials, len(hp.params), history)
     n = len(hp.params)
+    for p in hp.params:
+        # A linear DISCRETE list like 0.0001, 0.001, 0.01 draws each value equally often, but
+        # the Bayesian model sees the values' positions on the scale: the two small ones look
+        # alike to it.  A log scale spaces them as the user thinks of them.
+        positive = [v for v in p.discrete_values if v > 0]
+        if (p.type == "DISCRETE" and p.scale_type in ("NONE", "UNIT_LINEAR_SCALE")
+                and len(positive) == len(p.discrete_values) >= 3
+                and max(positive) / min(positive) >= 100):
+            out.append(
+                f"{p.name}'s values span {math.log10(max(positive) / min(positive)):.0f} "
+                "orders of magnitude on a linear scale: the Bayesian search sees the small "
+                "ones as nearly equal; scaleType UNIT_LOG_SCALE spaces them evenly.")
     if hp.algorithm == "GRID_SEARCH" and n and _grid_may_be_small(hp):
         size = grid_size(hp)
         if size < hp.max_trials:
