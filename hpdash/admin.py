@@ -44,7 +44,7 @@ class JobAdmin(admin.ModelAdmin[Job]):
     list_display = ("job_id", "project", "state", "progress", "goal", "metric_tag", "owner",
                     "create_time")
     list_filter = ("state", "project", "algorithm")
-    search_fields = ("job_id", "project")
+    search_fields = ("job_id", "project__name")
     actions = [cancel_jobs]
     readonly_fields = ("project", "job_id", "owner", "training_input", "goal", "metric_tag",
                        "algorithm", "max_trials", "max_parallel_trials", "max_failed_trials",
