@@ -173,7 +173,7 @@ def history_figure(points: Sequence[Point], maximize: bool, metric: str,
             {"type": "scattergl" if len(shown) > 500 else "scatter", "mode": "markers",
              "name": "trial", "x": [p.trial_id for p in shown], "y": [p.value for p in shown],
              "marker": {"color": ACCENT, "size": 6, "opacity": 0.7},
-             "hovertemplate": "trial %{x}<br>" + metric + " %{y}<extra></extra>"},
+             "hovertemplate": "trial %{x}<br>" + plain(metric) + " %{y}<extra></extra>"},
             {"type": "scatter", "mode": "lines", "name": "best so far", "x": bx, "y": by,
              "line": {"color": BEST, "shape": "hv", "width": 2}},
         ],
@@ -273,7 +273,7 @@ def slice_figures(points: Sequence[Point], spec: HyperparameterSpec, maximize: b
             "data": [{"type": "scatter", "mode": "markers", "x": xs,
                       "y": [t.value for t in shown], "text": [f"trial {t.trial_id}" for t in shown],
                       "marker": {"color": ACCENT, "size": 6, "opacity": 0.6},
-                      "hovertemplate": "%{text}<br>" + p.name + " %{x}<br>" + metric
+                      "hovertemplate": "%{text}<br>" + plain(p.name) + " %{x}<br>" + plain(metric)
                       + " %{y}<extra></extra>"}],
             "layout": _layout(f"{metric} vs {p.name}", xaxis=xaxis,
                               yaxis={"title": {"text": metric}}, height=280),
@@ -342,11 +342,34 @@ def empty_figure(title: str, height: int = 340, message: str = NO_MATCH) -> dict
                                                         "x": 0.5, "y": 0.5}])}
 
 
+def plain(text: str) -> str:
+    """``text`` as Plotly shows it literally: Plotly renders a subset of HTML (``<a>``, ``<b>``,
+    ``<br>``) in labels, titles and hover text, and decodes these entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TEMPLATES = frozenset({"hovertemplate", "texttemplate"})  # ours: their tags are meant
+
+
+def as_text(value: Any) -> Any:
+    """Every string of a figure made plain text (categorical values, parameter names, the
+    metric tag come from users), except the hover and text templates hpdash writes, which
+    escape the user's parts themselves."""
+    if isinstance(value, str):
+        return plain(value) if ("<" in value or ">" in value or "&" in value) else value
+    if isinstance(value, dict):
+        return {k: v if k in _TEMPLATES else as_text(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [as_text(v) for v in value]
+    return value
+
+
 def figures_json(figures: dict[str, Any]) -> str:
     """The figures as JSON that is safe inside a ``<script type="application/json">`` (as
     ``json_script`` escapes it, four times faster on large figures: ``str.translate`` with a
-    dict is slow on a few hundred KB; three ``replace`` calls are not)."""
-    return (json.dumps(figures, cls=DjangoJSONEncoder)
+    dict is slow on a few hundred KB; three ``replace`` calls are not), every user string in
+    them shown as text by Plotly, never as HTML."""
+    return (json.dumps(as_text(figures), cls=DjangoJSONEncoder)
             .replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))
 
 

@@ -88,3 +88,18 @@ def test_sampling_is_reproducible_and_keeps_order():
     a = charts.sample(items, 100, keep=[999])
     assert a == charts.sample(items, 100, keep=[999]) and a == sorted(a) and 999 in a
     assert len(a) == 100
+
+
+def test_user_strings_reach_plotly_as_text_never_as_html():
+    """Plotly renders <a>, <b> and <br> in labels and hover text: a categorical value or a
+    metric tag like '<a href=...>' must show as those characters, not become a link."""
+    link = '<a href="http://evil.example">click</a>'
+    hover = "trial %{x}<br>" + charts.plain(link) + "<extra></extra>"
+    figure = {"data": [{"type": "scatter", "x": [1], "y": [2], "text": [link],
+                        "hovertemplate": hover}],
+              "layout": {"xaxis": {"ticktext": [link, "plain"]}}}
+    out = json.loads(charts.figures_json({"f": figure}))["f"]
+    assert out["data"][0]["text"] == ["&lt;a href=\"http://evil.example\"&gt;click&lt;/a&gt;"]
+    assert out["layout"]["xaxis"]["ticktext"][1] == "plain"
+    template = out["data"][0]["hovertemplate"]
+    assert template.startswith("trial %{x}<br>") and "<a " not in template

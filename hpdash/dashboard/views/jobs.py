@@ -109,7 +109,7 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
     figure = charts.curves_figure(curves, [t.trial_id for t in trials if t.is_stopped_early],
                                   job.metric_tag, title="Learning curves, overlaid")
     return render(request, "hpdash/job_compare.html", {
-        "job": job, "trials": trials, "rows": rows, "figures": {"compare": figure}})
+        "job": job, "trials": trials, "rows": rows, "figures": charts.as_text({"compare": figure})})
 
 
 @login_required

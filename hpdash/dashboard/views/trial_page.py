@@ -38,7 +38,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
     context.update({
         "params": [(p.name, display_param(p, trial.params[p.name]), repr(trial.params[p.name]))
                    for p in spec.params if p.name in trial.params],
-        "figures": {"measurements": _figure(job, trial)}, "log_tail": tail,
+        "figures": charts.as_text({"measurements": _figure(job, trial)}), "log_tail": tail,
         "log_offset": offset, "log_truncated": truncated, "has_log": path.exists(),
     })
     return render(request, "hpdash/trial_detail.html", context)
