@@ -79,6 +79,11 @@ def from_unit(p: ParameterSpec, u: float) -> ParamValue:
         return int(min(max(round(x), math.ceil(blo)), math.floor(bhi)))
     if p.type == "DISCRETE":
         return min(p.discrete_values, key=lambda v: abs(to_unit(p, v) - u))
+    # A value at a bound is the bound (0.1, not 0.09999999999999998 from exp(log(...))),
+    # in what the trainer receives too.
+    for bound in (lo, hi):
+        if math.isclose(x, bound, rel_tol=1e-12, abs_tol=1e-300):
+            return bound
     return x
 
 

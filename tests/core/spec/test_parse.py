@@ -1352,3 +1352,13 @@ def test_a_training_input_too_large_for_a_trials_environment_is_refused():
         parse_job(job)
     assert exc.value.violations[0].field == "trainingInput"
     assert "TF_CONFIG" in exc.value.violations[0].description
+
+
+def test_a_double_at_its_bound_is_exactly_the_bound_on_every_scale():
+    from hpdash.core.spec.space import format_value, from_unit
+    from hpdash.core.spec.types import ParameterSpec
+
+    for scale in ("UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE"):
+        p = ParameterSpec("lr", "DOUBLE", 0.001, 0.1, scale_type=scale)
+        assert from_unit(p, 1.0) == 0.1 and format_value(p, from_unit(p, 1.0)) == "0.1"
+        assert from_unit(p, 0.0) == 0.001
