@@ -22,5 +22,7 @@ WORKERS = 2
 
 @pytest.fixture(scope="session")
 def load_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("hpdash-load"), workers=WORKERS) as s:
+    data = tmp_path_factory.mktemp("hpdash-load")
+    data.chmod(0o711)  # the trial user passes through to its sandbox
+    with running_stack(data, workers=WORKERS) as s:
         yield s
