@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
@@ -18,14 +17,13 @@ from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
 )
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from hpdash.core.layout import DataLayout
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import FINAL_TRIAL_STATES, JobState, TrialState
 from hpdash.dashboard import charts, exports
-from hpdash.dashboard.views.common import job_or_404
+from hpdash.dashboard.views.common import job_or_404, trial_or_404
 from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors import access
@@ -126,9 +124,7 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
 @login_required
 def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
               ) -> FileResponse:
-    job = _job(request, project, job_id)
-    trial = get_object_or_404(job.trials, trial_id=trial_id)
-    path = DataLayout(settings.DATA_DIR).trial_log(job.project_id, job.job_id, trial.trial_id)
+    job, trial, path = trial_or_404(request, project, job_id, trial_id)
     if not path.exists():
         raise Http404("this trial has no log yet")
     return FileResponse(open(path, "rb"), as_attachment=True,

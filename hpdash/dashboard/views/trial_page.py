@@ -7,17 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
-from hpdash.core.layout import DataLayout
 from hpdash.core.states import ACTIVE_TRIAL_STATES, TrialState
 from hpdash.dashboard import charts
 from hpdash.dashboard.numbers import display_number, display_param, full_number
-from hpdash.dashboard.views.common import job_or_404
+from hpdash.dashboard.views.common import trial_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.trial_failures import log_tail_lines
 
@@ -27,9 +25,7 @@ LOG_TAIL_BYTES = 64 * 1024
 @login_required
 def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
                  ) -> HttpResponse:
-    job = job_or_404(request, project, job_id)
-    trial = get_object_or_404(job.trials, trial_id=trial_id)
-    path = DataLayout(settings.DATA_DIR).trial_log(job.project_id, job.job_id, trial.trial_id)
+    job, trial, path = trial_or_404(request, project, job_id, trial_id)
     if request.GET.get("format") == "live":
         return _live_json(request, job, trial, path)
     tail, offset, truncated = _read_log(path, None)
