@@ -16,11 +16,13 @@ import shutil
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
@@ -32,6 +34,7 @@ from hpdash.core.runner import (
     run_process,
     stage_packages,
 )
+from hpdash.core.runner.metrics import Measurement
 from hpdash.core.runner.sources import MetricSources
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import Curves, StoppingContext, get_rule
@@ -56,9 +59,12 @@ from hpdash.services.trials import (
 from hpdash.worker.worker import REAPS_ORPHANS, SHUTDOWN
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # How often (seconds) a running trial re-reads its job's state and writes a heartbeat.
 STATE_CHECK_EVERY = 1.0
+# How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
+FINISH_RETRY_FOR = 60.0
 
 
 def worker_name() -> str:
@@ -84,8 +90,37 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
     if run.shut_down:
         log.info("%s stopped by worker shutdown; re-queued", trial)
         trial_requeue(trial=trial)
-    elif outcome is not None and trial_finish(trial=trial, outcome=outcome):
+    elif outcome is not None and _finish_retrying(trial, outcome):
         job_advance(trial.job_id)
+
+
+def _db_hiccup(what: str, exc: DatabaseError) -> None:
+    """A busy SQLite file or a dropped connection while a trial runs is not the trial's fault:
+    log it, drop a broken connection (Django opens a new one on next use) and go on."""
+    log.warning("database error while %s (will retry): %s", what, exc)
+    if not connection.is_usable():
+        connection.close()
+
+
+def _retrying(what: str, write: Callable[[], T]) -> T:
+    """``write()``, retried through a busy or lost database for FINISH_RETRY_FOR seconds, so a
+    trial that ran to its end is not lost to one locked write."""
+    deadline = time.monotonic() + FINISH_RETRY_FOR
+    delay = 0.1
+    while True:
+        try:
+            return write()
+        except DatabaseError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            _db_hiccup(what, exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _finish_retrying(trial: Trial, outcome: TrialOutcome) -> bool:
+    return _retrying(f"recording {trial}'s outcome",
+                     lambda: trial_finish(trial=trial, outcome=outcome))
 
 
 class TrialLog:
@@ -145,15 +180,28 @@ class MetricCollector:
     stored: int = 0
     over_cap: bool = False
     arrived: list[tuple[int, float]] = field(default_factory=list)
+    # Read from the sources but not yet written: a write the database refused (busy, or the
+    # connection dropped) is tried again at the next poll rather than lost.
+    pending: list[Measurement] = field(default_factory=list)
+    pending_source: str = ""
 
     def collect(self, *, final: bool = False) -> StopReason | None:
         source, new = self.sources.poll(final=final)
-        if not new:
+        if new:
+            self.pending += new
+            self.pending_source = source
+        if not self.pending:
             return None
+        new, self.pending = self.pending, []
         room = max(self.cap - self.stored, 0)
         kept = new[:room]
-        if kept and not trial_add_measurements(trial=self.trial, measurements=kept,
-                                                source=source):
+        try:
+            written = not kept or trial_add_measurements(
+                trial=self.trial, measurements=kept, source=self.pending_source)
+        except DatabaseError:
+            self.pending = new
+            raise
+        if not written:
             return StopReason.SUPERSEDED
         self.stored += len(kept)
         self.arrived.extend((m.step, m.value) for m in kept)
@@ -244,9 +292,20 @@ class TrialRun:
     def _poll(self) -> StopReason | None:
         if SHUTDOWN.is_set():
             return StopReason.WORKER_SHUTDOWN
+        try:
+            return self._poll_db()
+        except DatabaseError as exc:
+            # The trainer goes on; this poll's writes are retried at the next one.  A database
+            # gone for longer than the heartbeat timeout gets the trial re-queued by the
+            # reconciler, and this attempt's next write is then refused (superseded).
+            _db_hiccup(f"{self.trial} was running", exc)
+            return None
+
+    def _poll_db(self) -> StopReason | None:
         if self.pid is not None:
-            pid, self.pid = self.pid, None
-            if reason := self._heartbeat(pid):
+            reason = self._heartbeat(self.pid)
+            self.pid = None  # recorded (an exception above keeps it for the next poll)
+            if reason:
                 return reason
         if reason := self.metrics.collect():
             return reason
@@ -279,7 +338,8 @@ class TrialRun:
             self.shut_down = True
             return None
         if reason is not StopReason.SUPERSEDED and self.refused is None:
-            reason = self.metrics.collect(final=True) or reason
+            reason = _retrying(f"reading {self.trial}'s last measurements",
+                               lambda: self.metrics.collect(final=True)) or reason
         if self.refused is not None or reason is StopReason.SUPERSEDED:
             self.log.note(f"attempt {self.trial.attempt} stopped: "
                           f"{self.refused or reason}; its results are not recorded")

@@ -135,3 +135,35 @@ def test_a_superseded_attempt_stops_its_trainer_and_leaves_the_rerun_alone(fake_
     assert steps == list(range(1, 31))  # the re-run's curve alone, once
     log = DataLayout(settings.DATA_DIR).trial_log("tier", "stale", 1).read_text()
     assert "attempt 0 stopped: superseded; its results are not recorded" in log
+
+
+def test_a_busy_database_while_the_trainer_runs_loses_no_measurement(fake_queue, monkeypatch):
+    """A locked SQLite file (or a dropped connection) during a few polls once failed the trial
+    with "internal error in hpdash" and lost the measurements read in those polls."""
+    from django.db import OperationalError
+
+    from hpdash.worker import trial_runner
+
+    refusals = {"add": 3, "heartbeat": 3, "finish": 2}
+
+    def flaky(name, real):
+        def call(**kwargs):
+            if refusals[name] > 0:
+                refusals[name] -= 1
+                raise OperationalError("database is locked")
+            return real(**kwargs)
+        return call
+
+    for name, attr in (("add", "trial_add_measurements"), ("heartbeat", "trial_heartbeat"),
+                       ("finish", "trial_finish")):
+        monkeypatch.setattr(trial_runner, attr, flaky(name, getattr(trial_runner, attr)))
+    monkeypatch.setattr(trial_runner, "STATE_CHECK_EVERY", 0.05)
+    job = _job("busy", "e2etrainer.curve", [
+        {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
+        max_trials=1, args=("--steps=40", "--step-sleep=0.05"))
+    fake_queue()
+    trial = Job.objects.get(pk=job.pk).trials.get()
+    assert refusals == {"add": 0, "heartbeat": 0, "finish": 0}
+    assert trial.state == TrialState.SUCCEEDED, trial.failure_reason
+    steps = list(trial.measurements.order_by("step").values_list("step", flat=True))
+    assert steps == list(range(1, 41))
