@@ -129,6 +129,14 @@ class Trial(models.Model):
     start_time = models.DateTimeField(null=True, blank=True)
     end_time = models.DateTimeField(null=True, blank=True)
     heartbeat_time = models.DateTimeField(null=True, blank=True)
+    # The GPUs this attempt runs on (``CUDA_VISIBLE_DEVICES``) on machine ``gpu_host``.  While
+    # the trial is RUNNING this is its lease: no other running trial on that machine gets them.
+    # A trial that is not RUNNING holds nothing, so a trial that ends, is re-queued or whose
+    # worker is lost frees its GPUs with the same write.  Kept afterwards as the record.
+    gpu_host = models.CharField(max_length=255, blank=True)
+    gpus = models.JSONField(default=list, blank=True)
+    # Why a QUEUED trial has not started (it waits for free GPUs); "" when it does not wait.
+    waiting = models.CharField(max_length=500, blank=True)
 
     objects = TrialQuerySet.as_manager()
 
@@ -151,6 +159,22 @@ class Trial(models.Model):
         if self.start_time and self.end_time:
             return (self.end_time - self.start_time).total_seconds()
         return None
+
+
+class GpuHost(models.Model):
+    """A worker machine and its GPUs (``HPDASH_GPUS`` or ``nvidia-smi -L``), written by each
+    worker when it starts.  Its row is also the lock that serialises GPU leases on it."""
+
+    name = models.CharField(max_length=255, unique=True)  # socket.gethostname()
+    devices = models.JSONField(default=list, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)  # the last worker start there
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "GPU host"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({len(self.devices)} GPUs)"
 
 
 class Measurement(models.Model):

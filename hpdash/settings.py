@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from hpdash.core.stopping import configured_rule
 from hpdash.core.suggest.engines import bayes_engine
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
+from hpdash.ops.gpus import gpus_from_env
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
 
@@ -196,6 +197,8 @@ HPDASH: dict[str, Any] = {
     "EARLY_STOPPING_RULE": _checked(lambda: configured_rule().name),
     # The engine of the default (Bayesian) algorithm: hpdash or skopt.
     "BAYES_ENGINE": _checked(bayes_engine),
+    # This machine's GPU ids (HPDASH_GPUS="0,1,2,3"; "" for none); None: ask nvidia-smi -L.
+    "GPUS": gpus_from_env(os.environ.get("HPDASH_GPUS")),
     # Whether make run starts its own Redis: REDIS_URL set means an external one.
     "EMBEDDED_REDIS": not os.environ.get("REDIS_URL"),
 }

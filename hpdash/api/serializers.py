@@ -9,9 +9,11 @@ from typing import Any, NamedTuple, cast
 
 from django.db.models import QuerySet
 
+from hpdash.core.gpus import gpu_request
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
+from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.trials import rank_trials
 
 
@@ -96,4 +98,18 @@ def job_resource(job: Job, trials: Sequence[Trial | TrialRow] | None = None) -> 
         "errorMessage": job.error_message,
         "trainingOutput": output,
         "etag": job.etag,
+    })
+
+
+def job_details(job: Job) -> dict[str, Any]:
+    """hpdash's extension (``:hpdashDetails``): camelCase like the rest of the API."""
+    request = gpu_request(job.training_input)
+    trials = [_drop_unset({"trialId": str(t.trial_id), "gpus": list(t.gpus) or None,
+                           "gpuHost": t.gpu_host or None, "waiting": t.waiting or None})
+              for t in job.trials.order_by("trial_id")]
+    return _drop_unset({
+        "gpusPerTrial": request.count,
+        "acceleratorType": request.type or None,
+        "waiting": gpu_wait_reason(job) or None,
+        "trials": trials,
     })

@@ -19,7 +19,7 @@ from hpdash.api import filtering
 from hpdash.api.auth import user_from_request
 from hpdash.api.errors import error, spec_error
 from hpdash.api.pagination import page_after, page_token
-from hpdash.api.serializers import job_resource
+from hpdash.api.serializers import job_details, job_resource
 from hpdash.core import listfilter
 from hpdash.core.spec import SpecError
 from hpdash.core.spec.parse import PROJECT_PATTERN
@@ -196,6 +196,8 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
         except FailedPrecondition as exc:
             return error("FAILED_PRECONDITION", str(exc))
         return JsonResponse({})
+    if verb == ":hpdashDetails":
+        return _details(request, project, job_id)
     if verb:
         return error("NOT_FOUND", f"Unknown method {verb[1:]!r}.")
     if request.method == "PATCH":
@@ -206,6 +208,18 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
     if job is None:
         return _not_found(project, job_id)
     return JsonResponse(job_resource(job))
+
+
+def _details(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    """``GET …/jobs/JOB:hpdashDetails``: what hpdash knows beyond the ml v1 Job resource (which
+    stays exactly Google's): why queued trials wait, and each trial's GPUs.  The CLI's
+    ``describe`` reads it; Google's clients never call it."""
+    if request.method != "GET":
+        return error("UNIMPLEMENTED", "Use GET for :hpdashDetails.")
+    job = _get_job(request, project, job_id)
+    if job is None:
+        return _not_found(project, job_id)
+    return JsonResponse(job_details(job))
 
 
 def _patch(request: HttpRequest, project: str, job_id: str) -> HttpResponse:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hpdash.core.gpus import gpu_request
 from hpdash.core.spec import (
     FieldViolation,
     HyperparameterSpec,
@@ -24,6 +25,7 @@ from hpdash.core.spec import (
 from hpdash.core.spec.parse import parse_labels
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Project
+from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 from hpdash.worker import queue
@@ -69,6 +71,13 @@ def _outside_allowed(uri: str) -> str | None:
         return None
     return (f"{uri} is outside the directories this server allows "
             f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
+
+
+def _check_gpus(training: TrainingInput) -> list[FieldViolation]:
+    """A GPU request no worker machine can ever meet is refused now, not left waiting."""
+    request = gpu_request(training.raw)
+    problem = gpu_request_problem(request)
+    return [FieldViolation(request.field, problem)] if problem else []
 
 
 def _check_local_paths(training: TrainingInput) -> list[FieldViolation]:
@@ -137,7 +146,7 @@ def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
     else:  # the system itself (tests, management commands): a project without members
         Project.objects.get_or_create(name=project)
     raw = dict(spec.training_input.raw)
-    violations = _check_local_paths(spec.training_input)
+    violations = _check_local_paths(spec.training_input) + _check_gpus(spec.training_input)
     if violations:
         raise SpecError(violations)
     hp = dict(raw["hyperparameters"])

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from hpdash.core.policy import TrialResult, job_failure_reason
@@ -130,10 +131,13 @@ def queue_reconcile(min_age_seconds: float) -> list[str]:
     jobs with nothing queued or running are advanced again.  Returns what it did."""
     cutoff = timezone.now() - dt.timedelta(seconds=min_age_seconds)
     done: list[str] = []
-    for trial in Trial.objects.filter(state=TrialState.QUEUED, queued_time__lt=cutoff):
+    # A trial that gave up waiting for GPUs is tried again at once (it is known not queued).
+    for trial in Trial.objects.filter(Q(queued_time__lt=cutoff) | ~Q(waiting=""),
+                                      state=TrialState.QUEUED):
         if not queue.trial_is_queued(trial.pk, trial.attempt):
             queue.enqueue_trial(trial.pk, trial.attempt)
-            done.append(f"re-enqueued {trial}")
+            if not trial.waiting:  # a GPU wait is said on the job page, not every 10 s here
+                done.append(f"re-enqueued {trial}")
     idle = (Job.objects.exclude(state__in=FINAL_JOB_STATES)
             .filter(update_time__lt=cutoff)
             .exclude(trials__state__in=ACTIVE_TRIAL_STATES))

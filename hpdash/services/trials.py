@@ -20,9 +20,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from hpdash.core.gpus import GpuMachine, gpu_request
 from hpdash.core.runner.metrics import Measurement as ReportedMeasurement
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Measurement, Trial
+from hpdash.services.gpus import GpusBusy, gpu_lease, gpu_trials_wake
 from hpdash.worker import queue
 
 log = logging.getLogger(__name__)
@@ -40,9 +42,21 @@ class TrialOutcome:
     failure_reason: str = ""
 
 
-def trial_start(*, trial_pk: int, attempt: int, worker: str) -> Trial | None:
-    """Claim a queued trial for this worker.  Returns None when it must not run (cancelled,
-    already taken, another attempt, job over)."""
+def trial_start(*, trial_pk: int, attempt: int, worker: str,
+                machine: GpuMachine | None = None) -> Trial | None:
+    """Claim a queued trial for this worker, with the GPUs it asks for on ``machine``.
+    Returns None when it must not run (cancelled, already taken, another attempt, job over).
+    Raises :class:`~hpdash.services.gpus.GpusBusy` when too few of the machine's GPUs are
+    free: the trial stays QUEUED, and its ``waiting`` says why."""
+    try:
+        return _claim(trial_pk, attempt, worker, machine or GpuMachine(host=""))
+    except GpusBusy as busy:
+        Trial.objects.filter(pk=trial_pk, attempt=attempt, state=TrialState.QUEUED).update(
+            waiting=str(busy)[:500])
+        raise
+
+
+def _claim(trial_pk: int, attempt: int, worker: str, machine: GpuMachine) -> Trial | None:
     with transaction.atomic():
         trial = (Trial.objects.select_for_update().select_related("job")
                  .filter(pk=trial_pk).first())
@@ -56,11 +70,16 @@ def trial_start(*, trial_pk: int, attempt: int, worker: str) -> Trial | None:
             trial.end_time = now
             trial.save(update_fields=["state", "stop_reason", "end_time"])
             return None
+        trial.gpus = gpu_lease(trial=trial, machine=machine,
+                               request=gpu_request(job.training_input))
+        trial.gpu_host = machine.host if trial.gpus else ""
         trial.state = TrialState.RUNNING
         trial.start_time = now
         trial.heartbeat_time = now
         trial.worker = worker
-        trial.save(update_fields=["state", "start_time", "heartbeat_time", "worker"])
+        trial.waiting = ""
+        trial.save(update_fields=["state", "start_time", "heartbeat_time", "worker", "gpus",
+                                  "gpu_host", "waiting"])
         if job.state == JobState.QUEUED:
             job.state = JobState.RUNNING
             job.start_time = now
@@ -121,6 +140,8 @@ def trial_finish(*, trial: Trial, outcome: TrialOutcome) -> bool:
     )
     if not applied:
         return _dropped(trial, f"outcome ({outcome.state})")
+    if trial.gpus:
+        gpu_trials_wake()
     return True
 
 
@@ -144,4 +165,6 @@ def trial_requeue(*, trial: Trial) -> bool:
         t.save()
         pk, attempt = t.pk, t.attempt
         transaction.on_commit(lambda: queue.enqueue_trial(pk, attempt))
+        if t.gpus:
+            gpu_trials_wake()
     return True

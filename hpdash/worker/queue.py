@@ -13,6 +13,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 from rq.queue import Queue
+from rq.worker import Worker as RQWorker
 
 log = logging.getLogger(__name__)
 
@@ -88,3 +89,12 @@ def dequeue_trials(trials: list[tuple[int, int]]) -> None:
             pass
         except Exception:
             log.warning("could not remove %s from the queue", rq_id, exc_info=True)
+
+
+def live_worker_hosts() -> set[str] | None:
+    """The machines with a live worker (RQ's registry: a worker killed without warning stays
+    listed until its registration expires, ~7 minutes), or None when Redis cannot be asked."""
+    try:
+        return {w.hostname for w in RQWorker.all(connection=_queue().connection) if w.hostname}
+    except RedisError:
+        return None

@@ -27,6 +27,7 @@ from django.db import DatabaseError, connection
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
     PackageError,
+    Placement,
     ProcessOptions,
     ProcessOutcome,
     TrialPlan,
@@ -40,6 +41,7 @@ from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import Curves, StoppingContext, get_rule
 from hpdash.models import Trial
 from hpdash.ops import sandbox
+from hpdash.ops.gpus import this_machine
 from hpdash.ops.sandbox import TrialUser
 from hpdash.selectors.trials import (
     completed_curves,
@@ -47,6 +49,7 @@ from hpdash.selectors.trials import (
     running_curves,
     trial_refusal,
 )
+from hpdash.services.gpus import GpusBusy
 from hpdash.services.scheduling import job_advance
 from hpdash.services.trials import (
     TrialOutcome,
@@ -63,6 +66,10 @@ T = TypeVar("T")
 
 # How often (seconds) a running trial re-reads its job's state and writes a heartbeat.
 STATE_CHECK_EVERY = 1.0
+# How long (seconds) a worker waits for GPUs before leaving the trial queued, and how often
+# it looks meanwhile.
+GPU_WAIT_IN_PLACE = 3.0
+GPU_WAIT_POLL = 0.5
 # How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
 FINISH_RETRY_FOR = 60.0
 
@@ -71,9 +78,25 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _claim(trial_pk: int, attempt: int) -> Trial | None:
+    """Claim the trial, waiting a few seconds for GPUs if it needs them.  A trial still
+    without them is left QUEUED (its ``waiting`` says why) for this worker to take other work:
+    it is queued again when a lease ends, or by the reconciler."""
+    deadline = time.monotonic() + GPU_WAIT_IN_PLACE
+    while True:
+        try:
+            return trial_start(trial_pk=trial_pk, attempt=attempt, worker=worker_name(),
+                               machine=this_machine())
+        except GpusBusy as busy:
+            if time.monotonic() >= deadline or SHUTDOWN.is_set():
+                log.info("trial %s: %s; left queued", trial_pk, busy)
+                return None
+            time.sleep(GPU_WAIT_POLL)
+
+
 def trial_execute(trial_pk: int, attempt: int) -> None:
     """The RQ task's body: run one attempt of a trial to its end."""
-    trial = trial_start(trial_pk=trial_pk, attempt=attempt, worker=worker_name())
+    trial = _claim(trial_pk, attempt)
     if trial is None:
         return
     run = TrialRun(trial)
@@ -240,7 +263,8 @@ class TrialRun:
         return plan_trial(training=job.training, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=sys.executable, base_env=os.environ, pythonpath=pythonpath,
-                          run_as=user.run_as if user else None)
+                          placement=Placement(run_as=user.run_as if user else None,
+                                              gpus=tuple(trial.gpus)))
 
     def _prepare_dirs(self, plan: TrialPlan) -> None:
         """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
@@ -265,6 +289,9 @@ class TrialRun:
             self.log.note(f"FAILED: {exc}")
             return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
         self.log.note(f"argv: {list(plan.argv[1:])}")
+        if plan.gpus:
+            self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.gpus)} on "
+                          f"{self.trial.gpu_host}")
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,

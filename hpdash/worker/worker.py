@@ -13,6 +13,7 @@ shutdown (``SystemExit`` inside the trial, which still re-queues it).
 
 from __future__ import annotations
 
+import logging
 import threading
 from types import FrameType
 from typing import Any
@@ -20,6 +21,10 @@ from typing import Any
 from rq import SimpleWorker
 
 from hpdash.core.runner.process import become_subreaper
+from hpdash.ops.gpus import this_machine
+from hpdash.services.gpus import gpu_host_register
+
+log = logging.getLogger(__name__)
 
 # Set when this worker process has been asked to stop.
 SHUTDOWN = threading.Event()
@@ -34,6 +39,9 @@ class Worker(SimpleWorker):
         # group with setsid(): orphans are handed to this worker, which ends them.
         if become_subreaper():
             REAPS_ORPHANS.set()
+        # This machine's GPUs, for leases and for telling users what the deployment has.
+        machine = gpu_host_register(machine=this_machine()).devices
+        log.info("GPUs on this machine: %s", ",".join(machine) if machine else "none")
 
     def request_stop(self, signum: int, frame: FrameType | None) -> None:
         SHUTDOWN.set()

@@ -16,7 +16,7 @@ import pytest
 from django.utils import timezone
 
 from hpdash.core.states import JobState, TrialState
-from hpdash.models import Job, Trial
+from hpdash.models import GpuHost, Job, Trial
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
@@ -147,6 +147,7 @@ def rich_job(tmp_path: Path, job_id: str) -> dict[str, Any]:
 @pytest.fixture
 def jobs(client, auth, tmp_path):
     """A running job with trials in every state, a succeeded one and a fresh queued one."""
+    GpuHost.objects.create(name="gpu-box", devices=["0", "1"])  # the 2 GPUs masterConfig asks
     for job_id in ("rich", "done", "fresh"):
         resp = client.post("/v1/projects/p/jobs", data=json.dumps(rich_job(tmp_path, job_id)),
                            content_type="application/json", **auth)

@@ -7,13 +7,14 @@ Plain Python, no Django: the worker (:mod:`hpdash.worker.trial_runner`) builds a
 from .command import build_argv, build_env
 from .metrics import HypertuneFollower, Measurement
 from .packages import PackageError, stage_packages
-from .plan import TrialPlan, plan_trial
+from .plan import Placement, TrialPlan, plan_trial
 from .process import ProcessOptions, ProcessOutcome, RunAs, run_process
 
 __all__ = [
     "HypertuneFollower",
     "Measurement",
     "PackageError",
+    "Placement",
     "ProcessOptions",
     "ProcessOutcome",
     "RunAs",

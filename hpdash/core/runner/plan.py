@@ -11,11 +11,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from hpdash.core.gpus import visible_devices
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec import ParamValue, TrainingInput
 
 from .command import build_argv, build_env, trial_job_dir
 from .process import RunAs
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a trial runs: as which user, on which GPUs."""
+
+    run_as: RunAs | None = None  # the trial user (None: the service's own user)
+    gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,7 @@ class TrialPlan:
     job_dir: Path | None
     time_limit: float  # seconds (scheduling.maxRunningTime)
     run_as: RunAs | None = None  # the trial user (None: the service's own user)
+    gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
 
 
 def plan_trial(
@@ -44,10 +54,11 @@ def plan_trial(
     python: str,
     base_env: Mapping[str, str],
     pythonpath: Sequence[str] = (),
-    run_as: RunAs | None = None,
+    placement: Placement = Placement(),
 ) -> TrialPlan:
-    """With ``run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own directory:
-    the trial user's own home is not its to write, and nothing of the service's is."""
+    """With ``placement.run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own
+    directory: the trial user's own home is not its to write, and nothing of the service's is.
+    ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``."""
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
@@ -56,12 +67,15 @@ def plan_trial(
     env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
                     metric_file=str(metric_file), training_input=training.raw,
                     pythonpath=pythonpath)
+    # Always set: a trial that was given no GPU must not see GPU 0 by default.
+    env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)
     cwd = layout.sandbox_trial(project, job_id, trial_id)
-    if run_as is not None:
+    if placement.run_as is not None:
         env.update(HOME=str(cwd), TMPDIR=str(cwd))
     return TrialPlan(
         argv=tuple(argv), env=env, cwd=cwd,
         log_path=layout.trial_log(project, job_id, trial_id), metric_file=metric_file,
         metric_tag=hp.metric_tag, job_dir=Path(job_dir) if job_dir else None,
-        time_limit=training.max_running_seconds, run_as=run_as,
+        time_limit=training.max_running_seconds, run_as=placement.run_as,
+        gpus=placement.gpus,
     )

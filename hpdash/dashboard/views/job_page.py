@@ -17,12 +17,14 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from hpdash.core.gpus import gpu_request
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
 from hpdash.dashboard import figures, insight
 from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
+from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.trial_failures import failure_tails
 from hpdash.selectors.trial_table import (
     TIE_RULE,
@@ -89,6 +91,8 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
         "figures_version": _figures_version(job, counts),
         "columns": _columns(job, spec, flt), "page_query": _query(flt, "page") + "page=",
         "live_query": _query(flt),
+        "gpus": gpu_request(job.training_input).describe(),
+        "gpu_waiting": "" if job.is_terminal else gpu_wait_reason(job),
     }
 
 

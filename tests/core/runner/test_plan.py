@@ -48,3 +48,17 @@ def test_max_running_time_is_the_trials_time_limit_and_no_job_dir_means_none():
     plan = _plan(scheduling={"maxRunningTime": "90.5s"})
     assert plan.time_limit == 90.5
     assert plan.job_dir is None and "--job-dir" not in plan.argv
+
+
+def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
+    from hpdash.core.runner.plan import Placement
+
+    spec = parse_job({"jobId": "j1", "trainingInput": {"pythonModule": "t", "hyperparameters": {
+        "maxTrials": 1, "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
+                                    "maxValue": 0.1}]}}})
+    common = {"training": spec.training_input, "layout": DataLayout(Path("/data")),
+              "project": "p", "job_id": "j1", "trial_id": 1, "params": {"lr": 0.05},
+              "python": "/py", "base_env": {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}}
+    assert plan_trial(**common).env["CUDA_VISIBLE_DEVICES"] == ""
+    plan = plan_trial(**common, placement=Placement(gpus=("2", "3")))
+    assert plan.env["CUDA_VISIBLE_DEVICES"] == "2,3" and plan.gpus == ("2", "3")

@@ -31,4 +31,5 @@ if a.job_dir:
     os.makedirs(a.job_dir, exist_ok=True)
     with open(os.path.join(a.job_dir, "run.json"), "w") as f:
         json.dump({"start": start, "end": time.time(), "worker_pid": os.getppid(), "env": {
-            k: v for k, v in os.environ.items() if k.startswith(("CLOUD_ML", "TF_CONFIG"))}}, f)
+            k: v for k, v in os.environ.items()
+            if k.startswith(("CLOUD_ML", "TF_CONFIG", "CUDA_VISIBLE_DEVICES"))}}, f)

@@ -1,0 +1,66 @@
+"""GPU writes: a worker machine's inventory, and leases.
+
+A lease is a RUNNING trial's ``gpus`` on its ``gpu_host`` (see the model): it is taken in the
+same transaction that claims the trial (:func:`hpdash.services.trials.trial_start`), with the
+machine's :class:`~hpdash.models.GpuHost` row locked, so two workers on one machine never take
+the same device, and it ends with the trial's RUNNING state, so a trial that ends, is re-queued
+or loses its worker frees its GPUs without another write.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from hpdash.core.gpus import GpuMachine, GpuRequest, pick
+from hpdash.core.states import TrialState
+from hpdash.models import GpuHost, Trial
+from hpdash.worker import queue
+
+
+class GpusBusy(Exception):
+    """The trial needs more GPUs than are free on this machine now; it stays QUEUED and says
+    why in its ``waiting``."""
+
+
+def gpu_host_register(*, machine: GpuMachine) -> GpuHost:
+    """Record the machine's GPUs (each worker does so when it starts)."""
+    row, _ = GpuHost.objects.update_or_create(
+        name=machine.host, defaults={"devices": list(machine.devices), "seen_at": timezone.now()})
+    return row
+
+
+def gpu_lease(*, trial: Trial, machine: GpuMachine, request: GpuRequest) -> list[str]:
+    """Pick the trial's devices on this machine.  Call inside the transaction that makes the
+    trial RUNNING (it locks the machine's row until that commits).  Raises GpusBusy."""
+    if not request.count:
+        return []
+    host, _ = GpuHost.objects.get_or_create(name=machine.host,
+                                            defaults={"devices": list(machine.devices)})
+    GpuHost.objects.select_for_update().filter(pk=host.pk).first()  # one claim at a time
+    held = list(Trial.objects.filter(state=TrialState.RUNNING, gpu_host=machine.host)
+                .exclude(pk=trial.pk).values_list("gpus", flat=True))
+    lease = pick(machine.devices, held, request.count)
+    if lease is None:
+        free = len(machine.devices) - sum(len(h) for h in held)
+        if len(machine.devices) < request.count:
+            why = (f"{machine.host} has {len(machine.devices)} GPU"
+                   f"{'s' if len(machine.devices) != 1 else ''}")
+        else:
+            why = f"{max(free, 0)} of {machine.host}'s {len(machine.devices)} GPUs are free"
+        raise GpusBusy(f"waiting for {request.describe()}: {why}")
+    return lease
+
+
+def gpu_trials_wake() -> None:
+    """Queue again the trials that gave up waiting for GPUs (a lease just ended).  The
+    reconciler does the same every ``HPDASH_RECONCILE_INTERVAL`` seconds."""
+    pairs = list(Trial.objects.filter(state=TrialState.QUEUED).exclude(waiting="")
+                 .values_list("pk", "attempt"))
+    if pairs:
+        transaction.on_commit(lambda: _enqueue(pairs))
+
+
+def _enqueue(pairs: list[tuple[int, int]]) -> None:
+    for pk, attempt in pairs:
+        queue.enqueue_trial(pk, attempt)
