@@ -78,7 +78,7 @@ def test_trials_get_gpus_of_their_own_and_parallelism_follows_the_free_gpus(tmp_
         with pytest.raises(HttpError) as refused:
             jobs.create(parent="projects/g",
                         body=_gpu_job("huge", 8, out / "huge", 1, 1)).execute()
-    assert (pairs["state"], cpu["state"], ones["state"]) == ("SUCCEEDED",) * 3
+    assert (pairs["state"], cpu["state"], ones["state"]) == ("SUCCEEDED",) * 3, (pairs, ones)
     assert refused.value.resp.status == 400
     assert b"trainingInput.masterConfig.acceleratorConfig.count" in refused.value.content
 
