@@ -193,6 +193,22 @@ def _check_python_module(ctx: Ctx, value: Any, path: str) -> Any:
 
 _STR_LIST = list_checker(check_str)
 
+
+def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
+    """hpdash runs no containers (yet): a custom container job would be accepted, stored and
+    then run as a Python package it does not have, so it is refused by name instead.  An empty
+    string is proto3's "unset" and passes."""
+    if check_str(ctx, value, path) is BAD:
+        return BAD
+    if value:
+        ctx.add(path, f"imageUri {show(value)}: hpdash runs Python packages, not containers: "
+                      "package the trainer and give trainingInput.packageUris and "
+                      "trainingInput.pythonModule instead (on the command line: --package-path "
+                      "or --packages, and --module-name)")
+        return BAD
+    return value
+
+
 _REPLICA_CONFIG = object_checker({
     "acceleratorConfig": object_checker({
         "count": int_checker(0, _INT64[1], as_string=True),
@@ -204,7 +220,7 @@ _REPLICA_CONFIG = object_checker({
         "bootDiskSizeGb": int_checker(0, _INT32[1]),
         "bootDiskType": check_str,
     }),
-    "imageUri": check_str,
+    "imageUri": _refuse_image_uri,
     "tpuTfVersion": check_str,
 })
 
