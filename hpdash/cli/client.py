@@ -23,6 +23,7 @@ class ApiError(Exception):
     status: str
     message: str
     violations: list[tuple[str, str]] = field(default_factory=list)
+    hint: str = ""  # added by the CLI: what to do on the command line
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"

@@ -135,6 +135,8 @@ def api_error(command: str, exc: ApiError) -> str:
     if exc.status == "UNAUTHENTICATED":
         lines.append("Set a token with --token, HPDASH_TOKEN or `hpdash config set token TOKEN` "
                      "(create one on the server with `manage.py create_api_token USER`).")
+    if exc.hint:
+        lines.append(exc.hint)
     return "\n".join(lines) + "\n"
 
 

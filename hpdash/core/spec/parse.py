@@ -117,7 +117,7 @@ _JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | OUTPUT_ON
 )
 
 SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
-_ACCELERATOR_TYPES = (
+ACCELERATOR_TYPES = (
     "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100",
     "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "NVIDIA_TESLA_A100", "TPU_V2", "TPU_V3", "TPU_V2_POD",
     "TPU_V3_POD", "TPU_V4_POD",
@@ -212,7 +212,7 @@ def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
 _REPLICA_CONFIG = object_checker({
     "acceleratorConfig": object_checker({
         "count": int_checker(0, _INT64[1], as_string=True),
-        "type": enum_checker(_ACCELERATOR_TYPES),
+        "type": enum_checker(ACCELERATOR_TYPES),
     }),
     "containerArgs": _STR_LIST,
     "containerCommand": _STR_LIST,
