@@ -282,7 +282,7 @@ def cmd_submit(ctx: _Context) -> int:
 
 
 def cmd_describe(ctx: _Context) -> int:
-    job = ctx.client().get_job(ctx.args.job)
+    job = ctx.client().get_job(ctx.args.job, failures=True)
     if ctx.args.format == "json":
         ctx.out.write(render.to_json(job) + "\n")
     elif ctx.args.format == "yaml":

@@ -141,10 +141,10 @@ def test_describe_prints_yaml_and_trials_or_raw_json(stub: StubServer):
     stub.responder = lambda seen: (200, job)
     code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd")
     assert code == 0
-    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd"
+    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd?hpdashFailures=true"
     assert "jobId: j/odd" in out
     assert [line.split()[0] for line in out.split("Training Output Trials\n")[1].splitlines()
-            ] == ["TRIAL", "9", "10"]
+            ] == ["TRIAL", "10", "9"], "the API's order (best first)"
     code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd", "--format", "json")
     assert json.loads(out) == job
 
