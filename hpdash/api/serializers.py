@@ -14,6 +14,7 @@ from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
 from hpdash.selectors.gpus import gpu_wait_reason
+from hpdash.selectors.trial_failures import recent_failures
 from hpdash.selectors.trials import rank_trials
 
 
@@ -55,7 +56,10 @@ def metric_resource(step: int, value: float) -> dict[str, Any]:
     return {"trainingStep": str(step), "objectiveValue": value}
 
 
-def trial_resource(job: Job, trial: Trial | TrialRow) -> dict[str, Any]:
+def trial_resource(job: Job, trial: Trial | TrialRow,
+                   failure: dict[str, str] | None = None) -> dict[str, Any]:
+    """One ``HyperparameterOutput``; ``failure`` (a FAILED trial's reason and log tail, only
+    when the client asked for it) goes into the ``hpdashFailure`` extension field."""
     spec = job.spec
     hyperparameters = {
         p.name: format_value(p, trial.params[p.name]) for p in spec.params if p.name in trial.params
@@ -73,17 +77,25 @@ def trial_resource(job: Job, trial: Trial | TrialRow) -> dict[str, Any]:
         out["finalMetric"] = metric_resource(trial.final_step or 0, trial.final_value)
     if trial.is_stopped_early:
         out["isTrialStoppedEarly"] = True
+    if failure:
+        out["hpdashFailure"] = failure
     return _drop_unset(out)
 
 
-def job_resource(job: Job, trials: Sequence[Trial | TrialRow] | None = None) -> dict[str, Any]:
+def job_resource(job: Job, trials: Sequence[Trial | TrialRow] | None = None, *,
+                 failures: bool = False) -> dict[str, Any]:
+    """The ml v1 ``Job``, trials best first. ``failures``: add hpdash's ``hpdashFailure``
+    extension (``{"reason", "logTail"}``) to the latest FAILED trials — only when the client
+    asks (``?hpdashFailures=true``), so by default a response holds exactly the discovery
+    doc's fields; Google's clients would ignore the extra field anyway."""
     if trials is None:
         trials = trial_rows(job.trials.all())
+    found = recent_failures(job, trials) if failures else {}
     ranked = rank_trials(cast(Sequence[Trial], trials), job.maximize)
     completed = sum(1 for t in trials if t.state == TrialState.SUCCEEDED)
     output = _drop_unset({
         "completedTrialCount": str(completed) if completed else None,
-        "trials": [trial_resource(job, t) for t in ranked],
+        "trials": [trial_resource(job, t, found.get(t.trial_id)) for t in ranked],
         "isHyperparameterTuningJob": True,
         "hyperparameterMetricTag": job.metric_tag,
     })

@@ -207,7 +207,9 @@ def job(request: HttpRequest, project: str, job_id: str, verb: str | None = None
     job = _get_job(request, project, job_id)
     if job is None:
         return _not_found(project, job_id)
-    return JsonResponse(job_resource(job))
+    # hpdash's extension: failed trials' reasons and log tails (the CLI's describe asks).
+    failures = request.GET.get("hpdashFailures", "").lower() in ("true", "1")
+    return JsonResponse(job_resource(job, failures=failures))
 
 
 def _details(request: HttpRequest, project: str, job_id: str) -> HttpResponse:

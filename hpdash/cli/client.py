@@ -23,6 +23,7 @@ class ApiError(Exception):
     status: str
     message: str
     violations: list[tuple[str, str]] = field(default_factory=list)
+    hint: str = ""  # added by the CLI: what to do on the command line
 
     def __str__(self) -> str:
         return f"{self.status}: {self.message}"
@@ -121,8 +122,11 @@ class Client:
     def create_job(self, job: dict[str, Any]) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(), job))
 
-    def get_job(self, job_id: str) -> dict[str, Any]:
-        return self.send(self.build_request("GET", self._jobs_url(job_id)))
+    def get_job(self, job_id: str, *, failures: bool = False) -> dict[str, Any]:
+        """``jobs.get``; ``failures``: ask for hpdash's ``hpdashFailure`` extension (each
+        failed trial's reason and last log lines; a server without it ignores the ask)."""
+        url = self._jobs_url(job_id) + ("?hpdashFailures=true" if failures else "")
+        return self.send(self.build_request("GET", url))
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(job_id, ":cancel"), {}))

@@ -5,9 +5,16 @@
   optional), YAML or JSON;
 - flags given on the command line overwrite the matching ``trainingInput`` field;
 - the user args after ``--`` *replace* the file's ``args`` (no merge);
-- ``--labels`` replace the file's ``labels``; the positional JOB sets ``jobId``.
+- ``--labels`` replace the file's ``labels``; the positional JOB sets ``jobId``;
+- the machine flags (``TrainingCustomInputServerConfig`` in gcloud's
+  ``command_lib/ml_engine/jobs_util.py``) set ``masterType``, ``workerType``/``workerCount``,
+  ``parameterServerType``/``parameterServerCount`` and each replica's
+  ``acceleratorConfig {count, type}``. Like gcloud, they never set ``scaleTier``: a job with
+  workers or parameter servers needs ``--scale-tier custom`` (or ``scaleTier: CUSTOM`` in the
+  file), and the server says so by field if it is missing.
 
-The server validates the result; nothing here second-guesses the spec.
+The server validates the result; nothing here second-guesses the spec beyond the flag rules
+gcloud itself enforces (an accelerator's type, positive counts, a machine type with its count).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 from hpdash.core.spec import SpecError
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
 from hpdash.core.spec.config import load_config as load_yaml_config
+from hpdash.core.spec.parse import ACCELERATOR_TYPES
 
 # gcloud's --scale-tier choices (command_lib/ml_engine/jobs_util.py) -> the API enum.
 SCALE_TIERS = {
@@ -33,8 +41,55 @@ SCALE_TIERS = {
 }
 
 
+# gcloud's accelerator choices: the API enum without its UNSPECIFIED value, lower case with
+# dashes on the command line (ChoiceToEnum upper-cases and turns dashes into underscores).
+ACCELERATOR_CHOICES = tuple(t for t in ACCELERATOR_TYPES if t != "ACCELERATOR_TYPE_UNSPECIFIED")
+
+# gcloud's custom-container flags. hpdash runs Python packages only, so these are refused by
+# name (not left to argparse's "unrecognized arguments").
+CONTAINER_FLAGS = ("--master-image-uri", "--worker-image-uri", "--parameter-server-image-uri",
+                   "--tpu-tf-version")
+
+
 class UsageError(Exception):
     """A mistake on the command line or in a local file: exit 1 with the message."""
+
+
+def refuse_container_flag(flag: str) -> UsageError:
+    return UsageError(f"{flag}: hpdash runs Python packages, not containers; package the "
+                      "trainer instead and pass --package-path DIR (or --packages "
+                      "ARCHIVE[,...]) and --module-name MODULE")
+
+
+def accelerator(value: str, flag: str) -> dict[str, str]:
+    """``count=2,type=nvidia-tesla-t4`` -> ``{"count": "2", "type": "NVIDIA_TESLA_T4"}`` (an
+    ``acceleratorConfig``; int64 ``count`` as a string, as gcloud sends it). ``type`` is
+    required; ``count`` defaults to 1."""
+    items: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        key = key.strip()
+        if not sep or key not in ("count", "type"):
+            raise UsageError(f"{flag}: expected count=N,type=TYPE, got {item.strip()!r}")
+        if key in items:
+            raise UsageError(f"{flag}: {key} is given twice")
+        items[key] = val.strip()
+    if not items.get("type"):
+        raise UsageError(f"{flag}: type is required, e.g. {flag} count=1,type=nvidia-tesla-t4")
+    kind = items["type"].replace("-", "_").upper()
+    if kind not in ACCELERATOR_CHOICES:
+        choices = ", ".join(c.lower().replace("_", "-") for c in ACCELERATOR_CHOICES)
+        raise UsageError(f"{flag}: invalid type {items['type']!r} (choose from {choices})")
+    count = items.get("count", "1")
+    try:
+        n = int(count)
+    except ValueError:
+        raise UsageError(f"{flag}: count must be an integer, got {count!r}") from None
+    if n < 1:
+        raise UsageError(f"{flag}: count must be greater than 0, got {count!r}")
+    return {"count": str(n), "type": kind}
 
 
 def scale_tier(choice: str) -> str:
@@ -107,6 +162,63 @@ class SubmitOptions:
     python_version: str | None = None
     labels: list[str] = field(default_factory=list)
     user_args: list[str] | None = None  # None: no `--` on the command line
+    master_machine_type: str | None = None
+    master_accelerator: str | None = None  # count=N,type=T
+    worker_machine_type: str | None = None
+    worker_count: int | None = None
+    worker_accelerator: str | None = None
+    parameter_server_machine_type: str | None = None
+    parameter_server_count: int | None = None
+    parameter_server_accelerator: str | None = None
+    use_chief_in_tf_config: bool | None = None
+
+
+# (flag of the machine type, its field, flag of the count, its field): gcloud takes each pair
+# as a group (both or neither); here the file may supply the other half.
+_REPLICA_PAIRS = (
+    ("--worker-machine-type", "workerType", "--worker-count", "workerCount"),
+    ("--parameter-server-machine-type", "parameterServerType", "--parameter-server-count",
+     "parameterServerCount"),
+)
+
+
+def _machine_overrides(opts: SubmitOptions) -> dict[str, Any]:
+    """The machine flags as ``trainingInput`` fields (None: not given)."""
+    return {
+        "masterType": opts.master_machine_type,
+        "workerType": opts.worker_machine_type,
+        "workerCount": None if opts.worker_count is None else str(opts.worker_count),
+        "parameterServerType": opts.parameter_server_machine_type,
+        "parameterServerCount": (None if opts.parameter_server_count is None
+                                 else str(opts.parameter_server_count)),
+        "useChiefInTfConfig": opts.use_chief_in_tf_config,
+    }
+
+
+def _set_accelerators(ti: dict[str, Any], opts: SubmitOptions) -> None:
+    for flag, value, config in (
+            ("--master-accelerator", opts.master_accelerator, "masterConfig"),
+            ("--worker-accelerator", opts.worker_accelerator, "workerConfig"),
+            ("--parameter-server-accelerator", opts.parameter_server_accelerator,
+             "parameterServerConfig")):
+        if value is None:
+            continue
+        replica = ti.get(config)
+        if not isinstance(replica, dict):  # absent, or malformed in the file: the flag wins
+            replica = ti[config] = {}
+        replica["acceleratorConfig"] = accelerator(value, flag)  # the other fields are kept
+
+
+def _check_machine_flags(ti: dict[str, Any], opts: SubmitOptions) -> None:
+    given = _machine_overrides(opts)
+    for type_flag, type_key, count_flag, count_key in _REPLICA_PAIRS:
+        if given[type_key] is not None and count_key not in ti:
+            raise UsageError(f"{type_flag} needs {count_flag} (how many), as in gcloud")
+        if given[count_key] is not None and type_key not in ti:
+            raise UsageError(f"{count_flag} needs {type_flag} (which machine), as in gcloud")
+    if opts.scale_tier and scale_tier(opts.scale_tier) == "CUSTOM" and "masterType" not in ti:
+        raise UsageError("--master-machine-type is required when --scale-tier is custom (or "
+                         "masterType in the --config file)")
 
 
 def build_job(config: dict[str, Any], opts: SubmitOptions,
@@ -129,7 +241,10 @@ def build_job(config: dict[str, Any], opts: SubmitOptions,
         "runtimeVersion": opts.runtime_version,
         "pythonVersion": opts.python_version,
     }
+    overrides.update(_machine_overrides(opts))
     for key, value in overrides.items():
         if value is not None:
             ti[key] = value
+    _set_accelerators(ti, opts)
+    _check_machine_flags(ti, opts)
     return job

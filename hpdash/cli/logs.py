@@ -5,7 +5,9 @@ server's data directory is readable here (``--data-dir``/``HPDASH_DATA_DIR``: th
 or a shared filesystem), every trial's ``jobs/<project>/<jobId>/trials/<id>/trainer.log`` is
 followed and each line printed as ``[trial N] line``. Otherwise only progress is shown: one
 line per trial state change. Either way the job itself is polled through the API (about once a
-second) to learn which trials exist and when the job ends.
+second) to learn which trials exist and when the job ends. A trial stopped early
+(``isTrialStoppedEarly``) is announced either way, as ``[trial N] SUCCEEDED (stopped early):
+objective V at step S``, and counted in the progress line.
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ def progress_line(job: dict[str, Any]) -> str:
         n = states.count(state)
         if n:
             parts.append(f"{n} {word}")
+        if state == "SUCCEEDED" and (early := sum(bool(t.get("isTrialStoppedEarly"))
+                                                  for t in trials)):
+            parts.append(f"{early} stopped early")
     return f"[hpdash] job {job.get('state', '?')}: " + ", ".join(parts)
 
 
@@ -82,6 +87,8 @@ def _trial_change(trial: dict[str, Any]) -> str:
     if state == "RUNNING":
         hps = " ".join(f"{k}={v}" for k, v in (trial.get("hyperparameters") or {}).items())
         return f"[trial {tid}] RUNNING {hps}".rstrip()
+    if trial.get("isTrialStoppedEarly"):
+        state = f"{state} (stopped early)"
     metric = trial.get("finalMetric")
     if metric:
         return (f"[trial {tid}] {state}: objective {metric.get('objectiveValue')} at step "
@@ -160,7 +167,9 @@ class Streamer:
             tid, state = str(t.get("trialId")), str(t.get("state", ""))
             if self.trial_states.get(tid) != state:
                 self.trial_states[tid] = state
-                if not self.data_dir:
+                # With logs, the trial's own lines say what it does; that it was stopped
+                # early is hpdash's decision, so it is printed either way.
+                if not self.data_dir or t.get("isTrialStoppedEarly"):
                     self._print(_trial_change(t), self.out)
 
     def _progress(self, job: dict[str, Any]) -> None:

@@ -68,19 +68,53 @@ def _scale_tier_arg(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc).removeprefix("--scale-tier: ")) from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="hpdash", description="Command line for an hpdash server "
-                     "(mirrors `gcloud ai-platform jobs`).")
-    parser.add_argument("--version", action="version", version=f"hpdash {__version__}")
-    _connection_flags(parser)
-    groups = parser.add_subparsers(dest="group", metavar="{jobs,config}", required=True,
-                                   parser_class=_Parser)
+def _bool_arg(value: str) -> bool:
+    """gcloud's ``ArgBoolean``: true/false (also yes/no, on/off, 1/0), any case."""
+    key = value.strip().lower()
+    if key in ("true", "yes", "on", "1"):
+        return True
+    if key in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{value!r} is not true or false")
 
-    jobs = groups.add_parser("jobs", help="submit, describe, list, cancel and follow jobs")
-    cmds = jobs.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    submit = cmds.add_parser("submit", help="submit a job")
-    kinds = submit.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+class _Refused(argparse.Action):
+    """Takes the flag's value (so it is not mistaken for something else) and remembers the
+    flag: ``cmd_submit`` refuses it by name with what to do instead."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        getattr(namespace, self.dest).append(option_string or self.option_strings[0])
+
+
+def _machine_flags(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group(
+        "machines", "gcloud's machine flags, mapped onto trainingInput as gcloud does (stored "
+        "and echoed; locally a trial is one process). They do not set scaleTier: workers and "
+        "parameter servers need --scale-tier custom.")
+    acc = "count=N,type=TYPE"
+    g.add_argument("--master-machine-type", metavar="TYPE", help="masterType (e.g. "
+                   "n1-standard-8); required with --scale-tier custom")
+    g.add_argument("--master-accelerator", metavar=acc, help="masterConfig.acceleratorConfig; "
+                   "type e.g. nvidia-tesla-t4 (sent as NVIDIA_TESLA_T4), count defaults to 1")
+    g.add_argument("--worker-machine-type", metavar="TYPE", help="workerType (with "
+                   "--worker-count)")
+    g.add_argument("--worker-count", type=_positive_int, metavar="N", help="workerCount")
+    g.add_argument("--worker-accelerator", metavar=acc, help="workerConfig.acceleratorConfig")
+    g.add_argument("--parameter-server-machine-type", metavar="TYPE",
+                   help="parameterServerType (with --parameter-server-count)")
+    g.add_argument("--parameter-server-count", type=_positive_int, metavar="N",
+                   help="parameterServerCount")
+    g.add_argument("--parameter-server-accelerator", metavar=acc,
+                   help="parameterServerConfig.acceleratorConfig")
+    g.add_argument("--use-chief-in-tf-config", type=_bool_arg, metavar="BOOL",
+                   help="useChiefInTfConfig (true or false)")
+    for flag in jobspec.CONTAINER_FLAGS:
+        g.add_argument(flag, action=_Refused, dest="refused_flags", default=[],
+                       metavar="VALUE", help=argparse.SUPPRESS)
+
+
+def _training_parser(kinds: argparse._SubParsersAction[_Parser]) -> None:
     train = kinds.add_parser(
         "training", help="submit a hyperparameter tuning job",
         usage="hpdash jobs submit training JOB [options] [-- USER_ARGS ...]",
@@ -113,8 +147,25 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--stream-logs", action="store_true",
                        help="after submitting, follow the job like `jobs stream-logs`; the "
                             "exit status is then 0 only if the job SUCCEEDED")
+    _machine_flags(train)
     _data_dir_flag(train)
     _connection_flags(train)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hpdash", description="Command line for an hpdash server "
+                     "(mirrors `gcloud ai-platform jobs`).")
+    parser.add_argument("--version", action="version", version=f"hpdash {__version__}")
+    _connection_flags(parser)
+    groups = parser.add_subparsers(dest="group", metavar="{jobs,config}", required=True,
+                                   parser_class=_Parser)
+
+    jobs = groups.add_parser("jobs", help="submit, describe, list, cancel and follow jobs")
+    cmds = jobs.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    submit = cmds.add_parser("submit", help="submit a job")
+    kinds = submit.add_subparsers(dest="kind", required=True, parser_class=_Parser)
+    _training_parser(kinds)
 
     describe = cmds.add_parser("describe", help="show a job and its trials")
     describe.add_argument("job", metavar="JOB")
@@ -192,11 +243,20 @@ def _stream(ctx: _Context, job_id: str, poll: float = 1.0) -> int:
 
 def cmd_submit(ctx: _Context) -> int:
     a = ctx.args
+    if a.refused_flags:
+        raise jobspec.refuse_container_flag(a.refused_flags[0])
     config = jobspec.load_config(a.config) if a.config else {}
     opts = jobspec.SubmitOptions(
         job_id=a.job, module_name=a.module_name, packages=a.packages, job_dir=a.job_dir,
         scale_tier=a.scale_tier, region=a.region, runtime_version=a.runtime_version,
-        python_version=a.python_version, labels=a.labels, user_args=a.user_args)
+        python_version=a.python_version, labels=a.labels, user_args=a.user_args,
+        master_machine_type=a.master_machine_type, master_accelerator=a.master_accelerator,
+        worker_machine_type=a.worker_machine_type, worker_count=a.worker_count,
+        worker_accelerator=a.worker_accelerator,
+        parameter_server_machine_type=a.parameter_server_machine_type,
+        parameter_server_count=a.parameter_server_count,
+        parameter_server_accelerator=a.parameter_server_accelerator,
+        use_chief_in_tf_config=a.use_chief_in_tf_config)
     jobspec.build_job(config, opts)  # usage errors (labels, tiers) before a slow build
     built: list[str] = []
     if a.package_path:
@@ -205,7 +265,13 @@ def cmd_submit(ctx: _Context) -> int:
         for path in built:
             ctx.status(f"Built {a.package_path} into {path}")
     job = jobspec.build_job(config, opts, built)
-    created = ctx.client().create_job(job)
+    try:
+        created = ctx.client().create_job(job)
+    except ApiError as exc:
+        if any("when scaleTier is CUSTOM" in why for _, why in exc.violations):
+            exc.hint = ("Add --scale-tier custom: like gcloud, the machine flags do not set "
+                        "the tier for you.")
+        raise
     job_id = created.get("jobId", a.job)
     ctx.status(f"Job [{job_id}] submitted successfully.")
     if not a.stream_logs:
@@ -216,7 +282,7 @@ def cmd_submit(ctx: _Context) -> int:
 
 
 def cmd_describe(ctx: _Context) -> int:
-    job = ctx.client().get_job(ctx.args.job)
+    job = ctx.client().get_job(ctx.args.job, failures=True)
     if ctx.args.format == "json":
         ctx.out.write(render.to_json(job) + "\n")
     elif ctx.args.format == "yaml":

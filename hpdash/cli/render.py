@@ -46,11 +46,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _trial_key(trial: dict[str, Any]) -> tuple[int, int, str]:
-    tid = str(trial.get("trialId", ""))
-    return (0, int(tid), "") if tid.isdigit() else (1, 0, tid)
-
-
 def _param_names(job: dict[str, Any], trials: Sequence[dict[str, Any]]) -> list[str]:
     """Spec order first, then any other name the trials carry."""
     hp = (job.get("trainingInput") or {}).get("hyperparameters") or {}
@@ -71,27 +66,69 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+NOTE_CHARS = 60
+
+
+def _note(trial: dict[str, Any]) -> str:
+    if trial.get("isTrialStoppedEarly"):
+        return "stopped early"
+    reason = str((trial.get("hpdashFailure") or {}).get("reason") or "")
+    first = reason.splitlines()[0] if reason else ""
+    return first if len(first) <= NOTE_CHARS else first[:NOTE_CHARS - 1] + "…"
+
+
 def trials_table(job: dict[str, Any]) -> str:
-    """gcloud's "Training Output Trials" (``trainingOutput.trials.sort(trialId)``): TRIAL,
-    OBJECTIVE_VALUE, STEP, then one column per hyperparameter. Empty without trials."""
-    trials = sorted((job.get("trainingOutput") or {}).get("trials") or [], key=_trial_key)
+    """gcloud's "Training Output Trials" (TRIAL, OBJECTIVE_VALUE, STEP, one column per
+    hyperparameter) plus STATE, and a NOTE column when some trial was stopped early ("stopped
+    early") or failed (its reason, e.g. "exit code 1"). Rows in the API's order, best first
+    (gcloud re-sorts by trial id). Empty without trials."""
+    trials = list((job.get("trainingOutput") or {}).get("trials") or [])
     if not trials:
         return ""
     names = _param_names(job, trials)
+    notes = [_note(t) for t in trials]
     rows = []
-    for t in trials:
+    for t, note in zip(trials, notes, strict=True):
         metric = t.get("finalMetric") or {}
         hps = t.get("hyperparameters") or {}
-        rows.append([_cell(t.get("trialId")), _cell(metric.get("objectiveValue")),
-                     _cell(metric.get("trainingStep")), *(_cell(hps.get(n)) for n in names)])
-    return "Training Output Trials\n" + table(["TRIAL", "OBJECTIVE_VALUE", "STEP", *names], rows)
+        rows.append([_cell(t.get("trialId")), _cell(t.get("state")),
+                     _cell(metric.get("objectiveValue")), _cell(metric.get("trainingStep")),
+                     *(_cell(hps.get(n)) for n in names), *([note] if any(notes) else [])])
+    headers = ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", *names,
+               *(["NOTE"] if any(notes) else [])]
+    return "Training Output Trials\n" + table(headers, rows)
+
+
+def failures(job: dict[str, Any]) -> str:
+    """Each failed trial's reason with the last lines its program wrote, from the server's
+    ``hpdashFailure`` extension (``jobs.get?hpdashFailures=true``). Empty if there is none."""
+    blocks = []
+    for t in (job.get("trainingOutput") or {}).get("trials") or []:
+        failure = t.get("hpdashFailure") or {}
+        if not failure:
+            continue
+        block = [f"Trial {t.get('trialId')} FAILED: {failure.get('reason') or 'no reason given'}"]
+        block += [f"  {line}" for line in str(failure.get("logTail") or "").splitlines()]
+        blocks.append("\n".join(block) + "\n")
+    return "\n".join(blocks)
+
+
+def _without_extensions(job: dict[str, Any]) -> dict[str, Any]:
+    """The job as the YAML shows it: ``hpdashFailure`` is shown below the table instead."""
+    output = job.get("trainingOutput")
+    if not isinstance(output, dict) or not any("hpdashFailure" in t for t in
+                                               output.get("trials") or []):
+        return job
+    trials = [{k: v for k, v in t.items() if k != "hpdashFailure"} for t in output["trials"]]
+    return {**job, "trainingOutput": {**output, "trials": trials}}
 
 
 def describe(job: dict[str, Any]) -> str:
-    out = to_yaml(job)
-    trials = trials_table(job)
-    if trials:
-        out += "\n" + trials
+    """The job as YAML, then the trials table, then the failed trials' log tails."""
+    out = to_yaml(_without_extensions(job))
+    for part in (trials_table(job), failures(job)):
+        if part:
+            out += "\n" + part
     return out
 
 
@@ -135,6 +172,8 @@ def api_error(command: str, exc: ApiError) -> str:
     if exc.status == "UNAUTHENTICATED":
         lines.append("Set a token with --token, HPDASH_TOKEN or `hpdash config set token TOKEN` "
                      "(create one on the server with `manage.py create_api_token USER`).")
+    if exc.hint:
+        lines.append(exc.hint)
     return "\n".join(lines) + "\n"
 
 

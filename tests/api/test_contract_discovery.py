@@ -105,7 +105,7 @@ def rich_job(tmp_path: Path, job_id: str) -> dict[str, Any]:
     package.mkdir(exist_ok=True)
     (package / "__init__.py").touch()
     replica = {"acceleratorConfig": {"count": "2", "type": "NVIDIA_TESLA_T4"},
-               "imageUri": "local/trainer:1", "containerArgs": ["--x"],
+               "containerArgs": ["--x"],
                "containerCommand": ["python"],
                "diskConfig": {"bootDiskSizeGb": 100, "bootDiskType": "pd-ssd"},
                "tpuTfVersion": "2.11"}

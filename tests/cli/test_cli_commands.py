@@ -141,10 +141,10 @@ def test_describe_prints_yaml_and_trials_or_raw_json(stub: StubServer):
     stub.responder = lambda seen: (200, job)
     code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd")
     assert code == 0
-    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd"
+    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd?hpdashFailures=true"
     assert "jobId: j/odd" in out
     assert [line.split()[0] for line in out.split("Training Output Trials\n")[1].splitlines()
-            ] == ["TRIAL", "9", "10"]
+            ] == ["TRIAL", "10", "9"], "the API's order (best first)"
     code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd", "--format", "json")
     assert json.loads(out) == job
 
@@ -189,3 +189,62 @@ def test_a_server_that_is_not_hpdash_is_reported(stub: StubServer):
     stub.responder = lambda seen: (200, b"<html>hello</html>")
     code, _, err = run("--url", stub.url, "jobs", "describe", "j")
     assert code == 1 and "did not answer with JSON" in err
+
+
+def test_submit_sends_gcloud_machine_flags_in_training_input(stub: StubServer):
+    stub.responder = lambda seen: (200, {**seen.body, "state": "QUEUED"})
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j", "--packages",
+                       "/p/t.tar.gz", "--module-name", "t.task", "--scale-tier", "custom",
+                       "--master-machine-type", "n1-standard-8",
+                       "--master-accelerator", "count=2,type=nvidia-tesla-t4",
+                       "--worker-machine-type=n1-standard-4", "--worker-count", "2",
+                       "--use-chief-in-tf-config", "true")
+    assert code == 0, err
+    ti = stub.requests[0].body["trainingInput"]
+    assert {k: v for k, v in ti.items() if k not in ("packageUris", "pythonModule")} == {
+        "scaleTier": "CUSTOM", "masterType": "n1-standard-8",
+        "masterConfig": {"acceleratorConfig": {"count": "2", "type": "NVIDIA_TESLA_T4"}},
+        "workerType": "n1-standard-4", "workerCount": "2", "useChiefInTfConfig": True}
+
+
+@pytest.mark.parametrize("argv", [("--worker-count", "0"), ("--parameter-server-count", "x"),
+                                  ("--use-chief-in-tf-config", "maybe")])
+def test_a_bad_machine_flag_value_exits_1_naming_the_flag(
+        argv: tuple[str, str], capsys: pytest.CaptureFixture[str]):
+    with pytest.raises(SystemExit) as exc:
+        main(["jobs", "submit", "training", "j", *argv])
+    assert exc.value.code == 1
+    assert f"argument {argv[0]}: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--master-image-uri", "--worker-image-uri",
+                                  "--parameter-server-image-uri", "--tpu-tf-version"])
+def test_container_flags_are_refused_by_name_with_what_to_do_instead(stub: StubServer,
+                                                                       flag: str):
+    code, out, err = run("--url", stub.url, "jobs", "submit", "training", "j", flag,
+                         "gcr.io/p/trainer:1", "--module-name", "t.task")
+    assert (code, out) == (1, "")
+    assert err.startswith(f"ERROR: (hpdash.jobs.submit.training) {flag}: hpdash runs Python "
+                          "packages, not containers")
+    assert "--package-path" in err and "--module-name" in err
+    assert "unrecognized" not in err
+    assert stub.requests == []
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j", f"{flag}=x")
+    assert code == 1 and f"{flag}: hpdash runs Python packages" in err
+
+
+def test_a_custom_tier_violation_adds_the_flag_to_use(stub: StubServer):
+    why = "workerCount can only be used when scaleTier is CUSTOM (scaleTier is not set, which " \
+          "means BASIC)"
+    stub.responder = lambda seen: (400, {"error": {
+        "code": 400, "status": "INVALID_ARGUMENT",
+        "message": f"Field: trainingInput.workerCount Error: {why}",
+        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+            {"field": "trainingInput.workerCount", "description": why}]}]}})
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j",
+                       "--worker-machine-type", "w", "--worker-count", "2")
+    assert code == 1
+    assert err.splitlines() == [
+        f"ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: Field: "
+        f"trainingInput.workerCount Error: {why}",
+        "Add --scale-tier custom: like gcloud, the machine flags do not set the tier for you."]

@@ -164,3 +164,107 @@ def test_a_billion_laughs_config_is_refused_without_expanding_it(tmp_path: Path)
     bomb.write_text("\n".join(lines) + "\ntrainingInput: *a8\n")
     with pytest.raises(UsageError, match="alias"):
         load_config(str(bomb))
+
+
+# --- gcloud's machine flags
+
+
+MACHINES = SubmitOptions(
+    job_id="j", scale_tier="custom", master_machine_type="n1-standard-8",
+    master_accelerator="count=2,type=nvidia-tesla-t4", worker_machine_type="n1-standard-4",
+    worker_count=3, worker_accelerator="type=NVIDIA_TESLA_K80",
+    parameter_server_machine_type="n1-highmem-2", parameter_server_count=1,
+    parameter_server_accelerator="type=nvidia-tesla-p4,count=4", use_chief_in_tf_config=True)
+
+
+def test_the_machine_flags_map_onto_training_input_as_gcloud_does():
+    assert build_job({}, MACHINES)["trainingInput"] == {
+        "scaleTier": "CUSTOM",
+        "masterType": "n1-standard-8",
+        "masterConfig": {"acceleratorConfig": {"count": "2", "type": "NVIDIA_TESLA_T4"}},
+        "workerType": "n1-standard-4",
+        "workerCount": "3",
+        "workerConfig": {"acceleratorConfig": {"count": "1", "type": "NVIDIA_TESLA_K80"}},
+        "parameterServerType": "n1-highmem-2",
+        "parameterServerCount": "1",
+        "parameterServerConfig": {"acceleratorConfig": {"count": "4", "type": "NVIDIA_TESLA_P4"}},
+        "useChiefInTfConfig": True,
+    }
+
+
+def test_machine_flags_override_the_config_and_keep_the_rest_of_its_replica_configs():
+    config = {"trainingInput": {
+        "scaleTier": "CUSTOM", "masterType": "complex_model_m", "workerType": "complex_model_m",
+        "workerCount": 9,
+        "masterConfig": {"acceleratorConfig": {"count": "8", "type": "NVIDIA_TESLA_V100"},
+                         "diskConfig": {"bootDiskSizeGb": 200}}}}
+    ti = build_job(config, SubmitOptions(
+        job_id="j", master_machine_type="n1-standard-8", worker_count=2,
+        master_accelerator="type=nvidia-tesla-t4"))["trainingInput"]
+    assert ti["masterType"] == "n1-standard-8"
+    assert ti["workerCount"] == "2" and ti["workerType"] == "complex_model_m"
+    assert ti["masterConfig"] == {"acceleratorConfig": {"count": "1", "type": "NVIDIA_TESLA_T4"},
+                                  "diskConfig": {"bootDiskSizeGb": 200}}
+    assert config["trainingInput"]["masterType"] == "complex_model_m", "config not mutated"
+
+
+def test_machine_flags_do_not_set_the_scale_tier_like_gcloud():
+    ti = build_job({}, SubmitOptions(job_id="j", master_machine_type="n1-standard-8",
+                                     worker_machine_type="n1-standard-4", worker_count=2))[
+        "trainingInput"]
+    assert "scaleTier" not in ti
+    assert ti["workerCount"] == "2"
+
+
+@pytest.mark.parametrize("value,why", [
+    ("count=2", "type is required"),
+    ("", "type is required"),
+    ("type=nvidia-tesla-z9", "invalid type 'nvidia-tesla-z9' (choose from nvidia-tesla-k80,"),
+    ("type=accelerator-type-unspecified", "invalid type"),
+    ("count=0,type=nvidia-tesla-t4", "count must be greater than 0"),
+    ("count=two,type=nvidia-tesla-t4", "count must be an integer, got 'two'"),
+    ("type=nvidia-tesla-t4,gpus=2", "expected count=N,type=TYPE, got 'gpus=2'"),
+    ("nvidia-tesla-t4", "expected count=N,type=TYPE"),
+    ("type=nvidia-tesla-t4,type=nvidia-tesla-k80", "type is given twice"),
+])
+@pytest.mark.parametrize("flag,field", [("--master-accelerator", "master_accelerator"),
+                                        ("--worker-accelerator", "worker_accelerator")])
+def test_a_bad_accelerator_is_refused_naming_the_flag(value: str, why: str, flag: str,
+                                                      field: str):
+    opts = SubmitOptions(job_id="j", worker_machine_type="w", worker_count=1, **{field: value})
+    with pytest.raises(UsageError) as exc:
+        build_job({}, opts)
+    assert str(exc.value).startswith(f"{flag}: ")
+    assert why in str(exc.value)
+
+
+@pytest.mark.parametrize("opts,flag,needs", [
+    (SubmitOptions(job_id="j", worker_machine_type="w"), "--worker-machine-type",
+     "--worker-count"),
+    (SubmitOptions(job_id="j", worker_count=2), "--worker-count", "--worker-machine-type"),
+    (SubmitOptions(job_id="j", parameter_server_machine_type="p"),
+     "--parameter-server-machine-type", "--parameter-server-count"),
+    (SubmitOptions(job_id="j", parameter_server_count=1), "--parameter-server-count",
+     "--parameter-server-machine-type"),
+])
+def test_a_machine_type_needs_its_count_and_a_count_its_machine_type(
+        opts: SubmitOptions, flag: str, needs: str):
+    with pytest.raises(UsageError, match=f"^{flag} needs {needs} "):
+        build_job({}, opts)
+
+
+def test_the_other_half_of_a_machine_pair_may_come_from_the_config():
+    config = {"trainingInput": {"workerCount": "4", "parameterServerType": "ps"}}
+    ti = build_job(config, SubmitOptions(job_id="j", worker_machine_type="w",
+                                         parameter_server_count=2))["trainingInput"]
+    assert (ti["workerType"], ti["workerCount"]) == ("w", "4")
+    assert (ti["parameterServerType"], ti["parameterServerCount"]) == ("ps", "2")
+
+
+def test_the_custom_tier_needs_a_master_machine_type_from_the_flag_or_the_config():
+    with pytest.raises(UsageError, match="^--master-machine-type is required when "
+                                         "--scale-tier is custom"):
+        build_job({}, SubmitOptions(job_id="j", scale_tier="custom"))
+    ti = build_job({"trainingInput": {"masterType": "n1-standard-4"}},
+                   SubmitOptions(job_id="j", scale_tier="custom"))["trainingInput"]
+    assert ti["scaleTier"] == "CUSTOM" and ti["masterType"] == "n1-standard-4"

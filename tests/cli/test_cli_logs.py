@@ -35,7 +35,7 @@ class ScriptedClient:
         self.steps = steps
         self.calls = 0
 
-    def get_job(self, job_id: str) -> dict[str, Any]:
+    def get_job(self, job_id: str, *, failures: bool = False) -> dict[str, Any]:
         action, answer = self.steps[min(self.calls, len(self.steps) - 1)]
         self.calls += 1
         if action:
@@ -155,3 +155,34 @@ def test_the_cli_never_imports_django():
             "bad = [m for m in sys.modules if m == 'django' or m.startswith('django.')]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _early(job: dict[str, Any], tid: str, step: str = "7") -> dict[str, Any]:
+    for t in job["trainingOutput"]["trials"]:
+        if t["trialId"] == tid:
+            t.update(isTrialStoppedEarly=True,
+                     finalMetric={"trainingStep": step, "objectiveValue": 0.25})
+    return job
+
+
+def test_an_early_stopped_trial_is_marked_in_its_state_line_and_the_progress():
+    steps: list[tuple[Any, dict[str, Any] | Exception]] = [
+        (None, _job("RUNNING", ("1", "RUNNING"), ("2", "RUNNING"))),
+        (None, _early(_job("SUCCEEDED", ("1", "SUCCEEDED"), ("2", "SUCCEEDED")), "2")),
+    ]
+    _, out, err = _stream(ScriptedClient(steps))
+    assert "[trial 2] SUCCEEDED (stopped early): objective 0.25 at step 7" in out.splitlines()
+    assert "[trial 1] SUCCEEDED" in out.splitlines()
+    assert err.splitlines()[-1] == (
+        "[hpdash] job SUCCEEDED: 2/2 trials finished, 2 succeeded, 1 stopped early")
+
+
+def test_with_logs_an_early_stop_is_still_announced(tmp_path: Path):
+    steps: list[tuple[Any, dict[str, Any] | Exception]] = [
+        (lambda: _log(tmp_path, "1", "epoch 1\n", also=("2", "epoch 1\n")),
+         _job("RUNNING", ("1", "RUNNING"), ("2", "RUNNING"))),
+        (None, _early(_job("SUCCEEDED", ("1", "SUCCEEDED"), ("2", "SUCCEEDED")), "1", "3")),
+    ]
+    _, out, _ = _stream(ScriptedClient(steps), data_dir=str(tmp_path))
+    assert out.splitlines() == ["[trial 1] epoch 1", "[trial 2] epoch 1",
+                                "[trial 1] SUCCEEDED (stopped early): objective 0.25 at step 3"]

@@ -34,20 +34,63 @@ JOB = {
 }
 
 
-def test_the_trials_table_is_sorted_by_trial_id_numerically():
+def test_the_trials_table_keeps_the_apis_best_first_order_with_each_state():
     lines = trials_table(JOB).splitlines()
     assert lines[0] == "Training Output Trials"
-    assert lines[1].split() == ["TRIAL", "OBJECTIVE_VALUE", "STEP", "y", "x"]
-    assert [line.split()[0] for line in lines[2:]] == ["1", "2", "3", "10"]
-    assert lines[2].split() == ["1", "0.25", "30", "c", "0.3"]
+    assert lines[1].split() == ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", "y", "x"]
+    assert [line.split()[0] for line in lines[2:]] == ["10", "2", "1", "3"]
+    assert lines[2].split() == ["10", "SUCCEEDED", "0.9", "30", "a", "0.1"]
+    assert "NOTE" not in lines[1], "no note column when nothing needs one"
 
 
 def test_a_trial_without_final_metric_has_empty_cells_and_columns_line_up():
     lines = trials_table(JOB).splitlines()
-    header, failed = lines[1], lines[4]
-    assert failed.split() == ["3", "d", "0.4"]
+    header, failed = lines[1], lines[5]
+    assert failed.split() == ["3", "FAILED", "d", "0.4"]
     assert failed.index("d") == header.index(" y") + 1
     assert failed.index("0.4") == header.index(" x") + 1
+
+
+EARLY_AND_FAILED = {
+    "jobId": "j", "state": "FAILED",
+    "trainingOutput": {"trials": [
+        {**_trial("4", 0.9, x="0.1")},
+        {**_trial("2", 0.3, x="0.2"), "isTrialStoppedEarly": True},
+        {**_trial("5", None, x="0.3"), "hpdashFailure": {
+            "reason": "exit code 1",
+            "logTail": "Traceback (most recent call last):\nValueError: bad shape"}},
+        {**_trial("6", None, x="0.4")},
+    ]},
+}
+
+
+def test_the_table_marks_early_stopped_trials_and_gives_failed_ones_their_reason():
+    lines = trials_table(EARLY_AND_FAILED).splitlines()
+    assert lines[1].split() == ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", "x", "NOTE"]
+    assert lines[2].split() == ["4", "SUCCEEDED", "0.9", "30", "0.1"]
+    assert lines[3].split() == ["2", "SUCCEEDED", "0.3", "30", "0.2", "stopped", "early"]
+    assert lines[4].split() == ["5", "FAILED", "0.3", "exit", "code", "1"]
+    assert lines[3].index("stopped early") == lines[1].index("NOTE")
+
+
+def test_describe_shows_a_failed_trials_last_log_lines_next_to_its_reason():
+    out = describe(EARLY_AND_FAILED)
+    doc, rest = out.split("\nTraining Output Trials\n")
+    assert rest.split("\n\n")[1] == (
+        "Trial 5 FAILED: exit code 1\n"
+        "  Traceback (most recent call last):\n"
+        "  ValueError: bad shape\n")
+    assert "hpdashFailure" not in doc, "shown once, below the table"
+    assert yaml.safe_load(doc)["trainingOutput"]["trials"][1]["isTrialStoppedEarly"] is True
+
+
+def test_a_long_failure_reason_is_cut_in_the_table_but_whole_below_it():
+    reason = "metric was nan at step 3; " * 10
+    job = {"trainingOutput": {"trials": [{**_trial("1", None), "hpdashFailure": {
+        "reason": reason}}]}}
+    row = trials_table(job).splitlines()[2]
+    assert row.endswith("…") and len(row.split("FAILED", 1)[1].strip()) == 60
+    assert f"Trial 1 FAILED: {reason}" in describe(job)
 
 
 def test_describe_prints_sorted_block_yaml_then_the_trials_table():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -146,10 +147,12 @@ def test_describe_shows_the_job_and_its_trials_table(
     assert res.returncode == 0, res.stderr
     assert "jobId: cli_tune_1\n" in res.stdout and "state: SUCCEEDED\n" in res.stdout
     table = res.stdout.split("Training Output Trials\n")[1].splitlines()
-    assert table[0].split() == ["TRIAL", "OBJECTIVE_VALUE", "STEP", "x"]
+    assert table[0].split() == ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", "x"]
     rows = [line.split() for line in table[1:]]
-    assert [r[0] for r in rows] == ["1", "2", "3"]
-    assert all(r[2] == "2" and float(r[1]) < 0 for r in rows)
+    assert sorted(r[0] for r in rows) == ["1", "2", "3"]
+    assert all(r[1] == "SUCCEEDED" and r[3] == "2" and float(r[2]) < 0 for r in rows)
+    values = [float(r[2]) for r in rows]
+    assert values == sorted(values, reverse=True), "best first (MAXIMIZE), as the API lists"
 
 
 def test_list_shows_the_job(stack: Stack, submitted: subprocess.CompletedProcess[str]):
@@ -187,11 +190,82 @@ def test_stream_logs_on_a_finished_job_prints_its_logs_and_exits_0(
 def test_a_failing_job_streams_its_failure_and_exits_1(stack: Stack, workdir: Path):
     res = hpdash(stack, "jobs", "submit", "training", "cli_fail_1",
                  "--config", str(workdir / "hptuning_config.yaml"),
-                 "--packages", str(workdir / "src" / "clitrainer"), "--stream-logs",
-                 "--", "--fail", data_dir=True)
+                 "--module-name", "e2etrainer.fail", "--packages", str(TRAINERS / "e2etrainer"),
+                 "--stream-logs", "--", data_dir=True)
     assert res.returncode == 1, res.stdout + res.stderr
-    assert "[trial 1] [hpdash] FAILED" in res.stdout or "exit code 3" in res.stdout
+    assert "[trial 1] something went wrong" in res.stdout.splitlines()
+    assert "exit code 3" in res.stdout
     assert "Job [cli_fail_1] FAILED." in res.stderr
+
+
+def test_describe_shows_a_failed_trials_stderr_next_to_its_exit_code(
+        stack: Stack, workdir: Path):
+    wait_state(stack, "cli_fail_1", ("FAILED",))
+    res = hpdash(stack, "jobs", "describe", "cli_fail_1")
+    assert res.returncode == 0, res.stderr
+    tables = res.stdout.split("Training Output Trials\n")[1]
+    rows = [line.split() for line in tables.split("\n\n")[0].splitlines()]
+    assert rows[0][-1] == "NOTE"
+    assert ["FAILED", "exit", "code", "3"] in [r[1:2] + r[-3:] for r in rows[1:]]
+    # Two trials start together; whichever failed is shown with what it wrote on stderr.
+    assert re.search(r"\nTrial \d FAILED: exit code 3\n  something went wrong\n", res.stdout)
+    # Google's own client gets the plain ml v1 resource, without hpdash's extension.
+    api = stack.ml().projects().jobs().get(name="projects/local/jobs/cli_fail_1").execute()
+    assert not any("hpdashFailure" in t for t in api["trainingOutput"]["trials"])
+
+
+MACHINE_FLAGS = (
+    "--scale-tier", "custom", "--master-machine-type", "n1-standard-8",
+    "--master-accelerator", "count=2,type=nvidia-tesla-t4",
+    "--worker-machine-type", "n1-standard-4", "--worker-count", "2",
+    "--worker-accelerator", "type=nvidia-tesla-k80",
+    "--parameter-server-machine-type", "n1-highmem-2", "--parameter-server-count", "1",
+    "--use-chief-in-tf-config", "true",
+)
+MAPPED = {
+    "scaleTier": "CUSTOM",
+    "masterType": "n1-standard-8",
+    "masterConfig": {"acceleratorConfig": {"count": "2", "type": "NVIDIA_TESLA_T4"}},
+    "workerType": "n1-standard-4",
+    "workerCount": "2",
+    "workerConfig": {"acceleratorConfig": {"count": "1", "type": "NVIDIA_TESLA_K80"}},
+    "parameterServerType": "n1-highmem-2",
+    "parameterServerCount": "1",
+    "useChiefInTfConfig": True,
+}
+
+
+def test_the_machine_flags_round_trip(stack: Stack):
+    res = hpdash(stack, "jobs", "submit", "training", "cli_machines_1",
+                 "--module-name", "e2etrainer.quadratic",
+                 "--packages", str(TRAINERS / "e2etrainer"),
+                 "--config", str(_quadratic_config(stack)), *MACHINE_FLAGS)
+    assert res.returncode == 0, res.stderr
+    described = hpdash(stack, "jobs", "describe", "cli_machines_1", "--format", "json")
+    assert described.returncode == 0, described.stderr
+    api = stack.ml().projects().jobs().get(name="projects/local/jobs/cli_machines_1").execute()
+    trainer_fields = ("pythonModule", "packageUris", "hyperparameters")
+    for job in (json.loads(described.stdout), api):
+        ti = job["trainingInput"]
+        assert {k: v for k, v in ti.items() if k not in trainer_fields} == MAPPED
+
+
+def test_a_container_image_is_refused_by_flag_and_by_the_api(stack: Stack, workdir: Path):
+    res = hpdash(stack, "jobs", "submit", "training", "cli_image_1",
+                 "--master-image-uri", "gcr.io/p/trainer:1", "--config", str(workdir /
+                                                                            "hptuning_config.yaml"))
+    assert res.returncode == 1
+    assert res.stderr.startswith("ERROR: (hpdash.jobs.submit.training) --master-image-uri: "
+                                 "hpdash runs Python packages, not containers")
+    config = workdir / "image.yaml"
+    config.write_text(CONFIG.replace("trainingInput:\n", "trainingInput:\n  masterConfig:\n"
+                                     "    imageUri: gcr.io/p/trainer:1\n"))
+    res = hpdash(stack, "jobs", "submit", "training", "cli_image_2", "--config", str(config),
+                 "--packages", str(workdir / "src" / "clitrainer"))
+    assert res.returncode == 1
+    assert res.stderr.startswith("ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: ")
+    assert "trainingInput.masterConfig.imageUri" in res.stderr
+    assert "not containers" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_cancel_stops_a_running_job(stack: Stack):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from harness import QUADRATIC, Stack, alive, trainer_job, wait_for_state
@@ -100,9 +104,36 @@ def test_early_stopping_stops_losing_trials_and_keeps_the_best(stack: Stack):
     best = trials[0]
     assert float(best["hyperparameters"]["quality"]) == best_quality
     assert "isTrialStoppedEarly" not in best and best["finalMetric"]["trainingStep"] == "20"
+    _the_cli_marks_the_stopped_trials(stack, "early_1", {t["trialId"] for t in stopped})
     ran = sum(int(t["finalMetric"]["trainingStep"]) for t in trials)
     print(f"\nearly stopping: {len(stopped)}/12 trials stopped; "
           f"{1 - ran / (12 * steps):.0%} of trainer steps saved")
+
+
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HPDASH_")}
+    env.update(HPDASH_URL=stack.url, HPDASH_TOKEN=stack.token, HPDASH_PROJECT="life",
+               HPDASH_CONFIG=str(stack.data_dir / "no-cli-config.yaml"))
+    return subprocess.run([str(Path(sys.executable).parent / "hpdash"), *args], env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def _the_cli_marks_the_stopped_trials(stack: Stack, job_id: str, stopped: set[str]) -> None:
+    """``hpdash jobs describe`` notes them in its best-first table; ``stream-logs`` in their
+    state lines and its progress line."""
+    res = _cli(stack, "jobs", "describe", job_id)
+    assert res.returncode == 0, res.stderr
+    table = res.stdout.split("Training Output Trials\n")[1].splitlines()
+    assert table[0].split()[-1] == "NOTE"
+    noted = {line.split()[0] for line in table[1:] if line.endswith("stopped early")}
+    assert noted == stopped
+    assert not table[1].endswith("stopped early"), "the best trial comes first"
+    res = _cli(stack, "jobs", "stream-logs", job_id)
+    assert res.returncode == 0, res.stderr
+    marked = {line.split()[1].rstrip("]") for line in res.stdout.splitlines()
+              if "SUCCEEDED (stopped early): objective" in line}
+    assert marked == stopped
+    assert f"{len(stopped)} stopped early" in res.stderr
 
 
 def test_a_resumed_job_learns_from_the_previous_one(stack: Stack):

@@ -117,7 +117,7 @@ _JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | OUTPUT_ON
 )
 
 SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
-_ACCELERATOR_TYPES = (
+ACCELERATOR_TYPES = (
     "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100",
     "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "NVIDIA_TESLA_A100", "TPU_V2", "TPU_V3", "TPU_V2_POD",
     "TPU_V3_POD", "TPU_V4_POD",
@@ -193,10 +193,26 @@ def _check_python_module(ctx: Ctx, value: Any, path: str) -> Any:
 
 _STR_LIST = list_checker(check_str)
 
+
+def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
+    """hpdash runs no containers (yet): a custom container job would be accepted, stored and
+    then run as a Python package it does not have, so it is refused by name instead.  An empty
+    string is proto3's "unset" and passes."""
+    if check_str(ctx, value, path) is BAD:
+        return BAD
+    if value:
+        ctx.add(path, f"imageUri {show(value)}: hpdash runs Python packages, not containers: "
+                      "package the trainer and give trainingInput.packageUris and "
+                      "trainingInput.pythonModule instead (on the command line: --package-path "
+                      "or --packages, and --module-name)")
+        return BAD
+    return value
+
+
 _REPLICA_CONFIG = object_checker({
     "acceleratorConfig": object_checker({
         "count": int_checker(0, _INT64[1], as_string=True),
-        "type": enum_checker(_ACCELERATOR_TYPES),
+        "type": enum_checker(ACCELERATOR_TYPES),
     }),
     "containerArgs": _STR_LIST,
     "containerCommand": _STR_LIST,
@@ -204,7 +220,7 @@ _REPLICA_CONFIG = object_checker({
         "bootDiskSizeGb": int_checker(0, _INT32[1]),
         "bootDiskType": check_str,
     }),
-    "imageUri": check_str,
+    "imageUri": _refuse_image_uri,
     "tpuTfVersion": check_str,
 })
 

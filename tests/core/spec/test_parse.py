@@ -510,7 +510,7 @@ def test_it_requires_hyperparameters_because_hpdash_only_tunes() -> None:
 
 
 def test_it_accepts_every_training_input_field_of_the_discovery_doc() -> None:
-    replica = {"imageUri": "gcr.io/p/i:1", "tpuTfVersion": "2.1",
+    replica = {"imageUri": "", "tpuTfVersion": "2.1",
                "acceleratorConfig": {"count": "2", "type": "NVIDIA_TESLA_V100"},
                "diskConfig": {"bootDiskSizeGb": 100, "bootDiskType": "pd-ssd"},
                "containerCommand": ["python"], "containerArgs": ["-m", "x"]}
@@ -589,6 +589,15 @@ def test_it_type_checks_replica_configs() -> None:
         "trainingInput.masterConfig.imageUri",
         "trainingInput.masterConfig.gpu",
     }
+
+
+@pytest.mark.parametrize("replica", ["masterConfig", "workerConfig", "parameterServerConfig",
+                                     "evaluatorConfig"])
+def test_it_refuses_a_container_image_by_name_and_says_to_send_a_package(replica: str) -> None:
+    field, message = only_violation(make_job(**{replica: {"imageUri": "gcr.io/p/trainer:1"}}))
+    assert field == f"trainingInput.{replica}.imageUri"
+    assert "hpdash runs Python packages, not containers" in message
+    assert "packageUris" in message and "--package-path" in message
 
 
 def test_it_rejects_a_replica_config_that_is_not_an_object() -> None:
