@@ -128,6 +128,16 @@ class Client:
         url = self._jobs_url(job_id) + ("?hpdashFailures=true" if failures else "")
         return self.send(self.build_request("GET", url))
 
+    def get_details(self, job_id: str) -> dict[str, Any]:
+        """hpdash's ``:hpdashDetails`` (why trials wait, each trial's GPUs); ``{}`` from a
+        server that does not have it."""
+        try:
+            return self.send(self.build_request("GET", self._jobs_url(job_id, ":hpdashDetails")))
+        except ApiError as exc:
+            if exc.status in ("NOT_FOUND", "UNIMPLEMENTED"):
+                return {}
+            raise
+
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(job_id, ":cancel"), {}))
 

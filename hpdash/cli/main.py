@@ -288,7 +288,7 @@ def cmd_describe(ctx: _Context) -> int:
     elif ctx.args.format == "yaml":
         ctx.out.write(render.to_yaml(job))
     else:
-        ctx.out.write(render.describe(job))
+        ctx.out.write(render.describe(job, ctx.client().get_details(ctx.args.job)))
     return 0
 
 

@@ -77,7 +77,7 @@ def _note(trial: dict[str, Any]) -> str:
     return first if len(first) <= NOTE_CHARS else first[:NOTE_CHARS - 1] + "…"
 
 
-def trials_table(job: dict[str, Any]) -> str:
+def trials_table(job: dict[str, Any], details: dict[str, Any] | None = None) -> str:
     """gcloud's "Training Output Trials" (TRIAL, OBJECTIVE_VALUE, STEP, one column per
     hyperparameter) plus STATE, and a NOTE column when some trial was stopped early ("stopped
     early") or failed (its reason, e.g. "exit code 1"). Rows in the API's order, best first
@@ -87,15 +87,20 @@ def trials_table(job: dict[str, Any]) -> str:
         return ""
     names = _param_names(job, trials)
     notes = [_note(t) for t in trials]
+    details = details or {}
+    gpus = {str(d.get("trialId")): ",".join(d.get("gpus") or []) or "-"
+            for d in details.get("trials") or []} if details.get("gpusPerTrial") else None
     rows = []
     for t, note in zip(trials, notes, strict=True):
         metric = t.get("finalMetric") or {}
         hps = t.get("hyperparameters") or {}
         rows.append([_cell(t.get("trialId")), _cell(t.get("state")),
                      _cell(metric.get("objectiveValue")), _cell(metric.get("trainingStep")),
-                     *(_cell(hps.get(n)) for n in names), *([note] if any(notes) else [])])
+                     *(_cell(hps.get(n)) for n in names),
+                     *([gpus.get(str(t.get("trialId")), "-")] if gpus is not None else []),
+                     *([note] if any(notes) else [])])
     headers = ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", *names,
-               *(["NOTE"] if any(notes) else [])]
+               *(["GPUS"] if gpus is not None else []), *(["NOTE"] if any(notes) else [])]
     return "Training Output Trials\n" + table(headers, rows)
 
 
@@ -123,10 +128,14 @@ def _without_extensions(job: dict[str, Any]) -> dict[str, Any]:
     return {**job, "trainingOutput": {**output, "trials": trials}}
 
 
-def describe(job: dict[str, Any]) -> str:
-    """The job as YAML, then the trials table, then the failed trials' log tails."""
+def describe(job: dict[str, Any], details: dict[str, Any] | None = None) -> str:
+    """The job as YAML, then why its trials wait (if they do), the trials table (with each
+    trial's GPUs when the job asks for some) and the failed trials' log tails.  ``details``
+    is the server's ``:hpdashDetails``."""
+    details = details or {}
     out = to_yaml(_without_extensions(job))
-    for part in (trials_table(job), failures(job)):
+    waiting = f"Trials wait for GPUs: {details['waiting']}\n" if details.get("waiting") else ""
+    for part in (waiting, trials_table(job, details), failures(job)):
         if part:
             out += "\n" + part
     return out

@@ -170,3 +170,18 @@ def test_api_errors_are_read_from_googles_envelope_or_from_any_other_body():
         400, "FAILED_PRECONDITION", "done", [("f", "d")])
     html = ApiError.from_response(502, b"<html>\n<b>Bad   gateway</b></html>")
     assert (html.status, html.message) == ("HTTP 502", "<html> <b>Bad gateway</b></html>")
+
+
+def test_describe_shows_each_trials_gpus_and_why_trials_wait():
+    job = {"jobId": "g", "state": "RUNNING", "trainingOutput": {"trials": [
+        _trial("2", 0.9, lr="0.1"), {"trialId": "3", "state": "QUEUED", "hyperparameters": {}}]}}
+    details = {"gpusPerTrial": 2, "waiting": "waiting for 2 GPUs a trial: all in use",
+               "trials": [{"trialId": "2", "gpus": ["0", "1"], "gpuHost": "box"},
+                          {"trialId": "3", "waiting": "waiting for 2 GPUs"}]}
+    out = describe(job, details)
+    assert "Trials wait for GPUs: waiting for 2 GPUs a trial: all in use" in out
+    table = out.split("Training Output Trials\n")[1].splitlines()
+    assert table[0].split()[-1] == "GPUS"
+    assert table[1].split()[-1] == "0,1" and table[2].split()[-1] == "-"
+    # A job without GPUs has no GPU column.
+    assert "GPUS" not in describe(job, {"gpusPerTrial": 0, "trials": []})
