@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 
 from hpdash.core.states import FINAL_TRIAL_STATES
 from hpdash.dashboard.numbers import display_number
-from hpdash.models import ApiToken, Job, Measurement, Project, Trial
+from hpdash.models import ApiToken, GpuHost, Job, Measurement, Project, Trial
 from hpdash.services.jobs import FailedPrecondition, job_cancel
 
 RECENT_TRIALS = 20
@@ -118,6 +118,18 @@ class ProjectAdmin(admin.ModelAdmin[Project]):
     list_display = ("name", "created")
     search_fields = ("name",)
     filter_horizontal = ("members",)
+
+
+@admin.register(GpuHost)
+class GpuHostAdmin(admin.ModelAdmin[GpuHost]):
+    """Worker machines and their GPUs, as their workers reported them at start.  Delete a
+    retired machine so its GPUs no longer count as the deployment's."""
+
+    list_display = ("name", "devices", "seen_at")
+    readonly_fields = ("name", "devices", "seen_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # workers register their machines
 
 
 @admin.register(ApiToken)
