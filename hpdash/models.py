@@ -182,7 +182,8 @@ class Measurement(models.Model):
     step = models.BigIntegerField()
     value = models.FloatField()
     reported_at = models.DateTimeField()
-    source = models.CharField(max_length=16, default="hypertune")
+    # "hypertune", or "tfevents:<run>" for a TensorBoard run (the folder under the job dir).
+    source = models.CharField(max_length=255, default="hypertune")
 
     class Meta:
         indexes = [models.Index(fields=["trial", "step"])]

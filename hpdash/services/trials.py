@@ -30,6 +30,7 @@ from hpdash.worker import queue
 log = logging.getLogger(__name__)
 
 FAILURE_REASON_MAX_CHARS = 10_000
+SOURCE_MAX_CHARS: int = Measurement._meta.get_field("source").max_length or 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,8 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
     """Store measurements of the running attempt (and its latest value as the trial's final
     value so far).  False, and nothing stored, when the attempt no longer runs."""
     now = timezone.now()
+    # A TensorBoard run's name is a path of any length; the source names it as far as it fits.
+    source = source[:SOURCE_MAX_CHARS]
     updates: dict[str, Any] = {"heartbeat_time": now}
     if measurements:
         last = measurements[-1]

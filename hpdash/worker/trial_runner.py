@@ -207,9 +207,13 @@ class MetricCollector:
     # connection dropped) is tried again at the next poll rather than lost.
     pending: list[Measurement] = field(default_factory=list)
     pending_source: str = ""
+    note: Callable[[str], None] | None = None  # the trial log's, for what the sources tell
 
     def collect(self, *, final: bool = False) -> StopReason | None:
         source, new = self.sources.poll(final=final)
+        for text in self.sources.take_notes():
+            if self.note is not None:
+                self.note(text)
         if new:
             self.pending += new
             self.pending_source = source
@@ -296,7 +300,8 @@ class TrialRun:
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
                                 str(plan.job_dir) if plan.job_dir else None, not_before)
-        self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]))
+        self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]),
+                                       note=self.log.note)
         options = ProcessOptions(
             poll_interval=self.cfg["TRIAL_POLL_INTERVAL"], timeout=plan.time_limit,
             grace=self.cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(self.cfg["TRIAL_LOG_MAX_BYTES"]),
@@ -395,7 +400,8 @@ class TrialRun:
         if process.describe():
             return TrialOutcome(TrialState.FAILED, reason, process.describe())
         if self.metrics.stored == 0:
-            rejected = self.metrics.sources.rejected
+            rejected, seen = self.metrics.sources.rejected, self.metrics.sources.seen()
             return TrialOutcome(TrialState.FAILED, None, rejected[-1] if rejected else
-                                f'no metric "{self.job.metric_tag}" reported')
+                                f'no metric "{self.job.metric_tag}" reported'
+                                f"{f' ({seen})' if seen else ''}")
         return TrialOutcome(TrialState.SUCCEEDED)

@@ -64,6 +64,16 @@ def test_the_running_attempt_writes_apply():
     assert trial.measurements.count() == 2
 
 
+def test_a_measurement_source_names_its_tensorboard_run_cut_to_what_the_column_holds():
+    (trial,) = _running()
+    deep = "tfevents:" + "/".join(["fold"] * 60) + "/validation"
+    for source in ("tfevents:validation", deep):
+        assert trials.trial_add_measurements(trial=trial, measurements=[Reported(1, 0.5, None)],
+                                             source=source)
+    assert list(trial.measurements.values_list("source", flat=True)) == [
+        "tfevents:validation", deep[:255]]
+
+
 def test_a_job_is_never_final_while_one_of_its_trials_runs():
     first, second = _running(parallel=2)
     trials.trial_finish(trial=first, outcome=trials.TrialOutcome(TrialState.FAILED,

@@ -167,3 +167,49 @@ def test_a_busy_database_while_the_trainer_runs_loses_no_measurement(fake_queue,
     assert trial.state == TrialState.SUCCEEDED, trial.failure_reason
     steps = list(trial.measurements.order_by("step").values_list("step", flat=True))
     assert steps == list(range(1, 41))
+
+
+@pytest.mark.parametrize("tag,run", [("epoch_accuracy", "validation"),
+                                     ("train/epoch_accuracy", "train")])
+def test_keras_runs_are_kept_apart_and_the_log_says_once_which_run_was_used(
+        fake_queue, settings, tmp_path, tag, run):
+    from keras_runs import keras_expected
+
+    job_id = "keras_" + run
+    job = job_create(project="tier", data={"jobId": job_id, "trainingInput": {
+        "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
+        "args": ["--epoch-sleep=0.05"], "jobDir": str(tmp_path / "out"),
+        "hyperparameters": {
+            "goal": "MAXIMIZE", "hyperparameterMetricTag": tag, "maxTrials": 1,
+            "algorithm": "RANDOM_SEARCH", "params": XY}}})
+    fake_queue()
+    job.refresh_from_db()
+    assert job.state == JobState.SUCCEEDED
+    (trial,) = job.trials.all()
+    stored = list(Measurement.objects.filter(trial=trial).values_list("step", "value", "source"))
+    assert stored == [(s, v, f"tfevents:{run}") for s, v in keras_expected(run)]
+    assert (trial.final_step, trial.final_value) == keras_expected(run)[-1]
+    log = DataLayout(settings.DATA_DIR).trial_log("tier", job_id, 1).read_text()
+    notes = [line for line in log.splitlines() if "TensorBoard run" in line]
+    assert len(notes) == 1, log
+    assert notes[0] == {
+        "validation": '[hpdash] metric "epoch_accuracy": using TensorBoard run "validation", '
+                      'the evaluation run; ignored run "train"',
+        # validation/ has no "train/epoch_accuracy": it is no candidate, so not "ignored"
+        "train": '[hpdash] metric "train/epoch_accuracy": using TensorBoard run "train" '
+                 '(tag "epoch_accuracy"), the run the tag names'}[run]
+
+
+def test_a_tag_naming_a_run_that_never_appears_fails_the_trial_and_names_the_runs_seen(
+        fake_queue, tmp_path):
+    job = job_create(project="tier", data={"jobId": "keras_nope", "trainingInput": {
+        "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
+        "args": ["--epoch-sleep=0"], "jobDir": str(tmp_path / "out"),
+        "hyperparameters": {
+            "goal": "MAXIMIZE", "hyperparameterMetricTag": "eval/epoch_accuracy",
+            "maxTrials": 1, "algorithm": "RANDOM_SEARCH", "params": XY}}})
+    fake_queue()
+    (trial,) = job.trials.all()
+    assert trial.state == TrialState.FAILED
+    assert trial.failure_reason == ('no metric "eval/epoch_accuracy" reported (TensorBoard runs '
+                                    'under the job dir: "train", "validation")')

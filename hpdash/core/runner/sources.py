@@ -5,35 +5,64 @@ the only one read from then on (within one poll the hypertune file is asked firs
 that reports through both — say a Keras TensorBoard callback and a ``hypertune`` call with the
 same tag — is not counted twice.  Event files are looked for under the trial's own job dir
 (``<jobDir>/<trialId>``, train and eval subfolders alike), so only when the job has a jobDir.
+Each of its TensorBoard runs is a series of its own, and one of them is the metric
+(:mod:`.tbruns`); its source is named after it, ``tfevents:validation``.
 """
 
 from __future__ import annotations
 
 from .metrics import HypertuneFollower, Measurement
+from .tbruns import RunChooser
 from .tfevents import TfEventsFollower
+
+HYPERTUNE = "hypertune"
+TFEVENTS = "tfevents"
 
 
 class MetricSources:
     def __init__(self, hypertune_file: str, tag: str, events_root: str | None,
                  not_before: float | None = None) -> None:
+        self.tag = tag
         self.hypertune = HypertuneFollower(hypertune_file, tag)
         self.tfevents = (TfEventsFollower(events_root, tag, min_wall_time=not_before)
                          if events_root else None)
-        self.chosen: str | None = None  # "hypertune" | "tfevents" once one produced data
+        self.runs = RunChooser(tag)
+        self.chosen: str | None = None  # HYPERTUNE | TFEVENTS once one produced data
+
+    @property
+    def source(self) -> str:
+        """The name measurements are stored with: ``hypertune`` or ``tfevents:<run>``."""
+        if self.chosen == TFEVENTS:
+            return f"{TFEVENTS}:{self.runs.run}"
+        return HYPERTUNE
 
     def poll(self, final: bool = False) -> tuple[str, list[Measurement]]:
         """New measurements and the name of their source."""
-        if self.chosen in (None, "hypertune"):
+        if self.chosen in (None, HYPERTUNE):
             new = self.hypertune.poll()
             if new:
-                self.chosen = "hypertune"
-                return "hypertune", new
-        if self.tfevents is not None and self.chosen in (None, "tfevents"):
-            new = self.tfevents.poll(final=final)
+                self.chosen = HYPERTUNE
+                return self.source, new
+        if self.tfevents is not None and self.chosen in (None, TFEVENTS):
+            new = self.runs.feed(self.tfevents.poll(final=final), self.tfevents.runs,
+                                 final=final)
             if new:
-                self.chosen = "tfevents"
-                return "tfevents", new
-        return self.chosen or "hypertune", []
+                self.chosen = TFEVENTS
+                return self.source, new
+        return self.source, []
+
+    def take_notes(self) -> list[str]:
+        """Lines for the trial's log, each given once: which TensorBoard run is the metric and
+        which runs were ignored."""
+        return self.runs.take_notes()
+
+    def seen(self) -> str:
+        """What was found instead of the metric, for a trial that reported none ("" if
+        nothing): the TensorBoard runs under the job dir."""
+        runs = self.tfevents.runs if self.tfevents else []
+        if not runs:
+            return ""
+        return "TensorBoard runs under the job dir: " + ", ".join(f'"{r}"' for r in runs)
 
     @property
     def rejected(self) -> list[str]:

@@ -7,6 +7,13 @@ finds every ``events.out.tfevents.*`` file under the trial's job dir (also files
 later), reads each one incrementally from a remembered byte offset, and returns the scalars
 whose tag equals the metric tag: TF1 ``simple_value`` values and TF2 one-element tensors.
 
+Each directory holding event files is a TensorBoard *run*, named as TensorBoard names it: its
+path relative to the job dir (``train``, ``validation``, ``.`` for the job dir itself).  Every
+value comes back with its run, and the tag may name the run as TensorBoard shows it:
+``validation/epoch_accuracy`` matches the tag ``epoch_accuracy`` written in run ``validation``
+(as well as a tag written as ``validation/epoch_accuracy``).  Which run is the trial's metric is
+decided by :mod:`hpdash.core.runner.tbruns`, not here.
+
 An event file is a sequence of TFRecords: ``uint64 length, uint32 masked_crc32c(length),
 bytes data[length], uint32 masked_crc32c(data)``, each ``data`` a serialized ``Event``.  The
 framing is read here rather than with tensorboard's ``EventFileLoader`` so that no file stays
@@ -50,9 +57,35 @@ _CRC = struct.Struct("<I")
 _FLOAT_STR_DTYPES = {np.dtype(np.float16), np.dtype(np.float32)}
 
 
+@dataclass(frozen=True)
+class RunMeasurement(Measurement):
+    """A measurement and where it was written: the TensorBoard ``run`` (the event file's folder
+    relative to the job dir, ``.`` for the job dir itself) and the ``tag`` as written there."""
+
+    run: str
+    tag: str
+
+
+def run_name(root: str, path: str) -> str:
+    """The TensorBoard run of the event file ``path`` under ``root``."""
+    return os.path.relpath(os.path.dirname(path), root).replace(os.sep, "/")
+
+
+def run_tags(tag: str, run: str) -> tuple[str, ...]:
+    """The tags written in ``run`` that the metric tag ``tag`` names: itself, and the rest of it
+    when it starts with the run's name (``validation/epoch_accuracy`` in run ``validation``)."""
+    prefix = run + "/"
+    if run != "." and tag.startswith(prefix) and len(tag) > len(prefix):
+        return (tag, tag[len(prefix):])
+    return (tag,)
+
+
 @dataclass
 class _FileState:
     path: str
+    run: str = "."
+    tags: tuple[str, ...] = ()  # the tags written in this run that count (see run_tags)
+    needle: bytes = b""  # bytes every record with one of `tags` contains
     offset: int = 0  # start of the first record not consumed yet
     size_seen: int = -1  # file size when the file was last read to its end
     ino: int = -1
@@ -66,10 +99,11 @@ class _FileState:
 class TfEventsFollower:
     """Polls a trial's job dir for new scalar summaries named exactly ``tag``.
 
-    ``poll()`` returns the measurements that appeared since the previous poll, ordered by
-    (wall_time, file, record order); refused values are described in ``rejected`` (newest
-    last).  ``poll(final=True)``, meant for after the trainer has exited, walks the tree
-    immediately and reads every file to its end, ignoring the per-poll byte budget.
+    ``poll()`` returns the measurements that appeared since the previous poll, of every run,
+    each with its run, ordered by (wall_time, file, record order); refused values are
+    described in ``rejected`` (newest last).  ``poll(final=True)``, meant for after the
+    trainer has exited, walks the tree immediately and reads every file to its end, ignoring
+    the per-poll byte budget.
     """
 
     def __init__(
@@ -89,7 +123,6 @@ class TfEventsFollower:
         self.max_file_bytes = max_file_bytes
         self.min_wall_time = min_wall_time  # events written before this are ignored
         self.rejected: list[str] = []  # why values or records were refused, newest last
-        self._tag_bytes = tag.encode("utf-8")
         self._files: dict[str, _FileState] = {}
         self._next_scan = 0.0  # monotonic
         self._scan_interval = rescan_interval
@@ -103,24 +136,29 @@ class TfEventsFollower:
         return list(self._files)
 
     @property
+    def runs(self) -> list[str]:
+        """The runs (folders with event files) found so far, in discovery order."""
+        return list(dict.fromkeys(st.run for st in self._files.values()))
+
+    @property
     def behind(self) -> bool:
         """True if the last poll left data unread because of its byte budget."""
         return self._behind
 
-    def poll(self, final: bool = False) -> list[Measurement]:
+    def poll(self, final: bool = False) -> list[RunMeasurement]:
         """Measurements written since the last poll."""
         now = time.monotonic()
         if final or now >= self._next_scan:
             self._scan()
             self._next_scan = time.monotonic() + self._scan_interval
-        found: list[tuple[float, str, int, Measurement]] = []
+        found: list[tuple[float, str, int, RunMeasurement]] = []
         self._pass(found, final)
         while final and self._behind:
             self._pass(found, final)
         found.sort(key=lambda t: (t[0], t[1], t[2]))
         return [m for _, _, _, m in found]
 
-    def _pass(self, found: list[tuple[float, str, int, Measurement]], final: bool) -> None:
+    def _pass(self, found: list[tuple[float, str, int, RunMeasurement]], final: bool) -> None:
         """Reads new records of every file, up to the byte budget in all."""
         states = list(self._files.values())
         if not states:
@@ -159,7 +197,10 @@ class TfEventsFollower:
                 continue  # not there (yet), vanished, or unreadable
         for path in sorted(found):
             if path not in self._files:
-                self._files[path] = _FileState(path=path)
+                run = run_name(self.root, path)
+                tags = run_tags(self.tag, run)
+                self._files[path] = _FileState(path=path, run=run, tags=tags,
+                                               needle=tags[-1].encode("utf-8"))
         # A huge tree must not be walked so often that walking dominates: wait at least 20x
         # as long as the walk took.
         elapsed = time.monotonic() - started
@@ -171,7 +212,7 @@ class TfEventsFollower:
         self,
         st: _FileState,
         budget: int,
-        out: list[tuple[float, str, int, Measurement]],
+        out: list[tuple[float, str, int, RunMeasurement]],
         final: bool,
     ) -> int:
         """Reads new complete records of one file; returns the number of bytes read."""
@@ -220,7 +261,7 @@ class TfEventsFollower:
         f: BinaryIO,
         data: bytes,
         limit: int,
-        out: list[tuple[float, str, int, Measurement]],
+        out: list[tuple[float, str, int, RunMeasurement]],
         *,
         final: bool,
     ) -> tuple[int, int, bool]:
@@ -233,7 +274,7 @@ class TfEventsFollower:
         pos = 0
         extra = 0
         n = len(data)
-        tag = self._tag_bytes
+        tag = st.needle
         while n - pos >= _HEADER.size:
             length, length_crc = _HEADER.unpack_from(data, pos)
             if self._header_crc(length) != length_crc:
@@ -310,7 +351,7 @@ class TfEventsFollower:
         st: _FileState,
         record: bytes,
         offset: int,
-        out: list[tuple[float, str, int, Measurement]],
+        out: list[tuple[float, str, int, RunMeasurement]],
     ) -> None:
         event = event_pb2.Event()
         try:
@@ -323,7 +364,7 @@ class TfEventsFollower:
         if self.min_wall_time is not None and event.wall_time < self.min_wall_time:
             return
         for value in event.summary.value:
-            if value.tag != self.tag:
+            if value.tag not in st.tags:
                 continue
             plugin = value.metadata.plugin_data.plugin_name
             if plugin:  # TF2 writes the metadata with the first value of a tag only
@@ -341,7 +382,8 @@ class TfEventsFollower:
             if key in st.seen:
                 continue
             st.seen.add(key)
-            m = Measurement(step=int(event.step), value=number, timestamp=event.wall_time)
+            m = RunMeasurement(step=int(event.step), value=number, timestamp=event.wall_time,
+                               run=st.run, tag=value.tag)
             out.append((event.wall_time, st.path, offset, m))
 
     def _number(self, st: _FileState, value: summary_pb2.Summary.Value) -> float | None:

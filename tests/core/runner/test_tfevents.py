@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+from keras_runs import KERAS_RUNS, keras_expected
 from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
@@ -419,3 +420,38 @@ def test_the_module_imports_neither_django_nor_tensorflow():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('django', 'tensorflow')]\n"
             "assert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+
+def test_each_value_comes_with_its_run_the_folder_relative_to_the_job_dir(tmp_path):
+    write(tmp_path, event(1, tf1("acc", 0.1), wall_time=1.0))
+    write(tmp_path / "train", event(1, tf2("acc", 0.2), wall_time=2.0))
+    write(tmp_path / "fold1" / "validation", event(1, tf2("acc", 0.3), wall_time=3.0))
+    f = TfEventsFollower(str(tmp_path), "acc")
+    assert [(m.run, m.value) for m in f.poll()] == [
+        (".", 0.1), ("train", 0.2), ("fold1/validation", 0.3)]
+    assert sorted(f.runs) == [".", "fold1/validation", "train"]
+
+
+def test_a_tag_may_name_its_run_as_tensorboard_shows_it(tmp_path):
+    write(tmp_path / "train", event(1, tf2("epoch_accuracy", 0.6)))
+    write(tmp_path / "validation", event(1, tf2("epoch_accuracy", 0.8)),
+          event(2, tf2("validation/epoch_accuracy", 0.9)))
+    write(tmp_path / "validation_extra", event(1, tf2("epoch_accuracy", 0.1)))
+    got = TfEventsFollower(str(tmp_path), "validation/epoch_accuracy").poll()
+    assert [(m.run, m.tag, m.step, m.value) for m in got] == [
+        ("validation", "epoch_accuracy", 1, 0.8),
+        ("validation", "validation/epoch_accuracy", 2, 0.9)]
+
+
+def test_it_reads_the_runs_real_tensorflow_keras_wrote_apart(tmp_path):
+    """The committed fixture: TF 2.x's Keras TensorBoard callback, train/ and validation/."""
+    f = TfEventsFollower(str(KERAS_RUNS), "epoch_accuracy")
+    got = f.poll()
+    assert sorted(f.runs) == ["train", "validation"]
+    for run in ("train", "validation"):
+        assert [(m.step, m.value) for m in got if m.run == run] == keras_expected(run), run
+    assert f.rejected == []
+    qualified = TfEventsFollower(str(KERAS_RUNS), "train/epoch_accuracy").poll()
+    assert [(m.run, m.step, m.value) for m in qualified] == [
+        ("train", s, v) for s, v in keras_expected("train")]
