@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hpdash', '0004_projects_always_exist'),
+        ('hpdash', '0005_gpu_leases'),
     ]
 
     operations = [
