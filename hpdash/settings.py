@@ -10,7 +10,6 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-import plotly
 from csp.constants import NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
@@ -22,7 +21,6 @@ from hpdash.ops.sandbox import trial_user_from_env
 
 django_stubs_ext.monkeypatch()  # generic Django classes (ModelAdmin[Job]) at run time
 
-PLOTLY_JS_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 DATA_DIR = data_dir()
 # Trainers run as this user (None: as the service's own user); see hpdash/ops/sandbox.py.
 TRIAL_USER = trial_user_from_env()
@@ -133,8 +131,11 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing one
-# plotly.js comes from the installed plotly package (no CDN): /static/plotly/plotly.min.js
-STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
+# plotly.js is served from here (no CDN): /static/plotly/plotly-strict.min.js, plotly.js's
+# "strict" bundle, which draws WebGL charts (the parallel coordinates) without eval, as the
+# Content-Security-Policy below requires. The plotly package's own plotly.min.js compiles
+# shaders with Function() at run time. static/plotly/README.md says where it comes from.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 # Files browsers ask for at the site's root (/favicon.ico): without one, every first page of a
 # visit logs a 404 in the browser's console.
@@ -161,8 +162,8 @@ LOGIN_URL = "/accounts/login/"
 # - empty style="" attributes it sets on colorbar fills ('unsafe-hashes' lets a hash match an
 #   attribute; the only attribute value it can match here is the empty one);
 # - the stylesheet of the map library it bundles, injected at load (hpdash draws no maps).
-# Hashes of content that changes with the plotly version are checked against the installed
-# plotly.min.js by tests/test_csp.py.
+# Hashes of content that changes with the plotly.js version are checked against the bundle
+# served by tests/dashboard/test_csp.py.
 EMPTY_INLINE_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # sha256("")
 PLOTLY_MAPLIBRE_CSS_HASH = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
 CONTENT_SECURITY_POLICY: dict[str, Any] = {

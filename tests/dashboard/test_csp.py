@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
-PLOTLY_JS = Path(settings.PLOTLY_JS_DIR) / "plotly.min.js"
+PLOTLY_JS = ROOT / "static" / "plotly" / "plotly-strict.min.js"  # the one the pages load
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -79,6 +79,25 @@ def test_the_queue_pages_may_use_inline_styles_but_never_inline_scripts(client, 
     policy = csp_of(resp)
     assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
     assert policy["script-src"] == ["'self'"]
+
+
+def plotly_js_version(text: str) -> str:
+    found = re.search(r"plotly\.js (?:\(strict - minified\) )?v(\d+\.\d+\.\d+)", text[:400])
+    assert found, text[:400]
+    return found.group(1)
+
+
+def test_the_served_plotly_js_is_the_strict_bundle_of_the_version_the_plotly_package_builds_for():
+    import plotly
+
+    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    served = PLOTLY_JS.read_text(encoding="utf-8")
+    assert "(strict - minified)" in served[:400]
+    assert plotly_js_version(served) == plotly_js_version(bundled.read_text(encoding="utf-8")), (
+        "update static/plotly/ (see its README.md)")
+    for page in ("job_detail", "trial_detail", "job_compare"):
+        text = (ROOT / "templates" / "hpdash" / f"{page}.html").read_text(encoding="utf-8")
+        assert "plotly/plotly-strict.min.js" in text and "plotly.min.js" not in text
 
 
 def test_the_plotly_hashes_match_the_plotly_js_that_is_served():
