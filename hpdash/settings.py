@@ -158,7 +158,7 @@ LOGIN_URL = "/accounts/login/"
 # Styles: hpdash's own are static files, and no page has a style="" attribute. Plotly (4.x)
 # needs three inline styles, each allowed by its hash, so no 'unsafe-inline' is needed:
 # - an empty <style> element it adds at load and fills through the CSSOM (insertRule, which
-#   CSP does not police): the modebar's and the hover labels' rules;
+#   CSP does not police): its modebar, tooltip and cursor rules;
 # - empty style="" attributes it sets on colorbar fills ('unsafe-hashes' lets a hash match an
 #   attribute; the only attribute value it can match here is the empty one);
 # - the stylesheet of the map library it bundles, injected at load (hpdash draws no maps).
