@@ -360,8 +360,8 @@ def _browser_lines(b: dict, small: int, large: int) -> list[str]:
         "localhost): seconds from navigation until the page is ready — the job page once "
         "the charts near the viewport are drawn, the admin at its load event — and the bytes "
         "transferred. *Cold*: an empty cache in the browser and in the server's figure cache "
-        "(the first view of the job; plotly.min.js, 4.8 MB, comes gzipped); *warm*: the same "
-        "tab again, static files cached as immutable (median of the repeats).",
+        "(the first view of the job; plotly-strict.min.js, 5.2 MB, comes gzipped); *warm*: the "
+        "same tab again, static files cached as immutable (median of the repeats).",
         "",
         f"| page | {small:,} cold | {small:,} warm | {large:,} cold | {large:,} warm |",
         "|---|---:|---:|---:|---:|",
