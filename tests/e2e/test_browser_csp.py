@@ -166,8 +166,7 @@ def test_the_job_page_draws_every_chart_under_the_policy(watched: Watched, shots
     for chart in page.locator(".chart").all():
         chart.scroll_into_view_if_needed()
         page.wait_for_timeout(200)
-    page.wait_for_function("document.documentElement.dataset.chartsDrawn === '1'",
-                           timeout=60_000)
+    expect(page.locator("html")).to_have_attribute("data-charts-drawn", "1", timeout=60_000)
     for chart_id in ("history", "curves", "parallel", "importance", "contour"):
         assert page.locator(f"#chart-{chart_id} svg.main-svg").count() > 0, chart_id
     # The modebar (Plotly's toolbar, styled by the stylesheet Plotly adds) works on hover.
