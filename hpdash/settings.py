@@ -10,7 +10,7 @@ from typing import Any
 
 import dj_database_url
 import django_stubs_ext
-import plotly
+from csp.constants import NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from hpdash.core.stopping import configured_rule
@@ -22,7 +22,6 @@ from hpdash.ops.sandbox import trial_user_from_env
 
 django_stubs_ext.monkeypatch()  # generic Django classes (ModelAdmin[Job]) at run time
 
-PLOTLY_JS_DIR = os.path.join(os.path.dirname(plotly.__file__), "package_data")
 DATA_DIR = data_dir()
 # Trainers run as this user (None: as the service's own user); see hpdash/ops/sandbox.py.
 TRIAL_USER = trial_user_from_env()
@@ -41,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "hpdash.dashboard.static_storage.StaticFilesConfig",  # django.contrib.staticfiles
+    "csp",  # django-csp: its checks refuse settings of the old (3.x) format
     "django_rq",
     "axes",
     "hpdash",
@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every page (not on static files, answered above); the policy
+    # is CONTENT_SECURITY_POLICY below.
+    "hpdash.dashboard.csp.CSPMiddleware",
     # Pages and JSON are gzipped (a 10,000-trial job page: ~400 KB → ~70 KB); static files are
     # answered above by whitenoise, from the gzip copies collectstatic wrote. BREACH: a
     # compressed page that reflects input next to a secret leaks the secret. The only secret
@@ -129,9 +132,15 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns about a missing one
-# plotly.js comes from the installed plotly package (no CDN): /static/plotly/plotly.min.js
-STATICFILES_DIRS = [BASE_DIR / "static", ("plotly", PLOTLY_JS_DIR)]
+# plotly.js is served from here (no CDN): /static/plotly/plotly-strict.min.js, plotly.js's
+# "strict" bundle, which draws WebGL charts (the parallel coordinates) without eval, as the
+# Content-Security-Policy below requires. The plotly package's own plotly.min.js compiles
+# shaders with Function() at run time. static/plotly/README.md says where it comes from.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
+# Files browsers ask for at the site's root (/favicon.ico): without one, every first page of a
+# visit logs a 404 in the browser's console.
+WHITENOISE_ROOT = BASE_DIR / "webroot"
 # Hashed names + immutable caching once collectstatic has run (hpdash/dashboard/static_storage).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -140,6 +149,44 @@ STORAGES = {
 WHITENOISE_AUTOREFRESH = DEBUG
 
 LOGIN_URL = "/accounts/login/"
+
+# Content-Security-Policy (django-csp 4), on every page the site answers, DEBUG or not. Only
+# files from this origin run: no inline <script>, no inline event handler, no eval. Pages pass
+# data to their static scripts as <script type="application/json"> (json_script), which is
+# data, not code, and so not subject to script-src. tests/test_csp.py and the browser test
+# (tests/e2e/test_browser_csp.py) hold the pages to it; README "Security" explains it.
+#
+# Styles: hpdash's own are static files, and no page has a style="" attribute. Plotly (4.x)
+# needs three inline styles, each allowed by its hash, so no 'unsafe-inline' is needed:
+# - an empty <style> element it adds at load and fills through the CSSOM (insertRule, which
+#   CSP does not police): its modebar, tooltip and cursor rules;
+# - empty style="" attributes it sets on colorbar fills ('unsafe-hashes' lets a hash match an
+#   attribute; the only attribute value it can match here is the empty one);
+# - the stylesheet of the map library it bundles, injected at load (hpdash draws no maps).
+# Hashes of content that changes with the plotly.js version are checked against the bundle
+# served by tests/dashboard/test_csp.py.
+EMPTY_INLINE_STYLE_HASH = "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"  # sha256("")
+PLOTLY_MAPLIBRE_CSS_HASH = "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='"
+CONTENT_SECURITY_POLICY: dict[str, Any] = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_HASHES, EMPTY_INLINE_STYLE_HASH, PLOTLY_MAPLIBRE_CSS_HASH],
+        # Plotly's modebar and image export draw from data: URIs.
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Directives replaced on the pages under a URL prefix, for apps whose templates are not ours.
+HPDASH_CSP_PREFIX_REPLACE: dict[str, dict[str, list[str]]] = {
+    # django-rq's queue pages (staff only) carry inline <style> blocks: styles only are relaxed
+    # there. Their one inline script stays blocked: it calls a jQuery plugin Django's admin no
+    # longer has (it would throw), and the admin's actions.js does its work anyway.
+    "/django-rq/": {"style-src": [SELF, UNSAFE_INLINE]},
+}
 
 # Request bodies: a job spec is small; refuse anything larger than 1 MiB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024

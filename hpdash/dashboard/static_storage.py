@@ -1,7 +1,7 @@
 """Static files with content hashes in their names (``app.3f2a….js``), so whitenoise serves
 them with ``Cache-Control: max-age=315360000, public, immutable`` and a new release changes
 their URLs; ``collectstatic`` also writes gzip copies that whitenoise serves to browsers that
-accept them (``plotly.min.js``: 4.8 MB, 1.4 MB gzipped).
+accept them (``plotly-strict.min.js``: 5.2 MB, 1.6 MB gzipped).
 
 ``collectstatic`` builds the manifest; ``manage.py serve`` runs it before the web server
 starts.  Without a manifest (a unit test, a development checkout that never ran it) a file

@@ -14,8 +14,8 @@
   const drawn = new Set();
   let observer = null;
 
-  // plotly.min.js (4.8 MB, 1.4 MB gzipped) is loaded when the first chart is drawn, or once
-  // the page is idle: a page whose first screen is a table does not wait for it. Pages that
+  // plotly-strict.min.js (5.2 MB, 1.6 MB gzipped) is loaded when the first chart is drawn, or
+  // once the page is idle: a page whose first screen is a table does not wait for it. Pages that
   // name it in <meta name="hpdash-plotly"> load it so; others include it as a script.
   let plotlyLoading = null;
   function loadPlotly() {

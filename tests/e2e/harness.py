@@ -137,6 +137,18 @@ def postgres_database_for(data_dir: Path) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
+def wait_until_true(page, expression: str, timeout: float = 30) -> None:
+    """Polls a JavaScript expression in ``page`` until it is true.  Playwright's own
+    wait_for_function compiles the expression with Function() inside the page, which the
+    Content-Security-Policy (no 'unsafe-eval') refuses; evaluate() goes through the DevTools
+    protocol, which the policy does not govern."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)
+
+
 def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, ROOT, Stack, trainer_job, wait_for_state
+from harness import QUADRATIC, ROOT, Stack, trainer_job, wait_for_state, wait_until_true
 
 pytestmark = pytest.mark.e2e
 
@@ -175,8 +175,8 @@ def test_a_running_trial_page_follows_its_log_and_shows_the_latest_metric(page: 
     expect(page.locator("#log-tail")).to_contain_text("chatty line 3", timeout=30_000)
     seen = page.locator("#log-tail").inner_text().count("chatty line")
     expect(page.locator("#trial-metric")).to_contain_text("latest, at step")
-    page.wait_for_function(f"document.getElementById('log-tail').textContent"
-                           f".split('chatty line').length - 1 > {seen + 3}", timeout=30_000)
+    wait_until_true(page, f"document.getElementById('log-tail').textContent"
+                          f".split('chatty line').length - 1 > {seen + 3}", timeout=30)
     at_bottom = page.evaluate("""() => { const l = document.getElementById('log-tail');
         return l.scrollHeight - l.scrollTop - l.clientHeight < 5; }""")
     assert at_bottom
