@@ -8,7 +8,8 @@ import json
 import os
 import signal
 import time
-from itertools import combinations
+from collections.abc import Iterable
+from itertools import combinations, pairwise
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,20 @@ def test_trials_get_gpus_of_their_own_and_parallelism_follows_the_free_gpus(tmp_
         if _overlap(a, b):
             assert _devices(a) != _devices(b), (a, b)
     print(f"\nmost trials at once: count 2 → {_most_at_once(list(pair_runs.values()))}, "
-          f"count 1 → {_most_at_once(one_runs)} (4 workers, 4 GPUs)")
+          f"count 1 → {_most_at_once(one_runs)} (4 workers, 4 GPUs); a GPU idle between a "
+          f"trainer's end and the next one's start, count 2: {_handover(pair_runs.values())}, "
+          f"count 1: {_handover(one_runs)}")
+
+
+def _handover(runs: Iterable[dict]) -> str:
+    """Median and max seconds a device sat idle between two trainers (what waiting costs)."""
+    runs = list(runs)
+    gaps: list[float] = []
+    for device in "0123":
+        on = sorted((r for r in runs if device in _devices(r)), key=lambda r: r["start"])
+        gaps += [b["start"] - a["end"] for a, b in pairwise(on)]
+    gaps.sort()
+    return f"median {gaps[len(gaps) // 2]:.1f} s, max {gaps[-1]:.1f} s" if gaps else "none"
 
 
 def test_a_killed_workers_gpu_lease_is_released_and_a_waiting_trial_takes_it(tmp_path: Path):
