@@ -40,6 +40,16 @@ class Stack:
     log: Path
     proc: subprocess.Popen | None = None
 
+    @property
+    def out_dir(self) -> Path:
+        """Where jobs write (their jobDir): beside the data dir, not in it.  hpdash keeps its
+        data dir private (every `manage.py` command tightens it to 0700), so a jobDir inside
+        it would stop being reachable by the trial user, as it would for a real user."""
+        out = self.data_dir.parent / f"{self.data_dir.name}-out"
+        out.mkdir(exist_ok=True)
+        out.chmod(0o755)
+        return out
+
     def interrupt(self) -> int:
         """Ctrl-C in a terminal: SIGINT to the whole foreground process group of `make run`
         (the stack runs in a session of its own, as a terminal's job does).  Returns the exit

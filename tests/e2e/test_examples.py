@@ -37,7 +37,7 @@ def test_the_census_config_with_an_estimator_style_trainer(stack: Stack):
     job["jobId"] = "census_1"
     job["trainingInput"].update(
         pythonModule="trainer.task", packageUris=[str(ROOT / "examples/census/trainer")],
-        jobDir=str(stack.data_dir / "out" / "census_1"), args=["--train-steps=4"])
+        jobDir=str(stack.out_dir / "census_1"), args=["--train-steps=4"])
     ml = stack.ml()
     ml.projects().jobs().create(parent="projects/examples", body=job).execute()
     done = wait_for_state(ml, "projects/examples/jobs/census_1", timeout=180)

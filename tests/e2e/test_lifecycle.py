@@ -65,7 +65,7 @@ def test_a_trial_past_max_running_time_is_stopped_and_fails(stack: Stack):
 
 def test_cancel_kills_the_trainer_processes(stack: Stack):
     ml = stack.ml()
-    job_dir = stack.data_dir / "out" / "cancel_procs"
+    job_dir = stack.out_dir / "cancel_procs"
     ml.projects().jobs().create(parent="projects/life", body=trainer_job(
         "cancel_procs", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 4},
         args=["--sleep=60"], job_dir=str(job_dir))).execute()

@@ -20,7 +20,7 @@ def test_a_trainer_reporting_only_through_summaries_is_tuned(stack: Stack, form:
         "pythonModule": "trainer.task",
         "packageUris": [str(ROOT / "examples/keras_style/trainer")],
         "args": ["--epochs=4", *(["--tf1"] if form == "tf1" else [])],
-        "jobDir": str(stack.data_dir / "out" / job_id),
+        "jobDir": str(stack.out_dir / job_id),
         "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": "epoch_accuracy",
             "maxTrials": 2, "maxParallelTrials": 2,

@@ -19,7 +19,7 @@ RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
 def test_a_tuning_job_finishes_with_every_trial_in_ml_v1_shape_best_first(stack: Stack):
     ml = stack.ml()
-    job_dir = stack.data_dir / "out" / "shapes"
+    job_dir = stack.out_dir / "shapes"
     body = trainer_job("shapes_1", "e2etrainer.quadratic", QUADRATIC, job_dir=str(job_dir))
     body["labels"] = {"team": "vision"}
     body["trainingInput"].update(scaleTier="CUSTOM", masterType="complex_model_m",
@@ -66,7 +66,7 @@ def test_a_tuning_job_finishes_with_every_trial_in_ml_v1_shape_best_first(stack:
 
 def test_parallel_trials_overlap_but_never_exceed_max_parallel_trials(stack: Stack):
     ml = stack.ml()
-    job_dir = stack.data_dir / "out" / "parallel"
+    job_dir = stack.out_dir / "parallel"
     hyper = {**QUADRATIC, "maxTrials": 6, "maxParallelTrials": 2, "algorithm": "RANDOM_SEARCH"}
     body = trainer_job("parallel_1", "e2etrainer.quadratic", hyper, args=["--sleep=1.5"],
                        job_dir=str(job_dir))
