@@ -42,7 +42,7 @@ def gpu_wait_reason(job: Job) -> str:
     if waiting is None:
         return ""
     request = gpu_request(job.training_input)
-    request_text, need = f"waiting for {request.describe()} a trial", request.count
+    request_text, need = f"each trial needs {request.describe()}", request.count
     live = queue.live_worker_hosts()
     if live is None:
         return waiting.waiting

@@ -175,11 +175,11 @@ def test_api_errors_are_read_from_googles_envelope_or_from_any_other_body():
 def test_describe_shows_each_trials_gpus_and_why_trials_wait():
     job = {"jobId": "g", "state": "RUNNING", "trainingOutput": {"trials": [
         _trial("2", 0.9, lr="0.1"), {"trialId": "3", "state": "QUEUED", "hyperparameters": {}}]}}
-    details = {"gpusPerTrial": 2, "waiting": "waiting for 2 GPUs a trial: all in use",
+    details = {"gpusPerTrial": 2, "waiting": "each trial needs 2 GPUs: all in use",
                "trials": [{"trialId": "2", "gpus": ["0", "1"], "gpuHost": "box"},
                           {"trialId": "3", "waiting": "waiting for 2 GPUs"}]}
     out = describe(job, details)
-    assert "Trials wait for GPUs: waiting for 2 GPUs a trial: all in use" in out
+    assert "Trials wait for GPUs: each trial needs 2 GPUs: all in use" in out
     table = out.split("Training Output Trials\n")[1].splitlines()
     assert table[0].split()[-1] == "GPUS"
     assert table[1].split()[-1] == "0,1" and table[2].split()[-1] == "-"

@@ -147,7 +147,7 @@ def test_a_killed_workers_gpu_lease_is_released_and_a_waiting_trial_takes_it(tmp
             time.sleep(0.1)
         job = wait_for_state(ml, "projects/g/jobs/lease", timeout=120)
     assert job["state"] == "SUCCEEDED", job
-    assert "waiting for 1 NVIDIA_TESLA_T4 GPU" in waiting and "in use" in waiting
+    assert "each trial needs 1 NVIDIA_TESLA_T4 GPU" in waiting and "in use" in waiting
     runs = list(_runs(out).values())
     assert len(runs) == 2 and all(_devices(r) == ["0"] for r in runs)
     assert not _overlap(runs[0], runs[1])

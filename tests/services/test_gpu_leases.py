@@ -132,3 +132,21 @@ def test_a_request_no_machine_can_meet_is_refused_naming_the_field():
             "pythonModule": "m", "scaleTier": "BASIC_GPU", "hyperparameters": {
                 "maxTrials": 1, "params": [
                     {"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]}}})
+
+
+def test_the_job_says_why_its_trials_wait_all_in_use_or_no_worker_big_enough(monkeypatch):
+    from hpdash.selectors.gpus import gpu_wait_reason
+
+    job = _job("why", 4, trials_=2)
+    first, second = job.trials.order_by("trial_id")
+    assert gpu_wait_reason(job) == ""  # nobody waits yet
+    _start(first)
+    with pytest.raises(GpusBusy):
+        _start(second)
+    monkeypatch.setattr(queue, "live_worker_hosts", lambda: {"box"})
+    assert gpu_wait_reason(job) == ("each trial needs 4 NVIDIA_TESLA_T4 GPUs: all in use by "
+                                    "running trials (free now: box 0 of 4)")
+    GpuHost.objects.create(name="small", devices=["0"])
+    monkeypatch.setattr(queue, "live_worker_hosts", lambda: {"small"})  # box's workers gone
+    reason = gpu_wait_reason(job)
+    assert "no running worker has that many GPUs" in reason and "is 1" in reason
