@@ -616,7 +616,9 @@ def set_section(
             m, lo, hi, _, _ = bootstrap(_matrix(table[row], problems, t, seeds), None, rng)
             figures["mean"][f"{method}/{mode}@{t}"] = m
             figures["ci"][f"{method}/{mode}@{t}"] = (lo, hi)
-            cells.append(f"{m:.3f} [{lo:.3f}, {hi:.3f}]")
+            # One seed a problem leaves nothing to resample: no interval to show.
+            cells.append(f"{m:.3f} [{lo:.3f}, {hi:.3f}]" if len(seeds) > 1 else
+                         f"{m:.3f} (1 seed: no interval)")
         sched = "any" if method == "random" else MODE_LABEL[mode]
         n = "/".join(str(c) for c in sorted(counts, reverse=True))
         add(f"| {NAMES[method]} | {sched} | {n} | " + " | ".join(cells) + " |")
@@ -649,7 +651,8 @@ def set_section(
                 figures["diff"][f"{row[0]}/{row[1]}@{t}"] = (d, dlo, dhi)
                 figures["ratio"][f"{row[0]}/{row[1]}@{t}"] = (ratio, *rci)
                 cells.append(f"{d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] | {ratio:.2f} "
-                             f"[{rci[0]:.2f}, {rci[1]:.2f}]")
+                             f"[{rci[0]:.2f}, {rci[1]:.2f}]" if len(seeds) > 1 else
+                             f"{d:+.3f} (1 seed) | {ratio:.2f} (1 seed)")
             label = NAMES[row[0]] + ("" if row[0] == "random" else f", {MODE_LABEL[row[1]]}")
             n = "/".join(str(c) for c in sorted(counts, reverse=True))
             add(f"| {label} | {n} | " + " | ".join(cells) + " |")

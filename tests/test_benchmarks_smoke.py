@@ -133,3 +133,5 @@ def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, mon
     for name in ("Optuna 5 GPSampler", "OSS Vizier default (GP-UCB-PE)"):
         row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
         assert "not installed" in row
+    hpdash = next(line for line in text.splitlines() if line.startswith("| **hpdash default** |"))
+    assert "(1 seed: no interval)" in hpdash  # one seed: nothing to resample
