@@ -754,7 +754,7 @@ def write_report(
     seeds: int,
     budget: int,
     quick: bool,
-    wall: float,
+    wall: float | None,
     heldout: Sequence[str] = (),
     reused: Sequence[str] = (),
     missing: dict[str, str] | None = None,
@@ -770,8 +770,10 @@ def write_report(
         f"{len(heldout)} held-out + {len(problems)} tuning problems, up to {seeds} seeds x "
         f"{budget} trials; Bayesmark \"mean\" normalised score (0 = best known value, random "
         "search = 1 after one trial; lower is better), averaged over problems.  Baseline "
-        f"(`opt`, `clip`) frozen in `benchmarks/baseline.json`.  Suite wall time {wall:.0f} s"
-        f"{' (quick mode)' if quick else ''}"
+        "(`opt`, `clip`) frozen in `benchmarks/baseline.json`.  "
+        + (f"Suite wall time {wall:.0f} s" if wall is not None else
+           "Report rebuilt from saved runs (`--from-runs`; wall time of the runs not known here)")
+        + (" (quick mode)" if quick else "")
         + (f"; runs of {', '.join(reused)} taken from the run cache "
            "(`benchmarks/results/runs_cache.jsonl`: same code, problems and seeds)"
            if reused else "") + ".\n"
@@ -830,10 +832,12 @@ def plot(table: Any, problems: Sequence[str], budget: int, runs: list[dict],
     for i, row in enumerate(r for r in ROWS if r in full):
         if not all(p in full[row] for p in problems):
             continue
+        # A slow tuner given fewer trials (Vizier) is drawn as far as its runs go.
+        row_ts = [t for t in ts if all(full[row][p].get(t) for p in problems)]
         curve = [statistics.fmean(statistics.fmean(full[row][p][t].values()) for p in problems)
-                 for t in ts]
+                 for t in row_ts]
         label = NAMES[row[0]].strip("*") + (" (4 in parallel)" if row[1] == "par4" else "")
-        ax.plot(ts, curve, color=f"C{i}", ls="--" if row[1] == "par4" else "-", label=label)
+        ax.plot(row_ts, curve, color=f"C{i}", ls="--" if row[1] == "par4" else "-", label=label)
     ax.set_xlabel("trials")
     ax.set_ylabel("Bayesmark mean normalised score (lower is better)")
     ax.set_ylim(0, 1.05)
@@ -1109,7 +1113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = resume_runs(tuning + heldout, args.resume_reps, args.workers)
         saved.write_text(json.dumps(results))
         resume = resume_report(results, tuning + heldout, baseline)
-    wall = time.perf_counter() - start
+    wall = None if args.from_runs else time.perf_counter() - start
     print(write_report(runs, baseline, tuning, seeds, budget, args.quick, wall,
                        heldout=heldout, reused=sorted(reused), missing=missing, resume=resume))
 

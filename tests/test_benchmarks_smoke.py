@@ -135,3 +135,16 @@ def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, mon
         assert "not installed" in row
     hpdash = next(line for line in text.splitlines() if line.startswith("| **hpdash default** |"))
     assert "(1 seed: no interval)" in hpdash  # one seed: nothing to resample
+
+
+def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
+    runs = [search_quality.run_one("branin", "random", "seq", seed=s, budget=3) for s in (0, 1)]
+    # A Vizier-like peer run with 2 of the 3 trials (its values: random's, for speed).
+    runs += [{**r, "method": "vizier", "values": r["values"][:2]} for r in runs]
+    text = search_quality.write_report(
+        runs, search_quality.load_baseline(), [], seeds=2, budget=3, quick=True, wall=None,
+        heldout=["branin"],
+    )
+    assert "rebuilt from saved runs" in text
+    assert (tmp_path / "search_quality.png").exists()
