@@ -2,7 +2,7 @@
 on a tuning set and on a held-out set of problems.
 
     python benchmarks/search_quality.py [--quick] [--seeds N] [--problems a,b] [--workers N]
-                                        [--methods m,n] [--peer-seeds N] [--cache FILE]
+                                        [--methods m,n] [--slow vizier=2x20] [--cache FILE]
     python benchmarks/search_quality.py --make-baseline   # recompute benchmarks/baseline.json
 
 **Two problem sets.**  Every choice in the default suggester is decided on the *tuning set*
@@ -666,7 +666,7 @@ def set_section(
     for p in problems:
         vals = {r: statistics.fmean(table[r][p][t].values()) if table[r][p].get(t) else math.nan
                 for r in present}
-        best = min(v for v in vals.values() if not math.isnan(v))
+        best = min((v for v in vals.values() if not math.isnan(v)), default=math.nan)
         cells = ["—" if math.isnan(v) else f"**{v:.3f}**" if v == best else f"{v:.3f}"
                  for v in vals.values()]
         add(f"| {p} | " + " | ".join(cells) + " |")
