@@ -2,7 +2,7 @@
 on a tuning set and on a held-out set of problems.
 
     python benchmarks/search_quality.py [--quick] [--seeds N] [--problems a,b] [--workers N]
-                                        [--methods m,n] [--peer-seeds N] [--cache FILE]
+                                        [--methods m,n] [--slow vizier=2x20] [--cache FILE]
     python benchmarks/search_quality.py --make-baseline   # recompute benchmarks/baseline.json
 
 **Two problem sets.**  Every choice in the default suggester is decided on the *tuning set*
@@ -616,7 +616,9 @@ def set_section(
             m, lo, hi, _, _ = bootstrap(_matrix(table[row], problems, t, seeds), None, rng)
             figures["mean"][f"{method}/{mode}@{t}"] = m
             figures["ci"][f"{method}/{mode}@{t}"] = (lo, hi)
-            cells.append(f"{m:.3f} [{lo:.3f}, {hi:.3f}]")
+            # One seed a problem leaves nothing to resample: no interval to show.
+            cells.append(f"{m:.3f} [{lo:.3f}, {hi:.3f}]" if len(seeds) > 1 else
+                         f"{m:.3f} (1 seed: no interval)")
         sched = "any" if method == "random" else MODE_LABEL[mode]
         n = "/".join(str(c) for c in sorted(counts, reverse=True))
         add(f"| {NAMES[method]} | {sched} | {n} | " + " | ".join(cells) + " |")
@@ -649,7 +651,8 @@ def set_section(
                 figures["diff"][f"{row[0]}/{row[1]}@{t}"] = (d, dlo, dhi)
                 figures["ratio"][f"{row[0]}/{row[1]}@{t}"] = (ratio, *rci)
                 cells.append(f"{d:+.3f} [{dlo:+.3f}, {dhi:+.3f}] | {ratio:.2f} "
-                             f"[{rci[0]:.2f}, {rci[1]:.2f}]")
+                             f"[{rci[0]:.2f}, {rci[1]:.2f}]" if len(seeds) > 1 else
+                             f"{d:+.3f} (1 seed) | {ratio:.2f} (1 seed)")
             label = NAMES[row[0]] + ("" if row[0] == "random" else f", {MODE_LABEL[row[1]]}")
             n = "/".join(str(c) for c in sorted(counts, reverse=True))
             add(f"| {label} | {n} | " + " | ".join(cells) + " |")
@@ -663,7 +666,7 @@ def set_section(
     for p in problems:
         vals = {r: statistics.fmean(table[r][p][t].values()) if table[r][p].get(t) else math.nan
                 for r in present}
-        best = min(v for v in vals.values() if not math.isnan(v))
+        best = min((v for v in vals.values() if not math.isnan(v)), default=math.nan)
         cells = ["—" if math.isnan(v) else f"**{v:.3f}**" if v == best else f"{v:.3f}"
                  for v in vals.values()]
         add(f"| {p} | " + " | ".join(cells) + " |")
@@ -681,32 +684,65 @@ def set_section(
     return lines, figures
 
 
+BELOW_GP = 0.90  # hpdash's mean score at most 90 % of GPSampler's
+PARALLEL_WITHIN = 1.10  # 4 in parallel's mean score at most 110 % of sequential's
+
+
+def verdict_below(ratio: float, lo: float, hi: float, threshold: float = BELOW_GP) -> str:
+    """A "ratio below ``threshold``" target judged on the ratio's 95 % interval: **met** only
+    when the whole interval is below it, **not established** when the point estimate is below
+    but the interval reaches it, **missed** otherwise."""
+    if hi < threshold:
+        return "met"
+    if ratio < threshold:
+        return "not established"
+    return "missed"
+
+
+def verdict_within(lo: float, hi: float, limit: float = PARALLEL_WITHIN) -> str:
+    """A "ratio at most ``limit``" target judged on the ratio's 95 % interval: **met** when the
+    upper bound is within it, **missed** when even the lower bound is above it, **not
+    established** otherwise."""
+    if hi <= limit:
+        return "met"
+    if lo > limit:
+        return "missed"
+    return "not established"
+
+
 def targets(figures: dict[str, Any], ts: Sequence[int]) -> list[str]:
-    """The issue's targets, each with met / missed, on the held-out set."""
-    out = ["**Targets (held-out set)**:\n"]
+    """The issue's targets on the held-out set, each met / not established / missed by the
+    95 % bootstrap interval of the paired ratio (``verdict_below``, ``verdict_within``)."""
+    out = ["**Targets (held-out set)**, judged on the 95 % interval of the paired ratio: "
+           "**met** when the whole interval is on the right side of the threshold, **not "
+           "established** when it straddles the threshold, **missed** otherwise (see "
+           "`verdict_below` / `verdict_within`):\n"]
     for t in (t for t in TARGET_AT if t in ts):
         r = figures["ratio"].get(f"optuna-gp/seq@{t}")
         if r is None:
             out.append(f"- @{t}: hpdash ≥ 10 % below GPSampler: not measured (GPSampler not "
                        "installed).")
         else:
-            verdict = "met" if r[0] <= 0.9 else "missed"
-            out.append(f"- @{t}: hpdash sequential ≥ 10 % below GPSampler's mean score: "
-                       f"ratio {r[0]:.2f} [{r[1]:.2f}, {r[2]:.2f}] → **{verdict}**.")
+            verdict = verdict_below(*r)
+            out.append(f"- @{t}: hpdash sequential ≥ 10 % below GPSampler's mean score "
+                       f"(ratio upper bound < {BELOW_GP:.2f}): ratio {r[0]:.2f} "
+                       f"[{r[1]:.2f}, {r[2]:.2f}] → **{verdict}**.")
     worse = figures["worse_than_random"]
     if worse:
-        out.append("- never worse than random on any problem: **missed** — " + "; ".join(
-            f"{k}: {', '.join(v)}" for k, v in worse.items()) + ".")
+        out.append("- never worse than random on any problem (mean over seeds): **missed** — "
+                   + "; ".join(f"{k}: {', '.join(v)}" for k, v in worse.items()) + ".")
     else:
-        out.append("- never worse than random on any problem (sequential and 4 in parallel, "
-                   f"at {', '.join(f'@{t}' for t in ts)}): **met**.")
+        out.append("- never worse than random on any problem (mean over seeds, sequential and "
+                   f"4 in parallel, at {', '.join(f'@{t}' for t in ts)}): **met**.")
     for t in (t for t in TARGET_AT if t in ts):
         r = figures["ratio"].get(f"hpdash/par4@{t}")
         if r is not None:
-            inv = 1 / r[0]  # ratio is seq/par4; report par4/seq
-            verdict = "met" if inv <= 1.1 else "missed"
-            out.append(f"- @{t}: 4 in parallel within 10 % of sequential: par4/seq "
-                       f"{inv:.2f} → **{verdict}**.")
+            # The figure is seq/par4; par4/seq is its inverse (and so is the interval's).
+            inv, lo, hi = 1 / r[0], 1 / r[2], 1 / r[1]
+            verdict = verdict_within(lo, hi)
+            out.append(f"- @{t}: 4 in parallel within 10 % of sequential (ratio upper bound ≤ "
+                       f"{PARALLEL_WITHIN:.2f}): par4/seq {inv:.2f} [{lo:.2f}, {hi:.2f}] → "
+                       f"**{verdict}**.")
     out.append("")
     return out
 
@@ -718,7 +754,7 @@ def write_report(
     seeds: int,
     budget: int,
     quick: bool,
-    wall: float,
+    wall: float | None,
     heldout: Sequence[str] = (),
     reused: Sequence[str] = (),
     missing: dict[str, str] | None = None,
@@ -734,8 +770,10 @@ def write_report(
         f"{len(heldout)} held-out + {len(problems)} tuning problems, up to {seeds} seeds x "
         f"{budget} trials; Bayesmark \"mean\" normalised score (0 = best known value, random "
         "search = 1 after one trial; lower is better), averaged over problems.  Baseline "
-        f"(`opt`, `clip`) frozen in `benchmarks/baseline.json`.  Suite wall time {wall:.0f} s"
-        f"{' (quick mode)' if quick else ''}"
+        "(`opt`, `clip`) frozen in `benchmarks/baseline.json`.  "
+        + (f"Suite wall time {wall:.0f} s" if wall is not None else
+           "Report rebuilt from saved runs (`--from-runs`; wall time of the runs not known here)")
+        + (" (quick mode)" if quick else "")
         + (f"; runs of {', '.join(reused)} taken from the run cache "
            "(`benchmarks/results/runs_cache.jsonl`: same code, problems and seeds)"
            if reused else "") + ".\n"
@@ -794,10 +832,12 @@ def plot(table: Any, problems: Sequence[str], budget: int, runs: list[dict],
     for i, row in enumerate(r for r in ROWS if r in full):
         if not all(p in full[row] for p in problems):
             continue
+        # A slow tuner given fewer trials (Vizier) is drawn as far as its runs go.
+        row_ts = [t for t in ts if all(full[row][p].get(t) for p in problems)]
         curve = [statistics.fmean(statistics.fmean(full[row][p][t].values()) for p in problems)
-                 for t in ts]
+                 for t in row_ts]
         label = NAMES[row[0]].strip("*") + (" (4 in parallel)" if row[1] == "par4" else "")
-        ax.plot(ts, curve, color=f"C{i}", ls="--" if row[1] == "par4" else "-", label=label)
+        ax.plot(row_ts, curve, color=f"C{i}", ls="--" if row[1] == "par4" else "-", label=label)
     ax.set_xlabel("trials")
     ax.set_ylabel("Bayesmark mean normalised score (lower is better)")
     ax.set_ylim(0, 1.05)
@@ -904,8 +944,22 @@ def fingerprint(method: str) -> str:
     files.append(HERE / "problems.py")
     h = hashlib.sha256()
     for f in files:
-        h.update(f.read_bytes())
+        h.update(_code_text(f).encode())
     return h.hexdigest()[:12]
+
+
+def _code_text(path: Path) -> str:
+    """A file's text as its runs depend on it: for Python, the tokens without comments and
+    blank lines (a lint-only edit such as a dropped ``# noqa`` keeps the cached runs)."""
+    import io
+    import tokenize
+
+    text = path.read_text()
+    if path.suffix != ".py":
+        return text
+    skip = {tokenize.COMMENT, tokenize.NL}
+    tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+    return " ".join(f"{t.type}:{t.string}" for t in tokens if t.type not in skip)
 
 
 def load_cache(path: Path) -> dict[tuple[str, str, str, int], dict]:
@@ -1059,7 +1113,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         results = resume_runs(tuning + heldout, args.resume_reps, args.workers)
         saved.write_text(json.dumps(results))
         resume = resume_report(results, tuning + heldout, baseline)
-    wall = time.perf_counter() - start
+    wall = None if args.from_runs else time.perf_counter() - start
     print(write_report(runs, baseline, tuning, seeds, budget, args.quick, wall,
                        heldout=heldout, reused=sorted(reused), missing=missing, resume=resume))
 

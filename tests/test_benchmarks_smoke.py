@@ -72,3 +72,79 @@ def test_the_runner_knows_the_suites_in_order_and_describes_the_machine():
     names = [s[0] for s in run.SUITES]
     assert names[:2] == ["search_quality", "suggest_latency"]
     assert run.header(quick=True, started=__import__("datetime").datetime.now(), wall=1.0)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "lo", "hi", "expected"),
+    [
+        (0.70, 0.60, 0.85, "met"),  # the whole interval below 0.90
+        (0.77, 0.52, 1.15, "not established"),  # point below, interval reaches above
+        (0.85, 0.70, 0.90, "not established"),  # the upper bound must be strictly below
+        (0.95, 0.80, 1.10, "missed"),  # point estimate not below the threshold
+        (1.20, 1.05, 1.40, "missed"),
+    ],
+)
+def test_a_below_target_is_met_only_when_its_whole_interval_is_below(ratio, lo, hi, expected):
+    assert search_quality.verdict_below(ratio, lo, hi) == expected
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "expected"),
+    [
+        (0.90, 1.05, "met"),
+        (0.95, 1.10, "met"),  # within 10 % includes 10 %
+        (1.00, 1.25, "not established"),
+        (1.11, 1.40, "missed"),  # even the lower bound is more than 10 % worse
+    ],
+)
+def test_a_within_target_is_judged_on_its_interval(lo, hi, expected):
+    assert search_quality.verdict_within(lo, hi) == expected
+
+
+def test_the_targets_use_the_interval_not_the_point_estimate():
+    figures = {
+        "ratio": {
+            "optuna-gp/seq@20": (0.77, 0.52, 1.15),
+            "optuna-gp/seq@50": (0.47, 0.26, 0.80),
+            # seq / par4: par4 / seq is 1.16 [1.02, 1.32] at 20, 1.34 [1.19, 1.56] at 50
+            "hpdash/par4@20": (1 / 1.16, 1 / 1.32, 1 / 1.02),
+            "hpdash/par4@50": (1 / 1.34, 1 / 1.56, 1 / 1.19),
+        },
+        "worse_than_random": {},
+    }
+    lines = search_quality.targets(figures, (10, 20, 50))
+    gp20, gp50, _, par20, par50 = lines[1:6]
+    assert gp20.endswith("**not established**.") and "0.77 [0.52, 1.15]" in gp20
+    assert gp50.endswith("**met**.")
+    assert par20.endswith("**not established**.") and "1.16 [1.02, 1.32]" in par20
+    assert par50.endswith("**missed**.")
+
+
+def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
+    monkeypatch.setattr(search_quality, "peer_python", lambda peer: None)
+    assert search_quality._run_task(("branin", "optuna-gp", "seq", 0, 3)) is None
+    search_quality.main([
+        "--problems", "branin", "--heldout", "", "--seeds", "1", "--budget", "3",
+        "--methods", "hpdash,optuna-gp,vizier", "--workers", "1", "--cache", "",
+        "--resume-reps", "0",
+    ])
+    text = (tmp_path / "search_quality.md").read_text()
+    for name in ("Optuna 5 GPSampler", "OSS Vizier default (GP-UCB-PE)"):
+        row = next(line for line in text.splitlines() if line.startswith(f"| {name} |"))
+        assert "not installed" in row
+    hpdash = next(line for line in text.splitlines() if line.startswith("| **hpdash default** |"))
+    assert "(1 seed: no interval)" in hpdash  # one seed: nothing to resample
+
+
+def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(tmp_path, monkeypatch):
+    monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
+    runs = [search_quality.run_one("branin", "random", "seq", seed=s, budget=3) for s in (0, 1)]
+    # A Vizier-like peer run with 2 of the 3 trials (its values: random's, for speed).
+    runs += [{**r, "method": "vizier", "values": r["values"][:2]} for r in runs]
+    text = search_quality.write_report(
+        runs, search_quality.load_baseline(), [], seeds=2, budget=3, quick=True, wall=None,
+        heldout=["branin"],
+    )
+    assert "rebuilt from saved runs" in text
+    assert (tmp_path / "search_quality.png").exists()
