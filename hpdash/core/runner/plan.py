@@ -69,6 +69,10 @@ def plan_trial(
                     pythonpath=pythonpath)
     # Always set: a trial that was given no GPU must not see GPU 0 by default.
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)
+    # The ids are nvidia-smi's, which count in PCI bus order; CUDA's default order (fastest
+    # first) can differ on a mixed machine, and the trial would then use a GPU it was not
+    # given.  A service that sets its own order keeps it (its HPDASH_GPUS follows it).
+    env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     cwd = layout.sandbox_trial(project, job_id, trial_id)
     if placement.run_as is not None:
         env.update(HOME=str(cwd), TMPDIR=str(cwd))
