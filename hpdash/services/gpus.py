@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from hpdash.core.gpus import GpuMachine, GpuRequest, pick
+from hpdash.core.gpus import GpuMachine, GpuRequest, free_devices, pick
 from hpdash.core.states import TrialState
 from hpdash.models import GpuHost, Trial
 from hpdash.worker import queue
@@ -42,12 +42,12 @@ def gpu_lease(*, trial: Trial, machine: GpuMachine, request: GpuRequest) -> list
                 .exclude(pk=trial.pk).values_list("gpus", flat=True))
     lease = pick(machine.devices, held, request.count)
     if lease is None:
-        free = len(machine.devices) - sum(len(h) for h in held)
+        free = len(free_devices(machine.devices, held))
         if len(machine.devices) < request.count:
             why = (f"{machine.host} has {len(machine.devices)} GPU"
                    f"{'s' if len(machine.devices) != 1 else ''}")
         else:
-            why = f"{max(free, 0)} of {machine.host}'s {len(machine.devices)} GPUs are free"
+            why = f"{free} of {machine.host}'s {len(machine.devices)} GPUs are free"
         raise GpusBusy(f"waiting for {request.describe()}: {why}")
     return lease
 

@@ -188,3 +188,41 @@ def trainer_job(job_id: str, module: str, hyper: dict, args: list[str] | None = 
     if job_dir:
         ti["jobDir"] = job_dir
     return {"jobId": job_id, "trainingInput": ti}
+
+
+# -- the browser tests' shared pieces ----------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def skip_without_chromium() -> None:
+    """Call at a browser module's top: skip it where Chromium is missing (never in CI)."""
+    import pytest
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)",
+                    allow_module_level=True)
+
+
+def create_superuser(stack: Stack, username: str, password: str) -> None:
+    env = {**stack.env, "DJANGO_SUPERUSER_PASSWORD": password}
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput",
+                    "--username", username, "--email", f"{username}@example.com"],
+                   env=env, check=True, capture_output=True, cwd=ROOT)
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator:
+    """Debian's Chromium under Playwright, closed afterwards."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -3,24 +3,26 @@ serve` (real Redis, workers and trainers)."""
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator
 
 import pytest
-from harness import QUADRATIC, Stack, trainer_job, wait_for_state
+from harness import (
+    QUADRATIC,
+    Stack,
+    chromium,
+    create_superuser,
+    skip_without_chromium,
+    trainer_job,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 PASSWORD = "browser-pass-123"
 XSS = "<img src=x onerror=alert(1)>"
@@ -28,21 +30,9 @@ XSS = "<img src=x onerror=alert(1)>"
 
 @pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Browser]:
-    env = {**stack.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-    import subprocess
-    import sys
-
-    from harness import ROOT
-
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput",
-                    "--username", "browser", "--email", "browser@example.com"],
-                   env=env, check=True, capture_output=True, cwd=ROOT)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    create_superuser(stack, "browser", PASSWORD)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

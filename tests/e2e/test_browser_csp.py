@@ -8,24 +8,25 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, ROOT, Stack, trainer_job, wait_for_state
+from harness import (
+    QUADRATIC,
+    Stack,
+    chromium,
+    create_superuser,
+    skip_without_chromium,
+    trainer_job,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, BrowserContext, Page, expect  # noqa: E402
 
 USER, PASSWORD = "csp", "csp-pass-123"
 JOB = "/projects/csp/jobs/seeded/"
@@ -104,18 +105,11 @@ def assert_has_policy(headers: dict[str, str], path: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Browser]:
-    env = {**stack.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput",
-                    "--username", USER, "--email", "csp@example.com"],
-                   env=env, check=True, capture_output=True, cwd=ROOT)
+    create_superuser(stack, USER, PASSWORD)
     stack.manage("seed_demo_job", "--project", "csp", "--job-id", "seeded", "--trials", "60",
                  "--steps", "5")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _watched(browser: Browser, stack: Stack) -> Watched:

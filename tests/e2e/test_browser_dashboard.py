@@ -9,24 +9,26 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, ROOT, Stack, trainer_job, wait_for_state, wait_until_true
+from harness import (
+    QUADRATIC,
+    Stack,
+    chromium,
+    create_superuser,
+    skip_without_chromium,
+    trainer_job,
+    wait_for_state,
+    wait_until_true,
+)
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
-    pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)",
-                allow_module_level=True)
+skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 USER, PASSWORD = "dash", "dash-pass-123"
 SEEDED = "/projects/seeded/jobs/big/"
@@ -34,18 +36,11 @@ SEEDED = "/projects/seeded/jobs/big/"
 
 @pytest.fixture(scope="module")
 def browser(stack: Stack) -> Iterator[Browser]:
-    env = {**stack.env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "createsuperuser", "--noinput",
-                    "--username", USER, "--email", "dash@example.com"],
-                   env=env, check=True, capture_output=True, cwd=ROOT)
+    create_superuser(stack, USER, PASSWORD)
     stack.manage("seed_demo_job", "--project", "seeded", "--job-id", "big", "--trials", "300",
                  "--steps", "5")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
+    with chromium() as b:
         yield b
-        b.close()
 
 
 def _login(browser: Browser, stack: Stack, **ctx) -> Page:
