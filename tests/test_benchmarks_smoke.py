@@ -120,6 +120,31 @@ def test_the_targets_use_the_interval_not_the_point_estimate():
     assert par50.endswith("**missed**.")
 
 
+def test_the_parallel_target_shows_what_sequential_scored_with_the_same_information():
+    figures = {
+        "ratio": {"hpdash/par4@20": (1 / 1.19, 1 / 1.33, 1 / 1.07)},
+        "mean": {"hpdash/par4@20": 0.189, "hpdash/seq@17": 0.193},
+        "ci": {"hpdash/seq@17": (0.173, 0.213)},
+        "worse_than_random": {},
+    }
+    (par20,) = [line for line in search_quality.targets(figures, (20,)) if "within 10" in line]
+    assert "sequential run knows at 17 trials" in par20
+    assert "0.193 [0.173, 0.213] there, 4 in parallel 0.189 at 20" in par20
+
+
+def test_a_resumed_job_is_handed_the_points_its_values_belong_to():
+    problem = search_quality._problems()["branin"]
+    values, _, trials = search_quality.run_hpdash_trials(
+        problem, search_quality.SUGGESTER["hpdash"], 3, 8, 1)
+    # Past the initial design (5 points for 2 parameters) the points are the model's, not
+    # the Sobol sequence's: the history must carry those.
+    assert [o.value for o in trials] == values
+    assert all(o.value == search_quality.evaluate(problem, o.params) for o in trials)
+    result = search_quality.resume_one("branin", 0)
+    assert len(result["cold"]) == search_quality.RESUME_COLD
+    assert len(result["resumed"]) == len(result["fresh"]) == search_quality.RESUME_NEW
+
+
 def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, monkeypatch):
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
     monkeypatch.setattr(search_quality, "peer_python", lambda peer: None)
