@@ -132,6 +132,22 @@ ABLATIONS: tuple[tuple[str, str, str], ...] = (
         "repetitions; the 2-d corner test: 0 corner trials (was 3 of 6 in every seed)",
     ),
     (
+        "initial design: clamp(d+1, 5, 10) finished trials instead of clamp(2d+1, 5, 10) trials "
+        "(kept)",
+        "tuning set, seeds 0-9, sequential and 4 in parallel, one run each (2026-12-01)",
+        "sequential @10/@20/@50 0.335/0.193/0.097 -> 0.298/0.163/0.100 (paired diff @20 -0.030 "
+        "[-0.058, -0.004], @50 +0.003 [-0.024, +0.029]); 4 in parallel 0.223/0.098 @20/@50 -> "
+        "0.229/0.112 when running trials counted (@50 +0.013 [+0.003, +0.024]), 0.226/0.100 "
+        "when only finished ones count; at least 3 instead of 5: sequential @10/@20 0.284/0.160, "
+        "paired @20 -0.003 [-0.013, +0.008], within noise: not taken",
+    ),
+    (
+        "running trials lied at mean + k sd with the trust region: k = 0 / 0.5 / 1 (kept) / 2",
+        "tuning set, seeds 0-9, 4 in parallel",
+        "@20/@50: 0.227/0.112, 0.218/0.106, 0.223/0.098, 0.218/0.098 (k=2 vs 1 paired @50 "
+        "-0.001 [-0.019, +0.021]): not changed",
+    ),
+    (
         "trust-region half-width 0.15 / 0.25, also on finite (enumerated) spaces",
         "the same",
         "0.15: @20/@50 0.206/0.123, resume 80/90; 0.25: 0.186/0.105, resume 82/90: not taken",
@@ -971,7 +987,8 @@ def fingerprint(method: str) -> str:
         files = [HERE / "peers" / "peer.py", HERE / "peers" / f"requirements-{method}.txt"]
     else:
         suggest = HERE.parent / "hpdash" / "core" / "suggest"
-        files = [suggest / "skopt_engine.py", suggest / "base.py"]
+        # The skopt engine takes its initial design from bayes.py.
+        files = [suggest / "skopt_engine.py", suggest / "base.py", suggest / "bayes.py"]
     files.append(HERE / "problems.py")
     h = hashlib.sha256()
     for f in files:

@@ -56,7 +56,7 @@ from .base import (
     random_points,
     taken_keys,
 )
-from .bayes import n_initial, space_filling
+from .bayes import in_initial_design, space_filling
 
 SKOPT_STRATEGY = "cl_min"
 SKOPT_CANDIDATES = 10_000  # acq_optimizer="sampling": skopt's default n_points
@@ -137,7 +137,7 @@ class SkoptSuggester:
         known = [o for o in history if key_of(spec, o.params) is not None]
         good = [o for o in known if o.state == SUCCEEDED and o.value is not None
                 and math.isfinite(o.value)]
-        if len(history) < n_initial(spec) or len(good) < 2 or not free_params(spec):
+        if in_initial_design(spec, history, good):
             return space_filling(spec, taken, len(history), n, seed)
         with threadpool_limits(limits=1, user_api="blas"):
             return self._ask(spec, known, good, taken, n=n, seed=seed + 7919 * len(history))

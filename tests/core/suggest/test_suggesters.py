@@ -377,7 +377,7 @@ def test_bayes_ignores_non_finite_values_and_foreign_points():
 
 def test_bayes_initial_design_continues_one_sobol_sequence_across_calls():
     spec = spec_for("ALGORITHM_UNSPECIFIED")
-    assert n_initial(spec) == 10
+    assert n_initial(spec) == 6  # d + 1 for its 5 parameters
     at_once = BAYES.suggest(spec, [], 7, seed=21)
     first = BAYES.suggest(spec, [], 4, seed=21)
     then = BAYES.suggest(spec, [Observation(p, "PENDING") for p in first], 3, seed=21)
@@ -418,3 +418,19 @@ def test_bayes_enumerates_a_small_finite_space_to_the_end():
     # The best point comes early: the model does the search, not the enumeration order.
     first_best = next(i for i, o in enumerate(history) if o.value == 1.0)
     assert first_best < 20
+
+
+def test_bayes_waits_for_d_plus_1_finished_trials_not_for_running_ones():
+    """With 4 in parallel the model used to start once 6 trials existed, i.e. from 2-3 results
+    and 3 guesses about the running ones; now it waits for 6 results."""
+    spec = spec_for("ALGORITHM_UNSPECIFIED")
+    design = BAYES.suggest(spec, [], 10, seed=5)
+    running = [Observation(p, "PENDING") for p in design[:6]]
+    assert BAYES.suggest(spec, running, 2, seed=5) == design[6:8]
+    def loss(p: Point) -> float:
+        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
+
+    half = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
+    assert BAYES.suggest(spec, half + running[3:], 2, seed=5) == design[6:8]
+    finished = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:6]]
+    assert BAYES.suggest(spec, finished, 2, seed=5) != design[6:8]  # the model's points
