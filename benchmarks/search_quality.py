@@ -706,6 +706,7 @@ def set_section(
                                 f"{p} @{tt} ({h:.3f} vs {rnd:.3f})")
     add("")
     figures["worse_than_random"] = dict(worse_than_random)
+    figures["random_compared"] = ("random", "seq") in present and ("hpdash", "seq") in present
     for t in (t for t in TARGET_AT if t in ts):
         seeds = common_seeds(table, [ref], problems, t - LAG) if ref in present else []
         if seeds:
@@ -762,7 +763,10 @@ def targets(figures: dict[str, Any], ts: Sequence[int]) -> list[str]:
                        f"(ratio upper bound < {BELOW_GP:.2f}): ratio {r[0]:.2f} "
                        f"[{r[1]:.2f}, {r[2]:.2f}] → **{verdict}**.")
     worse = figures["worse_than_random"]
-    if worse:
+    if not figures.get("random_compared", True):
+        out.append("- never worse than random on any problem: not measured (random search or "
+                   "hpdash not in this run).")
+    elif worse:
         out.append("- never worse than random on any problem (mean over seeds): **missed** — "
                    + "; ".join(f"{k}: {', '.join(v)}" for k, v in worse.items()) + ".")
     else:

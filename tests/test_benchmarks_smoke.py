@@ -132,6 +132,12 @@ def test_the_parallel_target_shows_what_sequential_scored_with_the_same_informat
     assert "0.193 [0.173, 0.213] there, 4 in parallel 0.189 at 20" in par20
 
 
+def test_the_random_target_is_not_claimed_when_random_search_did_not_run():
+    figures = {"ratio": {}, "worse_than_random": {}, "random_compared": False}
+    (line,) = [x for x in search_quality.targets(figures, (20,)) if "than random" in x]
+    assert "not measured" in line and "**met**" not in line
+
+
 def test_a_resumed_job_is_handed_the_points_its_values_belong_to():
     problem = search_quality._problems()["branin"]
     values, _, trials = search_quality.run_hpdash_trials(
