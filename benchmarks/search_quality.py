@@ -968,12 +968,20 @@ def resume_report(results: list[dict[str, Any]], problems: Sequence[str],
 
 
 def _pool_map(fn: Any, tasks: Sequence[Any], workers: int) -> list[Any]:
+    progress = Progress("repetitions", len(tasks))
+    out = []
     if workers <= 1:
         _worker_init()
-        return [fn(t) for t in tasks]
+        for t in tasks:
+            out.append(fn(t))
+            progress.step()
+        return out
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers, initializer=_worker_init) as pool:
-        return list(pool.imap_unordered(fn, tasks))
+        for r in pool.imap_unordered(fn, tasks):
+            out.append(r)
+            progress.step()
+    return out
 
 
 SLOW = ("optuna-gp", "vizier", "skopt")  # runs kept in the run cache and reused
@@ -1057,6 +1065,7 @@ def run_all(
              "SVR_friedman_mse": 3, "linear_breast_nll": 4}
     tasks.sort(key=lambda task: (slow.get(task[1], 9), order.get(task[0], 9)))
     prints = {m: fingerprint(m) for m in SLOW}
+    progress = Progress("runs", len(tasks))
     if workers <= 1:
         _worker_init()
         done = (_run_task(t) for t in tasks)
@@ -1064,6 +1073,7 @@ def run_all(
             if r is not None:
                 runs.append(r)
                 _append(cache, r, prints)
+            progress.step()
     else:
         ctx = multiprocessing.get_context("fork")
         with ctx.Pool(workers, initializer=_worker_init) as pool:
@@ -1071,7 +1081,29 @@ def run_all(
                 if r is not None:
                     runs.append(r)
                     _append(cache, r, prints)
+                progress.step()
     return runs, reused
+
+
+class Progress:
+    """A line on stderr at most once a minute (and at the end): how many of ``total`` are done,
+    and a naive estimate of the time left (a full suite takes hours)."""
+
+    def __init__(self, what: str, total: int, every: float = 60.0) -> None:
+        self.what, self.total, self.every = what, total, every
+        self.done = 0
+        self.start = self.last = time.monotonic()
+
+    def step(self) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last < self.every and self.done < self.total:
+            return
+        self.last = now
+        spent = now - self.start
+        left = spent / self.done * (self.total - self.done)
+        print(f"[search_quality] {self.done}/{self.total} {self.what} in {spent / 60:.1f} min, "
+              f"about {left / 60:.0f} min left", file=sys.stderr, flush=True)
 
 
 def _append(cache: Path | None, run: dict, prints: dict[str, str]) -> None:
