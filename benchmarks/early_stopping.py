@@ -778,6 +778,7 @@ def run_e2e(quick: bool, seed: int, epoch_seconds: float, log: Callable[[str], N
     n = len(lrs) * len(units)
     out: dict[str, Any] = {"trials": n, "epochs": epochs, "epoch_seconds": epoch_seconds}
     tmp = Path(tempfile.mkdtemp(prefix="hpdash-es-bench-"))
+    tmp.chmod(0o711)  # as root, trainers run as the trial user: it passes through to its sandbox
     try:
         with running_stack(tmp / "data", workers=2, HPDASH_TRIAL_POLL_INTERVAL="0.02") as stack:
             ml = stack.ml()
