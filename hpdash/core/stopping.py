@@ -44,10 +44,12 @@ exist):
 - ``"curve_bound"`` (the **default**, :class:`CurveBoundRule`): stop a trial at step *s* when
   even an optimistic bound on its final value cannot beat the best final value found so far.
   The bound is its best value up to *s* plus the larger of (a) the largest gain from *s* to the
-  end that any completed full-length curve of the job made and (b) its own recent gain per
-  step extrapolated linearly to the full length, plus twice the curves' report-to-report
-  noise.  A learning-curve extrapolation from the job's own curves whose reference is the
-  incumbent, not a median, so it keeps stopping when the suggester sends mostly good trials.
+  end made by the 8 completed full-length curves of the job that were closest to its level at
+  *s* and (b) its own recent gain per step extrapolated linearly to the full length, plus twice
+  the curves' report-to-report noise.  A learning-curve extrapolation from the job's own curves
+  whose reference is the incumbent, not a median, so it keeps stopping when the suggester sends
+  mostly good trials.  (Before 2026-12, (a) took the largest gain of *all* full curves, so a
+  single slow starter kept every trial running: ``CurveBoundRule(near=0)``.)
 - ``"median"`` (:class:`MedianRule`): Google Vizier's median stopping rule, hpdash's behaviour
   before ``curve_bound``: stop when the trial's best value so far is worse than the median of the
   completed trials' running averages up to *s* (Golovin et al., KDD'17, §3.2.2).
@@ -64,6 +66,7 @@ and the README's "Early stopping" section.
 from __future__ import annotations
 
 import bisect
+import heapq
 import itertools
 import math
 import os
@@ -346,26 +349,37 @@ class AshaRule:
 class CurveBoundRule:
     """The default.  At step ``s`` (after ``grace`` values), bound the trial's final value
     optimistically and stop when even that bound is strictly worse than the incumbent, the
-    best final value of all completed trials.  The bound is the trial's best value up to ``s``
-    plus a headroom, the larger of two forecasts of what it can still gain, plus a noise margin:
+    best final value of all completed trials.  The bound is the trial's best value ``b`` up to
+    ``s`` plus a headroom, the larger of two forecasts of what it can still gain, plus a noise
+    margin:
 
-    - the job's curves: ``slack`` x the largest gain any *full* completed curve made from ``s``
-      to its end (``final_j − v_j(s)``, ``v_j(s)`` its latest value at or before ``s``).  Full
-      curves are completed trials not stopped early that reported past ``s``; at least
-      ``min_full`` are needed.
-    - its own trend: ``trend`` x its gain per step over the second half of its steps so far
-      (best up to ``s`` minus best up to ``s // 2``), times the steps left to the full length.
-      For a concave (flattening) curve this linear extrapolation is an upper bound; it is what
-      keeps a late bloomer alive when the job's full curves are all fast starters (those are
-      the ones the rule lets finish, so the first forecast alone is biased low).
+    - the job's curves: ``slack`` x the largest gain from ``s`` to its end
+      (``final_j − v_j(s)``, ``v_j(s)`` its latest value at or before ``s``) among the ``near``
+      *full* completed curves whose ``v_j(s)`` is closest to ``b`` (ties: the earlier-added
+      curve; ``near=0``: all of them, the rule before 2026-12).  Full curves are completed
+      trials not stopped early that reported past ``s``; at least ``min_full`` are needed.
+      What a curve still gains depends on where it is: one that was at 10 % accuracy at ``s``
+      and gained 75 points says nothing about one at 95 %, and taking the largest gain of all
+      full curves let one slow starter keep every trial of the job running.
+    - its own trend: ``trend`` x its gain per step over the last ``window`` of its steps so far
+      (best up to ``s`` minus best up to ``s − ceil(window · s)``; ``window=0.5``: the second
+      half), times the steps left to the full length.  For a concave (flattening) curve this
+      linear extrapolation is an upper bound; it is what keeps a late bloomer alive when its
+      level's full curves are all fast starters (those are the ones the rule lets finish, so
+      the first forecast alone is biased low), and a slowly, steadily rising curve (for which
+      it is about exact).
     - noise: ``noise`` x the median jitter of the full curves (:meth:`Curve.jitter`), so a
       trial is not stopped for a difference the curves' own report-to-report noise could undo.
+
+    The three terms are separate methods so the benchmark can replay variants of one of them.
     """
 
     grace: int = 3
     min_full: int = 3
+    near: int = 8
     slack: float = 1.0
     trend: float = 1.0
+    window: float = 0.5
     noise: float = 2.0
     name: str = "curve_bound"
 
@@ -373,8 +387,9 @@ class CurveBoundRule:
         if not ctx.points or len(ctx.points) < self.grace:
             return None
         step = ctx.step
-        gains: list[float] = []
-        noises: list[float] = []
+        full: list[Curve] = []  # full completed curves with a value at or before step
+        levels: list[float] = []  # their v_j(step)
+        gains: list[float] = []  # their final_j - v_j(step), in the goal's direction
         incumbent: float | None = None
         for c in ctx.completed:
             final = c.final
@@ -386,32 +401,60 @@ class CurveBoundRule:
                 continue
             then = c.value_at(step)
             if then is not None:
+                full.append(c)
+                levels.append(then)
                 gains.append(ctx.gain(then, final))
-                noises.append(c.jitter())
-        if incumbent is None or len(gains) < self.min_full:
+        if incumbent is None or len(full) < self.min_full:
             return None
         best = ctx.best()
-        job_gain = self.slack * max(0.0, *gains)
-        own_gain = 0.0
-        full = ctx.full_steps()
-        if self.trend and full and full > step:
-            early = [v for s, v in ctx.points if s <= step // 2]
-            half = (max(early) if ctx.maximize else min(early)) if early else None
-            if half is not None:
-                slope = max(0.0, ctx.gain(half, best)) / (step - step // 2)
-                own_gain = self.trend * slope * (full - step)
-        margin = self.noise * statistics.median(noises)
+        pool = self.forecast_curves(ctx, best, levels)
+        job_gain = self.job_gain(ctx, [gains[i] for i in pool])
+        length = ctx.full_steps()
+        own_gain = self.own_gain(ctx, step, best, length)
+        margin = self.margin(ctx, full)
         headroom = max(job_gain, own_gain) + margin
         bound = best + headroom if ctx.maximize else best - headroom
         if not ctx.worse(bound, incumbent):
             return None
+        which = (f"the {len(pool)} of {len(full)} full completed trials nearest its level at "
+                 "this step" if len(pool) < len(full) else f"{len(full)} full completed trials")
         return StopDecision(step, self.name,
                             f"even optimistically it ends at {_g(bound)}, worse than the best "
                             f"final value {_g(incumbent)}: best value so far {_g(best)}, plus "
                             f"the larger of the largest gain still made after this step by "
-                            f"{len(gains)} full completed trials ({_g(job_gain)}) and its own "
-                            f"trend over the {_g(full or step)}-step length ({_g(own_gain)}), "
-                            f"plus a noise margin ({_g(margin)})")
+                            f"{which} ({_g(job_gain)}) and its own trend over the "
+                            f"{_g(length or step)}-step length ({_g(own_gain)}), plus a noise "
+                            f"margin ({_g(margin)})")
+
+    def forecast_curves(self, ctx: StoppingContext, best: float, levels: Sequence[float]
+                        ) -> list[int]:
+        """Indices of the full curves whose gains forecast the trial's: the ``near`` whose
+        level at ``s`` is closest to ``best`` (all if ``near`` is 0 or there are no more)."""
+        if not self.near or len(levels) <= self.near:
+            return list(range(len(levels)))
+        return heapq.nsmallest(self.near, range(len(levels)),
+                               key=lambda i: (abs(levels[i] - best), i))
+
+    def job_gain(self, ctx: StoppingContext, gains: Sequence[float]) -> float:
+        """The job's-curves forecast from the forecasting curves' gains after ``s``."""
+        return self.slack * max(0.0, *gains)
+
+    def own_gain(self, ctx: StoppingContext, step: int, best: float, length: int | None
+                 ) -> float:
+        """The trial's own trend, extrapolated linearly to ``length`` steps."""
+        if not self.trend or not length or length <= step:
+            return 0.0
+        since = step - math.ceil(self.window * step)
+        early = [v for s, v in ctx.points if s <= since]
+        if not early:
+            return 0.0
+        then = max(early) if ctx.maximize else min(early)
+        slope = max(0.0, ctx.gain(then, best)) / (step - since)
+        return self.trend * slope * (length - step)
+
+    def margin(self, ctx: StoppingContext, full: Sequence[Curve]) -> float:
+        """The noise margin: ``noise`` x the median jitter of the full curves."""
+        return self.noise * statistics.median(c.jitter() for c in full)
 
 
 # --------------------------------------------------------------------------- registry

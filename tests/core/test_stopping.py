@@ -208,6 +208,48 @@ def test_curve_bound_does_not_stop_for_a_gap_within_the_curves_noise():
     assert dataclasses.replace(CurveBoundRule(), noise=0.0).decide(ctx(close, noisy)) is not None
 
 
+def slow_starter_and_fast_curves():
+    """Nine fast starters that level off at 0.95-0.97 (within 0.05 of it by step 3) and one
+    slow starter that climbs from 0.095 to 0.95 in a straight line: it gains 0.765 after step 3
+    and 0.675 after step 5, the fast ones at most 0.05."""
+    c = Curves()
+    for i, q in enumerate((0.95, 0.95, 0.955, 0.96, 0.96, 0.965, 0.965, 0.97, 0.97)):
+        c.add(i, saturating(q, tau=1.0))
+    c.add(99, [(t, 0.05 + 0.045 * t) for t in range(1, 21)])
+    return c
+
+
+def test_curve_bound_forecasts_from_the_full_curves_nearest_its_level():
+    # A trial that levels off at 0.90 while the best ended at 0.97: the slow starter's big gain
+    # from 0.185 says nothing about a curve at 0.90, so it is stopped at its third report...
+    completed = slow_starter_and_fast_curves()
+    plateau = [(1, 0.9), (2, 0.9), (3, 0.9)]
+    d = CurveBoundRule().decide(ctx(plateau, completed))
+    assert d is not None and d.step == 3
+    assert "the 8 of 10 full completed trials nearest its level" in d.detail
+    # ...where the rule before (the largest gain of all full curves) ran it 19 of its 20 steps.
+    before = CurveBoundRule(near=0)
+    first = next(t for t in range(3, 21)
+                 if before.decide(ctx([(s, 0.9) for s in range(1, t + 1)], completed)))
+    assert first == 19
+
+
+def test_curve_bound_keeps_a_slow_starter_that_a_curve_at_its_level_says_can_win():
+    completed = slow_starter_and_fast_curves()
+    slow = [(t, 0.3) for t in range(1, 6)]  # flat at 0.3 at step 5; the slow starter was 0.275
+    assert CurveBoundRule().decide(ctx(slow, completed)) is None  # 0.3 + 0.675 >= 0.97
+    lower = [(t, 0.25) for t in range(1, 6)]
+    assert CurveBoundRule().decide(ctx(lower, completed)) is not None  # 0.25 + 0.675 < 0.97
+
+
+def test_curve_bound_uses_every_full_curve_while_there_are_at_most_near_of_them():
+    completed = Curves({i: saturating(q, tau=1.0) for i, q in enumerate((0.95, 0.96, 0.97))})
+    completed.add(99, [(t, 0.05 + 0.045 * t) for t in range(1, 21)])
+    plateau = [(1, 0.9), (2, 0.9), (3, 0.9)]
+    assert CurveBoundRule().decide(ctx(plateau, completed)) is None  # 4 <= near: all count
+    assert CurveBoundRule(near=3).decide(ctx(plateau, completed)) is not None
+
+
 def test_curve_bound_takes_the_full_length_from_max_steps_when_given():
     completed = full_curves(0.6, 0.7, 0.9, steps=10)
     slow = [(t, 0.05 * t) for t in range(1, 9)]  # 0.4 at 8, rising 0.05 a step
