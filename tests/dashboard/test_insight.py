@@ -56,6 +56,13 @@ def test_the_contour_interpolates_on_a_grid_with_log_axes_in_real_units():
     assert insight.default_pair(SPEC, {"lr": 0.7, "noise": 0.1, "opt": 0.2}) == ("lr", "opt")
 
 
+def test_the_contour_surface_reaches_the_trials_at_the_edges_of_the_range():
+    fig = insight.contour_figure(points(60), SPEC, True, "acc", x_name="lr", y_name="noise")
+    contour, dots = fig["data"]
+    assert min(contour["x"]) <= min(dots["x"]) and max(dots["x"]) <= max(contour["x"])
+    assert min(contour["y"]) <= min(dots["y"]) and max(dots["y"]) <= max(contour["y"])
+
+
 def test_the_parallel_plot_shows_the_filter_as_brushes_and_names_each_axis_filter():
     fig = charts.parallel_figure(points(50), SPEC, True, "acc", {
         "param.lr__gte": "0.001", "param.lr__lte": "0.1", "param.opt": "sgd",
