@@ -69,7 +69,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -968,20 +968,24 @@ def resume_report(results: list[dict[str, Any]], problems: Sequence[str],
 
 
 def _pool_map(fn: Any, tasks: Sequence[Any], workers: int) -> list[Any]:
-    progress = Progress("repetitions", len(tasks))
-    out = []
+    return list(_pool_imap(fn, tasks, workers, "repetitions"))
+
+
+def _pool_imap(fn: Any, tasks: Sequence[Any], workers: int, what: str) -> Iterator[Any]:
+    """``fn`` over ``tasks`` in ``workers`` processes (here if 1), results as they finish,
+    with a :class:`Progress` line."""
+    progress = Progress(what, len(tasks))
     if workers <= 1:
         _worker_init()
         for t in tasks:
-            out.append(fn(t))
+            yield fn(t)
             progress.step()
-        return out
+        return
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(workers, initializer=_worker_init) as pool:
         for r in pool.imap_unordered(fn, tasks):
-            out.append(r)
+            yield r
             progress.step()
-    return out
 
 
 SLOW = ("optuna-gp", "vizier", "skopt")  # runs kept in the run cache and reused
@@ -1065,23 +1069,10 @@ def run_all(
              "SVR_friedman_mse": 3, "linear_breast_nll": 4}
     tasks.sort(key=lambda task: (slow.get(task[1], 9), order.get(task[0], 9)))
     prints = {m: fingerprint(m) for m in SLOW}
-    progress = Progress("runs", len(tasks))
-    if workers <= 1:
-        _worker_init()
-        done = (_run_task(t) for t in tasks)
-        for r in done:
-            if r is not None:
-                runs.append(r)
-                _append(cache, r, prints)
-            progress.step()
-    else:
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, initializer=_worker_init) as pool:
-            for r in pool.imap_unordered(_run_task, tasks):
-                if r is not None:
-                    runs.append(r)
-                    _append(cache, r, prints)
-                progress.step()
+    for r in _pool_imap(_run_task, tasks, workers, "runs"):
+        if r is not None:
+            runs.append(r)
+            _append(cache, r, prints)
     return runs, reused
 
 
