@@ -507,7 +507,7 @@ def _baseline_one(name: str) -> dict[str, Any]:
     if problem.known_opt is not None:
         opt, source = problem.known_opt, "known minimum"
     else:
-        from hpdash.core.suggest.base import iter_space, space_size
+        from hpdash.core.spec.space import iter_space, space_size
 
         size = space_size(spec)
         if size is not None and size <= 10_000:

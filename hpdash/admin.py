@@ -46,7 +46,8 @@ class JobAdmin(admin.ModelAdmin[Job]):
     list_filter = ("state", "project", "algorithm")
     search_fields = ("job_id", "project__name")
     actions = [cancel_jobs]
-    readonly_fields = ("project", "job_id", "owner", "training_input", "goal", "metric_tag",
+    readonly_fields = ("project", "job_id", "owner", "family", "request", "definition_json",
+                       "goal", "metric_tag",
                        "algorithm", "max_trials", "max_parallel_trials", "max_failed_trials",
                        "state", "error_message", "seed", "etag", "previous_job", "create_time",
                        "start_time", "end_time", "update_time", "job_page", "trials_summary",
@@ -56,8 +57,8 @@ class JobAdmin(admin.ModelAdmin[Job]):
                            "previous_job")}),
         ("Trials", {"fields": ("trials_summary", "recent_trials")}),
         ("Spec", {"fields": ("goal", "metric_tag", "algorithm", "max_trials",
-                             "max_parallel_trials", "max_failed_trials", "training_input",
-                             "seed")}),
+                             "max_parallel_trials", "max_failed_trials", "family", "request",
+                             "definition_json", "seed")}),
         ("Times", {"fields": ("create_time", "start_time", "end_time", "update_time", "etag")}),
     ]
 

@@ -11,12 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from hpdash.core.spec import (
-    HyperparameterSpec,
-    TrainingInput,
-    parse_hyperparameters,
-    parse_training_input,
-)
+from hpdash.core.spec import HyperparameterSpec, JobDefinition
+from hpdash.core.spec.stored import definition_from_json
 from hpdash.core.states import FINAL_JOB_STATES, JobState, StopReason, TrialState
 
 JOB_STATE_CHOICES = [(s.value, s.value) for s in JobState]
@@ -50,9 +46,13 @@ class Job(models.Model):
         related_name="hpdash_jobs",
     )
     labels = models.JSONField(default=dict, blank=True)
-    # The validated trainingInput in API (camelCase) form: echoed back as-is by the API.
-    training_input = models.JSONField()
-    # Denormalised from training_input.hyperparameters for listing and filtering.
+    # The typed job (hpdash.core.spec.stored): what every trial runs with.
+    definition_json = models.JSONField()
+    # The request as it was sent, validated, in its API family's shape (ml v1:
+    # {"trainingInput": …}): read only by that family, to echo it.
+    family = models.CharField(max_length=16, default="mlv1")
+    request = models.JSONField()
+    # Denormalised from the definition's hyperparameters for listing and filtering.
     goal = models.CharField(max_length=16)
     metric_tag = models.CharField(max_length=256)
     algorithm = models.CharField(max_length=32)
@@ -85,13 +85,12 @@ class Job(models.Model):
         return f"projects/{self.project_id}/jobs/{self.job_id}"
 
     @cached_property
-    def spec(self) -> HyperparameterSpec:
-        return parse_hyperparameters(self.training_input["hyperparameters"])
+    def definition(self) -> JobDefinition:
+        return definition_from_json(self.definition_json)
 
-    @cached_property
-    def training(self) -> TrainingInput:
-        """The stored trainingInput, typed (it was validated when the job was created)."""
-        return parse_training_input(self.training_input)
+    @property
+    def spec(self) -> HyperparameterSpec:
+        return self.definition.hyperparameters
 
     @property
     def is_terminal(self) -> bool:

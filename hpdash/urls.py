@@ -1,16 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import include, path
 
-from hpdash.api import views as api
 from hpdash.dashboard.views import jobs, new_job
 
 JOB = "projects/<str:project>/jobs/<str:job_id>/"
 
 urlpatterns = [
-    re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/?$", api.jobs, name="api-jobs"),
-    re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/(?P<job_id>[^/:]+)(?P<verb>:[A-Za-z]+)?$",
-            api.job, name="api-job"),
-    re_path(r"^v1/(?P<rest>[\s\S]*)$", api.not_found),  # newlines too: always the envelope
+    path("", include("hpdash.api.mlv1.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),  # its views require staff
     path("accounts/", include("django.contrib.auth.urls")),

@@ -42,7 +42,7 @@ def tmp_path(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def no_redis(monkeypatch):
     """Record nothing, enqueue nothing: API tests need no Redis."""
-    from hpdash.worker import queue
+    from hpdash.ops import queue
 
     monkeypatch.setattr(queue, "enqueue_advance", lambda pk: None)
 

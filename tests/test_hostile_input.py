@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support import submitter
 
-from hpdash.api.errors import HTTP_STATUS
-from hpdash.core.spec import JobSpec, SpecError, load_config, parse_job
+from hpdash.api.common.errors import HTTP_STATUS
+from hpdash.core.spec import NewJob, SpecError, load_config, parse_job
 from hpdash.core.spec.parse import JOB_ID_PATTERN, RESERVED_METRIC_TAGS
 from hpdash.models import ApiToken, Job, Trial
-from hpdash.worker import queue
+from hpdash.ops import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -254,7 +254,7 @@ ANY_JOB = JSON_VALUES | mutated_jobs() | valid_jobs() | DEEP_VALUES
 # The spec parser
 
 
-def _parses_or_refuses(data: Any) -> JobSpec | None:
+def _parses_or_refuses(data: Any) -> NewJob | None:
     try:
         return parse_job(data)
     except SpecError as exc:
@@ -271,7 +271,7 @@ def test_the_parser_answers_any_value_with_a_spec_or_a_spec_error(data):
     spec = _parses_or_refuses(data)
     if spec is not None:  # what it accepted, it accepts again from its own echo
         again = parse_job({"jobId": spec.job_id, "labels": spec.labels,
-                           "trainingInput": spec.training_input.raw})
+                           "trainingInput": spec.request["trainingInput"]})
         assert again == spec
 
 
@@ -280,7 +280,7 @@ def test_the_parser_answers_any_value_with_a_spec_or_a_spec_error(data):
 def test_every_valid_job_parses_and_keeps_its_values(job):
     spec = parse_job(job)
     assert spec.job_id == job["jobId"]
-    hp = spec.training_input.hyperparameters
+    hp = spec.definition.hyperparameters
     assert [p.name for p in hp.params] == [
         p["parameterName"] for p in job["trainingInput"]["hyperparameters"]["params"]]
     assert hp.max_trials == int(job["trainingInput"]["hyperparameters"].get("maxTrials", 1))

@@ -98,7 +98,9 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
         job = new.get_model("hpdash", "Job").objects.get(project="legacy", job_id="old_1")
         assert (job.owner.username, job.labels, job.state, job.end_time) == (
             "olduser", {"team": "vision"}, "SUCCEEDED", done)
-        assert job.training_input["hyperparameters"] == HP
+        assert job.request == {"trainingInput": {"pythonModule": "trainer.task",
+                                                 "hyperparameters": HP}}
+        assert job.family == "mlv1"
         assert sorted(job.trials.values_list("trial_id", "final_value")) == [
             (1, 1.0), (2, 0.5), (3, 1.0 / 3)]
         assert new.get_model("hpdash", "Measurement").objects.filter(trial__job=job).count() == 30
@@ -111,11 +113,13 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
         assert list(project.members.values_list("username", flat=True)) == ["olduser"]
 
         # And the application reads the old rows as its own.
-        from hpdash.api.serializers import job_resource
+        from hpdash.api.mlv1.serializers import job_resource
+
         from hpdash.models import Job
 
         current = Job.objects.get(job_id="old_1")
         assert current.spec.metric_tag == "loss" and current.spec.params[0].name == "lr"
+        assert current.definition.trainer.module == "trainer.task"
         resource = job_resource(current)
         assert resource["trainingOutput"]["completedTrialCount"] == "3"
         assert resource["trainingOutput"]["trials"][0]["trialId"] == "3"  # best (lowest) first

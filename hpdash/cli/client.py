@@ -122,20 +122,19 @@ class Client:
     def create_job(self, job: dict[str, Any]) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(), job))
 
-    def get_job(self, job_id: str, *, failures: bool = False) -> dict[str, Any]:
-        """``jobs.get``; ``failures``: ask for hpdash's ``hpdashFailure`` extension (each
-        failed trial's reason and last log lines; a server without it ignores the ask)."""
-        url = self._jobs_url(job_id) + ("?hpdashFailures=true" if failures else "")
-        return self.send(self.build_request("GET", url))
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """``jobs.get``."""
+        return self.send(self.build_request("GET", self._jobs_url(job_id)))
 
     def get_details(self, job_id: str) -> dict[str, Any]:
-        """hpdash's ``:hpdashDetails`` (why trials wait, each trial's GPUs); ``{}`` from a
-        server that does not have it."""
+        """hpdash's ``:hpdashDetails``: ``{"job": <the Job as jobs.get answers>, "waiting",
+        "gpusPerTrial", "trials": [{"trialId", "gpus", "failure": {"reason", "logTail"}}]}``.
+        From a server without it (an ml v1 server that is not hpdash), ``{"job": jobs.get}``."""
         try:
             return self.send(self.build_request("GET", self._jobs_url(job_id, ":hpdashDetails")))
         except ApiError as exc:
-            if exc.status in ("NOT_FOUND", "UNIMPLEMENTED"):
-                return {}
+            if exc.status in ("NOT_FOUND", "UNIMPLEMENTED"):  # a missing job: get says so
+                return {"job": self.get_job(job_id)}
             raise
 
     def cancel_job(self, job_id: str) -> dict[str, Any]:

@@ -282,13 +282,14 @@ def cmd_submit(ctx: _Context) -> int:
 
 
 def cmd_describe(ctx: _Context) -> int:
-    job = ctx.client().get_job(ctx.args.job, failures=True)
+    details = ctx.client().get_details(ctx.args.job)
+    job = details.get("job") or {}
     if ctx.args.format == "json":
         ctx.out.write(render.to_json(job) + "\n")
     elif ctx.args.format == "yaml":
         ctx.out.write(render.to_yaml(job))
     else:
-        ctx.out.write(render.describe(job, ctx.client().get_details(ctx.args.job)))
+        ctx.out.write(render.describe(job, details))
     return 0
 
 

@@ -69,10 +69,16 @@ def _cell(value: Any) -> str:
 NOTE_CHARS = 60
 
 
-def _note(trial: dict[str, Any]) -> str:
+def _failures(details: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{trial id: ``{"reason", "logTail"}``} from the server's ``:hpdashDetails``."""
+    return {str(t.get("trialId")): t["failure"] for t in details.get("trials") or []
+            if isinstance(t, dict) and isinstance(t.get("failure"), dict)}
+
+
+def _note(trial: dict[str, Any], failure: dict[str, Any]) -> str:
     if trial.get("isTrialStoppedEarly"):
         return "stopped early"
-    reason = str((trial.get("hpdashFailure") or {}).get("reason") or "")
+    reason = str(failure.get("reason") or "")
     first = reason.splitlines()[0] if reason else ""
     return first if len(first) <= NOTE_CHARS else first[:NOTE_CHARS - 1] + "…"
 
@@ -86,8 +92,9 @@ def trials_table(job: dict[str, Any], details: dict[str, Any] | None = None) -> 
     if not trials:
         return ""
     names = _param_names(job, trials)
-    notes = [_note(t) for t in trials]
     details = details or {}
+    failed = _failures(details)
+    notes = [_note(t, failed.get(str(t.get("trialId")), {})) for t in trials]
     gpus = {str(d.get("trialId")): ",".join(d.get("gpus") or []) or "-"
             for d in details.get("trials") or []} if details.get("gpusPerTrial") else None
     rows = []
@@ -104,12 +111,13 @@ def trials_table(job: dict[str, Any], details: dict[str, Any] | None = None) -> 
     return "Training Output Trials\n" + table(headers, rows)
 
 
-def failures(job: dict[str, Any]) -> str:
+def failures(job: dict[str, Any], details: dict[str, Any]) -> str:
     """Each failed trial's reason with the last lines its program wrote, from the server's
-    ``hpdashFailure`` extension (``jobs.get?hpdashFailures=true``). Empty if there is none."""
+    ``:hpdashDetails``, in the job's trial order. Empty if there is none."""
     blocks = []
+    failed = _failures(details)
     for t in (job.get("trainingOutput") or {}).get("trials") or []:
-        failure = t.get("hpdashFailure") or {}
+        failure = failed.get(str(t.get("trialId")))
         if not failure:
             continue
         block = [f"Trial {t.get('trialId')} FAILED: {failure.get('reason') or 'no reason given'}"]
@@ -118,24 +126,14 @@ def failures(job: dict[str, Any]) -> str:
     return "\n".join(blocks)
 
 
-def _without_extensions(job: dict[str, Any]) -> dict[str, Any]:
-    """The job as the YAML shows it: ``hpdashFailure`` is shown below the table instead."""
-    output = job.get("trainingOutput")
-    if not isinstance(output, dict) or not any("hpdashFailure" in t for t in
-                                               output.get("trials") or []):
-        return job
-    trials = [{k: v for k, v in t.items() if k != "hpdashFailure"} for t in output["trials"]]
-    return {**job, "trainingOutput": {**output, "trials": trials}}
-
-
 def describe(job: dict[str, Any], details: dict[str, Any] | None = None) -> str:
     """The job as YAML, then why its trials wait (if they do), the trials table (with each
     trial's GPUs when the job asks for some) and the failed trials' log tails.  ``details``
     is the server's ``:hpdashDetails``."""
     details = details or {}
-    out = to_yaml(_without_extensions(job))
+    out = to_yaml(job)
     waiting = f"Trials wait for GPUs: {details['waiting']}\n" if details.get("waiting") else ""
-    for part in (waiting, trials_table(job, details), failures(job)):
+    for part in (waiting, trials_table(job, details), failures(job, details)):
         if part:
             out += "\n" + part
     return out

@@ -4,24 +4,17 @@ Pure Python: the database holds the leases (a RUNNING trial's ``gpus`` on its ``
 see :mod:`hpdash.services.gpus`), the worker machine's devices come from
 :mod:`hpdash.ops.gpus`.
 
-What a trial asks for (AI Platform's rules, as far as a workstation has them):
-
-- ``trainingInput.masterConfig.acceleratorConfig.count`` devices, of the stored (and shown,
-  never matched) ``type``;
-- else ``scaleTier: BASIC_GPU``: one;
-- anything else (other scale tiers, ``masterType`` names such as ``standard_gpu``): none.
-
-A trial asking for none runs with ``CUDA_VISIBLE_DEVICES=""``, so it cannot take GPU 0 by
-accident; a trial asking for N runs with N device ids no other running trial on its machine
-holds.
+What a trial asks for is the typed job's :class:`~hpdash.core.spec.types.GpuRequest` (its
+family's parser reads it from the request).  A trial asking for none runs with
+``CUDA_VISIBLE_DEVICES=""``, so it cannot take GPU 0 by accident; a trial asking for N runs
+with N device ids no other running trial on its machine holds.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
 
 # What CUDA_VISIBLE_DEVICES accepts: indices ("0") and UUIDs ("GPU-8f6c...", "MIG-...").
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
@@ -33,33 +26,6 @@ class GpuMachine:
 
     host: str
     devices: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GpuRequest:
-    """The GPUs each trial of a job needs."""
-
-    count: int = 0
-    type: str = ""  # acceleratorConfig.type, shown only
-    field: str = ""  # the trainingInput field it came from (for error messages)
-
-    def describe(self) -> str:
-        if not self.count:
-            return "no GPU"
-        kind = f" {self.type}" if self.type and self.type != "ACCELERATOR_TYPE_UNSPECIFIED" else ""
-        return f"{self.count}{kind} GPU{'s' if self.count != 1 else ''}"
-
-
-def gpu_request(training_input: Mapping[str, Any]) -> GpuRequest:
-    """The request of a validated ``trainingInput`` (API form)."""
-    accel = (training_input.get("masterConfig") or {}).get("acceleratorConfig") or {}
-    if "count" in accel or "type" in accel:
-        count = int(accel.get("count", 0) or 0)
-        return GpuRequest(count=count, type=str(accel.get("type", "")) if count else "",
-                          field="trainingInput.masterConfig.acceleratorConfig.count")
-    if training_input.get("scaleTier") == "BASIC_GPU":
-        return GpuRequest(count=1, field="trainingInput.scaleTier")
-    return GpuRequest()
 
 
 def parse_device_list(text: str) -> list[str]:

@@ -1,7 +1,9 @@
-"""Plotly figures for the job and trial pages, in two steps (as optuna does): *gather* the data
-from the database (``gather_*``), then *draw* plain Plotly figure dicts from plain values
-(``*_figure``, pure and unit-tested).  Figures are dicts rather than ``plotly.graph_objects``
-because validating objects costs more than the whole page at 10,000 trials.
+"""Plotly figures for the job and trial pages, in two steps (as optuna does): the selectors
+*gather* the data from the database (:mod:`hpdash.selectors.trial_points`,
+:func:`hpdash.selectors.trials.job_curves`), then these *draw* plain Plotly figure dicts from
+plain values (``*_figure``, pure and unit-tested).  Figures are dicts rather than
+``plotly.graph_objects`` because validating objects costs more than the whole page at 10,000
+trials.
 
 Every figure stays small whatever the job's size: at most ``MAX_POINTS`` markers per scatter,
 ``MAX_LINES`` lines in the parallel-coordinates plot and ``MAX_CURVES`` learning curves of at most
@@ -10,7 +12,7 @@ every improvement of the best-so-far line) and fills the rest evenly, reproducib
 
 Cost at 10,000 trials: gathering reads every trial's id, state and metric but decodes the
 parameters (JSON) only of the trials a figure shows; the figures of a job whose trials have
-all settled are kept, serialized, in a small per-process cache (:func:`job_figures_script`).
+all settled are kept, serialized, in a small per-process cache (:mod:`hpdash.dashboard.figures`).
 """
 
 from __future__ import annotations
@@ -19,21 +21,16 @@ import heapq
 import json
 import math
 import random
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db.models import QuerySet, TextField
-from django.db.models.functions import Cast
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
 from hpdash.dashboard.numbers import display_number
-from hpdash.models import Measurement, Trial
+from hpdash.selectors.trial_points import Point
 
 MAX_POINTS = 2000
 MAX_LINES = 1000
@@ -42,61 +39,6 @@ MAX_CURVE_POINTS = 200
 ACCENT = "#2563eb"
 BEST = "#dc2626"
 MUTED = "#94a3b8"
-
-
-@dataclass(frozen=True, eq=False)  # hashed by identity: sampled as a set
-class Point:
-    trial_id: int
-    state: str
-    value: float | None  # final metric, SUCCEEDED trials only
-    step: int | None
-    params: Mapping[str, Any]
-    stopped_early: bool
-
-
-class LazyParams(Mapping[str, Any]):
-    """A trial's parameters as stored (JSON text), decoded on first use: a figure shows at
-    most a few thousand trials, so most of a large job's parameters are never decoded."""
-
-    __slots__ = ("_data", "_raw")
-
-    def __init__(self, raw: str | Mapping[str, Any]) -> None:
-        self._raw = raw
-        self._data: Mapping[str, Any] | None = None
-
-    def _load(self) -> Mapping[str, Any]:
-        if self._data is None:
-            self._data = json.loads(self._raw) if isinstance(self._raw, str) else self._raw
-        return self._data
-
-    def __getitem__(self, key: str) -> Any:
-        return self._load()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._load())
-
-    def __len__(self) -> int:
-        return len(self._load())
-
-
-def gather_points(trials: QuerySet[Trial]) -> list[Point]:
-    rows = trials.order_by("trial_id").values_list(
-        "trial_id", "state", "final_value", "final_step", Cast("params", TextField()),
-        "is_stopped_early")
-    return [Point(tid, st, v if st == TrialState.SUCCEEDED else None, step, LazyParams(params),
-                  early)
-            for tid, st, v, step, params, early in rows]
-
-
-def gather_curves(trials: QuerySet[Trial], trial_ids: Iterable[int]
-                  ) -> dict[int, list[tuple[int, float]]]:
-    ids = list(trial_ids)
-    rows = (Measurement.objects.filter(trial__in=trials.filter(trial_id__in=ids))
-            .order_by("trial_id", "id").values_list("trial__trial_id", "step", "value"))
-    curves: dict[int, list[tuple[int, float]]] = {i: [] for i in ids}
-    for tid, step, value in rows:
-        curves[tid].append((step, value))
-    return curves
 
 
 def _rank_key(maximize: bool) -> Any:
@@ -371,11 +313,3 @@ def figures_json(figures: dict[str, Any]) -> str:
     them shown as text by Plotly, never as HTML."""
     return (json.dumps(as_text(figures), cls=DjangoJSONEncoder)
             .replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026"))
-
-
-def figures_script(figures: dict[str, Any], element_id: str = "figures") -> SafeString:
-    """Exactly ``{{ figures|json_script:element_id }}``."""
-    return format_html('<script id="{}" type="application/json">{}</script>', element_id,
-                       mark_safe(figures_json(figures)))  # noqa: S308 - escaped, as json_script
-
-

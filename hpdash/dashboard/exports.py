@@ -14,9 +14,10 @@ import io
 from django.db.models import QuerySet
 from django.http import HttpResponse, JsonResponse
 
-from hpdash.api.serializers import metric_resource, trial_resource, trial_rows
+# The JSON download promises each trial as the API shows it: the one place that shape lives.
+from hpdash.api.mlv1.serializers import metric_resource, trial_resource
 from hpdash.models import Job, Trial
-from hpdash.selectors.trials import trial_curves
+from hpdash.selectors.trials import trial_curves, trial_rows
 
 FORMATS = ("csv", "json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -17,13 +17,13 @@ from hpdash.dashboard.charts import (
     curves_figure,
     empty_figure,
     figures_json,
-    gather_curves,
-    gather_points,
     history_figure,
     parallel_figure,
     slice_figures,
 )
 from hpdash.models import Job
+from hpdash.selectors.trial_points import trial_points
+from hpdash.selectors.trials import job_curves
 
 
 def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int],
@@ -31,7 +31,7 @@ def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int
                 ) -> dict[str, Any]:
     """Every figure of the job page, over exactly the trials matching ``q``: the best trial is
     marked only if it matches, and no match gives empty figures saying so."""
-    points = gather_points(job.trials.filter(q))
+    points = trial_points(job.trials.filter(q))
     metric = job.metric_tag
     shown_ids = {p.trial_id for p in points}
     tied = [i for i in best_ids if i in shown_ids]
@@ -46,7 +46,7 @@ def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int
                    if len(spec.params) > 1 else {})}
     extra = [recommended] if recommended in shown_ids else []
     curve_ids = curve_trial_ids(points, job.maximize, extra)
-    curves = gather_curves(job.trials.all(), curve_ids)
+    curves = job_curves(job=job, trial_ids=curve_ids)
     return {
         "history": history_figure(points, job.maximize, metric, tied),
         "parallel": parallel_figure(points, spec, job.maximize, metric, active),
@@ -71,7 +71,7 @@ def _insight(points: list[Any], spec: HyperparameterSpec, maximize: bool, metric
 
 def contour_json(job: Job, spec: HyperparameterSpec, q: Q, x_name: str, y_name: str) -> str:
     """The contour of two chosen parameters (the page's pickers ask for it)."""
-    points = gather_points(job.trials.filter(q))
+    points = trial_points(job.trials.filter(q))
     return figures_json({"contour": insight.contour_figure(
         points, spec, job.maximize, job.metric_tag, x_name=x_name, y_name=y_name)})
 

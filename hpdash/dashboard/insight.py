@@ -27,13 +27,13 @@ from hpdash.core.spec import HyperparameterSpec, ParameterSpec
 from hpdash.dashboard.charts import (
     ACCENT,
     NO_MATCH,
-    Point,
     _layout,
     _rank,
     empty_figure,
     log_ticks,
     sample,
 )
+from hpdash.selectors.trial_points import Point
 
 MIN_TRIALS = 5
 GRID = 20

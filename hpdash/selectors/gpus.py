@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from hpdash.core.gpus import GpuRequest, free_devices, gpu_request
+from hpdash.core.gpus import free_devices
+from hpdash.core.spec import GpuRequest
 from hpdash.core.states import TrialState
 from hpdash.models import GpuHost, Job, Trial
+from hpdash.ops import queue
 from hpdash.ops.gpus import this_machine
-from hpdash.worker import queue
 
 
 def gpu_hosts() -> dict[str, list[str]]:
@@ -41,7 +42,7 @@ def gpu_wait_reason(job: Job) -> str:
     waiting = job.trials.filter(state=TrialState.QUEUED).exclude(waiting="").first()
     if waiting is None:
         return ""
-    request = gpu_request(job.training_input)
+    request = job.definition.gpus
     request_text, need = f"each trial needs {request.describe()}", request.count
     live = queue.live_worker_hosts()
     if live is None:

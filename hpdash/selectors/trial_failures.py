@@ -1,6 +1,6 @@
 """Why a trial failed, in full: the last lines its program wrote (stderr and stdout share the
 trial's log) shown next to "exit code 1" on the job and trial pages, and given to API clients
-that ask for it (``jobs.get?hpdashFailures=true``, see :func:`recent_failures`)."""
+by hpdash's extension method (``…/jobs/JOB:hpdashDetails``, see :func:`recent_failures`)."""
 
 from __future__ import annotations
 

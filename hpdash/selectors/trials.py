@@ -5,8 +5,12 @@ write of its attempt was refused).  Callers reach a job through :mod:`hpdash.sel
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from django.db.models import QuerySet
 
 from hpdash.core.states import (
     ACTIVE_TRIAL_STATES,
@@ -17,6 +21,29 @@ from hpdash.core.states import (
 )
 from hpdash.core.suggest import Observation
 from hpdash.models import Job, Measurement, Trial
+
+
+class TrialRow(NamedTuple):
+    """The fields of a trial that its API resource shows, read with ``values_list``: building
+    10,000 ``Trial`` instances (every column, six datetimes each) costs more than the rest of a
+    ``jobs.get`` put together.  Has the ``Trial`` attributes the serializers and
+    :func:`rank_trials` read."""
+
+    trial_id: int
+    state: str
+    params: dict[str, Any]
+    final_value: float | None
+    final_step: int | None
+    is_stopped_early: bool
+    start_time: dt.datetime | None
+    end_time: dt.datetime | None
+    failure_reason: str
+    pk: int
+
+
+def trial_rows(trials: QuerySet[Trial]) -> list[TrialRow]:
+    """``trials`` (in their order) as :class:`TrialRow` tuples."""
+    return [TrialRow._make(r) for r in trials.values_list(*TrialRow._fields)]
 
 
 def trial_observations(trials: Iterable[Trial]) -> list[Observation]:
@@ -57,15 +84,30 @@ def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
     return sorted(trials, key=key)
 
 
+# A trial's curve, wherever it is shown: (step, value) in step order, report order within a
+# step (two metric sources, or an epoch counter that restarted, report out of step order).
+CURVE_ORDER = ("trial_id", "step", "id")
+
+
 def trial_curves(trials: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
-    """Measurements of the trials with these primary keys, as (step, value) in step order
-    (report order within a step)."""
+    """The curves of the trials with these primary keys."""
     curves: dict[int, list[tuple[int, float]]] = {pk: [] for pk in trials}
-    rows = (Measurement.objects.filter(trial_id__in=list(curves)).order_by("trial_id", "step",
-                                                                           "id")
+    rows = (Measurement.objects.filter(trial_id__in=list(curves)).order_by(*CURVE_ORDER)
             .values_list("trial_id", "step", "value"))
     for trial_pk, step, value in rows:
         curves[trial_pk].append((step, value))
+    return curves
+
+
+def job_curves(*, job: Job, trial_ids: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
+    """The curves of these trials of ``job``, by trial id (a caller has already checked that
+    the user may see the job)."""
+    ids = list(trial_ids)
+    rows = (Measurement.objects.filter(trial__job=job, trial__trial_id__in=ids)
+            .order_by(*CURVE_ORDER).values_list("trial__trial_id", "step", "value"))
+    curves: dict[int, list[tuple[int, float]]] = {i: [] for i in ids}
+    for tid, step, value in rows:
+        curves[tid].append((step, value))
     return curves
 
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from hpdash.core.gpus import GpuMachine, GpuRequest, free_devices, pick
+from hpdash.core.gpus import GpuMachine, free_devices, pick
+from hpdash.core.spec import GpuRequest
 from hpdash.core.states import TrialState
 from hpdash.models import GpuHost, Trial
-from hpdash.worker import queue
+from hpdash.ops import queue
 
 
 class GpusBusy(Exception):

@@ -4,6 +4,7 @@ admin actions and the CLI's server side call these; nothing else changes a job's
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import os
 import secrets
@@ -13,25 +14,26 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from hpdash.core.gpus import gpu_request
 from hpdash.core.spec import (
     FieldViolation,
     HyperparameterSpec,
+    JobDefinition,
+    NewJob,
     SpecError,
-    TrainingInput,
     local_path,
-    parse_job,
 )
 from hpdash.core.spec.parse import parse_labels
+from hpdash.core.spec.stored import definition_to_json
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Project
+from hpdash.ops import queue
 from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
-from hpdash.worker import queue
 
 log = logging.getLogger(__name__)
 
+# The field paths of errors name the ml v1 request, the one family hpdash takes jobs through.
 HP_PATH = "trainingInput.hyperparameters"
 
 
@@ -73,37 +75,40 @@ def _outside_allowed(uri: str) -> str | None:
             f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
 
 
-def _check_gpus(training: TrainingInput) -> list[FieldViolation]:
+def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
     """A GPU request no worker machine can ever meet is refused now, not left waiting."""
-    request = gpu_request(training.raw)
+    request = definition.gpus
     problem = gpu_request_problem(request)
     return [FieldViolation(request.field, problem)] if problem else []
 
 
-def _check_local_paths(training: TrainingInput) -> list[FieldViolation]:
+def _check_local_paths(definition: JobDefinition) -> list[FieldViolation]:
     violations = []
-    for i, uri in enumerate(training.package_uris):
+    for i, uri in enumerate(definition.trainer.package_uris):
         field = f"trainingInput.packageUris[{i}]"
         why = _outside_allowed(uri)
         if why:
             violations.append(FieldViolation(field, why))
         elif not os.path.exists(local_path(uri)):
             violations.append(FieldViolation(field, f"package {uri} does not exist"))
-    if training.job_dir:
-        why = _outside_allowed(training.job_dir)
+    if definition.job_dir:
+        why = _outside_allowed(definition.job_dir)
         if why:
             violations.append(FieldViolation("trainingInput.jobDir", why))
     return violations
 
 
-_RESUMED_FIELDS = ("goal", "hyperparameterMetricTag", "params", "algorithm")
+# What a resumed job takes from the job it resumes: ml v1's name (for errors), the typed one.
+_RESUMED = {"goal": "goal", "hyperparameterMetricTag": "metric_tag", "params": "params",
+            "algorithm": "algorithm"}
 
 
-def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> Job:
-    """Fill in goal, params, metric tag and algorithm from the job being resumed (seed:
-    "Resuming a completed job") and return that job.  The previous job may have SUCCEEDED,
-    FAILED or been CANCELLED; it must be finished.  Fields the user gives must agree with it."""
-    prev_id = hp["resumePreviousJobId"]
+def _resume_from(project: str, mine: HyperparameterSpec) -> tuple[Job, HyperparameterSpec]:
+    """The job being resumed (seed: "Resuming a completed job"), and this job's hyperparameter
+    spec with goal, params, metric tag and algorithm taken from it.  The previous job may have
+    SUCCEEDED, FAILED or been CANCELLED; it must be finished.  Fields the user gave must agree
+    with it."""
+    prev_id = mine.resume_previous_job_id
     prev = Job.objects.filter(project__name=project, job_id=prev_id).first()
     if prev is None:
         raise SpecError([FieldViolation(f"{HP_PATH}.resumePreviousJobId",
@@ -113,50 +118,42 @@ def _resume_from(project: str, hp: dict[str, Any], mine: HyperparameterSpec) -> 
             f"{HP_PATH}.resumePreviousJobId",
             f"job {prev_id!r} is {prev.state}: only a finished job can be resumed")])
     theirs = prev.spec
-    pairs = {"goal": (mine.goal, theirs.goal),
-             "hyperparameterMetricTag": (mine.metric_tag, theirs.metric_tag),
-             "params": (mine.params, theirs.params),
-             "algorithm": (mine.algorithm, theirs.algorithm)}
     contradictions = [
         FieldViolation(f"{HP_PATH}.{key}",
                        f"{key} differs from job {prev_id!r}, which this job resumes: a resumed "
                        f"job reuses the previous job's {key} (leave it out)")
-        for key, (a, b) in pairs.items() if key in hp and a != b
+        for key, attr in _RESUMED.items()
+        if attr in mine.given and getattr(mine, attr) != getattr(theirs, attr)
     ]
     if contradictions:
         raise SpecError(contradictions)
-    prev_hp = prev.training_input["hyperparameters"]
-    for key in _RESUMED_FIELDS:
-        if key in prev_hp:
-            hp[key] = prev_hp[key]
-    return prev
+    merged = dataclasses.replace(mine, goal=theirs.goal, metric_tag=theirs.metric_tag,
+                                 params=theirs.params, algorithm=theirs.algorithm)
+    return prev, merged
 
 
-def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
-    """Validate a Job resource with the one spec parser and store it QUEUED.  With an
+def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
+    """Store a job its front door has parsed (:class:`~hpdash.core.spec.types.NewJob`) QUEUED,
+    after the checks that need this server: its paths, its GPUs, the job it resumes.  With an
     ``owner``, checks that they may create jobs in ``project`` (see
     :func:`hpdash.services.projects.project_claim_for_create`).
 
     Raises :class:`SpecError` (with every violation) or :class:`AlreadyExists`."""
-    spec = parse_job(data)
     if owner is not None:
         denied = project_claim_for_create(user=owner, project=project)
         if denied:
             raise PermissionDenied(denied)
     else:  # the system itself (tests, management commands): a project without members
         Project.objects.get_or_create(name=project)
-    raw = dict(spec.training_input.raw)
-    violations = _check_local_paths(spec.training_input) + _check_gpus(spec.training_input)
+    definition = spec.definition
+    violations = _check_local_paths(definition) + _check_gpus(definition)
     if violations:
         raise SpecError(violations)
-    hp = dict(raw["hyperparameters"])
     previous = None
-    if spec.training_input.hyperparameters.resume_previous_job_id:
-        previous = _resume_from(project, hp, spec.training_input.hyperparameters)
-        raw["hyperparameters"] = hp
-        # Re-validate the merged spec so the stored job is as valid as any other.
-        spec = parse_job({**data, "trainingInput": raw})
-    hps = spec.training_input.hyperparameters
+    if definition.hyperparameters.resume_previous_job_id:
+        previous, hps = _resume_from(project, definition.hyperparameters)
+        definition = dataclasses.replace(definition, hyperparameters=hps)
+    hps = definition.hyperparameters
     assert spec.job_id is not None
     try:
         with transaction.atomic():
@@ -167,7 +164,9 @@ def job_create(*, project: str, data: Any, owner: Any = None) -> Job:
                 job_id=spec.job_id,
                 owner=owner,
                 labels=spec.labels,
-                training_input=raw,
+                definition_json=definition_to_json(definition),
+                family=spec.family,
+                request=dict(spec.request),
                 goal=hps.goal,
                 metric_tag=hps.metric_tag,
                 algorithm=hps.algorithm,

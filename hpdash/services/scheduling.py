@@ -21,9 +21,9 @@ from hpdash.core.states import (
 )
 from hpdash.core.suggest import get_suggester
 from hpdash.models import Job, Trial
+from hpdash.ops import queue
 from hpdash.selectors.trials import job_history
 from hpdash.services import trials
-from hpdash.worker import queue
 
 log = logging.getLogger(__name__)
 

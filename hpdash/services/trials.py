@@ -20,12 +20,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from hpdash.core.gpus import GpuMachine, gpu_request
+from hpdash.core.gpus import GpuMachine
 from hpdash.core.runner.metrics import Measurement as ReportedMeasurement
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Measurement, Trial
+from hpdash.ops import queue
 from hpdash.services.gpus import GpusBusy, gpu_lease, gpu_trials_wake
-from hpdash.worker import queue
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +71,7 @@ def _claim(trial_pk: int, attempt: int, worker: str, machine: GpuMachine) -> Tri
             trial.end_time = now
             trial.save(update_fields=["state", "stop_reason", "end_time"])
             return None
-        trial.gpus = gpu_lease(trial=trial, machine=machine,
-                               request=gpu_request(job.training_input))
+        trial.gpus = gpu_lease(trial=trial, machine=machine, request=job.definition.gpus)
         trial.gpu_host = machine.host if trial.gpus else ""
         trial.state = TrialState.RUNNING
         trial.start_time = now

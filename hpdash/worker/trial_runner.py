@@ -261,10 +261,10 @@ class TrialRun:
         sandbox_job = self.layout.sandbox_job(job.project_id, job.job_id)
         sandbox.gate(sandbox_job, self.layout.sandbox, user)
         pythonpath = stage_packages(
-            list(job.training.package_uris),
+            list(job.definition.trainer.package_uris),
             str(self.layout.sandbox_packages(job.project_id, job.job_id)),
             group=user.gid if user else None)
-        return plan_trial(training=job.training, layout=self.layout, project=job.project_id,
+        return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=sys.executable, base_env=os.environ, pythonpath=pythonpath,
                           placement=Placement(run_as=user.run_as if user else None,

@@ -138,10 +138,10 @@ def test_describe_prints_yaml_and_trials_or_raw_json(stub: StubServer):
     job = {"jobId": "j/odd", "state": "SUCCEEDED", "trainingOutput": {"trials": [
         {"trialId": "10", "hyperparameters": {"x": "1"}},
         {"trialId": "9", "hyperparameters": {"x": "2"}}]}}
-    stub.responder = lambda seen: (200, job)
+    stub.responder = lambda seen: (200, {"job": job})
     code, out, _ = run("--url", stub.url, "jobs", "describe", "j/odd")
     assert code == 0
-    assert stub.requests[0].path == "/v1/projects/local/jobs/j%2Fodd?hpdashFailures=true"
+    assert [r.path for r in stub.requests] == ["/v1/projects/local/jobs/j%2Fodd:hpdashDetails"]
     assert "jobId: j/odd" in out
     assert [line.split()[0] for line in out.split("Training Output Trials\n")[1].splitlines()
             ] == ["TRIAL", "10", "9"], "the API's order (best first)"

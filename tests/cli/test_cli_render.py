@@ -56,16 +56,18 @@ EARLY_AND_FAILED = {
     "trainingOutput": {"trials": [
         {**_trial("4", 0.9, x="0.1")},
         {**_trial("2", 0.3, x="0.2"), "isTrialStoppedEarly": True},
-        {**_trial("5", None, x="0.3"), "hpdashFailure": {
-            "reason": "exit code 1",
-            "logTail": "Traceback (most recent call last):\nValueError: bad shape"}},
+        {**_trial("5", None, x="0.3")},
         {**_trial("6", None, x="0.4")},
     ]},
 }
+# What :hpdashDetails adds: trial 5's failure.
+FAILURES = {"trials": [{"trialId": "5", "failure": {
+    "reason": "exit code 1",
+    "logTail": "Traceback (most recent call last):\nValueError: bad shape"}}]}
 
 
 def test_the_table_marks_early_stopped_trials_and_gives_failed_ones_their_reason():
-    lines = trials_table(EARLY_AND_FAILED).splitlines()
+    lines = trials_table(EARLY_AND_FAILED, FAILURES).splitlines()
     assert lines[1].split() == ["TRIAL", "STATE", "OBJECTIVE_VALUE", "STEP", "x", "NOTE"]
     assert lines[2].split() == ["4", "SUCCEEDED", "0.9", "30", "0.1"]
     assert lines[3].split() == ["2", "SUCCEEDED", "0.3", "30", "0.2", "stopped", "early"]
@@ -74,23 +76,23 @@ def test_the_table_marks_early_stopped_trials_and_gives_failed_ones_their_reason
 
 
 def test_describe_shows_a_failed_trials_last_log_lines_next_to_its_reason():
-    out = describe(EARLY_AND_FAILED)
+    out = describe(EARLY_AND_FAILED, FAILURES)
     doc, rest = out.split("\nTraining Output Trials\n")
     assert rest.split("\n\n")[1] == (
         "Trial 5 FAILED: exit code 1\n"
         "  Traceback (most recent call last):\n"
         "  ValueError: bad shape\n")
-    assert "hpdashFailure" not in doc, "shown once, below the table"
+    assert "bad shape" not in doc, "shown once, below the table"
     assert yaml.safe_load(doc)["trainingOutput"]["trials"][1]["isTrialStoppedEarly"] is True
 
 
 def test_a_long_failure_reason_is_cut_in_the_table_but_whole_below_it():
     reason = "metric was nan at step 3; " * 10
-    job = {"trainingOutput": {"trials": [{**_trial("1", None), "hpdashFailure": {
-        "reason": reason}}]}}
-    row = trials_table(job).splitlines()[2]
+    job = {"trainingOutput": {"trials": [_trial("1", None)]}}
+    details = {"trials": [{"trialId": "1", "failure": {"reason": reason}}]}
+    row = trials_table(job, details).splitlines()[2]
     assert row.endswith("…") and len(row.split("FAILED", 1)[1].strip()) == 60
-    assert f"Trial 1 FAILED: {reason}" in describe(job)
+    assert f"Trial 1 FAILED: {reason}" in describe(job, details)
 
 
 def test_describe_prints_sorted_block_yaml_then_the_trials_table():

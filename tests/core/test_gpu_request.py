@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hpdash.core.gpus import gpu_request, parse_device_list, pick, visible_devices
+from hpdash.core.gpus import parse_device_list, pick, visible_devices
+from hpdash.core.spec.parse import gpu_request
 
 
 @pytest.mark.parametrize(("training_input", "count", "field"), [

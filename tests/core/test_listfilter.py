@@ -15,7 +15,7 @@ from support import submitter
 
 from hpdash.core.listfilter import And, FilterError, Not, Or, Restriction, matches, parse_filter
 from hpdash.models import ApiToken, Job, Trial
-from hpdash.worker import queue
+from hpdash.ops import queue
 
 
 def job(job_id: str, state: str = "SUCCEEDED", **extra: Any) -> dict[str, Any]:
@@ -398,7 +398,8 @@ def test_page_size_defaults_to_20_and_is_clamped_to_100(client, auth):
     base = create(client, auth, "seed")
     row = Job.objects.get(job_id="seed")
     Job.objects.bulk_create([
-        Job(project_id="p", job_id=f"bulk{i}", training_input=row.training_input, goal=row.goal,
+        Job(project_id="p", job_id=f"bulk{i}", definition_json=row.definition_json,
+            request=row.request, goal=row.goal,
             metric_tag=row.metric_tag, algorithm=row.algorithm, max_trials=1,
             max_parallel_trials=1, seed=1, etag=base["etag"]) for i in range(104)])
     assert len(list_jobs(client, auth)["jobs"]) == 20

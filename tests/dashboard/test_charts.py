@@ -8,7 +8,7 @@ import pytest
 
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.dashboard import charts
-from hpdash.dashboard.charts import Point
+from hpdash.selectors.trial_points import Point
 
 SPEC = HyperparameterSpec(params=(
     ParameterSpec("lr", "DOUBLE", 1e-4, 1.0, scale_type="UNIT_LOG_SCALE"),

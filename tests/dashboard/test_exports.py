@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from support import ml_job_fields
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Measurement, Project, Trial
@@ -22,8 +23,8 @@ def job(django_user_model) -> Job:
     alice = django_user_model.objects.create_user("alice")
     Project.objects.create(name="p").members.add(alice)
     project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id="j", training_input={
-        "pythonModule": "m", "hyperparameters": HP}, goal="MAXIMIZE", metric_tag="acc",
+    job = Job.objects.create(project=project, job_id="j", **ml_job_fields({
+        "pythonModule": "m", "hyperparameters": HP}), goal="MAXIMIZE", metric_tag="acc",
         algorithm="RANDOM_SEARCH", max_trials=4, max_parallel_trials=1, seed=1)
     now = timezone.now()
     t1 = Trial.objects.create(job=job, trial_id=1, state=TrialState.SUCCEEDED,
@@ -50,7 +51,7 @@ def test_trials_json_gives_every_measurement_of_each_trial_in_step_order(client,
 
 
 def test_jobs_get_stays_as_ml_v1_has_it_without_all_metrics(job):
-    from hpdash.api.serializers import job_resource
+    from hpdash.api.mlv1.serializers import job_resource
 
     assert all("allMetrics" not in t for t in job_resource(job)["trainingOutput"]["trials"])
 

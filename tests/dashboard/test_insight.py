@@ -10,7 +10,7 @@ import pytest
 
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.dashboard import charts, insight
-from hpdash.dashboard.charts import Point
+from hpdash.selectors.trial_points import Point
 
 SPEC = HyperparameterSpec(goal="MAXIMIZE", metric_tag="acc", max_trials=100, params=(
     ParameterSpec(name="lr", type="DOUBLE", min_value=1e-4, max_value=1.0,

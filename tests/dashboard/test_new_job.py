@@ -12,14 +12,15 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from support import submit_ml_job
 
+from hpdash.api.mlv1.serializers import job_resource
 from hpdash.core.spec import load_config, parse_job
 from hpdash.core.states import JobState
 from hpdash.dashboard.views import new_job
 from hpdash.models import Job
+from hpdash.ops import queue
 from hpdash.ops.paths import BASE_DIR
-from hpdash.services.jobs import job_create
-from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -140,7 +141,7 @@ def finished_job(job_id: str = "digits_1", project: str = "local", owner: str = 
              "maxParallelTrials": 3,
              "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}],
              **hp}
-    job = job_create(project=project, owner=User.objects.get(username=owner), data={
+    job = submit_ml_job(project=project, owner=User.objects.get(username=owner), data={
         "jobId": job_id, "trainingInput": {
             "pythonModule": "trainer.task", "packageUris": [TRAINER],
             "args": ["--api-key=s3cret"], "hyperparameters": hyper}})
@@ -208,7 +209,7 @@ def test_a_valid_job_with_all_four_parameter_types_is_created_and_shown(web, use
     assert response["Location"] == "/projects/local/jobs/j1/"
     job = Job.objects.get(project="local", job_id="j1")
     assert job.owner == user and job.labels == {"team": "vision"}
-    ti = job.training_input
+    ti = job.request["trainingInput"]
     assert ti["pythonModule"] == "trainer.task" and ti["packageUris"] == [TRAINER]
     assert ti["args"] == ["--epochs=3"]
     assert ti["hyperparameters"]["params"] == [
@@ -228,7 +229,7 @@ def test_fields_of_other_types_in_a_row_are_not_sent(web):
     rows = [{"parameter_name": "act", "type": "CATEGORICAL", "categorical_values": "a, b",
              "min_value": "3", "max_value": "1", "discrete_values": "1,2"}]
     assert web.post(URL, form_data(rows, max_trials="10")).status_code == 302
-    params = Job.objects.get().training_input["hyperparameters"]["params"]
+    params = Job.objects.get().request["trainingInput"]["hyperparameters"]["params"]
     assert params == [{"parameterName": "act", "type": "CATEGORICAL",
                        "categoricalValues": ["a", "b"]}]
 
@@ -299,7 +300,7 @@ def test_an_invalid_project_name_is_an_error_on_the_project_field(web):
 def test_other_training_input_fields_are_stored_and_their_errors_shown_on_that_box(web):
     extra = "region: us-central1\nscheduling:\n  maxRunningTime: 3600s\n"
     assert web.post(URL, form_data(extra=extra)).status_code == 302
-    ti = Job.objects.get().training_input
+    ti = Job.objects.get().request["trainingInput"]
     assert ti["region"] == "us-central1" and ti["scheduling"] == {"maxRunningTime": "3600s"}
 
     response = web.post(URL, form_data(job_id="j2", extra="scheduling:\n  maxRunningTime: 1h"))
@@ -379,10 +380,11 @@ def test_importing_the_docs_example_fills_the_parameter_rows_and_machine_fields(
     # Submitting the imported form gives the config's job.
     assert web.post(URL, as_post(response)).status_code == 302
     job = Job.objects.get(job_id="mine")
-    hp = job.training_input["hyperparameters"]
+    hp = job.request["trainingInput"]["hyperparameters"]
     assert [p["parameterName"] for p in hp["params"]] == ["hidden1", "numRnnCells",
                                                           "rnnCellType"]
-    assert job.training_input["workerCount"] == "9" and hp["enableTrialEarlyStopping"] is True
+    assert job.request["trainingInput"]["workerCount"] == "9"
+    assert hp["enableTrialEarlyStopping"] is True
 
 
 def test_an_uploaded_json_job_is_imported_and_unknown_things_are_reported(web):
@@ -421,7 +423,7 @@ def test_export_downloads_yaml_that_the_parser_accepts(web):
     assert text.startswith("# ml v1 Job exported") and "# project: local" in text
     job = parse_job(load_config(text))
     assert job.job_id == "j1" and job.labels == {"team": "vision"}
-    assert [p.type for p in job.training_input.hyperparameters.params] == [
+    assert [p.type for p in job.definition.hyperparameters.params] == [
         "DOUBLE", "INTEGER", "DISCRETE", "CATEGORICAL"]
     assert Job.objects.count() == 0
 
@@ -436,7 +438,7 @@ def test_an_uploaded_package_is_stored_and_the_job_points_at_it(web, data_dir):
     data["package"] = SimpleUploadedFile("../../my trainer;rm -rf.tar.gz", payload)
     response = web.post(URL, data)
     assert response.status_code == 302
-    uris = Job.objects.get().training_input["packageUris"]
+    uris = Job.objects.get().request["trainingInput"]["packageUris"]
     assert len(uris) == 1
     stored = Path(uris[0])
     assert stored.name == "my_trainer_rm_-rf.tar.gz"
@@ -498,7 +500,9 @@ def test_continue_this_job_prefills_the_form_and_the_resumed_job_reuses_its_para
     assert response.status_code == 302, response.context["form"].errors
     job = Job.objects.get(job_id="digits_2")
     assert job.previous_job == prev
-    assert job.training_input["hyperparameters"]["params"][0]["parameterName"] == "x"
+    assert job.spec.params[0].name == "x"
+    assert job_resource(job)["trainingInput"]["hyperparameters"]["params"][0][
+        "parameterName"] == "x", "the API shows the params the resumed job runs with"
 
 
 def test_a_job_of_a_project_the_user_is_not_in_is_neither_offered_nor_prefilled(
@@ -554,7 +558,7 @@ def test_load_example_fills_the_form_with_the_bundled_trainer_and_submits(web):
     data["action"] = "submit-anyway"  # 12 trials for 4 params is under the advice
     data["warnings_seen"] = web.post(URL, as_post(response)).context["warnings_seen"]
     assert web.post(URL, data).status_code == 302
-    assert Job.objects.get().training_input["packageUris"] == [TRAINER]
+    assert Job.objects.get().request["trainingInput"]["packageUris"] == [TRAINER]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from support import ml_job_fields
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Project, Trial
@@ -23,8 +24,8 @@ HP = {"goal": "MAXIMIZE", "maxTrials": 10, "params": [
 @pytest.fixture
 def job() -> Job:
     project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id="j", training_input={
-        "pythonModule": "m", "hyperparameters": HP}, goal="MAXIMIZE", metric_tag="acc",
+    job = Job.objects.create(project=project, job_id="j", **ml_job_fields({
+        "pythonModule": "m", "hyperparameters": HP}), goal="MAXIMIZE", metric_tag="acc",
         algorithm="ALGORITHM_UNSPECIFIED", max_trials=10, max_parallel_trials=1, seed=1)
     t0 = timezone.now()
     rows = [  # id, units, lr, opt, value, step, seconds

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from support import submit_ml_job
 
 from hpdash.core.gpus import GpuMachine
 from hpdash.core.spec import SpecError
 from hpdash.core.states import TrialState
 from hpdash.models import GpuHost, Job, Trial
+from hpdash.ops import queue
 from hpdash.services import trials
 from hpdash.services.gpus import GpusBusy
-from hpdash.services.jobs import job_create
 from hpdash.services.scheduling import job_advance, queue_reconcile, trials_requeue_stale
-from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def _job(job_id: str, count: int | None, trials_: int = 4) -> Job:
     if count is not None:
         ti["masterConfig"] = {"acceleratorConfig": {"count": str(count),
                                                     "type": "NVIDIA_TESLA_T4"}}
-    job = job_create(project="p", data={"jobId": job_id, "trainingInput": ti})
+    job = submit_ml_job(project="p", data={"jobId": job_id, "trainingInput": ti})
     job_advance(job.pk)
     return job
 
@@ -128,7 +128,7 @@ def test_a_request_no_machine_can_meet_is_refused_naming_the_field():
     assert "no worker machine" in violation.description and "box, has 4" in violation.description
     GpuHost.objects.all().delete()
     with pytest.raises(SpecError, match="scaleTier"):
-        job_create(project="p", data={"jobId": "tier", "trainingInput": {
+        submit_ml_job(project="p", data={"jobId": "tier", "trainingInput": {
             "pythonModule": "m", "scaleTier": "BASIC_GPU", "hyperparameters": {
                 "maxTrials": 1, "params": [
                     {"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]}}})

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from support import submit_ml_job
 
 from hpdash.core.spec import SpecError
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Trial
-from hpdash.services.jobs import AlreadyExists, FailedPrecondition, job_cancel, job_create
+from hpdash.ops import queue
+from hpdash.services.jobs import AlreadyExists, FailedPrecondition, job_cancel
 from hpdash.services.scheduling import job_advance, trials_requeue_stale
 from hpdash.services.trials import TrialOutcome, trial_finish, trial_start
-from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -45,36 +46,36 @@ def finish(trial: Trial, value: float | None = 0.5, state=TrialState.SUCCEEDED):
 def test_creating_a_job_stores_it_queued_and_asks_a_worker_to_advance_it(
         enqueued, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        job = job_create(project="p", data=body())
+        job = submit_ml_job(project="p", data=body())
     assert job.state == JobState.QUEUED and job.max_trials == 5
     assert enqueued == [("advance", job.pk)]
 
 
 def test_an_invalid_job_is_refused_and_nothing_is_stored(enqueued):
     with pytest.raises(SpecError):
-        job_create(project="p", data=body(maxTrials=0))
+        submit_ml_job(project="p", data=body(maxTrials=0))
     assert Job.objects.count() == 0
 
 
 def test_a_duplicate_job_id_in_the_same_project_is_refused_but_other_projects_are_free(
         enqueued):
-    job_create(project="p", data=body())
+    submit_ml_job(project="p", data=body())
     with pytest.raises(AlreadyExists):
-        job_create(project="p", data=body())
-    job_create(project="q", data=body())
+        submit_ml_job(project="p", data=body())
+    submit_ml_job(project="q", data=body())
 
 
 def test_a_missing_package_is_refused_naming_the_field(enqueued):
     b = body()
     b["trainingInput"]["packageUris"] = ["/nonexistent/trainer.tar.gz"]
     with pytest.raises(SpecError) as err:
-        job_create(project="p", data=b)
+        submit_ml_job(project="p", data=b)
     assert err.value.violations[0].field == "trainingInput.packageUris[0]"
 
 
 def test_advance_starts_max_parallel_trials_then_one_per_finished_trial_up_to_max_trials(
         enqueued, django_capture_on_commit_callbacks):
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     with django_capture_on_commit_callbacks(execute=True):
         job_advance(job.pk)
         job_advance(job.pk)  # a racing second call adds nothing
@@ -93,7 +94,7 @@ def test_advance_starts_max_parallel_trials_then_one_per_finished_trial_up_to_ma
 def test_grid_search_ends_the_job_when_the_grid_is_exhausted(enqueued):
     b = body(algorithm="GRID_SEARCH", maxTrials=10, maxParallelTrials=10, params=[
         {"parameterName": "n", "type": "INTEGER", "minValue": 1, "maxValue": 3}])
-    job = job_create(project="p", data=b)
+    job = submit_ml_job(project="p", data=b)
     job_advance(job.pk)
     assert job.trials.count() == 3
     for t in job.trials.all():
@@ -104,7 +105,7 @@ def test_grid_search_ends_the_job_when_the_grid_is_exhausted(enqueued):
 
 def test_the_first_trial_failing_fails_the_job_and_drops_queued_trials(
         enqueued, django_capture_on_commit_callbacks):
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
     first, second = job.trials.all()
     with django_capture_on_commit_callbacks(execute=True):
@@ -120,7 +121,7 @@ def test_the_first_trial_failing_fails_the_job_and_drops_queued_trials(
 
 def test_cancel_drops_queued_trials_and_a_job_with_nothing_running_is_cancelled_at_once(
         enqueued):
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
     job_cancel(job=job, by="alice")
     job.refresh_from_db()
@@ -132,7 +133,7 @@ def test_cancel_drops_queued_trials_and_a_job_with_nothing_running_is_cancelled_
 
 
 def test_cancel_waits_for_running_trials_to_stop(enqueued):
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
     running = trial_start(trial_pk=job.trials.first().pk, attempt=0, worker="w1")
     assert running is not None
@@ -147,7 +148,7 @@ def test_cancel_waits_for_running_trials_to_stop(enqueued):
 
 
 def test_a_trial_of_a_cancelled_job_never_starts(enqueued):
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
     trial = job.trials.first()
     Job.objects.filter(pk=job.pk).update(state=JobState.CANCELLING)
@@ -162,7 +163,7 @@ def test_a_trial_whose_worker_died_is_requeued_as_a_new_attempt(
 
     from django.utils import timezone
 
-    job = job_create(project="p", data=body())
+    job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
     trial = trial_start(trial_pk=job.trials.first().pk, attempt=0, worker="w1")
     Trial.objects.filter(pk=trial.pk).update(
@@ -179,13 +180,13 @@ def test_a_trial_whose_worker_died_is_requeued_as_a_new_attempt(
 
 def test_resuming_reuses_the_previous_jobs_params_goal_and_tag_and_learns_from_its_trials(
         enqueued):
-    prev = job_create(project="p", data=body("first", goal="MINIMIZE", maxTrials=2))
+    prev = submit_ml_job(project="p", data=body("first", goal="MINIMIZE", maxTrials=2))
     job_advance(prev.pk)
     for t in prev.trials.all():
         finish(t, value=0.1)
     prev.refresh_from_db()
     assert prev.state == JobState.SUCCEEDED
-    resumed = job_create(project="p", data={"jobId": "second", "trainingInput": {
+    resumed = submit_ml_job(project="p", data={"jobId": "second", "trainingInput": {
         "pythonModule": "trainer.task",
         "hyperparameters": {"resumePreviousJobId": "first", "maxTrials": 3}}})
     assert resumed.previous_job == prev
@@ -205,7 +206,7 @@ def test_package_and_job_dir_paths_must_lie_inside_the_allowed_directories(enque
     settings.HPDASH = {**settings.HPDASH, "ALLOWED_PATHS": [str(allowed)]}
     ok = body("ok")
     ok["trainingInput"].update(packageUris=[str(allowed / "trainer")], jobDir=str(allowed / "o"))
-    job_create(project="p", data=ok)
+    submit_ml_job(project="p", data=ok)
     for field, value in (("packageUris", [str(tmp_path / "secret")]),
                          ("packageUris", [f"file://{allowed}/../secret"]),
                          ("packageUris", [str(allowed / "link")]),
@@ -213,7 +214,7 @@ def test_package_and_job_dir_paths_must_lie_inside_the_allowed_directories(enque
         bad = body("bad")
         bad["trainingInput"][field] = value
         with pytest.raises(SpecError) as err:
-            job_create(project="p", data=bad)
+            submit_ml_job(project="p", data=bad)
         assert err.value.violations[0].field.startswith(f"trainingInput.{field}")
     assert not Job.objects.filter(job_id="bad").exists()
 
@@ -228,9 +229,9 @@ def test_file_uris_with_localhost_and_percent_escapes_are_found_and_allowed(enqu
     b = body()
     b["trainingInput"]["packageUris"] = ["file://" + quote(str(package))]
     b["trainingInput"]["jobDir"] = f"file://localhost{tmp_path}/out"
-    job = job_create(project="p", data=b)
-    assert job.training.package_paths == (str(package),)
-    assert job.training.job_dir_path == f"{tmp_path}/out"
+    job = submit_ml_job(project="p", data=b)
+    assert job.definition.trainer.package_paths == (str(package),)
+    assert job.definition.job_dir_path == f"{tmp_path}/out"
 
 
 def test_a_file_uri_outside_the_allowed_paths_is_refused_after_decoding(enqueued, tmp_path,
@@ -239,6 +240,6 @@ def test_a_file_uri_outside_the_allowed_paths_is_refused_after_decoding(enqueued
     b = body()
     b["trainingInput"]["jobDir"] = "file://localhost/etc/out"
     with pytest.raises(SpecError) as exc:
-        job_create(project="p", data=b)
+        submit_ml_job(project="p", data=b)
     assert exc.value.violations[0].field == "trainingInput.jobDir"
     assert "outside the directories this server allows" in exc.value.violations[0].description

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from support import submit_ml_job
 
 from hpdash.core.runner.metrics import Measurement as Reported
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Measurement, Trial
+from hpdash.ops import queue
 from hpdash.selectors.trials import trial_refusal
 from hpdash.services import trials
-from hpdash.services.jobs import job_create
 from hpdash.services.scheduling import job_advance
-from hpdash.worker import queue
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def no_queue(monkeypatch):
 
 
 def _running(parallel: int = 1) -> list[Trial]:
-    job = job_create(project="p", data={"jobId": "j", "trainingInput": {
+    job = submit_ml_job(project="p", data={"jobId": "j", "trainingInput": {
         "pythonModule": "m", "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": "acc", "maxTrials": 4,
             "maxParallelTrials": parallel, "algorithm": "RANDOM_SEARCH",

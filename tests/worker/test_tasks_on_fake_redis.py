@@ -10,12 +10,12 @@ from pathlib import Path
 import fakeredis
 import pytest
 from rq import Queue, SimpleWorker
+from support import submit_ml_job
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Measurement
-from hpdash.services.jobs import job_create
-from hpdash.worker import queue
+from hpdash.ops import queue
 
 TRAINERS = str(Path(__file__).resolve().parents[1] / "e2e" / "trainers")
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -36,7 +36,7 @@ def fake_queue(monkeypatch):
 
 def _job(job_id: str, module: str, params: list[dict], *, max_trials: int = 2,
          early: bool = False, args: tuple[str, ...] = ()) -> Job:
-    return job_create(project="tier", data={"jobId": job_id, "trainingInput": {
+    return submit_ml_job(project="tier", data={"jobId": job_id, "trainingInput": {
         "pythonModule": module, "packageUris": [TRAINERS], "args": list(args),
         "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": max_trials,
@@ -176,7 +176,7 @@ def test_keras_runs_are_kept_apart_and_the_log_says_once_which_run_was_used(
     from keras_runs import keras_expected
 
     job_id = "keras_" + run
-    job = job_create(project="tier", data={"jobId": job_id, "trainingInput": {
+    job = submit_ml_job(project="tier", data={"jobId": job_id, "trainingInput": {
         "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
         "args": ["--epoch-sleep=0.05"], "jobDir": str(tmp_path / "out"),
         "hyperparameters": {
@@ -202,7 +202,7 @@ def test_keras_runs_are_kept_apart_and_the_log_says_once_which_run_was_used(
 
 def test_a_tag_naming_a_run_that_never_appears_fails_the_trial_and_names_the_runs_seen(
         fake_queue, tmp_path):
-    job = job_create(project="tier", data={"jobId": "keras_nope", "trainingInput": {
+    job = submit_ml_job(project="tier", data={"jobId": "keras_nope", "trainingInput": {
         "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
         "args": ["--epoch-sleep=0"], "jobDir": str(tmp_path / "out"),
         "hyperparameters": {

@@ -1,7 +1,7 @@
 """The ``filter`` of ``jobs.list``: Google's list-filter language (a subset of AIP-160), parsed
 into a small tree and evaluated against the ml v1 ``Job`` resource (a plain dict, as
-:func:`hpdash.api.serializers.job_resource` returns it).  No Django in here;
-:mod:`hpdash.api.filtering` translates what it can into a database query.
+:func:`hpdash.api.mlv1.serializers.job_resource` returns it).  No Django in here;
+:mod:`hpdash.api.common.filtering` translates what it can into a database query.
 
 Grammar (AIP-160; keywords are upper case)::
 

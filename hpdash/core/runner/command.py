@@ -47,19 +47,6 @@ def build_argv(
     return argv
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def snake_case_keys(value: Any) -> Any:
-    """TF_CONFIG's ``job`` is the training input in snake_case, as the classic service set it."""
-    if isinstance(value, dict):
-        return {_snake(k): snake_case_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [snake_case_keys(v) for v in value]
-    return value
-
-
 def build_env(
     base_env: Mapping[str, str],
     *,
@@ -67,11 +54,13 @@ def build_env(
     trial_id: int,
     metric_tag: str,
     metric_file: str,
-    training_input: Mapping[str, Any],
+    described: Mapping[str, Any],
     pythonpath: Sequence[str] = (),
 ) -> dict[str, str]:
+    """``described`` is the job as its trainers are told about it (the typed job's
+    ``described``): ``TF_CONFIG``'s ``job`` and ``CLOUD_ML_JOB``."""
     env = {k: v for k, v in base_env.items() if not _PRIVATE_ENV.match(k)}
-    job = snake_case_keys(dict(training_input))
+    job = dict(described)
     env["TF_CONFIG"] = json.dumps(
         {
             "cluster": {"master": ["127.0.0.1:2222"]},

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from hpdash.core.gpus import visible_devices
 from hpdash.core.layout import DataLayout
-from hpdash.core.spec import ParamValue, TrainingInput
+from hpdash.core.spec import JobDefinition, ParamValue
 
 from .command import build_argv, build_env, trial_job_dir
 from .process import RunAs
@@ -45,7 +45,7 @@ class TrialPlan:
 
 def plan_trial(
     *,
-    training: TrainingInput,
+    training: JobDefinition,
     layout: DataLayout,
     project: str,
     job_id: str,
@@ -62,10 +62,10 @@ def plan_trial(
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
-    argv = build_argv(python, training.python_module, args=training.args, trial_dir=job_dir,
+    argv = build_argv(python, training.trainer.module, args=training.args, trial_dir=job_dir,
                       spec=hp, params=params)
     env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
-                    metric_file=str(metric_file), training_input=training.raw,
+                    metric_file=str(metric_file), described=training.described,
                     pythonpath=pythonpath)
     # Always set: a trial that was given no GPU must not see GPU 0 by default.
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)

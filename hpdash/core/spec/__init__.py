@@ -1,31 +1,34 @@
-"""The one parser and validator of AI-Platform job specs (no Django in here)."""
+"""The typed job and the one parser and validator of AI-Platform job specs (no Django in here)."""
 
 from .config import load_config
-from .parse import parse_hyperparameters, parse_job, parse_training_input
+from .parse import parse_hyperparameters, parse_job
 from .types import (
     DEFAULT_METRIC_TAG,
     FieldViolation,
+    GpuRequest,
     HyperparameterSpec,
-    JobSpec,
+    JobDefinition,
+    NewJob,
     ParameterSpec,
     ParamValue,
+    PythonPackage,
     SpecError,
-    TrainingInput,
     local_path,
 )
 
 __all__ = [
     "DEFAULT_METRIC_TAG",
     "FieldViolation",
+    "GpuRequest",
     "HyperparameterSpec",
-    "JobSpec",
+    "JobDefinition",
+    "NewJob",
     "ParamValue",
     "ParameterSpec",
+    "PythonPackage",
     "SpecError",
-    "TrainingInput",
     "load_config",
     "local_path",
     "parse_hyperparameters",
     "parse_job",
-    "parse_training_input",
 ]

@@ -14,8 +14,11 @@ Contract:
   proto3 JSON mapping: integer fields take a JSON number or a decimal string, double fields take a
   JSON number or a numeric string. Booleans are never numbers and numbers are never strings: a
   YAML ``yes`` in a list of categories is reported, not silently turned into ``"True"``.
-- ``TrainingInput.raw`` echoes the validated ``trainingInput`` in API form, in the user's key
-  order, with int64 fields as decimal strings and doubles as floats; defaults are not filled in.
+- ``NewJob.request["trainingInput"]`` is the validated ``trainingInput`` in API form, as the API
+  echoes it: in the user's key order, int64 fields as decimal strings, doubles as floats;
+  defaults are not filled in.  Everything hpdash runs with is in the typed
+  :class:`~hpdash.core.spec.types.JobDefinition`: the GPU request and ``TF_CONFIG``'s ``job``
+  are read from ml v1's fields here, once.
 
 Where the parts live: :mod:`~hpdash.core.spec.config` loads YAML/JSON config text safely,
 :mod:`~hpdash.core.spec.checks` holds the violation collector and the generic checkers, and
@@ -28,6 +31,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
@@ -62,11 +66,13 @@ from .types import (
     DEFAULT_MAX_RUNNING_SECONDS,
     DEFAULT_METRIC_TAG,
     FieldViolation,
+    GpuRequest,
     HyperparameterSpec,
-    JobSpec,
+    JobDefinition,
+    NewJob,
     ParameterSpec,
+    PythonPackage,
     SpecError,
-    TrainingInput,
 )
 
 __all__ = [
@@ -77,6 +83,7 @@ __all__ = [
     "parse_hyperparameters",
     "parse_job",
     "parse_labels",
+    "snake_case_keys",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -360,6 +367,15 @@ _HP_CHECKERS: dict[str, Checker] = {
 }
 
 
+# ml v1's HyperparameterSpec fields and the typed spec's names for them.
+_HP_FIELDS: Final = {
+    "goal": "goal", "hyperparameterMetricTag": "metric_tag", "params": "params",
+    "maxTrials": "max_trials", "maxParallelTrials": "max_parallel_trials",
+    "maxFailedTrials": "max_failed_trials", "enableTrialEarlyStopping": "enable_early_stopping",
+    "resumePreviousJobId": "resume_previous_job_id", "algorithm": "algorithm",
+}
+
+
 def _check_grid(ctx: Ctx, path: str, specs: list[ParameterSpec | None], params_raw: Any
                 ) -> None:
     """GRID_SEARCH needs a finite grid of at most ``_MAX_GRID`` points."""
@@ -428,6 +444,7 @@ def _parse_hp(ctx: Ctx, data: Any, path: str) -> tuple[HyperparameterSpec | None
         enable_early_stopping=raw.get("enableTrialEarlyStopping", False),
         resume_previous_job_id=raw.get("resumePreviousJobId"),
         algorithm=raw.get("algorithm", "ALGORITHM_UNSPECIFIED"),
+        given=frozenset(_HP_FIELDS[key] for key in data if key in _HP_FIELDS),
     )
     return spec, raw
 
@@ -457,7 +474,36 @@ _COUNT_TYPES = (
 )
 
 
-def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | None:
+def gpu_request(training_input: Mapping[str, Any]) -> GpuRequest:
+    """What each trial asks for, by AI Platform's rules as far as a workstation has them:
+    ``masterConfig.acceleratorConfig.count`` devices (of the stored, shown, never matched
+    ``type``); else one for ``scaleTier: BASIC_GPU``; else none (other tiers and ``masterType``
+    names such as ``standard_gpu`` included)."""
+    accel = (training_input.get("masterConfig") or {}).get("acceleratorConfig") or {}
+    if "count" in accel or "type" in accel:
+        count = int(accel.get("count", 0) or 0)
+        return GpuRequest(count=count, type=str(accel.get("type", "")) if count else "",
+                          field="trainingInput.masterConfig.acceleratorConfig.count")
+    if training_input.get("scaleTier") == "BASIC_GPU":
+        return GpuRequest(count=1, field="trainingInput.scaleTier")
+    return GpuRequest()
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def snake_case_keys(value: Any) -> Any:
+    """TF_CONFIG's ``job`` is the training input in snake_case, as the classic service set it."""
+    if isinstance(value, dict):
+        return {_snake(k): snake_case_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [snake_case_keys(v) for v in value]
+    return value
+
+
+def _parse_training_input(ctx: Ctx, data: Any, path: str
+                          ) -> tuple[JobDefinition | None, dict[str, Any]]:
     start = ctx.count
     hp: HyperparameterSpec | None = None
 
@@ -469,7 +515,7 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | Non
     schema = {**_TRAINING_INPUT_SCHEMA, "hyperparameters": check_hp}
     raw = check_object(ctx, data, path, schema)
     if raw is BAD:
-        return None
+        return None, {}
     assert isinstance(data, dict)
 
     if "pythonModule" not in data:
@@ -497,17 +543,18 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str) -> TrainingInput | Non
 
     _check_command_size(ctx, raw, path)
     if ctx.count > start or hp is None:
-        return None
+        return None, raw
     limit = (raw.get("scheduling") or {}).get("maxRunningTime")
-    return TrainingInput(
+    return JobDefinition(
         hyperparameters=hp,
-        python_module=raw["pythonModule"],
-        package_uris=tuple(raw.get("packageUris", ())),
+        trainer=PythonPackage(module=raw["pythonModule"],
+                              package_uris=tuple(raw.get("packageUris", ()))),
         args=tuple(raw.get("args", ())),
         job_dir=raw.get("jobDir"),
         max_running_seconds=float(limit[:-1]) if limit else DEFAULT_MAX_RUNNING_SECONDS,
-        raw=raw,
-    )
+        gpus=gpu_request(raw),
+        described=snake_case_keys(raw),
+    ), raw
 
 
 def training_input_fields() -> FieldTree:
@@ -531,22 +578,14 @@ def _check_command_size(ctx: Ctx, raw: dict[str, Any], path: str) -> None:
     # args are part of that JSON, so they fit on the command line too (ARG_MAX is 2 MiB).
 
 
-def parse_training_input(data: Any, path: str = "trainingInput") -> TrainingInput:
-    """Validate one ``TrainingInput`` object (as stored with a job) into its typed form."""
-    ctx = Ctx()
-    training = _parse_training_input(ctx, data, path)
-    ctx.raise_if_any(path)
-    assert training is not None
-    return training
-
-
-def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> JobSpec | None:
+def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> NewJob | None:
     if not isinstance(data, dict):
         ctx.add("job", f"the job must be an object (a Job resource), got {got(data)}")
         return None
     job_id: Any = None
     labels: Any = {}
-    training: TrainingInput | None = None
+    training: JobDefinition | None = None
+    raw: dict[str, Any] = {}
     for key, value in data.items():
         if not isinstance(key, str) or key not in _JOB_FIELDS:
             unknown_field(ctx, "", key, _JOB_FIELDS)
@@ -558,7 +597,7 @@ def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> JobSpec | None:
         elif key == "labels":
             labels = _check_labels(ctx, value, "labels")
         elif key == "trainingInput":
-            training = _parse_training_input(ctx, value, "trainingInput")
+            training, raw = _parse_training_input(ctx, value, "trainingInput")
         # Output-only fields are accepted and ignored.
     if require_job_id and "jobId" not in data:
         ctx.add("jobId", "jobId is required")
@@ -567,12 +606,12 @@ def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> JobSpec | None:
                                  "jobs described by trainingInput.hyperparameters")
     if ctx.count or training is None:
         return None
-    return JobSpec(job_id=job_id if isinstance(job_id, str) else None,
-                   training_input=training, labels=labels)
+    return NewJob(job_id=job_id if isinstance(job_id, str) else None, definition=training,
+                  labels=labels, request={"trainingInput": raw}, family="mlv1")
 
 
-def parse_job(data: Any, *, require_job_id: bool = True) -> JobSpec:
-    """Validate a whole ml v1 ``Job`` resource (camelCase JSON data) into a :class:`JobSpec`.
+def parse_job(data: Any, *, require_job_id: bool = True) -> NewJob:
+    """Validate a whole ml v1 ``Job`` resource (camelCase JSON data) into a :class:`NewJob`.
 
     With ``require_job_id=False`` a gcloud config without ``jobId`` (``{trainingInput: ...}``)
     is accepted. Output-only fields are ignored. Raises :class:`SpecError` with every violation.

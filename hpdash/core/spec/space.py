@@ -1,4 +1,6 @@
-"""Search-space helpers over a parsed :class:`HyperparameterSpec`: scales, value strings, grids.
+"""The search space of a :class:`HyperparameterSpec`: scales, value strings, and the one place
+that counts and lists its values and points (grids, the parser's checks, the form's advice and
+the suggesters all use it).
 
 The *unit* coordinate of a numeric parameter is its position in [0, 1] after the parameter's
 scale is applied, exactly as ml v1 describes ``scaleType``:
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from .types import HyperparameterSpec, ParameterSpec, ParamValue
 
@@ -111,12 +113,37 @@ def format_value(p: ParameterSpec, value: ParamValue) -> str:
     return repr(float(value))
 
 
+def clean_value(p: ParameterSpec, value: ParamValue) -> ParamValue:
+    """``value`` as the plain Python type of the parameter (never a numpy scalar)."""
+    if p.type == "CATEGORICAL":
+        return str(value)
+    if p.type == "INTEGER":
+        return round(float(value))
+    return float(value)
+
+
+def fixed_value(p: ParameterSpec) -> ParamValue | None:
+    """The only feasible value of a parameter that has exactly one, else ``None``."""
+    if p.type == "CATEGORICAL":
+        return str(p.categorical_values[0]) if len(p.categorical_values) == 1 else None
+    lo, hi = bounds(p)
+    if p.type == "DISCRETE":
+        return float(p.discrete_values[0]) if len(p.discrete_values) == 1 else None
+    if p.type == "INTEGER":
+        return math.ceil(lo) if math.ceil(lo) >= math.floor(hi) else None
+    return float(lo) if lo == hi else None
+
+
 def grid_values(p: ParameterSpec) -> list[ParamValue]:
-    """Every feasible value of a grid-able parameter, in the spec's order."""
+    """Every feasible value of a parameter with finitely many, in the spec's order, as plain
+    Python values (a DOUBLE range with ``min == max`` has one)."""
+    fixed = fixed_value(p)
+    if fixed is not None:
+        return [fixed]
     if p.type == "CATEGORICAL":
         return list(p.categorical_values)
     if p.type == "DISCRETE":
-        return list(p.discrete_values)
+        return [float(v) for v in p.discrete_values]
     if p.type == "INTEGER":
         lo, hi = bounds(p)
         return list(range(math.ceil(lo), math.floor(hi) + 1))
@@ -127,6 +154,8 @@ def value_count(p: ParameterSpec) -> int | None:
     """How many values a parameter can take, counted without listing them (an INTEGER range
     may span billions); None for a DOUBLE range.  The one count: grids, the parser's
     checks, the form's advice and the suggesters use it."""
+    if fixed_value(p) is not None:
+        return 1
     if p.type == "DOUBLE":
         return None
     if p.type == "INTEGER":
@@ -135,20 +164,21 @@ def value_count(p: ParameterSpec) -> int | None:
     return len(grid_values(p))
 
 
-def grid_size(spec: HyperparameterSpec) -> int:
-    """The number of grid points (every parameter must be grid-able)."""
+def space_size(spec: HyperparameterSpec) -> int | None:
+    """The number of points of the space, or None when a DOUBLE range makes it infinite."""
     size = 1
     for p in spec.params:
         count = value_count(p)
         if count is None:
-            raise ValueError(f"{p.name} is DOUBLE and has no grid")
+            return None
         size *= count
     return size
 
 
-def iter_grid(spec: HyperparameterSpec) -> Iterator[dict[str, ParamValue]]:
-    """All grid points in a stable order: the cartesian product of each parameter's values in
-    spec order, the last parameter changing fastest."""
+def iter_space(spec: HyperparameterSpec) -> Iterator[dict[str, ParamValue]]:
+    """Every point of a finite space, lazily, in a stable order: the cartesian product of each
+    parameter's values in spec order, the last parameter changing fastest (GRID_SEARCH's
+    order).  ValueError for a space with a DOUBLE range."""
     names = [p.name for p in spec.params]
     for combo in itertools.product(*(grid_values(p) for p in spec.params)):
         yield dict(zip(names, combo, strict=True))
@@ -157,7 +187,3 @@ def iter_grid(spec: HyperparameterSpec) -> Iterator[dict[str, ParamValue]]:
 def point_key(spec: HyperparameterSpec, point: dict[str, ParamValue]) -> tuple[str, ...]:
     """Hashable identity of a point, by the value strings a trainer would see."""
     return tuple(format_value(p, point[p.name]) for p in spec.params)
-
-
-def numeric_params(spec: HyperparameterSpec) -> Sequence[ParameterSpec]:
-    return [p for p in spec.params if p.type != "CATEGORICAL"]

@@ -1,11 +1,15 @@
-"""Plain-data types of an AI-Platform training job as hpdash understands it.
+"""The typed job: plain, immutable data that hpdash runs, whatever API family it came through.
 
-These are produced only by :func:`hpdash.core.spec.parse_job` and are immutable.  Numbers are Python
-``int``/``float``; enum fields hold the enum *name* exactly as in the ml v1 API.
+A front door's parser (ml v1: :func:`hpdash.core.spec.parse_job`) builds a :class:`NewJob`; the
+service stores its :class:`JobDefinition` (:mod:`hpdash.core.spec.stored`) beside the request as
+it was sent, which only that family reads back.  Numbers are Python ``int``/``float``; the
+hyperparameter enums (goal, type, scale, algorithm) hold AI Platform's names, hpdash's own
+vocabulary for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -53,6 +57,9 @@ class HyperparameterSpec:
     enable_early_stopping: bool = False
     resume_previous_job_id: str | None = None
     algorithm: str = "ALGORITHM_UNSPECIFIED"
+    # The fields above that the request set (a resumed job takes the others from the job it
+    # resumes, and those it set must agree with it).
+    given: frozenset[str] = field(default=frozenset(), compare=False)
 
     @property
     def maximize(self) -> bool:
@@ -66,30 +73,52 @@ class HyperparameterSpec:
 
 
 @dataclass(frozen=True)
-class TrainingInput:
-    """The parts of ``trainingInput`` that drive a run, plus the normalised original.
+class GpuRequest:
+    """The GPUs each trial of a job needs."""
 
-    ``raw`` is the validated ``trainingInput`` object in API (camelCase) form, which is what
-    the API echoes back: machine fields such as ``scaleTier`` are only stored and shown.
-    """
+    count: int = 0
+    type: str = ""  # the accelerator type, shown only (never matched against a device)
+    field: str = ""  # the request field it came from (for error messages)
 
-    hyperparameters: HyperparameterSpec
-    python_module: str
+    def describe(self) -> str:
+        if not self.count:
+            return "no GPU"
+        kind = f" {self.type}" if self.type and self.type != "ACCELERATOR_TYPE_UNSPECIFIED" else ""
+        return f"{self.count}{kind} GPU{'s' if self.count != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class PythonPackage:
+    """A trainer given as Python packages: ``python -m <module>`` with the packages importable."""
+
+    module: str
     package_uris: tuple[str, ...] = ()
-    args: tuple[str, ...] = ()
-    job_dir: str | None = None
-    # scheduling.maxRunningTime in seconds: the limit of each trial's wall time.
-    max_running_seconds: float = DEFAULT_MAX_RUNNING_SECONDS
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def package_paths(self) -> tuple[str, ...]:
         """``package_uris`` as local filesystem paths (``file://`` URIs decoded)."""
         return tuple(local_path(u) for u in self.package_uris)
 
+
+@dataclass(frozen=True)
+class JobDefinition:
+    """What to run for each trial, and under which limits."""
+
+    hyperparameters: HyperparameterSpec
+    trainer: PythonPackage
+    args: tuple[str, ...] = ()
+    # The output location: each trial gets ``<job_dir>/<trialId>`` (``--job-dir``).
+    job_dir: str | None = None
+    # The limit of each trial's wall time.
+    max_running_seconds: float = DEFAULT_MAX_RUNNING_SECONDS
+    gpus: GpuRequest = GpuRequest()
+    # The job as its trainers are told about it (``TF_CONFIG``'s ``job`` and ``CLOUD_ML_JOB``):
+    # each API family describes a job in its own words, so its parser writes this.
+    described: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
     @property
     def job_dir_path(self) -> str | None:
-        """``job_dir`` as a local filesystem path, or None when no jobDir was given."""
+        """``job_dir`` as a local filesystem path, or None when the job has none."""
         return local_path(self.job_dir) if self.job_dir is not None else None
 
 
@@ -104,10 +133,16 @@ def local_path(location: str) -> str:
 
 
 @dataclass(frozen=True)
-class JobSpec:
+class NewJob:
+    """A job as a front door hands it to the service (``job_create``)."""
+
     job_id: str | None
-    training_input: TrainingInput
+    definition: JobDefinition
     labels: dict[str, str] = field(default_factory=dict)
+    # The request as it was sent (validated, in the family's own shape), for that family to
+    # echo; and the family's name (``mlv1``).
+    request: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    family: str = "mlv1"
 
 
 @dataclass(frozen=True)

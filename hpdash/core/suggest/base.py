@@ -9,16 +9,20 @@ one job different.
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from hpdash.core.spec import space
-from hpdash.core.spec.space import bounds, from_unit, grid_values, point_key
+from hpdash.core.spec.space import (
+    clean_value,
+    fixed_value,
+    from_unit,
+    iter_space,
+    point_key,
+    space_size,
+)
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 from hpdash.core.states import ObservationState
 
@@ -75,27 +79,6 @@ def make_rng(seed: int, *salt: int) -> np.random.Generator:
 # --------------------------------------------------------------------------- values
 
 
-def clean_value(p: ParameterSpec, value: ParamValue) -> ParamValue:
-    """``value`` as the plain Python type of the parameter (never a numpy scalar)."""
-    if p.type == "CATEGORICAL":
-        return str(value)
-    if p.type == "INTEGER":
-        return round(float(value))
-    return float(value)
-
-
-def fixed_value(p: ParameterSpec) -> ParamValue | None:
-    """The only feasible value of a parameter that has exactly one, else ``None``."""
-    if p.type == "CATEGORICAL":
-        return str(p.categorical_values[0]) if len(p.categorical_values) == 1 else None
-    lo, hi = bounds(p)
-    if p.type == "DISCRETE":
-        return float(p.discrete_values[0]) if len(p.discrete_values) == 1 else None
-    if p.type == "INTEGER":
-        return math.ceil(lo) if math.ceil(lo) >= math.floor(hi) else None
-    return float(lo) if lo == hi else None
-
-
 def free_params(spec: HyperparameterSpec) -> list[ParameterSpec]:
     """Parameters with more than one feasible value, in spec order."""
     return [p for p in spec.params if fixed_value(p) is None]
@@ -148,38 +131,6 @@ def key_of(spec: HyperparameterSpec, point: dict[str, ParamValue]) -> PointKey |
 def taken_keys(spec: HyperparameterSpec, history: Iterable[Observation]) -> set[PointKey]:
     keys = (key_of(spec, o.params) for o in history)
     return {k for k in keys if k is not None}
-
-
-def value_count(p: ParameterSpec) -> int | None:
-    """Number of feasible values of a parameter (``None``: a continuous DOUBLE range), counted
-    without listing them (an INTEGER range may span billions)."""
-    if fixed_value(p) is not None:
-        return 1
-    return space.value_count(p)
-
-
-def space_size(spec: HyperparameterSpec) -> int | None:
-    """Number of feasible points, or ``None`` when a DOUBLE parameter makes it infinite."""
-    size = 1
-    for p in spec.params:
-        count = value_count(p)
-        if count is None:
-            return None
-        size *= count
-    return size
-
-
-def iter_space(spec: HyperparameterSpec) -> Iterator[Point]:
-    """Every feasible point of a finite space, lazily, in grid order (last parameter fastest)."""
-    names = [p.name for p in spec.params]
-    choices = []
-    for p in spec.params:
-        fixed = fixed_value(p)
-        choices.append(
-            [fixed] if fixed is not None else [clean_value(p, v) for v in grid_values(p)]
-        )
-    for combo in itertools.product(*choices):
-        yield dict(zip(names, combo, strict=True))
 
 
 def random_points(

@@ -69,7 +69,16 @@ from scipy.special import ndtri
 from scipy.stats import qmc, rankdata
 from threadpoolctl import threadpool_limits
 
-from hpdash.core.spec.space import format_value, from_unit, grid_values, to_unit
+from hpdash.core.spec.space import (
+    clean_value,
+    fixed_value,
+    format_value,
+    from_unit,
+    grid_values,
+    space_size,
+    to_unit,
+    value_count,
+)
 from hpdash.core.spec.types import HyperparameterSpec, ParamValue
 
 from .base import (
@@ -79,16 +88,12 @@ from .base import (
     Observation,
     Point,
     PointKey,
-    clean_value,
     decode_unit,
-    fixed_value,
     free_params,
     key_of,
     make_rng,
     random_points,
-    space_size,
     taken_keys,
-    value_count,
 )
 from .gp import CandidateSet, Posterior, expected_improvement, fit_hyperparameters
 

@@ -1,5 +1,6 @@
 """GRID_SEARCH: every point of the grid once, in the stable order of
-:func:`hpdash.core.spec.space.iter_grid` (cartesian product in spec order, last parameter fastest).
+:func:`hpdash.core.spec.space.iter_space` (cartesian product in spec order, last parameter
+fastest).
 
 Points already in the history (any state, compared by :func:`hpdash.core.spec.space.point_key`) are
 skipped; a call returns the next ``n`` untaken points, fewer (possibly none) once the grid is
@@ -12,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hpdash.core.spec.space import iter_grid, point_key
+from hpdash.core.spec.space import iter_space, point_key
 from hpdash.core.spec.types import HyperparameterSpec
 
-from .base import Observation, Point, clean_value, taken_keys
+from .base import Observation, Point, taken_keys
 
 
 class GridSuggester:
@@ -26,10 +27,10 @@ class GridSuggester:
             return []
         taken = taken_keys(spec, history)
         out: list[Point] = []
-        for point in iter_grid(spec):
+        for point in iter_space(spec):
             if point_key(spec, point) in taken:
                 continue
-            out.append({p.name: clean_value(p, point[p.name]) for p in spec.params})
+            out.append(point)
             if len(out) == n:
                 break
         return out

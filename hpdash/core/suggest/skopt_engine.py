@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from hpdash.core.spec.space import bounds, from_unit, to_unit
+from hpdash.core.spec.space import bounds, clean_value, fixed_value, from_unit, to_unit
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 
 from .base import (
@@ -48,8 +48,6 @@ from .base import (
     SUCCEEDED,
     Observation,
     Point,
-    clean_value,
-    fixed_value,
     free_params,
     key_of,
     make_rng,

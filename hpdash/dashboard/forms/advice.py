@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from hpdash.core.spec import HyperparameterSpec
-from hpdash.core.spec.space import grid_size, value_count
+from hpdash.core.spec.space import space_size
 
 
 def spec_warnings(hp: HyperparameterSpec, history: int = 0) -> list[str]:
@@ -35,9 +35,9 @@ def spec_warnings(hp: HyperparameterSpec, history: int = 0) -> list[str]:
                 f"{p.name}'s values span {math.log10(max(positive) / min(positive)):.0f} "
                 "orders of magnitude on a linear scale: the Bayesian search sees the small "
                 "ones as nearly equal; scaleType UNIT_LOG_SCALE spaces them evenly.")
-    if hp.algorithm == "GRID_SEARCH" and n and _grid_may_be_small(hp):
-        size = grid_size(hp)
-        if size < hp.max_trials:
+    if hp.algorithm == "GRID_SEARCH" and n:
+        size = space_size(hp)
+        if size is not None and size < hp.max_trials:
             out.append(
                 f"The grid has only {size} points but maxTrials is {hp.max_trials}: grid "
                 f"search stops after {size} trials.")
@@ -74,12 +74,6 @@ def draft_warnings(hp: Mapping[str, Any], history: int = 0) -> list[str]:
     max_trials = number("maxTrials", 1)
     return count_warnings(max_trials, number("maxParallelTrials", 1),
                           len(hp.get("params") or []), history)
-
-
-def _grid_may_be_small(hp: HyperparameterSpec) -> bool:
-    # grid_size lists every value; skip it when one parameter alone already has maxTrials
-    # values (an INTEGER range can be millions wide).
-    return all((value_count(p) or 0) < hp.max_trials for p in hp.params)
 
 
 def with_params(hp: HyperparameterSpec, previous: HyperparameterSpec | None) -> HyperparameterSpec:

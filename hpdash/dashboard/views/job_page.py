@@ -17,7 +17,6 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from hpdash.core.gpus import gpu_request
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
 from hpdash.dashboard import figures, insight
@@ -62,7 +61,7 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         "figures_json": figures_text,
         "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
         "param_names": [p.name for p in spec.params], "importance_method": insight.METHOD,
-        "spec_json": json.dumps(job.training_input, indent=2),
+        "spec_json": json.dumps(job.request, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
     })
     return render(request, "hpdash/job_detail.html", context)
@@ -91,7 +90,7 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
         "figures_version": _figures_version(job, counts),
         "columns": _columns(job, spec, flt), "page_query": _query(flt, "page") + "page=",
         "live_query": _query(flt),
-        "gpus": gpu_request(job.training_input).describe(),
+        "gpus": job.definition.gpus.describe(),
         "gpu_waiting": "" if job.is_terminal else gpu_wait_reason(job),
     }
 

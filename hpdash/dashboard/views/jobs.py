@@ -28,6 +28,7 @@ from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors import access
 from hpdash.selectors.trial_table import filtered_trials, parse_filter
+from hpdash.selectors.trials import job_curves
 from hpdash.services import jobs as job_services
 
 __all__ = ["job_cancel", "job_compare", "job_detail", "job_export", "job_list", "trial_detail",
@@ -103,7 +104,7 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
     for p in spec.params:
         values = [format_value(p, t.params[p.name]) for t in trials]
         rows.append({"name": p.name, "values": values, "differs": len(set(values)) > 1})
-    curves = charts.gather_curves(job.trials.all(), [t.trial_id for t in trials])
+    curves = job_curves(job=job, trial_ids=[t.trial_id for t in trials])
     figure = charts.curves_figure(curves, [t.trial_id for t in trials if t.is_stopped_early],
                                   job.metric_tag, title="Learning curves, overlaid")
     return render(request, "hpdash/job_compare.html", {

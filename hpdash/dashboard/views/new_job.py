@@ -167,11 +167,12 @@ def _initial_for_resume(request: HttpRequest, value: str) -> Initial | None:
     if prev is None:
         messages.error(request, f"There is no job {value} to continue.")
         return None
-    hp = {k: v for k, v in prev.training_input.get("hyperparameters", {}).items()
+    sent = prev.request["trainingInput"]
+    hp = {k: v for k, v in sent.get("hyperparameters", {}).items()
           if k not in ("params", "resumePreviousJobId")}
     hp["resumePreviousJobId"] = prev.job_id
     job = {"jobId": _next_job_id(project, prev.job_id), "labels": prev.labels,
-           "trainingInput": {**prev.training_input, "hyperparameters": hp}}
+           "trainingInput": {**sent, "hyperparameters": hp}}
     initial = job_to_initial(job, project)
     initial.notes = [f"Continues {prev.project_id}/{prev.job_id}: its trials count as history and "
                      "its parameters are reused (leave the parameter rows empty)."]
@@ -249,7 +250,7 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
                        warnings=draft_warnings(hp, history))
 
     previous = prev.spec if prev is not None else None
-    warnings = spec_warnings(with_params(spec.training_input.hyperparameters, previous),
+    warnings = spec_warnings(with_params(spec.definition.hyperparameters, previous),
                              history)
     seen = fingerprint(warnings)
     if action == "check" or (warnings and not (action == "submit-anyway"
@@ -259,7 +260,7 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
 
     project = form.cleaned_data["project"]
     try:
-        job = job_create(project=project, data=built.data, owner=request.user)
+        job = job_create(project=project, spec=spec, owner=request.user)
     except SpecError as exc:
         apply_violations(form, formset, built, exc.violations)
         return _render(request, form=form, formset=formset, status=400)

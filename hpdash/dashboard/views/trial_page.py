@@ -18,6 +18,7 @@ from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import trial_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.trial_failures import log_tail_lines
+from hpdash.selectors.trials import job_curves
 
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -41,7 +42,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
 
 
 def _figure(job: Job, trial: Trial) -> dict[str, Any]:
-    curves = charts.gather_curves(job.trials.all(), [trial.trial_id])
+    curves = job_curves(job=job, trial_ids=[trial.trial_id])
     return charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
                                 job.metric_tag, title="Measurements")
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hpdash.core.spec import SpecError, parse_job
+from hpdash.core.spec.stored import definition_to_json
 from hpdash.core.states import JobState, TrialState
 from hpdash.models import Job, Measurement, Project, Trial
 
@@ -60,7 +61,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             project, _ = Project.objects.get_or_create(name=o["project"])
             job = Job.objects.create(
-                project=project, job_id=o["job_id"], training_input=spec.training_input.raw,
+                project=project, job_id=o["job_id"],
+                definition_json=definition_to_json(spec.definition), request=dict(spec.request),
                 goal="MAXIMIZE", metric_tag="accuracy", algorithm="RANDOM_SEARCH",
                 max_trials=o["trials"], max_parallel_trials=4, seed=o["seed"],
                 state=JobState.SUCCEEDED, start_time=start,

@@ -43,7 +43,7 @@ def test_env_carries_the_ai_platform_trial_variables():
     env = build_env({"PATH": "/bin", "DATABASE_URL": "postgres://secret", "HPDASH_X": "1"},
                     job_id="census_1", trial_id=4, metric_tag="accuracy",
                     metric_file="/tmp/m/output.metrics",
-                    training_input={"pythonModule": "trainer.task", "jobDir": "/out"},
+                    described={"python_module": "trainer.task", "job_dir": "/out"},
                     pythonpath=["/pkgs/a"])
     tf_config = json.loads(env["TF_CONFIG"])
     assert tf_config["task"] == {"type": "master", "index": 0, "trial": "4", "cloud": "hpdash"}
@@ -62,7 +62,7 @@ def test_env_hides_the_services_own_secrets_from_trainers():
     env = build_env({"DATABASE_URL": "postgres://u:pw@h/db", "REDIS_URL": "redis://h",
                      "SECRET_KEY": "k", "HPDASH_DATA_DIR": "/var", "DJANGO_SETTINGS_MODULE": "x"},
                     job_id="j", trial_id=1, metric_tag="t", metric_file="/m",
-                    training_input={})
+                    described={})
     for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HPDASH_DATA_DIR",
                  "DJANGO_SETTINGS_MODULE"):
         assert name not in env

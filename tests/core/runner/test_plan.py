@@ -17,7 +17,7 @@ def _plan(job_dir: str | None = None, **training):
     if job_dir is not None:
         ti["jobDir"] = job_dir
     spec = parse_job({"jobId": "j1", "trainingInput": ti})
-    return plan_trial(training=spec.training_input, layout=DataLayout(Path("/data")),
+    return plan_trial(training=spec.definition, layout=DataLayout(Path("/data")),
                       project="p", job_id="j1", trial_id=7, params={"lr": 0.05},
                       python="/py", base_env={"PATH": "/bin"})
 
@@ -56,7 +56,7 @@ def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
     spec = parse_job({"jobId": "j1", "trainingInput": {"pythonModule": "t", "hyperparameters": {
         "maxTrials": 1, "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
                                     "maxValue": 0.1}]}}})
-    common = {"training": spec.training_input, "layout": DataLayout(Path("/data")),
+    common = {"training": spec.definition, "layout": DataLayout(Path("/data")),
               "project": "p", "job_id": "j1", "trial_id": 1, "params": {"lr": 0.05},
               "python": "/py", "base_env": {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}}
     assert plan_trial(**common).env["CUDA_VISIBLE_DEVICES"] == ""

@@ -164,7 +164,7 @@ def test_it_keeps_yaml_1_1_floats_without_a_dot_as_strings_which_the_parser_acce
         " scaleType: UNIT_LOG_SCALE}\n"
     )
     assert data["trainingInput"]["hyperparameters"]["params"][0]["minValue"] == "1e-5"
-    p = parse_job(data, require_job_id=False).training_input.hyperparameters.params[0]
+    p = parse_job(data, require_job_id=False).definition.hyperparameters.params[0]
     assert (p.min_value, p.max_value) == (1e-5, 0.1)
 
 

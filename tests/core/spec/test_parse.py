@@ -16,7 +16,7 @@ import pytest
 from hpdash.core.spec import (
     DEFAULT_METRIC_TAG,
     HyperparameterSpec,
-    JobSpec,
+    NewJob,
     SpecError,
     load_config,
     parse_hyperparameters,
@@ -142,7 +142,7 @@ def only_violation(data: Any, **kwargs: Any) -> tuple[str, str]:
     return next(iter(found.items()))
 
 
-def ok(data: Any, **kwargs: Any) -> JobSpec:
+def ok(data: Any, **kwargs: Any) -> NewJob:
     return parse_job(data, **kwargs)
 
 
@@ -152,7 +152,7 @@ def ok(data: Any, **kwargs: Any) -> JobSpec:
 
 def test_it_parses_the_docs_example_config() -> None:
     job = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False)
-    hp = job.training_input.hyperparameters
+    hp = job.definition.hyperparameters
     assert job.job_id is None
     assert hp.goal == "MAXIMIZE" and hp.maximize
     assert hp.metric_tag == "metric1"
@@ -172,7 +172,7 @@ def test_it_parses_the_docs_example_config() -> None:
 def test_it_parses_the_census_hptuning_config_with_the_module_from_the_command_line() -> None:
     data = load_config(CENSUS_CONFIG)
     data["trainingInput"]["pythonModule"] = "trainer.task"  # gcloud's --module-name
-    hp = parse_job(data, require_job_id=False).training_input.hyperparameters
+    hp = parse_job(data, require_job_id=False).definition.hyperparameters
     assert hp.metric_tag == "accuracy"
     assert (hp.max_trials, hp.max_parallel_trials) == (4, 2)
     assert [p.name for p in hp.params] == ["first-layer-size", "num-layers", "scale-factor"]
@@ -183,19 +183,19 @@ def test_it_parses_the_census_hptuning_config_with_the_module_from_the_command_l
 def test_it_parses_a_json_job_resource() -> None:
     job = parse_job(json.loads(json.dumps(make_job())))
     assert job.job_id == "job_1"
-    assert job.training_input.python_module == "trainer.task"
+    assert job.definition.trainer.module == "trainer.task"
 
 
 @pytest.mark.parametrize("word", ["True", "TRUE", "true"])
 def test_it_reads_every_yaml_true_spelling_for_early_stopping(word: str) -> None:
     text = DOCS_EXAMPLE.replace("EarlyStopping: True", f"EarlyStopping: {word}")
-    hp = parse_job(load_config(text), require_job_id=False).training_input.hyperparameters
+    hp = parse_job(load_config(text), require_job_id=False).definition.hyperparameters
     assert hp.enable_early_stopping is True
 
 
 def test_it_reads_yaml_false_for_early_stopping() -> None:
     text = DOCS_EXAMPLE.replace("EarlyStopping: True", "EarlyStopping: False")
-    hp = parse_job(load_config(text), require_job_id=False).training_input.hyperparameters
+    hp = parse_job(load_config(text), require_job_id=False).definition.hyperparameters
     assert hp.enable_early_stopping is False
 
 
@@ -204,7 +204,7 @@ def test_it_reads_yaml_false_for_early_stopping() -> None:
 
 
 def test_it_echoes_machine_fields_in_api_form() -> None:
-    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).training_input.raw
+    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).request["trainingInput"]
     assert raw["scaleTier"] == "CUSTOM"
     assert raw["masterType"] == "complex_model_m"
     assert raw["workerCount"] == "9"
@@ -215,7 +215,7 @@ def test_it_echoes_machine_fields_in_api_form() -> None:
 
 
 def test_it_echoes_bounds_as_floats_and_does_not_fill_in_defaults() -> None:
-    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).training_input.raw
+    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).request["trainingInput"]
     hp = raw["hyperparameters"]
     assert "maxFailedTrials" not in hp and "algorithm" not in hp
     hidden1, cells, _ = hp["params"]
@@ -232,7 +232,7 @@ def test_it_echoes_int64_given_as_strings_as_strings_and_int32_as_numbers() -> N
                    masterConfig={"acceleratorConfig": {"count": 1, "type": "NVIDIA_TESLA_T4"},
                                  "diskConfig": {"bootDiskSizeGb": "200"}})
     job["trainingInput"]["hyperparameters"]["maxTrials"] = "8"
-    raw = ok(job).training_input.raw
+    raw = ok(job).request["trainingInput"]
     assert raw["workerCount"] == "2"
     assert raw["masterConfig"] == {"acceleratorConfig": {"count": "1", "type": "NVIDIA_TESLA_T4"},
                                    "diskConfig": {"bootDiskSizeGb": 200}}
@@ -241,12 +241,12 @@ def test_it_echoes_int64_given_as_strings_as_strings_and_int32_as_numbers() -> N
 
 def test_it_echoes_goal_type_unspecified_as_given_but_maximizes() -> None:
     job = ok(with_hp(goal="GOAL_TYPE_UNSPECIFIED"))
-    assert job.training_input.hyperparameters.goal == "MAXIMIZE"
-    assert job.training_input.raw["hyperparameters"]["goal"] == "GOAL_TYPE_UNSPECIFIED"
+    assert job.definition.hyperparameters.goal == "MAXIMIZE"
+    assert job.request["trainingInput"]["hyperparameters"]["goal"] == "GOAL_TYPE_UNSPECIFIED"
 
 
 def test_the_raw_echo_is_json_serialisable() -> None:
-    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).training_input.raw
+    raw = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).request["trainingInput"]
     assert json.loads(json.dumps(raw)) == raw
 
 
@@ -424,7 +424,7 @@ def test_it_requires_a_python_module() -> None:
 
 @pytest.mark.parametrize("module", ["trainer.task", "task", "my_pkg.sub2.main_"])
 def test_it_accepts_dotted_module_names(module: str) -> None:
-    assert ok(make_job(pythonModule=module)).training_input.python_module == module
+    assert ok(make_job(pythonModule=module)).definition.trainer.module == module
 
 
 @pytest.mark.parametrize("module", ["", "trainer/task.py", "trainer.", ".task", "1trainer.task",
@@ -443,9 +443,9 @@ def test_it_suggests_the_module_for_a_script_path() -> None:
 def test_it_accepts_local_package_paths_and_file_uris() -> None:
     uris = ["/srv/pkgs/trainer-0.1.tar.gz", "file:///srv/pkgs/dep%201.whl",
             "file://localhost/srv/x.tar.gz"]
-    ti = ok(make_job(packageUris=uris)).training_input
-    assert ti.package_uris == tuple(uris)
-    assert ti.package_paths == ("/srv/pkgs/trainer-0.1.tar.gz", "/srv/pkgs/dep 1.whl",
+    trainer = ok(make_job(packageUris=uris)).definition.trainer
+    assert trainer.package_uris == tuple(uris)
+    assert trainer.package_paths == ("/srv/pkgs/trainer-0.1.tar.gz", "/srv/pkgs/dep 1.whl",
                                 "/srv/x.tar.gz")
 
 
@@ -478,7 +478,7 @@ def test_it_rejects_package_uris_that_are_not_a_list() -> None:
 
 def test_it_keeps_args_in_order() -> None:
     args = ["--train-steps", "1000", "--verbose"]
-    assert ok(make_job(args=args)).training_input.args == tuple(args)
+    assert ok(make_job(args=args)).definition.args == tuple(args)
 
 
 def test_it_rejects_an_unquoted_number_in_args() -> None:
@@ -488,7 +488,7 @@ def test_it_rejects_an_unquoted_number_in_args() -> None:
 
 
 def test_it_accepts_a_local_job_dir() -> None:
-    ti = ok(make_job(jobDir="file:///tmp/out")).training_input
+    ti = ok(make_job(jobDir="file:///tmp/out")).definition
     assert (ti.job_dir, ti.job_dir_path) == ("file:///tmp/out", "/tmp/out")
     assert local_path("/tmp/out") == "/tmp/out"
 
@@ -526,7 +526,7 @@ def test_it_accepts_every_training_input_field_of_the_discovery_doc() -> None:
         enableWebAccess=False, useChiefInTfConfig=True, args=["--x"], jobDir="/tmp/j",
         packageUris=["/tmp/p.tgz"],
     )
-    raw = ok(job).training_input.raw
+    raw = ok(job).request["trainingInput"]
     assert raw["evaluatorCount"] == "1"
     assert raw["parameterServerCount"] == "1"
     assert raw["scheduling"] == {"maxRunningTime": "7200s", "maxWaitTime": "1800.5s",
@@ -657,7 +657,7 @@ def test_it_rejects_an_unknown_training_input_field_and_suggests_camel_case() ->
 
 
 def test_it_fills_hyperparameter_defaults_in_the_spec() -> None:
-    hp = ok(with_hp(maxTrials=None)).training_input.hyperparameters
+    hp = ok(with_hp(maxTrials=None)).definition.hyperparameters
     assert hp.goal == "MAXIMIZE"
     assert hp.metric_tag == DEFAULT_METRIC_TAG == "training/hptuning/metric"
     assert (hp.max_trials, hp.max_parallel_trials, hp.max_failed_trials) == (1, 1, 0)
@@ -667,7 +667,7 @@ def test_it_fills_hyperparameter_defaults_in_the_spec() -> None:
 
 
 def test_it_reads_minimize() -> None:
-    assert not ok(with_hp(goal="MINIMIZE")).training_input.hyperparameters.maximize
+    assert not ok(with_hp(goal="MINIMIZE")).definition.hyperparameters.maximize
 
 
 def test_it_says_goal_is_case_sensitive() -> None:
@@ -696,7 +696,7 @@ def test_it_rejects_an_empty_or_overlong_metric_tag(tag: str) -> None:
 
 
 def test_it_accepts_a_metric_tag_of_256_characters() -> None:
-    hp = ok(with_hp(hyperparameterMetricTag="m" * 256)).training_input.hyperparameters
+    hp = ok(with_hp(hyperparameterMetricTag="m" * 256)).definition.hyperparameters
     assert hp.metric_tag == "m" * 256
 
 
@@ -711,7 +711,7 @@ def test_it_rejects_a_metric_tag_that_hypertune_reserves(tag: str) -> None:
 def test_it_accepts_max_trials_as_int_integral_float_or_decimal_string(
     given: Any, expected: int
 ) -> None:
-    assert ok(with_hp(maxTrials=given)).training_input.hyperparameters.max_trials == expected
+    assert ok(with_hp(maxTrials=given)).definition.hyperparameters.max_trials == expected
 
 
 @pytest.mark.parametrize("value", [0, -1, 100_001, True, 2.5, "four", "4.0", " 4", [4],
@@ -731,7 +731,7 @@ def test_it_rejects_max_parallel_trials_outside_1_to_1000(value: int) -> None:
 
 
 def test_it_accepts_max_failed_trials_up_to_max_trials() -> None:
-    hp = ok(with_hp(maxTrials=4, maxFailedTrials=4)).training_input.hyperparameters
+    hp = ok(with_hp(maxTrials=4, maxFailedTrials=4)).definition.hyperparameters
     assert hp.max_failed_trials == 4
 
 
@@ -760,7 +760,7 @@ def test_it_rejects_an_invalid_resume_job_id() -> None:
 
 
 def test_it_lets_a_resumed_job_leave_params_out() -> None:
-    hp = ok(with_hp(params=None, resumePreviousJobId="old_job")).training_input.hyperparameters
+    hp = ok(with_hp(params=None, resumePreviousJobId="old_job")).definition.hyperparameters
     assert hp.params == ()
     assert hp.resume_previous_job_id == "old_job"
 
@@ -773,7 +773,7 @@ def test_it_lets_a_resumed_job_give_an_empty_params_list() -> None:
 def test_it_accepts_every_algorithm(algorithm: str) -> None:
     job = with_param({"parameterName": "n", "type": "INTEGER", "minValue": 1, "maxValue": 3},
                      algorithm=algorithm)
-    assert ok(job).training_input.hyperparameters.algorithm == algorithm
+    assert ok(job).definition.hyperparameters.algorithm == algorithm
 
 
 def test_it_rejects_an_unknown_algorithm() -> None:
@@ -832,7 +832,7 @@ def test_it_rejects_an_empty_parameter_name() -> None:
                                   "n" * 128])
 def test_it_accepts_parameter_names_that_are_safe_flags(name: str) -> None:
     job = with_param({"parameterName": name, "type": "INTEGER", "minValue": 1, "maxValue": 2})
-    assert ok(job).training_input.hyperparameters.params[0].name == name
+    assert ok(job).definition.hyperparameters.params[0].name == name
 
 
 @pytest.mark.parametrize("name", ["-lr", "--lr", "lr rate", "lr=1", "a.b", "lr;rm", "n" * 129,
@@ -913,7 +913,7 @@ def test_it_rejects_min_value_above_max_value() -> None:
 
 def test_it_accepts_min_value_equal_to_max_value() -> None:
     job = with_param({"parameterName": "a", "type": "DOUBLE", "minValue": 0.5, "maxValue": 0.5})
-    p = ok(job).training_input.hyperparameters.params[0]
+    p = ok(job).definition.hyperparameters.params[0]
     assert (p.min_value, p.max_value) == (0.5, 0.5)
 
 
@@ -935,7 +935,7 @@ def test_it_rejects_bounds_that_are_not_numbers(value: Any) -> None:
 def test_it_accepts_numeric_strings_for_bounds_like_proto3_json() -> None:
     job = with_param({"parameterName": "a", "type": "DOUBLE", "minValue": "1e-4",
                       "maxValue": "0.5"})
-    p = ok(job).training_input.hyperparameters.params[0]
+    p = ok(job).definition.hyperparameters.params[0]
     assert (p.min_value, p.max_value) == (1e-4, 0.5)
 
 
@@ -948,7 +948,7 @@ def test_it_rejects_non_integral_bounds_for_integer_params() -> None:
 def test_it_accepts_integral_floats_as_integer_bounds() -> None:
     job = with_param({"parameterName": "a", "type": "INTEGER", "minValue": 40.0,
                       "maxValue": 400.0})
-    assert ok(job).training_input.hyperparameters.params[0].max_value == 400.0
+    assert ok(job).definition.hyperparameters.params[0].max_value == 400.0
 
 
 @pytest.mark.parametrize("field,value", [("categoricalValues", ["a"]), ("discreteValues", [1])])
@@ -992,7 +992,7 @@ def test_it_rejects_more_than_1000_categories() -> None:
 
 def test_it_accepts_1000_categories() -> None:
     values = [f"c{i:04d}" for i in range(1000)]
-    assert len(ok(cat(values)).training_input.hyperparameters.params[0].categorical_values) == 1000
+    assert len(ok(cat(values)).definition.hyperparameters.params[0].categorical_values) == 1000
 
 
 def test_1000_categories_of_1024_characters_are_too_large_for_a_trials_environment() -> None:
@@ -1096,7 +1096,7 @@ def test_it_rejects_non_finite_or_non_numeric_discrete_values() -> None:
 
 
 def test_it_ignores_bounds_on_discrete_params() -> None:
-    p = ok(disc([1, 2, 4], minValue=100, maxValue=0)).training_input.hyperparameters.params[0]
+    p = ok(disc([1, 2, 4], minValue=100, maxValue=0)).definition.hyperparameters.params[0]
     assert (p.min_value, p.max_value, p.discrete_values) == (None, None, (1.0, 2.0, 4.0))
 
 
@@ -1142,7 +1142,7 @@ def test_it_rejects_log_scale_over_discrete_values_starting_at_zero() -> None:
 
 
 def test_it_accepts_log_scales_over_strictly_positive_spaces() -> None:
-    p = ok(disc([0.1, 1, 10], scaleType="UNIT_LOG_SCALE")).training_input.hyperparameters
+    p = ok(disc([0.1, 1, 10], scaleType="UNIT_LOG_SCALE")).definition.hyperparameters
     assert p.params[0].is_log
 
 
@@ -1315,7 +1315,7 @@ def test_it_survives_deeply_nested_and_self_referencing_values() -> None:
 
 
 def test_a_parsed_spec_is_plain_data() -> None:
-    hp = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).training_input.hyperparameters
+    hp = parse_job(load_config(DOCS_EXAMPLE), require_job_id=False).definition.hyperparameters
     for p in hp.params:
         for x in (p.min_value, p.max_value, *p.discrete_values):
             assert x is None or (type(x) is float and math.isfinite(x))

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hpdash.core.spec.space import grid_size, iter_grid, point_key, to_unit
+from hpdash.core.spec.space import iter_space, point_key, space_size, to_unit
 from hpdash.core.spec.types import ALGORITHMS, HyperparameterSpec, ParameterSpec
 from hpdash.core.suggest import SUGGESTERS, Observation, get_suggester
 from hpdash.core.suggest.base import Point
@@ -142,7 +142,7 @@ def test_every_algorithm_stops_when_a_small_space_is_exhausted(algorithm):
         history += [Observation(p, "SUCCEEDED", float(p["a"])) for p in batch]
         assert len(history) <= 6
     assert sorted(point_key(spec, o.params) for o in history) == sorted(
-        point_key(spec, p) for p in iter_grid(spec)
+        point_key(spec, p) for p in iter_space(spec)
     )
 
 
@@ -210,8 +210,8 @@ def test_grid_visits_every_point_exactly_once_in_stable_order():
     states = ["SUCCEEDED", "FAILED", "PENDING"]
     while batch := GRID.suggest(spec, history, 5, seed=0):
         history += [Observation(p, states[len(history) % 3], 1.0) for p in batch]
-    assert [o.params for o in history] == list(iter_grid(spec))
-    assert len(history) == grid_size(spec) == 12
+    assert [o.params for o in history] == list(iter_space(spec))
+    assert len(history) == space_size(spec) == 12
 
 
 def test_grid_stops_at_the_grid_size_when_max_trials_is_larger():
@@ -223,7 +223,7 @@ def test_grid_stops_at_the_grid_size_when_max_trials_is_larger():
 
 def test_grid_skips_taken_points_wherever_they_are():
     spec = grid_spec()
-    everything = list(iter_grid(spec))
+    everything = list(iter_space(spec))
     history = [Observation(everything[i], "PENDING") for i in (0, 2, 5)]
     assert GRID.suggest(spec, history, 3, seed=0) == [everything[i] for i in (1, 3, 4)]
 
@@ -238,8 +238,8 @@ def test_grid_is_fast_on_ten_million_points_with_thousands_taken():
         ),
         algorithm="GRID_SEARCH",
     )
-    assert grid_size(spec) == 10_000_000
-    grid = iter_grid(spec)
+    assert space_size(spec) == 10_000_000
+    grid = iter_space(spec)
     history = [Observation(next(grid), "SUCCEEDED", 0.0) for _ in range(3000)]
     start = time.perf_counter()
     points = GRID.suggest(spec, history, 4, seed=0)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
-from django.utils import timezone
 
-from hpdash.models import ApiToken, hash_token
+from hpdash.selectors.tokens import token_find
+from hpdash.services.tokens import token_mark_used
 
 
-def user_from_request(request: HttpRequest) -> object | None:
+def user_from_request(request: HttpRequest) -> AbstractBaseUser | None:
     """The active user owning the request's ``Authorization: Bearer`` token (or the standard
     ``access_token`` query parameter Google clients may use), else None."""
     header = request.headers.get("Authorization", "")
@@ -17,13 +18,8 @@ def user_from_request(request: HttpRequest) -> object | None:
         token = header[7:].strip()
     elif "access_token" in request.GET:
         token = request.GET["access_token"].strip()
-    if not token or len(token) > 200:
+    row = token_find(token=token)
+    if row is None:
         return None
-    row = (ApiToken.objects.select_related("user")
-           .filter(token_hash=hash_token(token), revoked=False).first())
-    if row is None or not row.user.is_active:
-        return None
-    now = timezone.now()
-    if row.last_used is None or (now - row.last_used).total_seconds() > 60:
-        ApiToken.objects.filter(pk=row.pk).update(last_used=now)
+    token_mark_used(token=row)
     return row.user

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import submitter
+from support import submit_ml_job, submitter
 
 from hpdash.core.spec import SpecError
 from hpdash.models import Job
-from hpdash.services.jobs import EtagMismatch, job_create, job_update_labels
+from hpdash.services.jobs import EtagMismatch, job_update_labels
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
@@ -137,7 +137,7 @@ def test_patch_needs_a_token(client, created):
 
 
 def test_the_service_refuses_a_stale_etag_and_keeps_the_labels():
-    job = job_create(project="p", data=JOB, owner=submitter("bob"))
+    job = submit_ml_job(project="p", data=JOB, owner=submitter("bob"))
     with pytest.raises(EtagMismatch):
         job_update_labels(job=job, labels={"a": "1"}, etag="bm9wZQ==")
     with pytest.raises(SpecError):

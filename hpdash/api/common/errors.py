@@ -1,5 +1,6 @@
-"""Google's error envelope, as ml v1 answers: ``{"error": {"code", "message", "status",
-"details"}}`` with ``google.rpc.BadRequest`` field violations."""
+"""Google's error envelope, as Google's APIs answer: ``{"error": {"code", "message", "status",
+"details"}}`` with ``google.rpc.BadRequest`` field violations, and :class:`ApiError`, which a
+view raises to answer with it."""
 
 from __future__ import annotations
 
@@ -16,6 +17,19 @@ HTTP_STATUS = {
 }
 
 
+class ApiError(Exception):
+    """An answer in the envelope: a status name of :data:`HTTP_STATUS`, the message, and the
+    field violations ``[(field, description)]``."""
+
+    def __init__(self, status: str, message: str,
+                 violations: list[tuple[str, str]] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.message, self.violations = status, message, violations or []
+
+    def response(self) -> JsonResponse:
+        return error(self.status, self.message, self.violations)
+
+
 def error(status: str, message: str, violations: list[tuple[str, str]] | None = None,
           ) -> JsonResponse:
     body: dict[str, Any] = {"code": HTTP_STATUS[status], "message": message, "status": status}
@@ -30,6 +44,6 @@ def error(status: str, message: str, violations: list[tuple[str, str]] | None = 
     return resp
 
 
-def spec_error(exc: SpecError) -> JsonResponse:
-    return error("INVALID_ARGUMENT", str(exc),
-                 [(v.field, v.description) for v in exc.violations])
+def spec_error(exc: SpecError) -> ApiError:
+    return ApiError("INVALID_ARGUMENT", str(exc),
+                    [(v.field, v.description) for v in exc.violations])

@@ -1,5 +1,7 @@
-"""The only module that touches django-rq/RQ.  Every enqueue names its RQ job id, so a job is
-never queued twice by accident and queued work can be found again (to cancel it)."""
+"""The producer side of the work queue, the only module that enqueues with django-rq/RQ (the
+services call it; the consumer is :mod:`hpdash.worker.worker`).  Every enqueue names its RQ job
+id, so a job is never queued twice by accident and queued work can be found again (to cancel
+it)."""
 
 from __future__ import annotations
 

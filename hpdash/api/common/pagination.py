@@ -1,5 +1,5 @@
-"""``nextPageToken``s for ``jobs.list``: keyset pagination, newest first, so jobs created
-meanwhile shift nothing; a token is tied to the filter it was issued for."""
+"""``pageSize`` and ``nextPageToken``s for list methods: keyset pagination, newest first, so
+jobs created meanwhile shift nothing; a token is tied to the filter it was issued for."""
 
 from __future__ import annotations
 
@@ -11,9 +11,26 @@ import re
 
 from django.db.models import Q
 
+from hpdash.api.common.errors import ApiError
 from hpdash.models import Job
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def page_size(text: str) -> int:
+    """``pageSize`` as given: unset or 0 is the default; more than the maximum is the
+    maximum; anything else is INVALID_ARGUMENT naming the field."""
+    try:
+        size = int(text or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        raise ApiError("INVALID_ARGUMENT", "pageSize must be an integer.",
+                       [("pageSize", "must be an integer")]) from None
+    if size < 0:
+        raise ApiError("INVALID_ARGUMENT", "pageSize must not be negative.",
+                       [("pageSize", "must not be negative")])
+    return min(size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _filter_key(text: str) -> str:

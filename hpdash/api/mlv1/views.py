@@ -1,0 +1,148 @@
+"""ml v1 ``projects.jobs``: each method a short view (parse, call a service or selector, render);
+authentication and the error envelope come from :func:`hpdash.api.common.request.endpoint`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import prefetch_related_objects
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from hpdash.api.common import filtering
+from hpdash.api.common.errors import ApiError, error
+from hpdash.api.common.pagination import page_after, page_size, page_token
+from hpdash.api.common.request import ApiRequest, endpoint
+from hpdash.api.mlv1.serializers import JOB_COLUMNS, job_details, job_resource
+from hpdash.core import listfilter
+from hpdash.core.spec import parse_job
+from hpdash.models import Job
+from hpdash.selectors.gpus import gpu_wait_reason
+from hpdash.selectors.jobs import job_get, jobs_in_project
+from hpdash.selectors.trial_failures import recent_failures
+from hpdash.services.jobs import AlreadyExists, job_cancel, job_create, job_update_labels
+
+_PATCHABLE = ("labels", "etag")
+
+
+def _job(api: ApiRequest, job_id: str) -> Job:
+    job = job_get(user=api.user, project=api.project, job_id=job_id)
+    if job is None:
+        raise ApiError("NOT_FOUND", f"Job 'projects/{api.project}/jobs/{job_id}' was not found.")
+    return job
+
+
+@endpoint(creates=True)
+def jobs_create(api: ApiRequest) -> dict[str, Any]:
+    spec = parse_job(api.json())
+    try:
+        job = job_create(project=api.project, spec=spec, owner=api.user)
+    except AlreadyExists:
+        msg = "A job with this id already exists."
+        raise ApiError("ALREADY_EXISTS", f"Field: job.job_id Error: {msg}",
+                       [("job.job_id", msg)]) from None
+    return job_resource(job, [])
+
+
+@endpoint()
+def jobs_list(api: ApiRequest) -> dict[str, Any]:
+    filter_text = api.query("filter")
+    try:
+        expr = listfilter.parse_filter(filter_text)
+    except listfilter.FilterError as exc:
+        raise ApiError("INVALID_ARGUMENT", f"Invalid filter: {exc}",
+                       [("filter", str(exc))]) from None
+    size = page_size(api.query("pageSize"))
+    rows = jobs_in_project(user=api.user, project=api.project)
+    token = api.query("pageToken")
+    if token:
+        after = page_after(token, filter_text)
+        if after is None:
+            raise ApiError("INVALID_ARGUMENT", "Invalid pageToken.", [(
+                "pageToken", "not a nextPageToken of this list (with the same filter)")])
+        rows = rows.filter(after)
+    if expr is None:
+        found = list(rows[:size + 1])
+    else:
+        # The database narrows the rows down; the filter itself decides, one row at a time
+        # (no trials needed: nothing filterable is in trainingOutput).
+        found = []
+        for candidate in rows.filter(filtering.to_q(expr, JOB_COLUMNS)).iterator(chunk_size=200):
+            if listfilter.matches(expr, job_resource(candidate, [])):
+                found.append(candidate)
+                if len(found) > size:
+                    break
+    page = found[:size]
+    prefetch_related_objects(page, "trials")
+    body: dict[str, Any] = {}
+    if page:
+        body["jobs"] = [job_resource(j, list(j.trials.all())) for j in page]
+    if len(found) > size:
+        body["nextPageToken"] = page_token(page[-1], filter_text)
+    return body
+
+
+@endpoint()
+def jobs_get(api: ApiRequest, job_id: str) -> dict[str, Any]:
+    return job_resource(_job(api, job_id))
+
+
+@endpoint()
+def jobs_cancel(api: ApiRequest, job_id: str) -> dict[str, Any]:
+    if not api.has_perm("hpdash.cancel_job"):
+        raise ApiError("PERMISSION_DENIED", "Cancelling jobs needs the 'hpdash.cancel_job' "
+                       "permission.")
+    job_cancel(job=_job(api, job_id), by=api.user.get_username())
+    return {}
+
+
+@endpoint()
+def jobs_patch(api: ApiRequest, job_id: str) -> dict[str, Any]:
+    """``jobs.patch``: replace the labels; with ``etag`` in ``updateMask``, only if the body's
+    etag is the job's current one (Google's documented rule; an etag in the body without
+    ``etag`` in the mask is ignored, as gcloud sends ``updateMask=labels``)."""
+    if not api.has_perm("hpdash.change_job"):
+        raise ApiError("PERMISSION_DENIED", "Changing labels needs the 'hpdash.change_job' "
+                       "permission.")
+    mask = [p.strip() for p in api.query("updateMask").split(",") if p.strip()]
+    if not mask:
+        raise ApiError("INVALID_ARGUMENT", "updateMask is required: only labels can be updated "
+                       "(updateMask=labels, or labels,etag to check the etag).",
+                       [("updateMask", "required; use labels or labels,etag")])
+    unsupported = [p for p in mask if p not in _PATCHABLE]
+    if unsupported or "labels" not in mask:
+        what = (f"cannot update {', '.join(unsupported)}" if unsupported
+                else "updates nothing without labels")
+        raise ApiError("INVALID_ARGUMENT", f"updateMask {what}: the only supported update "
+                       "masks are labels and etag.",
+                       [("updateMask", f"{what}; use labels or labels,etag")])
+    data = api.json_object("Job")
+    etag = None
+    if "etag" in mask:
+        etag = data.get("etag")
+        if not isinstance(etag, str) or not etag:
+            raise ApiError("INVALID_ARGUMENT", "updateMask includes etag but the body has none.",
+                           [("etag", "send the job's current etag (from jobs.get), or leave "
+                                     "etag out of updateMask")])
+    labels = data.get("labels")
+    job = job_update_labels(job=_job(api, job_id), labels={} if labels is None else labels,
+                            etag=etag)
+    return job_resource(job)
+
+
+@endpoint()
+def jobs_details(api: ApiRequest, job_id: str) -> dict[str, Any]:
+    """hpdash's one extension: ``GET …/jobs/JOB:hpdashDetails`` answers the ``Job`` exactly as
+    ``jobs.get`` does, and what hpdash knows beyond it (why queued trials wait, each trial's
+    GPUs, failed trials' reasons and last log lines).  The CLI's ``describe`` reads it;
+    Google's clients never call it."""
+    job = _job(api, job_id)
+    trials = list(job.trials.order_by("trial_id"))
+    return {"job": job_resource(job), **job_details(
+        job, waiting=gpu_wait_reason(job), trials=trials,
+        failures=recent_failures(job, trials))}
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, **_: str) -> HttpResponse:
+    return error("NOT_FOUND", f"No API method at /{request.path.lstrip('/')}.")

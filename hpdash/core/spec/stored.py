@@ -1,0 +1,54 @@
+"""The typed job as the database keeps it: a versioned JSON document, read back without parsing
+any API family's request again.
+
+``definition_to_json`` and ``definition_from_json`` are inverses (a test round-trips every
+example job).  The document names its ``version``; a change to :class:`JobDefinition` that an
+old document cannot be read into bumps it and teaches :func:`definition_from_json` the old one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .types import GpuRequest, HyperparameterSpec, JobDefinition, ParameterSpec, PythonPackage
+
+VERSION = 1
+
+
+class StoredJobError(ValueError):
+    """A stored document this version of hpdash cannot read."""
+
+
+def definition_to_json(definition: JobDefinition) -> dict[str, Any]:
+    doc = asdict(definition)
+    doc["described"] = dict(definition.described)
+    doc["hyperparameters"]["given"] = sorted(definition.hyperparameters.given)
+    return {"version": VERSION, **doc}
+
+
+def _params(rows: list[dict[str, Any]]) -> tuple[ParameterSpec, ...]:
+    return tuple(ParameterSpec(**{**row,
+                                  "categorical_values": tuple(row["categorical_values"]),
+                                  "discrete_values": tuple(row["discrete_values"])})
+                 for row in rows)
+
+
+def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
+    version = doc.get("version")
+    if version != VERSION:
+        raise StoredJobError(f"stored job version {version!r} is not one this hpdash reads "
+                             f"(it reads version {VERSION})")
+    hp = doc["hyperparameters"]
+    trainer = doc["trainer"]
+    return JobDefinition(
+        hyperparameters=HyperparameterSpec(**{**hp, "params": _params(hp["params"]),
+                                              "given": frozenset(hp["given"])}),
+        trainer=PythonPackage(module=trainer["module"],
+                              package_uris=tuple(trainer["package_uris"])),
+        args=tuple(doc["args"]),
+        job_dir=doc["job_dir"],
+        max_running_seconds=float(doc["max_running_seconds"]),
+        gpus=GpuRequest(**doc["gpus"]),
+        described=doc["described"],
+    )

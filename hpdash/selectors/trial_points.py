@@ -1,0 +1,60 @@
+"""The trials of a job page as its charts plot them: id, state, final metric and step, and
+parameters decoded only when a chart shows them (a job can have 10,000 trials)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+
+from hpdash.core.states import TrialState
+from hpdash.models import Trial
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: sampled as a set
+class Point:
+    trial_id: int
+    state: str
+    value: float | None  # final metric, SUCCEEDED trials only
+    step: int | None
+    params: Mapping[str, Any]
+    stopped_early: bool
+
+
+class LazyParams(Mapping[str, Any]):
+    """A trial's parameters as stored (JSON text), decoded on first use: a figure shows at
+    most a few thousand trials, so most of a large job's parameters are never decoded."""
+
+    __slots__ = ("_data", "_raw")
+
+    def __init__(self, raw: str | Mapping[str, Any]) -> None:
+        self._raw = raw
+        self._data: Mapping[str, Any] | None = None
+
+    def _load(self) -> Mapping[str, Any]:
+        if self._data is None:
+            self._data = json.loads(self._raw) if isinstance(self._raw, str) else self._raw
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def trial_points(trials: QuerySet[Trial]) -> list[Point]:
+    """The trials as the charts plot them, in trial order."""
+    rows = trials.order_by("trial_id").values_list(
+        "trial_id", "state", "final_value", "final_step", Cast("params", TextField()),
+        "is_stopped_early")
+    return [Point(tid, st, v if st == TrialState.SUCCEEDED else None, step, LazyParams(params),
+                  early)
+            for tid, st, v, step, params, early in rows]
