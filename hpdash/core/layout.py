@@ -10,6 +10,7 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
     <data>/uploads/<random>/<file>             packages uploaded through the new-job form
     <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
                                                a trial's output and hpdash's notes
+    <data>/attempts/<marker>.json              what a local trial started, while it runs
     <data>/sandbox/<project>/<jobId>/          what a (sandboxed) trainer may reach:
         packages/                              the job's packages, copied when it starts
         trials/<id>/                           the trial's cwd, HOME and TMPDIR, with
@@ -51,6 +52,12 @@ class DataLayout:
     @property
     def redis_config(self) -> Path:
         return self.redis_dir / "redis.conf"
+
+    @property
+    def attempts(self) -> Path:
+        """The local executor's record of each attempt it runs on this machine, so that what
+        a dead worker's trainer left is found and ended by the next worker."""
+        return self.root / "attempts"
 
     @property
     def sandbox(self) -> Path:

@@ -1,5 +1,7 @@
-"""The worker side of a trial: claim it, plan it once (:func:`hpdash.core.runner.plan_trial`),
-run the trainer, stream its measurements into the database, stop it when its job is cancelled
+"""The worker side of a trial: claim it, pick its executor (:mod:`hpdash.worker.executors`),
+have the executor prepare what the job needs, plan the trial once
+(:func:`hpdash.core.runner.plan_trial`), start the trainer and watch it through the executor,
+stream its measurements into the database, stop it when its job is cancelled
 or fails, when the early-stopping rule says so, or when this attempt was superseded, and record
 the outcome with a cause users can act on.
 
@@ -12,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import socket
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,23 +26,20 @@ from django.db import DatabaseError, connection
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
-    PackageError,
+    Executor,
+    Handle,
     Placement,
-    ProcessOptions,
+    PrepareError,
     ProcessOutcome,
     TrialPlan,
     plan_trial,
-    run_process,
-    stage_packages,
 )
 from hpdash.core.runner.metrics import Measurement
 from hpdash.core.runner.sources import MetricSources
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import Curves, StoppingContext, get_rule
 from hpdash.models import Trial
-from hpdash.ops import sandbox
 from hpdash.ops.gpus import this_machine
-from hpdash.ops.sandbox import TrialUser
 from hpdash.selectors.trials import (
     completed_curves,
     job_state_now,
@@ -59,7 +56,8 @@ from hpdash.services.trials import (
     trial_requeue,
     trial_start,
 )
-from hpdash.worker.worker import REAPS_ORPHANS, SHUTDOWN
+from hpdash.worker.executors import executor_for_training
+from hpdash.worker.worker import SHUTDOWN
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -252,33 +250,18 @@ class TrialRun:
         self.pid: int | None = None
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
-        self.user: TrialUser | None = settings.TRIAL_USER
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
 
     # -- preparing ---------------------------------------------------------------------------
-    def _plan(self) -> TrialPlan:
-        job, trial, user = self.job, self.trial, self.user
-        sandbox_job = self.layout.sandbox_job(job.project_id, job.job_id)
-        sandbox.gate(sandbox_job, self.layout.sandbox, user)
-        pythonpath = stage_packages(
-            list(job.definition.trainer.package_uris),
-            str(self.layout.sandbox_packages(job.project_id, job.job_id)),
-            group=user.gid if user else None)
+    def _plan(self, executor: Executor) -> TrialPlan:
+        job, trial = self.job, self.trial
+        runtime = executor.prepare(training=job.definition, project=job.project_id,
+                                   job_id=job.job_id)
         return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
-                          python=sys.executable, base_env=os.environ, pythonpath=pythonpath,
-                          placement=Placement(run_as=user.run_as if user else None,
-                                              gpus=tuple(trial.gpus)))
-
-    def _prepare_dirs(self, plan: TrialPlan) -> None:
-        """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
-        is not this attempt's result), owned by the trial user."""
-        shutil.rmtree(plan.cwd, ignore_errors=True)
-        sandbox.gate(plan.cwd.parent, self.layout.sandbox, self.user)
-        sandbox.own_dir(plan.cwd, self.user)
-        sandbox.own_dir(plan.metric_file.parent, self.user)
-        if plan.job_dir is not None:
-            sandbox.own_job_dir(plan.job_dir, self.user)
+                          python=runtime.python, base_env=os.environ,
+                          pythonpath=runtime.pythonpath,
+                          placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -286,12 +269,11 @@ class TrialRun:
         trial = self.trial
         self.log.path.parent.mkdir(parents=True, exist_ok=True)
         self.log.note(f"trial {trial.trial_id} attempt {trial.attempt} on {worker_name()}")
+        executor = executor_for_training(self.job.definition)
         try:
-            plan = self._plan()
-            self._prepare_dirs(plan)
-        except (PackageError, sandbox.SandboxError) as exc:
-            self.log.note(f"FAILED: {exc}")
-            return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
+            plan = self._plan(executor)
+        except PrepareError as exc:
+            return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")
         if plan.gpus:
             self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.gpus)} on "
@@ -302,18 +284,45 @@ class TrialRun:
                                 str(plan.job_dir) if plan.job_dir else None, not_before)
         self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]),
                                        note=self.log.note)
-        options = ProcessOptions(
-            poll_interval=self.cfg["TRIAL_POLL_INTERVAL"], timeout=plan.time_limit,
-            grace=self.cfg["TRIAL_STOP_GRACE"], log_cap_bytes=int(self.cfg["TRIAL_LOG_MAX_BYTES"]),
-            run_as=plan.run_as, end_orphans_after=REAPS_ORPHANS.is_set())
-        process = run_process(plan.argv, plan.env, cwd=str(plan.cwd), log_path=str(plan.log_path),
-                              poll=self._poll, on_start=self._started, options=options)
-        return self._conclude(process)
-
-    def _started(self, pid: int) -> None:
+        began = time.monotonic()
+        try:
+            handle = executor.start(plan)
+        except PrepareError as exc:
+            return self._failed_to_start(exc)
         # Recorded at the first poll, a poll interval after the start: a trial done sooner
         # never needs it (it is cleared at the end), which spares a quick trial a write.
-        self.pid = pid
+        self.pid = handle.pid
+        return self._conclude(self._drive(executor, handle, plan, began))
+
+    def _failed_to_start(self, exc: PrepareError) -> TrialOutcome:
+        self.log.note(f"FAILED: {exc}")
+        return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
+
+    def _drive(self, executor: Executor, handle: Handle, plan: TrialPlan,
+               began: float) -> ProcessOutcome:
+        """Watch the trainer until it ends, or stop it: at the time limit, or when a poll finds
+        a reason.  A worker being shut down (``KeyboardInterrupt``/``SystemExit`` raised
+        meanwhile) stops it before the exception goes on."""
+        interval, grace = self.cfg["TRIAL_POLL_INTERVAL"], self.cfg["TRIAL_STOP_GRACE"]
+        reason: StopReason | None = None
+        try:
+            status = executor.poll(handle, interval)
+            while status is None:
+                if time.monotonic() - began > plan.time_limit:
+                    reason = StopReason.TIMED_OUT
+                else:
+                    reason = self._poll()
+                if reason:
+                    status = executor.stop(handle, grace)
+                    break
+                status = executor.poll(handle, interval)
+        except BaseException:
+            executor.stop(handle, min(grace, 2.0))
+            raise
+        return ProcessOutcome(
+            returncode=status.returncode, signal=status.signal,
+            timed_out=reason is StopReason.TIMED_OUT, stop_reason=reason,
+            duration=time.monotonic() - began, log_truncated=status.log_truncated)
 
     def _heartbeat(self, pid: int | None = None) -> StopReason | None:
         if trial_heartbeat(trial=self.trial, pid=pid):

@@ -6,7 +6,7 @@ interpreter per job (RQ 3 spawns one for every job, which would add the cost of 
 Django to every trial).
 
 Shutdown: the first SIGTERM or SIGINT (``make run`` stopping) sets :data:`SHUTDOWN`; the
-running trial sees it at its next poll, stops its trainer's process group, is re-queued and
+running trial sees it at its next poll, has its executor stop the trainer, is re-queued and
 returns normally, and the worker then exits: no traceback.  A second signal is RQ's cold
 shutdown (``SystemExit`` inside the trial, which still re-queues it).
 """
@@ -20,25 +20,22 @@ from typing import Any
 
 from rq import SimpleWorker
 
-from hpdash.core.runner.process import become_subreaper
 from hpdash.ops.gpus import this_machine
 from hpdash.services.gpus import gpu_host_register
+from hpdash.worker.executors import executors_start
 
 log = logging.getLogger(__name__)
 
 # Set when this worker process has been asked to stop.
 SHUTDOWN = threading.Event()
-# Set when this worker is the reaper of its trainers' orphans (see become_subreaper).
-REAPS_ORPHANS = threading.Event()
 
 
 class Worker(SimpleWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # Every process a trial starts ends with it, even one that left the trainer's process
-        # group with setsid(): orphans are handed to this worker, which ends them.
-        if become_subreaper():
-            REAPS_ORPHANS.set()
+        # The local executor makes this worker the reaper of its trainers' orphans, and ends
+        # what trainers of a worker that died on this machine left running.
+        executors_start()
         # This machine's GPUs, for leases and for telling users what the deployment has.
         machine = gpu_host_register(machine=this_machine()).devices
         log.info("GPUs on this machine: %s", ",".join(machine) if machine else "none")

@@ -1,4 +1,4 @@
-"""Runs a trainer process: its own process group, capped log, polling, stop and timeout.
+"""A trainer process: its own process group, a capped log, waiting, stopping, ending.
 
 The child is started without a shell (``argv`` list), in a new session (so the whole group can
 be signalled), and asks the kernel to SIGKILL it if the worker that started it dies
@@ -10,6 +10,8 @@ sets the flag and execs the trainer in the same process, so pid, process group a
 unchanged): then ``subprocess`` can start the child with ``vfork``, ~0.2 ms, where a Python
 ``preexec_fn`` forces a full ``fork`` of the worker (4–8 ms for a worker with Django loaded,
 per trial).  Without ``setpriv`` the flag is set by ``preexec_fn``, as before.
+
+The local executor (:mod:`hpdash.core.runner.local`) is built on it.
 """
 
 from __future__ import annotations
@@ -220,98 +222,94 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 
 @dataclass(frozen=True)
-class ProcessOptions:
-    poll_interval: float = 0.25  # seconds between calls of ``poll``
-    timeout: float | None = None  # wall-time limit (seconds)
-    grace: float = 5.0  # seconds between SIGTERM and SIGKILL when stopping
-    log_cap_bytes: int = 10 * 1024 * 1024
-    run_as: RunAs | None = None  # run as this user and group
-    end_orphans_after: bool = False  # a subreaper caller: end every descendant at the end
+class ExitStatus:
+    """How a trainer process ended, as the executor saw it."""
+
+    returncode: int | None  # exit status, or None if killed by a signal
+    signal: int | None  # the signal that ended it
+    log_truncated: bool = False
+
+    @classmethod
+    def from_returncode(cls, rc: int, *, log_truncated: bool = False) -> ExitStatus:
+        """``Popen.returncode`` (negative: the signal)."""
+        return cls(returncode=rc if rc >= 0 else None, signal=-rc if rc < 0 else None,
+                   log_truncated=log_truncated)
 
 
-def run_process(
-    argv: Sequence[str],
-    env: Mapping[str, str],
-    cwd: str,
-    log_path: str,
-    *,
-    poll: Callable[[], StopReason | None],
-    on_start: Callable[[int], None] | None = None,
-    options: ProcessOptions = ProcessOptions(),  # frozen: shared safely
-) -> ProcessOutcome:
-    """Run ``argv`` to completion.  ``poll()`` is called about every ``poll_interval`` seconds
-    while it runs; a non-None return value is a reason to stop the process (it is returned as
-    ``stop_reason``).  ``KeyboardInterrupt``/``SystemExit`` raised meanwhile (a worker being
-    shut down) stop the process group before propagating."""
-    poll_interval, timeout, grace = options.poll_interval, options.timeout, options.grace
-    run_as = options.run_as
-    start = time.monotonic()
-    os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
-    prefix = _pdeathsig_prefix()
-    # setpriv would turn "no such program" into its own exit status: keep Popen's error.
-    if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
-        prefix = []
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [*prefix, *argv],
-            env=dict(env),
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=None if prefix else _die_with_parent,  # noqa: PLW1509
-            close_fds=True,
-            user=run_as.uid if run_as else None,
-            group=run_as.gid if run_as else None,
-            extra_groups=[] if run_as else None,
-        )
-        assert proc.stdout is not None
-        pump = _LogPump(proc.stdout, log, options.log_cap_bytes)
-        pump.start()
-        if on_start is not None:
-            on_start(proc.pid)
-        stop_reason: StopReason | None = None
-        timed_out = False
-        waiter = _ExitWaiter(proc)
+class TrainerProcess:
+    """One trainer process, started without a shell in its own session (so its whole process
+    group can be signalled), its output copied to ``log_path`` up to ``log_cap_bytes``.
+
+    The caller drives it: :meth:`wait` for its exit a while, :meth:`stop` it, and always
+    :meth:`end` it, which ends whatever the trainer left in its process group (and, for a
+    subreaper caller, every orphan below it) and returns how it ended."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str, *,
+                 run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024) -> None:
+        self.started = time.monotonic()
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+        prefix = _pdeathsig_prefix()
+        # setpriv would turn "no such program" into its own exit status: keep Popen's error.
+        if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
+            prefix = []
+        self._log = open(log_path, "ab")  # closed by end()
         try:
-            while True:
-                if waiter.wait(poll_interval):
-                    break
-                if timeout is not None and time.monotonic() - start > timeout:
-                    timed_out = True
-                    stop_reason = StopReason.TIMED_OUT
-                else:
-                    stop_reason = poll()
-                if timed_out or stop_reason:
-                    _stop(proc, grace)
-                    break
+            self.proc = subprocess.Popen(
+                [*prefix, *argv],
+                env=dict(env),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=None if prefix else _die_with_parent,  # noqa: PLW1509
+                close_fds=True,
+                user=run_as.uid if run_as else None,
+                group=run_as.gid if run_as else None,
+                extra_groups=[] if run_as else None,
+            )
         except BaseException:
-            _stop(proc, grace=min(grace, 2.0))
+            self._log.close()
             raise
-        finally:
-            # Children the trainer left behind belong to the trial: end them too.
-            _signal_group(proc.pid, signal.SIGKILL)
-            waiter.close()
-            if options.end_orphans_after:
-                proc.wait()
-                end_orphans()
-            pump.join(timeout=5)
-        rc = proc.returncode
-    return ProcessOutcome(
-        returncode=rc if rc is not None and rc >= 0 else None,
-        signal=-rc if rc is not None and rc < 0 else None,
-        timed_out=timed_out,
-        stop_reason=stop_reason,
-        duration=time.monotonic() - start,
-        log_truncated=pump.truncated,
-    )
+        assert self.proc.stdout is not None
+        self._pump = _LogPump(self.proc.stdout, self._log, log_cap_bytes)
+        self._pump.start()
+        self._waiter = _ExitWaiter(self.proc)
+        self._ended: ExitStatus | None = None
 
+    @property
+    def pid(self) -> int:
+        """The trainer's pid, which is also its process group's id."""
+        return self.proc.pid
 
-def _stop(proc: subprocess.Popen[bytes], grace: float) -> None:
-    _signal_group(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        _signal_group(proc.pid, signal.SIGKILL)
-        proc.wait()
+    def wait(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the trainer to exit (waking the moment it does);
+        whether it has."""
+        return self.proc.returncode is not None or self._waiter.wait(timeout)
+
+    def stop(self, grace: float) -> None:
+        """SIGTERM to the process group, then SIGKILL to it after ``grace`` seconds."""
+        if self.proc.returncode is not None:
+            return
+        _signal_group(self.proc.pid, signal.SIGTERM)
+        if not self._waiter.wait(grace):
+            _signal_group(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def end(self, *, orphans: bool = False) -> ExitStatus:
+        """End what is left of the trial (the trainer, if still running, and its process
+        group; with ``orphans``, a subreaper's every orphan: see :func:`end_orphans`) and
+        return how the trainer ended.  Idempotent."""
+        if self._ended is not None:
+            return self._ended
+        # Children the trainer left behind belong to the trial: end them too.
+        _signal_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        self._waiter.close()
+        if orphans:
+            end_orphans()
+        self._pump.join(timeout=5)
+        self._log.close()
+        self._ended = ExitStatus.from_returncode(self.proc.returncode,
+                                                 log_truncated=self._pump.truncated)
+        return self._ended

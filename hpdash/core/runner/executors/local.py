@@ -1,0 +1,233 @@
+"""The local executor: a trial is a process on the worker's machine, in the worker's Python.
+
+- prepare: the job's packages are copied or unpacked into its sandbox (readable by the trial
+  user's group), behind the sandbox gates; the trainer runs with the configured interpreter.
+- start: the trial's own directories, fresh and owned by the trial user; the trainer as that
+  user, in its own session (:class:`~hpdash.core.runner.process.TrainerProcess`), with
+  ``HPD_ATTEMPT=<marker>`` in its environment, which its descendants inherit.
+- stop: SIGTERM to the process group, SIGKILL after the grace period; then whatever is left of
+  the group and, when the worker is their subreaper, every orphan (a descendant that left the
+  group with ``setsid()``).
+- a worker that dies takes its trainer with it (``PR_SET_PDEATHSIG``), but not the trainer's
+  children: the attempt's record (``<data>/attempts/<marker>.json``, written before the start)
+  lets the next worker on this machine find them by their marker and uid, and end them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import shutil
+import signal
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from hpdash.core.runner.executor import (
+    ExecutorConfig,
+    Handle,
+    Leftover,
+    PrepareError,
+    Runtime,
+    WorkerId,
+)
+from hpdash.core.runner.packages import PackageError, stage_packages
+from hpdash.core.runner.plan import TrialPlan
+from hpdash.core.runner.process import ExitStatus, TrainerProcess, become_subreaper
+from hpdash.core.runner.sandbox import SandboxError, gate, own_dir, own_job_dir
+from hpdash.core.spec import JobDefinition
+
+# The environment variable that marks every process of an attempt (see Leftover.marker).  Not
+# HPDASH_*: that prefix is the service's own, which a trainer never sees.
+ATTEMPT_ENV = "HPD_ATTEMPT"
+NAME = "local"
+
+# Set when this worker process is the reaper of its trainers' orphans (see become_subreaper).
+_REAPS_ORPHANS = threading.Event()
+
+
+@dataclass
+class LocalHandle(Handle):
+    process: TrainerProcess
+    record: Path
+
+
+class LocalExecutor:
+    name = NAME
+
+    def __init__(self, config: ExecutorConfig) -> None:
+        self.config = config
+        self.layout = config.layout
+        self.user = config.user
+
+    def on_worker_start(self) -> None:
+        # Every process a trial starts ends with it, even one that left the trainer's process
+        # group with setsid(): orphans are handed to this worker, which ends them.
+        if become_subreaper():
+            _REAPS_ORPHANS.set()
+
+    # -- preparing ---------------------------------------------------------------------------
+    def prepare(self, *, training: JobDefinition, project: str, job_id: str) -> Runtime:
+        user = self.user
+        try:
+            gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox, user)
+            pythonpath = stage_packages(
+                list(training.trainer.package_uris),
+                str(self.layout.sandbox_packages(project, job_id)),
+                group=user.gid if user else None)
+        except (PackageError, SandboxError) as exc:
+            raise PrepareError(str(exc)) from exc
+        return Runtime(python=self.config.python, pythonpath=tuple(pythonpath),
+                       run_as=user.run_as if user else None)
+
+    def _fresh_dirs(self, plan: TrialPlan) -> None:
+        """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
+        is not this attempt's result), owned by the trial user."""
+        user = self.user
+        shutil.rmtree(plan.cwd, ignore_errors=True)
+        try:
+            gate(plan.cwd.parent, self.layout.sandbox, user)
+            own_dir(plan.cwd, user)
+            own_dir(plan.metric_file.parent, user)
+            if plan.job_dir is not None:
+                own_job_dir(plan.job_dir, user)
+        except SandboxError as exc:
+            raise PrepareError(str(exc)) from exc
+
+    # -- running -----------------------------------------------------------------------------
+    def start(self, plan: TrialPlan) -> LocalHandle:
+        self._fresh_dirs(plan)
+        marker = secrets.token_hex(16)
+        leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
+                            trial=str(plan.cwd),
+                            uid=plan.run_as.uid if plan.run_as else os.geteuid())
+        # Recorded before the start: a worker killed a moment after it still leaves a trace.
+        record = self._record(leftover)
+        try:
+            process = TrainerProcess(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
+                                     str(plan.cwd), str(plan.log_path), run_as=plan.run_as,
+                                     log_cap_bytes=self.config.log_cap_bytes)
+        except BaseException:
+            record.unlink(missing_ok=True)
+            raise
+        return LocalHandle(replace(leftover, pid=process.pid), process, record)
+
+    def poll(self, handle: Handle, timeout: float) -> ExitStatus | None:
+        local = _local(handle)
+        return self._end(local) if local.process.wait(timeout) else None
+
+    def stop(self, handle: Handle, grace: float) -> ExitStatus:
+        local = _local(handle)
+        local.process.stop(grace)
+        return self._end(local)
+
+    def _end(self, handle: LocalHandle) -> ExitStatus:
+        status = handle.process.end(orphans=_REAPS_ORPHANS.is_set())
+        handle.record.unlink(missing_ok=True)
+        return status
+
+    # -- what dead workers left --------------------------------------------------------------
+    def _record(self, leftover: Leftover) -> Path:
+        path = self._record_path(leftover)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(leftover.to_json())
+        tmp.rename(path)
+        return path
+
+    def leftovers(self) -> list[Leftover]:
+        found = []
+        for path in sorted(self.layout.attempts.glob("*.json")):
+            try:
+                leftover = Leftover.from_json(path.read_text())
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # half-written or gone meanwhile: not a record to act on
+            if leftover.executor == NAME and leftover.worker.is_dead_here():
+                found.append(leftover)
+        return found
+
+    def reap(self, leftover: Leftover, grace: float = 2.0) -> int:
+        """SIGTERM to every process that carries the attempt's marker and runs as its user,
+        SIGKILL to those still there after ``grace`` seconds (and to any they start
+        meanwhile).  Each process is pinned by a pidfd before its marker is read, so a pid
+        that is reused meanwhile is never signalled."""
+        ended: set[int] = set()
+        sig = signal.SIGTERM
+        deadline = time.monotonic() + grace
+        give_up = deadline + 5.0
+        while time.monotonic() < give_up:
+            marked = _marked(leftover)
+            if not marked:
+                break
+            for pid, fd in marked:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    _send(pid, fd, sig)
+                    ended.add(pid)
+                if fd is not None:
+                    os.close(fd)
+            time.sleep(0.05)
+            if time.monotonic() >= deadline:
+                sig = signal.SIGKILL
+        self._record_path(leftover).unlink(missing_ok=True)
+        return len(ended)
+
+    def _record_path(self, leftover: Leftover) -> Path:
+        return self.layout.attempts / f"{leftover.marker}.json"
+
+
+def _local(handle: Handle) -> LocalHandle:
+    if not isinstance(handle, LocalHandle):
+        raise TypeError(f"not a local executor's attempt: {handle!r}")
+    return handle
+
+
+def _pin(pid: int) -> int | None:
+    """A pidfd naming process ``pid`` itself, or None where pidfds are missing (Linux < 5.3)."""
+    try:
+        return os.pidfd_open(pid)
+    except AttributeError:
+        return None
+    except OSError as exc:
+        if exc.errno == errno.ENOSYS:
+            return None
+        raise
+
+
+def _send(pid: int, fd: int | None, sig: int) -> None:
+    if fd is not None:
+        signal.pidfd_send_signal(fd, sig)
+    else:
+        os.kill(pid, sig)
+
+
+def _marked(leftover: Leftover) -> list[tuple[int, int | None]]:
+    """The live processes of ``leftover``'s attempt, each with a pidfd pinning it."""
+    needle = f"{ATTEMPT_ENV}={leftover.marker}".encode()
+    found: list[tuple[int, int | None]] = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:  # no procfs: nothing can be verified, so nothing is ended
+        return found
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        pid = int(entry)
+        try:
+            if leftover.uid is not None and os.stat(f"/proc/{pid}").st_uid != leftover.uid:
+                continue
+            fd = _pin(pid)
+        except OSError:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:
+            environ = b""
+        if needle in environ.split(b"\0"):
+            found.append((pid, fd))
+        elif fd is not None:
+            os.close(fd)
+    return found
