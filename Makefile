@@ -5,7 +5,7 @@ PYTHON ?= $(shell python3 hpdash/ops/venv_python.py)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-test lint bench bench-peers clean
+.PHONY: run test install install-test lint bench bench-smoke bench-peers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ $(VENV)/.installed-bench: $(VENV)/.installed-test pyproject.toml
 # each in a venv of its own under benchmarks/ (benchmarks/peers/README.md).
 bench-peers:
 	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh
+
+# The benchmarks' own tests (benchmarks/tests): each suite's code paths on tiny inputs, nothing
+# timed. Kept out of `make test`, which installs neither Optuna nor matplotlib. ~15 s of tests on
+# 2 cores, plus ~1 min the first time to install the bench extra; CI runs it after `make test`.
+bench-smoke: $(VENV)/.installed-bench
+	$(PY) -m pytest -q benchmarks/tests
 
 bench: $(VENV)/.installed-bench
 	PYTHON=$(PYTHON) bash benchmarks/peers/setup.sh \

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
-
-pytest.importorskip("optuna")
 
 import problems  # noqa: E402
 import run  # noqa: E402

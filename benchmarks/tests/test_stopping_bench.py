@@ -1,6 +1,6 @@
 """The early-stopping benchmark (benchmarks/early_stopping.py) keeps working: its replay feeds
 hpdash's rules and Optuna's pruners the same reports, and its report has the comparison table.
-(It lives here with the stopping tests; nothing about speed is asserted.)"""
+(Nothing about speed is asserted.)"""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
-
-pytest.importorskip("optuna")
 
 import early_stopping  # noqa: E402
 import lcbench  # noqa: E402
