@@ -30,8 +30,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
+
+if TYPE_CHECKING:
+    from harness import Stack  # tests/e2e/harness.py, imported once tests/e2e is on sys.path
 from rq import SimpleWorker
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,7 +133,7 @@ class Redis:
         self.proc.wait(timeout=10)
 
 
-def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) -> dict:
+def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) -> dict[str, float]:
     import redis
     from rq import Queue
 
@@ -147,7 +151,7 @@ def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) ->
         if p.returncode:
             raise RuntimeError(f"floor worker failed: {err.decode()[-2000:]}")
     for j in jobs:
-        j.refresh()
+        j.refresh()  # type: ignore[no-untyped-call]  # (RQ leaves Job.refresh unannotated)
     failed = [j.id for j in jobs if j.get_status() != "finished"]
     if failed:
         raise RuntimeError(f"floor jobs did not finish: {failed[:5]}")
@@ -176,7 +180,7 @@ def optuna_worker(storage: str, study: str, n: int, work_dir: str) -> None:
 
 
 def run_optuna(work_dir: Path, n: int, processes: int, tag: str, db_dir: Path | None = None
-               ) -> dict:
+               ) -> dict[str, float]:
     """Optuna cell; ``db_dir`` puts the SQLite file elsewhere (e.g. on tmpfs)."""
     import optuna
 
@@ -209,7 +213,7 @@ def _ts(s: str) -> float:
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def run_hpdash(stack, job_id: str, n: int, parallel: int) -> dict:
+def run_hpdash(stack: Stack, job_id: str, n: int, parallel: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from harness import trainer_job
 
@@ -249,12 +253,12 @@ LABEL = {
 }
 
 
-def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict:
+def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from harness import running_stack
 
     cells = [c for c in CELLS if c[0] != "optuna_tmpfs" or TMPFS.is_dir()]
-    results: dict[tuple[str, int], list[dict]] = {c: [] for c in cells}
+    results: dict[tuple[str, int], list[dict[str, float]]] = {c: [] for c in cells}
     tmp = Path(tempfile.mkdtemp(prefix="hpdash-e2e-bench-"))
     shm = Path(tempfile.mkdtemp(prefix="hpdash-e2e-bench-", dir=TMPFS if TMPFS.is_dir() else None))
     try:
@@ -287,11 +291,11 @@ def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict:
     return {"bare_ms": bare * 1000, "trials": trials, "rounds": rounds, "cells": results}
 
 
-def _median(rows: list[dict], key: str) -> float:
+def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def markdown(res: dict, seconds: float) -> str:
+def markdown(res: dict[str, Any], seconds: float) -> str:
     cells = res["cells"]
     rate = {c: _median(rows, "rate") for c, rows in cells.items()}
     lines = [
@@ -346,7 +350,7 @@ def markdown(res: dict, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def plot(res: dict, path: Path) -> None:
+def plot(res: dict[str, Any], path: Path) -> None:
     plt = report.pyplot()
 
     cells = res["cells"]
