@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -49,10 +50,11 @@ def _log(data_dir: Path, tid: int, text: str) -> None:
     path.write_text(text)
 
 
-def _trials(client, auth, query: str = "") -> list[dict]:
+def _trials(client, auth, query: str = "") -> list[dict[str, Any]]:
     resp = client.get(f"/v1/projects/p/jobs/j1{query}", **auth)
     assert resp.status_code == 200
-    return resp.json()["trainingOutput"]["trials"]
+    trials: list[dict[str, Any]] = resp.json()["trainingOutput"]["trials"]
+    return trials
 
 
 def test_a_failed_trial_carries_its_reason_and_log_tail_only_when_asked(
