@@ -79,6 +79,12 @@ def bare_trainer_seconds(tmp: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _stamp(moment: dt.datetime | None) -> float:
+    """A finished job's or trial's start or end (RQ and Optuna type them optional)."""
+    assert moment is not None
+    return moment.timestamp()
+
+
 def _rate(n: int, starts: list[float], ends: list[float]) -> float:
     return n / (max(ends) - min(starts))
 
@@ -155,8 +161,8 @@ def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) ->
     failed = [j.id for j in jobs if j.get_status() != "finished"]
     if failed:
         raise RuntimeError(f"floor jobs did not finish: {failed[:5]}")
-    starts = [j.started_at.timestamp() for j in jobs]  # type: ignore[union-attr]
-    ends = [j.ended_at.timestamp() for j in jobs]  # type: ignore[union-attr]
+    starts = [_stamp(j.started_at) for j in jobs]
+    ends = [_stamp(j.ended_at) for j in jobs]
     return {"rate": _rate(n, starts, ends),
             "trial_ms": statistics.median(e - s for s, e in zip(starts, ends, strict=True)) * 1000}
 
@@ -200,8 +206,8 @@ def run_optuna(work_dir: Path, n: int, processes: int, tag: str, db_dir: Path | 
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(done) != n:
         raise RuntimeError(f"optuna: {len(done)} of {n} trials completed")
-    starts = [t.datetime_start.timestamp() for t in done]  # type: ignore[union-attr]
-    ends = [t.datetime_complete.timestamp() for t in done]  # type: ignore[union-attr]
+    starts = [_stamp(t.datetime_start) for t in done]
+    ends = [_stamp(t.datetime_complete) for t in done]
     return {"rate": _rate(n, starts, ends),
             "trial_ms": statistics.median(e - s for s, e in zip(starts, ends, strict=True)) * 1000}
 
