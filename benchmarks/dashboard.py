@@ -37,8 +37,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
+
+if TYPE_CHECKING:
+    from playwright._impl._api_structures import SetCookieParam  # sync_api does not re-export it
+    from playwright.sync_api import Page as BrowserPage
+    from playwright.sync_api import Playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -120,7 +126,7 @@ def seed(job_id: str, trials: int) -> float:
 
 
 def measure(sizes: list[int], repeats: int, warmups: int = 2,
-            log: Callable[[str], None] = print) -> dict:
+            log: Callable[[str], None] = print) -> dict[str, Any]:
     """{size: {page key: {"ms": [...], "bytes": n, "status": code}}} plus seeding times."""
     from django.contrib.auth import get_user_model
     from django.test import Client
@@ -133,12 +139,12 @@ def measure(sizes: list[int], repeats: int, warmups: int = 2,
     web.force_login(user)
     api = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {token}",
                  HTTP_ACCEPT_ENCODING="gzip")
-    out: dict = {"seed_s": {}, "sizes": {}}
+    out: dict[str, Any] = {"seed_s": {}, "sizes": {}}
     for n in sizes:
         job_id = f"demo_{n}"
         out["seed_s"][n] = seed(job_id, n)
         log(f"seeded {n} trials in {out['seed_s'][n]:.1f} s")
-        rows: dict = {}
+        rows: dict[str, Any] = {}
         for page in PAGES:
             client = api if page.api else web
             path = page.path(job_id)
@@ -190,7 +196,7 @@ def live_server() -> Iterator[str]:
         server.server_close()
 
 
-def _session_cookie(url: str) -> dict:
+def _session_cookie(url: str) -> SetCookieParam:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -207,7 +213,7 @@ SCROLL_THROUGH = """async () => {
 }"""
 
 
-def _wait_until_true(page, expression: str, timeout: float = 120) -> None:
+def _wait_until_true(page: BrowserPage, expression: str, timeout: float = 120) -> None:
     """Polls a JavaScript expression until it is true.  Not Playwright's wait_for_function: it
     compiles the expression with Function() in the page, which hpdash's Content-Security-
     Policy (no 'unsafe-eval') refuses; evaluate() goes through the DevTools protocol."""
@@ -218,7 +224,7 @@ def _wait_until_true(page, expression: str, timeout: float = 120) -> None:
         time.sleep(0.01)
 
 
-def _all_charts(page) -> float:
+def _all_charts(page: BrowserPage) -> float:
     """Seconds to scroll through the page until every chart is drawn (drawn as they come
     into view)."""
     t = time.perf_counter()
@@ -227,7 +233,7 @@ def _all_charts(page) -> float:
     return time.perf_counter() - t
 
 
-def _load(page, path: str, ready: str) -> tuple[float, int]:
+def _load(page: BrowserPage, path: str, ready: str) -> tuple[float, int]:
     """Navigate to ``path``; return (seconds until ``ready`` holds, bytes transferred)."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -242,7 +248,7 @@ def _load(page, path: str, ready: str) -> tuple[float, int]:
     return elapsed, sum(got)
 
 
-BROWSER_PAGES = [
+BROWSER_PAGES: list[tuple[str, Callable[[str], str], str]] = [
     ("page", lambda j: f"/projects/{PROJECT}/jobs/{j}/",
      "document.documentElement.dataset.chartsReady === '1'"),
     ("admin", _admin_path, "document.readyState === 'complete'"),
@@ -250,7 +256,7 @@ BROWSER_PAGES = [
 
 
 def measure_browser(sizes: list[int], repeats: int = 3, log: Callable[[str], None] = print
-                    ) -> dict:
+                    ) -> dict[int, Any]:
     """{size: {page: {"cold_s", "cold_bytes", "warm_s": [...], "warm_bytes"}}} in Chromium;
     empty when Chromium is missing."""
     if not os.path.exists(CHROMIUM):
@@ -258,7 +264,7 @@ def measure_browser(sizes: list[int], repeats: int = 3, log: Callable[[str], Non
         return {}
     from playwright.sync_api import sync_playwright
 
-    out: dict = {}
+    out: dict[int, Any] = {}
     # Database reads before Playwright starts: its sync API runs an event loop in this
     # thread, where Django refuses synchronous queries.
     paths = {n: {key: path(f"demo_{n}") for key, path, _ in BROWSER_PAGES} for n in sizes}
@@ -269,8 +275,8 @@ def measure_browser(sizes: list[int], repeats: int = 3, log: Callable[[str], Non
     return out
 
 
-def _browse(p, url: str, cookie: dict, paths: dict, repeats: int, out: dict,
-            log: Callable[[str], None]) -> None:
+def _browse(p: Playwright, url: str, cookie: SetCookieParam, paths: dict[int, dict[str, str]],
+            repeats: int, out: dict[int, Any], log: Callable[[str], None]) -> None:
     browser = p.chromium.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"])
@@ -309,7 +315,7 @@ BEFORE = {
 }
 
 
-def markdown(res: dict, repeats: int, seconds: float) -> str:
+def markdown(res: dict[str, Any], repeats: int, seconds: float) -> str:
     small, large = sorted(res["sizes"])
     s, g = res["sizes"][small], res["sizes"][large]
     lines = [
@@ -362,7 +368,7 @@ def markdown(res: dict, repeats: int, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def _browser_lines(b: dict, small: int, large: int) -> list[str]:
+def _browser_lines(b: dict[int, Any], small: int, large: int) -> list[str]:
     if not b:
         return []
     out = [
@@ -393,7 +399,7 @@ def _browser_lines(b: dict, small: int, large: int) -> list[str]:
             "coordinates plot runs WebGL, in software on this machine).", ""]
 
 
-def plot(res: dict, path: Path) -> None:
+def plot(res: dict[str, Any], path: Path) -> None:
     import matplotlib.ticker
 
     plt = report.pyplot()

@@ -30,8 +30,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
+
+if TYPE_CHECKING:
+    from harness import Stack  # tests/e2e/harness.py, imported once tests/e2e is on sys.path
+from rq import SimpleWorker
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -74,6 +79,12 @@ def bare_trainer_seconds(tmp: Path, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _stamp(moment: dt.datetime | None) -> float:
+    """A finished job's or trial's start or end (RQ and Optuna type them optional)."""
+    assert moment is not None
+    return moment.timestamp()
+
+
 def _rate(n: int, starts: list[float], ends: list[float]) -> float:
     return n / (max(ends) - min(starts))
 
@@ -84,6 +95,19 @@ def _rate(n: int, starts: list[float], ends: list[float]) -> float:
 def floor_trial(i: int, work_dir: str) -> float:
     """The RQ job of the floor: spawn the trainer, read its metric (imported by the workers)."""
     return run_trainer(i / 1000, os.path.join(work_dir, f"floor-{i}.metrics"))
+
+
+class FloorWorker(SimpleWorker):
+    """RQ's ``SimpleWorker`` without its command channel (stop and kill requests over pub/sub,
+    which the floor never sends). At the end of a burst, RQ 3 on redis-py 8 sometimes waits out
+    that channel's 60 s poll before exiting (the thread holds the pub/sub lock that ``close``
+    needs). Only the wall time changes: the figures come from the jobs' own timestamps."""
+
+    def subscribe(self) -> None:
+        pass
+
+    def unsubscribe(self) -> None:
+        pass
 
 
 class Redis:
@@ -115,7 +139,7 @@ class Redis:
         self.proc.wait(timeout=10)
 
 
-def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) -> dict:
+def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) -> dict[str, float]:
     import redis
     from rq import Queue
 
@@ -126,19 +150,19 @@ def run_floor(redis_url: str, work_dir: Path, n: int, workers: int, tag: str) ->
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
     procs = [subprocess.Popen(
         [sys.executable, "-m", "rq.cli", "worker", "--burst", "--quiet", "--url", redis_url,
-         "--worker-class", "rq.SimpleWorker", q.name],
+         "--worker-class", "e2e_overhead.FloorWorker", q.name],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(workers)]
     for p in procs:
         _, err = p.communicate(timeout=600)
         if p.returncode:
             raise RuntimeError(f"floor worker failed: {err.decode()[-2000:]}")
     for j in jobs:
-        j.refresh()
+        j.refresh()  # type: ignore[no-untyped-call]  # (RQ leaves Job.refresh unannotated)
     failed = [j.id for j in jobs if j.get_status() != "finished"]
     if failed:
         raise RuntimeError(f"floor jobs did not finish: {failed[:5]}")
-    starts = [j.started_at.timestamp() for j in jobs]  # type: ignore[union-attr]
-    ends = [j.ended_at.timestamp() for j in jobs]  # type: ignore[union-attr]
+    starts = [_stamp(j.started_at) for j in jobs]
+    ends = [_stamp(j.ended_at) for j in jobs]
     return {"rate": _rate(n, starts, ends),
             "trial_ms": statistics.median(e - s for s, e in zip(starts, ends, strict=True)) * 1000}
 
@@ -162,7 +186,7 @@ def optuna_worker(storage: str, study: str, n: int, work_dir: str) -> None:
 
 
 def run_optuna(work_dir: Path, n: int, processes: int, tag: str, db_dir: Path | None = None
-               ) -> dict:
+               ) -> dict[str, float]:
     """Optuna cell; ``db_dir`` puts the SQLite file elsewhere (e.g. on tmpfs)."""
     import optuna
 
@@ -182,8 +206,8 @@ def run_optuna(work_dir: Path, n: int, processes: int, tag: str, db_dir: Path | 
     done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
     if len(done) != n:
         raise RuntimeError(f"optuna: {len(done)} of {n} trials completed")
-    starts = [t.datetime_start.timestamp() for t in done]  # type: ignore[union-attr]
-    ends = [t.datetime_complete.timestamp() for t in done]  # type: ignore[union-attr]
+    starts = [_stamp(t.datetime_start) for t in done]
+    ends = [_stamp(t.datetime_complete) for t in done]
     return {"rate": _rate(n, starts, ends),
             "trial_ms": statistics.median(e - s for s, e in zip(starts, ends, strict=True)) * 1000}
 
@@ -195,7 +219,7 @@ def _ts(s: str) -> float:
     return dt.datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 
 
-def run_hpdash(stack, job_id: str, n: int, parallel: int) -> dict:
+def run_hpdash(stack: Stack, job_id: str, n: int, parallel: int) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from harness import trainer_job
 
@@ -235,12 +259,12 @@ LABEL = {
 }
 
 
-def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict:
+def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "e2e"))
     from harness import running_stack
 
     cells = [c for c in CELLS if c[0] != "optuna_tmpfs" or TMPFS.is_dir()]
-    results: dict[tuple[str, int], list[dict]] = {c: [] for c in cells}
+    results: dict[tuple[str, int], list[dict[str, float]]] = {c: [] for c in cells}
     tmp = Path(tempfile.mkdtemp(prefix="hpdash-e2e-bench-"))
     shm = Path(tempfile.mkdtemp(prefix="hpdash-e2e-bench-", dir=TMPFS if TMPFS.is_dir() else None))
     try:
@@ -273,11 +297,11 @@ def run(trials: int, rounds: int, log: Callable[[str], None] = print) -> dict:
     return {"bare_ms": bare * 1000, "trials": trials, "rounds": rounds, "cells": results}
 
 
-def _median(rows: list[dict], key: str) -> float:
+def _median(rows: list[dict[str, float]], key: str) -> float:
     return statistics.median(r[key] for r in rows)
 
 
-def markdown(res: dict, seconds: float) -> str:
+def markdown(res: dict[str, Any], seconds: float) -> str:
     cells = res["cells"]
     rate = {c: _median(rows, "rate") for c, rows in cells.items()}
     lines = [
@@ -332,7 +356,7 @@ def markdown(res: dict, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def plot(res: dict, path: Path) -> None:
+def plot(res: dict[str, Any], path: Path) -> None:
     plt = report.pyplot()
 
     cells = res["cells"]

@@ -46,6 +46,7 @@ import dataclasses
 import heapq
 import itertools
 import math
+import multiprocessing.pool
 import os
 import shutil
 import statistics
@@ -454,8 +455,8 @@ def compare(job: Job, parallel: int, method: str, make: Callable[[], Stopper]) -
 # --------------------------------------------------------------------------- methods
 
 
-def hpdash_rule(name: str, **constants: Any) -> Callable[[], Stopper]:
-    def make() -> Stopper:
+def hpdash_rule(name: str, **constants: Any) -> Callable[[], HpdashStopper]:
+    def make() -> HpdashStopper:
         import dataclasses
 
         from hpdash.core.stopping import get_rule
@@ -520,9 +521,7 @@ QUICK = Sizes(seeds_lcbench=1, seeds_sklearn=1, trials_random=50, trials_bayes=2
               tasks=lcbench.TUNING_TASKS[:1] + lcbench.HELDOUT_TASKS[:1])
 
 
-def _pool(processes: int) -> Any:
-    import multiprocessing
-
+def _pool(processes: int) -> multiprocessing.pool.Pool:
     return multiprocessing.get_context("fork").Pool(processes)
 
 
@@ -604,10 +603,10 @@ def curve_bound_variant(kind: str, **constants: Any) -> Callable[[], Stopper]:
     def make() -> Stopper:
         import statistics
 
-        from hpdash.core.stopping import Curve, CurveBoundRule
+        from hpdash.core.stopping import Curve, CurveBoundRule, StoppingContext
 
         class Variant(CurveBoundRule):
-            def forecast_curves(self, ctx: Any, best: float, levels: Sequence[float]
+            def forecast_curves(self, ctx: StoppingContext, best: float, levels: Sequence[float]
                                 ) -> list[int]:
                 if kind != "below" or len(levels) <= self.near:
                     return super().forecast_curves(ctx, best, levels)
@@ -615,13 +614,13 @@ def curve_bound_variant(kind: str, **constants: Any) -> Callable[[], Stopper]:
                 return heapq.nsmallest(self.near, range(len(levels)), key=lambda i: (
                     ctx.worse(best, levels[i]), abs(levels[i] - best), i))
 
-            def job_gain(self, ctx: Any, gains: Sequence[float]) -> float:
+            def job_gain(self, ctx: StoppingContext, gains: Sequence[float]) -> float:
                 if kind != "quantile" or len(gains) < 2:
                     return super().job_gain(ctx, gains)
                 ranked = sorted(gains)
                 return self.slack * max(0.0, ranked[math.ceil(0.9 * (len(ranked) - 1))])
 
-            def own_gain(self, ctx: Any, step: int, best: float, length: int | None
+            def own_gain(self, ctx: StoppingContext, step: int, best: float, length: int | None
                          ) -> float:
                 if kind != "mean_trend" or not length or length <= step:
                     return super().own_gain(ctx, step, best, length)
@@ -634,7 +633,7 @@ def curve_bound_variant(kind: str, **constants: Any) -> Callable[[], Stopper]:
                 run = statistics.fmean(s for s, _ in b) - statistics.fmean(s for s, _ in a)
                 return self.trend * max(0.0, rise) / run * (length - step)
 
-            def margin(self, ctx: Any, full: Sequence[Any]) -> float:
+            def margin(self, ctx: StoppingContext, full: Sequence[Curve]) -> float:
                 jitter = super().margin(ctx, full) / self.noise if self.noise else 0.0
                 if kind == "own_jitter":
                     jitter = max(jitter, Curve(ctx.points).jitter())

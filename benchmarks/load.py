@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT / "tests" / "e2e"))
 from harness import Stack, running_stack, trainer_job  # noqa: E402
 
 PROJECT = "load"
+WORKERS = 2  # the stack's RQ workers, here and in tests/load
 FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 HYPER = {"goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "algorithm": "RANDOM_SEARCH",
          "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1},
@@ -319,7 +320,7 @@ def peak_running(trials: list[dict[str, Any]]) -> int:
     return peak
 
 
-def run_many_jobs(stack: Stack, jobs: int = 20, workers: int = 2, timeout: float = 150
+def run_many_jobs(stack: Stack, jobs: int = 20, workers: int = WORKERS, timeout: float = 150
                   ) -> JobsResult:
     spec = {f"many_{i:02d}": (2 + i % 3, 1 + i % 2) for i in range(jobs)}
     problems: list[str] = []
@@ -461,7 +462,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.quick:
         a.clients, a.seconds, a.jobs = 20, 15, 10
-    with tempfile.TemporaryDirectory() as d, running_stack(Path(d), workers=2) as stack:
+    with tempfile.TemporaryDirectory() as d, running_stack(Path(d), workers=WORKERS) as stack:
         clients = run_clients(stack, clients=a.clients, seconds=a.seconds)
         many = run_many_jobs(stack, jobs=a.jobs)
     path = write_report(clients, many)

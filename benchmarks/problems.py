@@ -41,7 +41,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
+from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 from hpdash.core.suggest.base import Point
 
 CV_SPLITS = 5
@@ -87,7 +87,7 @@ class Problem:
     kind: str  # "synthetic" or "sklearn"
     known_opt: float | None = None  # the true minimum where it is known (synthetic functions)
     deterministic: bool = True
-    cache: dict[tuple, float] = field(default_factory=dict, repr=False)
+    cache: dict[tuple[ParamValue, ...], float] = field(default_factory=dict, repr=False)
 
     @property
     def spec(self) -> HyperparameterSpec:
@@ -202,7 +202,8 @@ def _friedman1(return_X_y: bool = True) -> tuple[np.ndarray, np.ndarray]:
     informative, noise sd 1."""
     from sklearn.datasets import make_friedman1
 
-    return make_friedman1(n_samples=300, noise=1.0, random_state=0)
+    X, y = make_friedman1(n_samples=300, noise=1.0, random_state=0)
+    return X, y
 
 
 class SklearnObjective:

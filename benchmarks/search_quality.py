@@ -415,7 +415,8 @@ def _run_task(task: tuple[str, str, str, int, int]) -> dict[str, Any] | None:
 
 
 def load_baseline() -> dict[str, Any]:
-    return json.loads(BASELINE.read_text())
+    baseline: dict[str, Any] = json.loads(BASELINE.read_text())
+    return baseline
 
 
 def best_after(values: Sequence[float], t: int) -> float:
@@ -423,7 +424,7 @@ def best_after(values: Sequence[float], t: int) -> float:
     return min(finite) if finite else math.inf
 
 
-def seed_scores(runs: list[dict], base: dict[str, Any], t: int) -> list[float]:
+def seed_scores(runs: list[dict[str, Any]], base: dict[str, Any], t: int) -> list[float]:
     """Per-seed normalised score ``(min(S_t, clip) - opt) / (clip - opt)``; their mean is the
     Bayesmark mean score of the problem."""
     clip, opt = base["clip"], base["opt"]
@@ -539,7 +540,7 @@ BOOTSTRAP = 2000
 
 
 def score_table(
-    runs: list[dict], baseline: dict[str, Any], ts: Sequence[int]
+    runs: list[dict[str, Any]], baseline: dict[str, Any], ts: Sequence[int]
 ) -> dict[tuple[str, str], dict[str, dict[int, dict[int, float]]]]:
     """``table[(method, mode)][problem][t][seed]`` = normalised score of that run."""
     out: dict[tuple[str, str], dict[str, dict[int, dict[int, float]]]] = defaultdict(
@@ -798,7 +799,7 @@ def _lag_note(figures: dict[str, Any], t: int) -> str:
 
 
 def write_report(
-    runs: list[dict],
+    runs: list[dict[str, Any]],
     baseline: dict[str, Any],
     problems: list[str],
     seeds: int,
@@ -869,7 +870,7 @@ def write_report(
     return text
 
 
-def plot(table: Any, problems: Sequence[str], budget: int, runs: list[dict],
+def plot(table: Any, problems: Sequence[str], budget: int, runs: list[dict[str, Any]],
          baseline: dict[str, Any]) -> None:
     import matplotlib
 
@@ -1026,13 +1027,13 @@ def _code_text(path: Path) -> str:
     return " ".join(f"{t.type}:{t.string}" for t in tokens if t.type not in skip)
 
 
-def load_cache(path: Path) -> dict[tuple[str, str, str, int], dict]:
+def load_cache(path: Path) -> dict[tuple[str, str, str, int], dict[str, Any]]:
     """Cached runs by (problem, method, mode, seed), current fingerprints only; the last
     line of a key wins."""
     if not path.exists():
         return {}
     prints = {m: fingerprint(m) for m in SLOW}
-    out: dict[tuple[str, str, str, int], dict] = {}
+    out: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         if not line.strip():
             continue
@@ -1046,7 +1047,7 @@ def run_all(
     problems: Sequence[str], seeds: int, budget: int, methods: Sequence[str], workers: int,
     slow: dict[str, tuple[int, int]] | None = None, cache: Path | None = None,
     cached_only: Sequence[str] = (),
-) -> tuple[list[dict], set[str]]:
+) -> tuple[list[dict[str, Any]], set[str]]:
     """Every run, and the methods some of whose runs came from the cache.  ``slow`` gives
     some methods (seeds, trials) of their own; ``cached_only`` methods are never run, only
     taken from the cache."""
@@ -1064,10 +1065,10 @@ def run_all(
                     elif m not in cached_only:
                         tasks.append((p, m, mode, s, n_trials))
     # Slow tuners and expensive problems first, so the pool does not end on one straggler.
-    slow = {"vizier": 0, "optuna-gp": 1, "skopt": 2}
+    slowest = {"vizier": 0, "optuna-gp": 1, "skopt": 2}
     order = {"MLP-sgd_iris_nll": 0, "GBR_friedman_mse": 1, "SVM_wine_nll": 2,
              "SVR_friedman_mse": 3, "linear_breast_nll": 4}
-    tasks.sort(key=lambda task: (slow.get(task[1], 9), order.get(task[0], 9)))
+    tasks.sort(key=lambda task: (slowest.get(task[1], 9), order.get(task[0], 9)))
     prints = {m: fingerprint(m) for m in SLOW}
     for r in _pool_imap(_run_task, tasks, workers, "runs"):
         if r is not None:
@@ -1097,7 +1098,7 @@ class Progress:
               f"about {left / 60:.0f} min left", file=sys.stderr, flush=True)
 
 
-def _append(cache: Path | None, run: dict, prints: dict[str, str]) -> None:
+def _append(cache: Path | None, run: dict[str, Any], prints: dict[str, str]) -> None:
     """Keep a slow method's run as soon as it is done (a long suite can be resumed)."""
     if cache is not None and run["method"] in prints:
         with open(cache, "a") as f:

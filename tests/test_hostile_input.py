@@ -60,7 +60,7 @@ ENUM_WORDS = [
 ]
 ANY_CHAR = st.characters(exclude_categories=())  # surrogates and control characters too
 # What can reach a trainer's command line or environment: no NUL, no lone surrogate.
-ARG_CHAR = st.characters(exclude_categories=("Cs",), exclude_characters="\x00")
+ARG_CHAR = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
 HUGE_NUMBERS = st.sampled_from([
     10**9, 2**31, 2**53 + 1, 2**63, 2**64, 10**25, 10**400, -(10**400), 1e308, -1e308, 5e-324,
     -0.0, 1e-10, math.nan, math.inf, -math.inf, 0, 1, -1,
@@ -154,7 +154,7 @@ def _grid_size(params: list[dict[str, Any]]) -> float:
         if p["type"] == "INTEGER":
             size *= int(p["maxValue"]) - int(p["minValue"]) + 1
         else:
-            size *= len(p.get("categoricalValues") or p.get("discreteValues"))
+            size *= len(p.get("categoricalValues") or p.get("discreteValues") or ())
     return size
 
 
@@ -393,7 +393,7 @@ def auth(no_redis):
 def assert_answered_cleanly(resp, *, unimplemented: bool = False) -> Any:
     """2xx, or 4xx with ``{"error": {"code", "message", "status"}}`` and ``code`` = HTTP status.
     With ``unimplemented``, also Google's 501 UNIMPLEMENTED for an HTTP method a path lacks."""
-    body = json.loads(resp.content) if resp.content else None
+    body: Any = json.loads(resp.content) if resp.content else None
     if unimplemented and resp.status_code == 501:
         assert body["error"]["status"] == "UNIMPLEMENTED"
         return body
@@ -440,7 +440,7 @@ def _create(client, auth, body: bytes, content_type: str = "application/json",
     assert Trial.objects.count() == trials_before
     if resp.status_code == 200:
         assert Job.objects.count() == jobs_before + 1
-        assert Job.objects.filter(project=project, job_id=answer["jobId"]).exists()
+        assert Job.objects.filter(project__name=project, job_id=answer["jobId"]).exists()
         assert answer["state"] == "QUEUED"
     else:
         assert Job.objects.count() == jobs_before, "a refused create left a job behind"
@@ -601,7 +601,7 @@ def _refused(client, auth, body: bytes | str, field: str | None = None,
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     resp = _create(client, auth, raw, content_type)
     assert resp.status_code == 400, resp.content[:500]
-    err = resp.json()["error"]
+    err: dict[str, Any] = resp.json()["error"]
     assert err["status"] == "INVALID_ARGUMENT"
     if field is not None:
         fields = [v["field"] for v in err["details"][0]["fieldViolations"]]

@@ -33,7 +33,8 @@ import argparse
 import json
 import math
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 
 class OptunaGP:
@@ -131,8 +132,16 @@ class Vizier:
         )
 
 
-PEERS = {"optuna-gp": OptunaGP, "vizier": Vizier}
-CHECK_SPACE = [
+class Tuner(Protocol):
+    def ask(self) -> tuple[int, dict[str, Any]]: ...
+
+    def tell(self, tid: int, value: float | None) -> None: ...
+
+
+# Each peer: (the search space as search_quality.py sends it, seed) -> a tuner.
+PEERS: dict[str, Callable[[list[dict[str, Any]], int], Tuner]] = {
+    "optuna-gp": OptunaGP, "vizier": Vizier}
+CHECK_SPACE: list[dict[str, Any]] = [
     {"name": "x", "type": "DOUBLE", "min": 1e-3, "max": 1.0, "log": True, "values": []},
     {"name": "k", "type": "INTEGER", "min": 1, "max": 5, "log": False, "values": []},
     {"name": "c", "type": "CATEGORICAL", "min": None, "max": None, "log": False,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -231,7 +232,8 @@ def test_machine_flags_do_not_set_the_scale_tier_like_gcloud():
                                         ("--worker-accelerator", "worker_accelerator")])
 def test_a_bad_accelerator_is_refused_naming_the_flag(value: str, why: str, flag: str,
                                                       field: str):
-    opts = SubmitOptions(job_id="j", worker_machine_type="w", worker_count=1, **{field: value})
+    accelerator: dict[str, Any] = {field: value}
+    opts = SubmitOptions(job_id="j", worker_machine_type="w", worker_count=1, **accelerator)
     with pytest.raises(UsageError) as exc:
         build_job({}, opts)
     assert str(exc.value).startswith(f"{flag}: ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import yaml
 
@@ -10,8 +11,8 @@ from hpdash.cli.client import ApiError
 from hpdash.cli.render import api_error, describe, jobs_table, local_time, to_yaml, trials_table
 
 
-def _trial(tid: str, value: float | None, **hps: str) -> dict:
-    t: dict = {"trialId": tid, "hyperparameters": hps, "state": "SUCCEEDED"}
+def _trial(tid: str, value: float | None, **hps: str) -> dict[str, Any]:
+    t: dict[str, Any] = {"trialId": tid, "hyperparameters": hps, "state": "SUCCEEDED"}
     if value is not None:
         t["finalMetric"] = {"trainingStep": "30", "objectiveValue": value}
     else:

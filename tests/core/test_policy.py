@@ -33,8 +33,8 @@ def test_by_default_a_few_failures_after_a_success_are_tolerated():
 def test_by_default_too_many_failures_fail_the_job():
     states = ["SUCCEEDED"] * 6 + ["FAILED"] * 5
     assert job_failure_reason(results(*states), max_trials=10, max_failed_trials=0) is not None
-    assert "too many" in job_failure_reason(results(*states), max_trials=10,
-                                            max_failed_trials=0)
+    reason = job_failure_reason(results(*states), max_trials=10, max_failed_trials=0)
+    assert reason is not None and "too many" in reason
 
 
 def test_by_default_too_high_a_failure_ratio_fails_the_job():

@@ -83,7 +83,7 @@ def test_the_rules_import_without_django():
 
 def test_a_decision_is_a_frozen_record_of_step_rule_and_prose():
     d = MedianRule().decide(ctx([(1, 0.1), (2, 0.12), (3, 0.13)], RISING))
-    assert d == StopDecision(3, "median", d.detail)
+    assert d is not None and d == StopDecision(3, "median", d.detail)
     assert "median" in d.detail and isinstance(d.detail, str)
     with pytest.raises(dataclasses.FrozenInstanceError):
         d.step = 4  # type: ignore[misc]

@@ -24,6 +24,6 @@ def seeded(db) -> Callable[..., Job]:
     def make(n: int, job_id: str = "demo", steps: int = 3) -> Job:
         call_command("seed_demo_job", project="demo", job_id=job_id, trials=n, steps=steps,
                      stdout=io.StringIO())
-        return Job.objects.get(project="demo", job_id=job_id)
+        return Job.objects.get(project__name="demo", job_id=job_id)
 
     return make

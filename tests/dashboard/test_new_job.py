@@ -207,7 +207,7 @@ def test_a_valid_job_with_all_four_parameter_types_is_created_and_shown(web, use
     response = web.post(URL, form_data(labels="team=vision"))
     assert response.status_code == 302
     assert response["Location"] == "/projects/local/jobs/j1/"
-    job = Job.objects.get(project="local", job_id="j1")
+    job = Job.objects.get(project__name="local", job_id="j1")
     assert job.owner == user and job.labels == {"team": "vision"}
     ti = job.request["trainingInput"]
     assert ti["pythonModule"] == "trainer.task" and ti["packageUris"] == [TRAINER]

@@ -13,6 +13,10 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 ROOT = Path(__file__).resolve().parents[2]
 TRAINERS = Path(__file__).resolve().parent / "trainers"
@@ -38,7 +42,7 @@ class Stack:
     data_dir: Path
     env: dict[str, str]
     log: Path
-    proc: subprocess.Popen | None = None
+    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def out_dir(self) -> Path:
@@ -58,14 +62,15 @@ class Stack:
         os.killpg(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout=60)
 
-    def ml(self):  # Google's own client, unchanged
+    def ml(self) -> Any:  # Google's own client, unchanged; its methods are built at run time
         import google.oauth2.credentials
         from googleapiclient import discovery
 
         return discovery.build(
             "ml", "v1", static_discovery=True,
             client_options={"api_endpoint": self.url},
-            credentials=google.oauth2.credentials.Credentials(self.token),
+            credentials=google.oauth2.credentials.Credentials(  # type: ignore[no-untyped-call]
+                self.token),  # (google-auth leaves this constructor unannotated)
             cache_discovery=False,
         )
 
@@ -78,10 +83,11 @@ class Stack:
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def _wait_http(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -147,7 +153,7 @@ def postgres_database_for(data_dir: Path) -> str:
     return urlunsplit(parts._replace(path="/" + name))
 
 
-def wait_until_true(page, expression: str, timeout: float = 30) -> None:
+def wait_until_true(page: Page, expression: str, timeout: float = 30) -> None:
     """Polls a JavaScript expression in ``page`` until it is true.  Playwright's own
     wait_for_function compiles the expression with Function() inside the page, which the
     Content-Security-Policy (no 'unsafe-eval') refuses; evaluate() goes through the DevTools
@@ -168,10 +174,11 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_for_state(ml, name: str, states: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED"),
-                   timeout: float = 120) -> dict:
+def wait_for_state(ml: Any, name: str,
+                   states: tuple[str, ...] = ("SUCCEEDED", "FAILED", "CANCELLED"),
+                   timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    job: dict = {}
+    job: dict[str, Any] = {}
     while time.monotonic() < deadline:
         job = ml.projects().jobs().get(name=name).execute()
         if job["state"] in states:
@@ -180,9 +187,9 @@ def wait_for_state(ml, name: str, states: tuple[str, ...] = ("SUCCEEDED", "FAILE
     raise AssertionError(f"{name} stuck in {job.get('state')}: {job}")
 
 
-def trainer_job(job_id: str, module: str, hyper: dict, args: list[str] | None = None,
-                job_dir: str | None = None) -> dict:
-    ti: dict = {"pythonModule": module, "packageUris": [str(TRAINERS / "e2etrainer")],
+def trainer_job(job_id: str, module: str, hyper: dict[str, Any], args: list[str] | None = None,
+                job_dir: str | None = None) -> dict[str, Any]:
+    ti: dict[str, Any] = {"pythonModule": module, "packageUris": [str(TRAINERS / "e2etrainer")],
                 "args": args or [], "hyperparameters": hyper, "scaleTier": "BASIC",
                 "region": "local"}
     if job_dir:
@@ -216,7 +223,7 @@ def create_superuser(stack: Stack, username: str, password: str) -> None:
 
 
 @contextlib.contextmanager
-def chromium() -> Iterator:
+def chromium() -> Iterator[Browser]:
     """Debian's Chromium under Playwright, closed afterwards."""
     from playwright.sync_api import sync_playwright
 

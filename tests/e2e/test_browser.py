@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from harness import (
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.e2e
 
 skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Dialog, Page, expect  # noqa: E402
 
 PASSWORD = "browser-pass-123"
 XSS = "<img src=x onerror=alert(1)>"
@@ -40,7 +41,12 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     context = browser.new_context(base_url=stack.url, viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     dialogs: list[str] = []
-    pg.on("dialog", lambda d: (dialogs.append(d.message), d.accept()))
+
+    def accept(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    pg.on("dialog", accept)
     pg.goto("/accounts/login/")
     pg.fill("#id_username", "browser")
     pg.fill("#id_password", PASSWORD)
@@ -51,7 +57,7 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     context.close()
 
 
-def _finished_job(stack: Stack, job_id: str, **hyper) -> dict:
+def _finished_job(stack: Stack, job_id: str, **hyper) -> dict[str, Any]:
     ml = stack.ml()
     body = trainer_job(job_id, "e2etrainer.quadratic", {**QUADRATIC, **hyper})
     ml.projects().jobs().create(parent="projects/web", body=body).execute()
@@ -85,7 +91,8 @@ def test_the_job_page_marks_the_best_trial_and_filters_through_the_url(page: Pag
     expect(page).to_have_url(re.compile(r"param\.x__gte="))
     expect(page.locator("tr.trial-row")).to_have_count(5)
     for cell in page.locator("tr.trial-row td.param").all()[::2]:
-        assert float(cell.get_attribute("title")) >= cut  # full precision on hover
+        title = cell.get_attribute("title")  # full precision on hover
+        assert title is not None and float(title) >= cut
     metric_cut = sorted(t["finalMetric"]["objectiveValue"]
                         for t in job["trainingOutput"]["trials"])[-2]
     page.goto(f"/projects/web/jobs/web_filter/?metric__gte={metric_cut}")

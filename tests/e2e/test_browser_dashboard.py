@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 skip_without_chromium()
 
-from playwright.sync_api import Browser, Page, expect  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page, expect  # noqa: E402
 
 USER, PASSWORD = "dash", "dash-pass-123"
 SEEDED = "/projects/seeded/jobs/big/"
@@ -62,6 +62,18 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     pg.context.close()
 
 
+def attribute(locator: Locator, name: str) -> str:
+    value = locator.get_attribute(name)
+    assert value is not None, f"no {name} attribute"
+    return value
+
+
+def url_parameter(url: str, name: str) -> str:
+    match = re.search(rf"{re.escape(name)}=([^&]+)", url)
+    assert match, f"no {name} in {url}"
+    return match.group(1)
+
+
 @pytest.fixture
 def shots(tmp_path: Path) -> Path:
     out = Path(os.environ.get("HPDASH_SCREENSHOTS", tmp_path))
@@ -73,7 +85,7 @@ def test_the_job_page_comes_compressed_with_hashed_static_files_cached_forever(p
     with page.expect_response(lambda r: r.url.endswith(SEEDED)) as info:
         page.goto(SEEDED)
     assert info.value.headers.get("content-encoding") == "gzip"
-    css = page.locator("link[rel=stylesheet]").get_attribute("href")
+    css = attribute(page.locator("link[rel=stylesheet]"), "href")
     resp = page.request.get(css)
     if re.search(r"app\.[0-9a-f]{12}\.css$", css):  # collectstatic ran at start
         assert "immutable" in resp.headers["cache-control"]
@@ -94,7 +106,7 @@ def test_charts_say_no_trials_match_when_the_filter_matches_nothing(page: Page, 
 def test_tables_show_significant_digits_and_full_precision_on_hover(page: Page):
     page.goto(SEEDED)
     cell = page.locator("tr.trial-row td.param").first  # learning_rate
-    full = cell.get_attribute("title")
+    full = attribute(cell, "title")
     digits = cell.inner_text().lstrip("-0.").replace(".", "").split("e")[0]
     assert len(digits) <= 4 < len(full)
     assert float(cell.inner_text()) == pytest.approx(float(full), rel=1e-3)
@@ -104,13 +116,13 @@ def test_a_parameter_column_sorts_and_pages_have_numbers(page: Page):
     page.goto(SEEDED)
     page.click("th a[data-sort='param.learning_rate']")
     expect(page).to_have_url(re.compile(r"sort=param\.learning_rate"))
-    values = [float(c.get_attribute("title")) for c in
+    values = [float(attribute(c, "title")) for c in
               page.locator("tr.trial-row td.param:nth-child(6)").all()]
     assert len(values) == 50 and values == sorted(values)
     page.click(".pagination a.page-link:text-is('3')")
     expect(page).to_have_url(re.compile(r"page=3"))
     expect(page.locator(".pagination [aria-current=page]")).to_have_text("3")
-    after = [float(c.get_attribute("title")) for c in
+    after = [float(attribute(c, "title")) for c in
              page.locator("tr.trial-row td.param:nth-child(6)").all()]
     assert after[0] >= values[-1]
 
@@ -218,6 +230,7 @@ def test_brushing_a_parallel_axis_filters_the_table_and_the_url_records_it(page:
     expect(chart).to_have_attribute("data-brushing", "1", timeout=30_000)  # listening
     expect(axis).to_be_visible()
     box = axis.bounding_box()
+    assert box is not None
     x = box["x"] + box["width"] / 2
     page.mouse.move(x, box["y"] + box["height"] * 0.3)
     page.mouse.down()
@@ -228,10 +241,10 @@ def test_brushing_a_parallel_axis_filters_the_table_and_the_url_records_it(page:
     expect(page.locator("#matched")).not_to_have_text("300 trials", timeout=15_000)
     shown = int(page.locator("#matched").inner_text().split()[0])
     assert 0 < shown < 300
-    lo = float(re.search(r"learning_rate__gte=([^&]+)", page.url).group(1))
-    hi = float(re.search(r"learning_rate__lte=([^&]+)", page.url).group(1))
+    lo = float(url_parameter(page.url, "learning_rate__gte"))
+    hi = float(url_parameter(page.url, "learning_rate__lte"))
     for cell in page.locator("tr.trial-row td.param:nth-child(6)").all():
-        assert lo <= float(cell.get_attribute("title")) <= hi
+        assert lo <= float(attribute(cell, "title")) <= hi
     page.screenshot(path=shots / "brushed.png")
     # The URL is shareable: loading it shows the same filter, and the brush on the axis.
     page.goto(page.url)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import TRAINERS, Stack
@@ -89,9 +90,10 @@ def hpdash(stack: Stack, *args: str, data_dir: bool = False, staging: Path | Non
                           timeout=timeout)
 
 
-def wait_state(stack: Stack, job_id: str, states: tuple[str, ...], timeout: float = 60) -> dict:
+def wait_state(stack: Stack, job_id: str, states: tuple[str, ...], timeout: float = 60
+               ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
-    job: dict = {}
+    job: dict[str, Any] = {}
     while time.monotonic() < deadline:
         res = hpdash(stack, "jobs", "describe", job_id, "--format", "json")
         assert res.returncode == 0, res.stderr

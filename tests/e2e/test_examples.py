@@ -3,6 +3,8 @@ numRnnCells / rnnCellType) and the census sample's config with an Estimator-styl
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import yaml
 from harness import ROOT, Stack, wait_for_state
@@ -10,8 +12,10 @@ from harness import ROOT, Stack, wait_for_state
 pytestmark = pytest.mark.e2e
 
 
-def _load(name: str) -> dict:
-    return yaml.safe_load((ROOT / "examples" / name / "hptuning_config.yaml").read_text())
+def _load(name: str) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(
+        (ROOT / "examples" / name / "hptuning_config.yaml").read_text())
+    return config
 
 
 def test_the_seeds_exact_config_tunes_its_example_trainer(stack: Stack):

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from itertools import combinations, pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
@@ -19,10 +20,11 @@ from harness import QUADRATIC, alive, running_stack, trainer_job, wait_for_state
 pytestmark = pytest.mark.e2e
 
 FAST = {"HPDASH_HEARTBEAT_TIMEOUT": "3", "HPDASH_RECONCILE_INTERVAL": "1"}
+Run = dict[str, Any]  # a trainer's run.json: its environment, start and end
 
 
 def _gpu_job(job_id: str, count: int | None, job_dir: Path, trials: int, parallel: int,
-             sleep: float = 2.0) -> dict:
+             sleep: float = 2.0) -> dict[str, Any]:
     body = trainer_job(job_id, "e2etrainer.quadratic",
                        {**QUADRATIC, "maxTrials": trials, "maxParallelTrials": parallel,
                         "algorithm": "RANDOM_SEARCH"},
@@ -34,30 +36,31 @@ def _gpu_job(job_id: str, count: int | None, job_dir: Path, trials: int, paralle
     return body
 
 
-def _runs(job_dir: Path) -> dict[int, dict]:
+def _runs(job_dir: Path) -> dict[int, Run]:
     return {int(p.parent.name): json.loads(p.read_text()) for p in job_dir.glob("*/run.json")}
 
 
-def _devices(run: dict) -> list[str]:
+def _devices(run: Run) -> list[str]:
     value = run["env"]["CUDA_VISIBLE_DEVICES"]
     return value.split(",") if value else []
 
 
-def _overlap(a: dict, b: dict) -> bool:
-    return a["start"] < b["end"] and b["start"] < a["end"]
+def _overlap(a: Run, b: Run) -> bool:
+    return bool(a["start"] < b["end"] and b["start"] < a["end"])
 
 
-def _most_at_once(runs: list[dict]) -> int:
+def _most_at_once(runs: list[Run]) -> int:
     return max(sum(1 for r in runs if r["start"] <= p["start"] < r["end"]) for p in runs)
 
 
-def _details(stack, name: str) -> dict:
+def _details(stack, name: str) -> dict[str, Any]:
     import urllib.request
 
     req = urllib.request.Request(f"{stack.url}/v1/{name}:hpdashDetails",
                                  headers={"Authorization": f"Bearer {stack.token}"})
     with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.load(resp)
+        details: dict[str, Any] = json.load(resp)
+    return details
 
 
 def test_trials_get_gpus_of_their_own_and_parallelism_follows_the_free_gpus(tmp_path: Path):
@@ -109,7 +112,7 @@ def test_trials_get_gpus_of_their_own_and_parallelism_follows_the_free_gpus(tmp_
           f"count 1: {_handover(one_runs)}")
 
 
-def _handover(runs: Iterable[dict]) -> str:
+def _handover(runs: Iterable[Run]) -> str:
     """Median and max seconds a device sat idle between two trainers (what waiting costs)."""
     runs = list(runs)
     gaps: list[float] = []

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from harness import QUADRATIC, Stack, alive, trainer_job, wait_for_state
@@ -14,7 +15,7 @@ from harness import QUADRATIC, Stack, alive, trainer_job, wait_for_state
 pytestmark = pytest.mark.e2e
 
 
-def grid(*xs: float) -> dict:
+def grid(*xs: float) -> dict[str, Any]:
     return {"goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "algorithm": "GRID_SEARCH",
             "maxTrials": len(xs), "maxParallelTrials": 1,
             "params": [{"parameterName": "x", "type": "DISCRETE", "discreteValues": list(xs)}]}
@@ -151,7 +152,7 @@ def test_a_resumed_job_learns_from_the_previous_one(stack: Stack):
     assert warm["state"] == "SUCCEEDED"
     assert sorted(t["trialId"] for t in warm["trainingOutput"]["trials"]) == ["1", "2", "3", "4"]
 
-    def values(job: dict, ids: set[str]) -> list[float]:
+    def values(job: dict[str, Any], ids: set[str]) -> list[float]:
         return [t["finalMetric"]["objectiveValue"] for t in job["trainingOutput"]["trials"]
                 if t["trialId"] in ids]
 

@@ -16,8 +16,7 @@ for extra in (ROOT / "tests" / "e2e", ROOT / "benchmarks"):
         sys.path.insert(0, str(extra))
 
 from harness import Stack, running_stack  # noqa: E402
-
-WORKERS = 2
+from load import WORKERS  # noqa: E402  (benchmarks/load.py)
 
 
 @pytest.fixture(scope="session")

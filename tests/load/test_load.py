@@ -10,7 +10,6 @@ from typing import Any
 
 import load as bench
 import pytest
-from conftest import WORKERS
 from harness import Stack
 
 pytestmark = pytest.mark.load
@@ -38,7 +37,7 @@ def test_fifty_clients_for_a_minute_get_only_2xx_answers_and_lose_no_job(load_st
 
 def test_twenty_jobs_at_once_on_two_workers_run_exactly_max_trials_within_their_limits(
         load_stack: Stack):
-    result = bench.run_many_jobs(load_stack, jobs=JOBS, workers=WORKERS)
+    result = bench.run_many_jobs(load_stack, jobs=JOBS, workers=bench.WORKERS)
     RESULTS["many"] = result
     _report()
     assert bench.wrong_many_jobs(result) == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -16,7 +18,7 @@ def test_nvidia_smi_output_gives_the_device_indices():
 
 
 def test_no_nvidia_smi_means_no_gpus(monkeypatch):
-    monkeypatch.setattr(gpus.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # the module gpus looks through
     assert gpus.detect_gpus() == []
 
 

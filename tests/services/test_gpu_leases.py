@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from support import submit_ml_job
 
@@ -31,7 +33,7 @@ def no_queue(monkeypatch):
 
 
 def _job(job_id: str, count: int | None, trials_: int = 4) -> Job:
-    ti: dict = {"pythonModule": "m", "hyperparameters": {
+    ti: dict[str, Any] = {"pythonModule": "m", "hyperparameters": {
         "goal": "MAXIMIZE", "hyperparameterMetricTag": "acc", "maxTrials": trials_,
         "maxParallelTrials": trials_, "algorithm": "RANDOM_SEARCH",
         "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]}}

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def enqueued(monkeypatch):
-    calls: list[tuple] = []
+    calls: list[tuple[object, ...]] = []
     monkeypatch.setattr(queue, "enqueue_advance", lambda pk: calls.append(("advance", pk)))
     monkeypatch.setattr(queue, "enqueue_trial", lambda pk, a: calls.append(("trial", pk, a)))
     monkeypatch.setattr(queue, "dequeue_trials", lambda pairs: calls.append(("dequeue", pairs)))
@@ -135,7 +135,7 @@ def test_cancel_drops_queued_trials_and_a_job_with_nothing_running_is_cancelled_
 def test_cancel_waits_for_running_trials_to_stop(enqueued):
     job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
-    running = trial_start(trial_pk=job.trials.first().pk, attempt=0, worker="w1")
+    running = trial_start(trial_pk=job.trials.all()[0].pk, attempt=0, worker="w1")
     assert running is not None
     job_cancel(job=job, by="alice")
     job.refresh_from_db()
@@ -150,7 +150,7 @@ def test_cancel_waits_for_running_trials_to_stop(enqueued):
 def test_a_trial_of_a_cancelled_job_never_starts(enqueued):
     job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
-    trial = job.trials.first()
+    trial = job.trials.all()[0]
     Job.objects.filter(pk=job.pk).update(state=JobState.CANCELLING)
     assert trial_start(trial_pk=trial.pk, attempt=0, worker="w1") is None
     trial.refresh_from_db()
@@ -165,7 +165,8 @@ def test_a_trial_whose_worker_died_is_requeued_as_a_new_attempt(
 
     job = submit_ml_job(project="p", data=body())
     job_advance(job.pk)
-    trial = trial_start(trial_pk=job.trials.first().pk, attempt=0, worker="w1")
+    trial = trial_start(trial_pk=job.trials.all()[0].pk, attempt=0, worker="w1")
+    assert trial is not None
     Trial.objects.filter(pk=trial.pk).update(
         heartbeat_time=timezone.now() - dt.timedelta(minutes=5))
     with django_capture_on_commit_callbacks(execute=True):

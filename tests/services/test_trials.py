@@ -42,7 +42,7 @@ def test_a_stale_attempt_writes_nothing_into_its_rerun():
     assert trials.trial_requeue(trial=Trial.objects.get(pk=old.pk))  # the reconciler's doing
     trials.trial_start(trial_pk=old.pk, attempt=1, worker="w2")
     # The first worker wakes up and carries on with attempt 0:
-    assert not trials.trial_add_measurements(trial=old, measurements=[Reported(5, 0.9, None)],
+    assert not trials.trial_add_measurements(trial=old, measurements=[Reported(5, 0.9, 0.0)],
                                       source="hypertune")
     assert not trials.trial_heartbeat(trial=old, pid=123)
     assert not trials.trial_finish(trial=old, outcome=trials.TrialOutcome(TrialState.SUCCEEDED))
@@ -55,7 +55,7 @@ def test_a_stale_attempt_writes_nothing_into_its_rerun():
 
 def test_the_running_attempt_writes_apply():
     (trial,) = _running()
-    measurements = [Reported(1, 0.5, None), Reported(2, 0.7, None)]
+    measurements = [Reported(1, 0.5, 0.0), Reported(2, 0.7, 0.0)]
     assert trials.trial_add_measurements(trial=trial, measurements=measurements, source="hypertune")
     assert trials.trial_heartbeat(trial=trial, pid=42)
     assert trials.trial_finish(trial=trial, outcome=trials.TrialOutcome(TrialState.SUCCEEDED))
@@ -68,7 +68,7 @@ def test_a_measurement_source_names_its_tensorboard_run_cut_to_what_the_column_h
     (trial,) = _running()
     deep = "tfevents:" + "/".join(["fold"] * 60) + "/validation"
     for source in ("tfevents:validation", deep):
-        assert trials.trial_add_measurements(trial=trial, measurements=[Reported(1, 0.5, None)],
+        assert trials.trial_add_measurements(trial=trial, measurements=[Reported(1, 0.5, 0.0)],
                                              source=source)
     assert list(trial.measurements.values_list("source", flat=True)) == [
         "tfevents:validation", deep[:255]]

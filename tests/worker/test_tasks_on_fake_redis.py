@@ -6,6 +6,7 @@ trainer and the database writes."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import fakeredis
 import pytest
@@ -34,7 +35,7 @@ def fake_queue(monkeypatch):
     return run
 
 
-def _job(job_id: str, module: str, params: list[dict], *, max_trials: int = 2,
+def _job(job_id: str, module: str, params: list[dict[str, Any]], *, max_trials: int = 2,
          early: bool = False, args: tuple[str, ...] = ()) -> Job:
     return submit_ml_job(project="tier", data={"jobId": job_id, "trainingInput": {
         "pythonModule": module, "packageUris": [TRAINERS], "args": list(args),
@@ -95,7 +96,7 @@ def test_the_stop_decision_is_data_so_rewording_its_message_keeps_the_trial_a_su
     trial = Job.objects.get(pk=job.pk).trials.get()
     assert trial.state == TrialState.SUCCEEDED
     assert trial.is_stopped_early and trial.stop_reason == StopReason.STOPPED_EARLY
-    assert 3 <= trial.final_step < 40
+    assert trial.final_step is not None and 3 <= trial.final_step < 40
 
 
 def test_a_superseded_attempt_stops_its_trainer_and_leaves_the_rerun_alone(fake_queue, settings):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -50,7 +51,7 @@ def _log(data_dir: Path, tid: int, text: str) -> None:
     path.write_text(text)
 
 
-def _trials(client, auth) -> list[dict]:
+def _trials(client, auth) -> list[dict[str, Any]]:
     """The trials of ``jobs.get``, best first, each with its ``failure`` from
     ``:hpdashDetails`` (when it has one)."""
     got = client.get("/v1/projects/p/jobs/j1", **auth)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -20,7 +21,7 @@ def post(client, auth, body, project="p"):
                        content_type="application/json", **auth)
 
 
-JOB = {"jobId": "j1", "trainingInput": {"pythonModule": "m", "hyperparameters": {
+JOB: dict[str, Any] = {"jobId": "j1", "trainingInput": {"pythonModule": "m", "hyperparameters": {
     "params": [{"parameterName": "x", "type": "INTEGER", "minValue": 1, "maxValue": 4}]}}}
 
 

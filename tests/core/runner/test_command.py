@@ -1,7 +1,7 @@
 import json
 
 from hpdash.core.runner.command import build_argv, build_env, trial_job_dir
-from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
+from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec, ParamValue
 
 SPEC = HyperparameterSpec(params=(
     ParameterSpec("hidden1", "INTEGER", 40, 400),
@@ -9,8 +9,9 @@ SPEC = HyperparameterSpec(params=(
     ParameterSpec("numRnnCells", "DISCRETE", discrete_values=(1.0, 2.0, 4.0)),
     ParameterSpec("cell", "CATEGORICAL", categorical_values=("256 128 64", "LSTM")),
 ))
-PARAMS = {"hidden1": 123, "learning_rate": 0.072136064767837529, "numRnnCells": 2.0,
-          "cell": "256 128 64"}
+PARAMS: dict[str, ParamValue] = {
+    "hidden1": 123, "learning_rate": 0.072136064767837529, "numRnnCells": 2.0,
+    "cell": "256 128 64"}
 
 
 def test_argv_puts_user_args_then_job_dir_then_one_flag_per_param_in_spec_order():

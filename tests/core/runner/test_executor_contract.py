@@ -14,6 +14,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,10 +107,11 @@ def _plan(executor: Executor, config: ExecutorConfig, package: Path, mode: str) 
                       placement=Placement(run_as=runtime.run_as, gpus=("3",)))
 
 
-def _seen(plan: TrialPlan) -> dict:
+def _seen(plan: TrialPlan) -> dict[str, Any]:
     path = plan.cwd / "seen.json"
     _wait_for(lambda: path.exists() and path.read_text().endswith("}"))
-    return json.loads(path.read_text())
+    seen: dict[str, Any] = json.loads(path.read_text())
+    return seen
 
 
 def test_every_job_today_runs_on_the_local_executor(package):
@@ -151,7 +153,7 @@ def test_poll_reports_a_running_trainer_and_stop_ends_it_within_the_grace(config
     status = executor.stop(handle, grace=5.0)
     assert time.monotonic() - start < 2.0  # a trainer that honours SIGTERM ends at once
     assert status.signal == signal.SIGTERM
-    assert not _alive(handle.pid)
+    assert handle.pid is not None and not _alive(handle.pid)
     assert executor.stop(handle, grace=5.0) == status  # stopping again changes nothing
 
 
@@ -164,7 +166,7 @@ def test_stop_kills_a_trainer_that_ignores_sigterm_after_the_grace(config, packa
     status = executor.stop(handle, grace=0.5)
     assert 0.5 <= time.monotonic() - start < 5.0
     assert status.signal == signal.SIGKILL
-    assert not _alive(handle.pid)
+    assert handle.pid is not None and not _alive(handle.pid)
 
 
 def test_stop_ends_the_children_the_trainer_left_in_its_process_group(config, package):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner.plan import plan_trial
@@ -56,7 +57,7 @@ def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
     spec = parse_job({"jobId": "j1", "trainingInput": {"pythonModule": "t", "hyperparameters": {
         "maxTrials": 1, "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
                                     "maxValue": 0.1}]}}})
-    common = {"training": spec.definition, "layout": DataLayout(Path("/data")),
+    common: dict[str, Any] = {"training": spec.definition, "layout": DataLayout(Path("/data")),
               "project": "p", "job_id": "j1", "trial_id": 1, "params": {"lr": 0.05},
               "python": "/py", "base_env": {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}}
     assert plan_trial(**common).env["CUDA_VISIBLE_DEVICES"] == ""

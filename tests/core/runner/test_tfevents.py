@@ -373,7 +373,12 @@ def test_an_unchanged_tree_is_neither_walked_nor_reopened(tmp_path, monkeypatch)
     assert len(f.poll()) == 20
     calls = []
     real_scandir = os.scandir
-    monkeypatch.setattr(tfevents.os, "scandir", lambda p: calls.append(p) or real_scandir(p))
+
+    def counting_scandir(path):
+        calls.append(path)
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)  # the module tfevents reads through
     monkeypatch.setattr("builtins.open", lambda *a, **k: pytest.fail(f"opened {a}"))
     for _ in range(10):
         assert f.poll() == []

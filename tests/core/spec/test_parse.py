@@ -1332,7 +1332,7 @@ def test_the_spec_package_imports_without_django() -> None:
 # Jobs that validate can run
 
 
-def _hp_with(param: dict) -> dict:
+def _hp_with(param: dict[str, Any]) -> dict[str, Any]:
     return {"goal": "MAXIMIZE", "maxTrials": 2, "params": [param]}
 
 

@@ -9,6 +9,7 @@ import pytest
 from hpdash.core.spec.space import point_key
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.core.suggest import SUGGESTERS, Observation, bayes_engine
+from hpdash.core.suggest.base import Point
 from hpdash.core.suggest.engines import ENGINES
 from hpdash.core.suggest.skopt_engine import SkoptSuggester, skopt_dimensions
 
@@ -28,7 +29,7 @@ SPEC = HyperparameterSpec(
 )
 
 
-def loss(point: dict) -> float:
+def loss(point: Point) -> float:
     v = -((math.log10(float(point["lr"])) + 2.5) ** 2) - (float(point["momentum"]) - 0.9) ** 2
     v -= (math.log2(float(point["units"])) - 6) ** 2 / 10 + abs(int(point["layers"]) - 3) / 5
     return v + {"lstm": 0.3, "gru": 0.2, "rnn": 0.0}[str(point["cell"])]
@@ -40,7 +41,7 @@ def history(n: int) -> list[Observation]:
     return out + [Observation(points[-2], "FAILED"), Observation(points[-1], "PENDING")]
 
 
-def assert_in_bounds(point: dict) -> None:
+def assert_in_bounds(point: Point) -> None:
     for p in SPEC.params:
         v = point[p.name]
         if p.type == "CATEGORICAL":
@@ -49,6 +50,7 @@ def assert_in_bounds(point: dict) -> None:
             assert type(v) is float and v in p.discrete_values
         else:
             assert type(v) is (int if p.type == "INTEGER" else float)
+            assert p.min_value is not None and p.max_value is not None
             assert p.min_value <= v <= p.max_value
 
 

@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 
 import pytest
 
@@ -157,7 +158,7 @@ def test_every_algorithm_treats_a_parameter_with_min_equal_max_as_fixed(algorith
 
 @pytest.mark.parametrize("algorithm", sorted(SUGGESTERS))
 def test_every_algorithm_suggests_the_one_point_of_a_space_without_choices(algorithm):
-    params = (
+    params: tuple[ParameterSpec, ...] = (
         ParameterSpec("a", "INTEGER", 3, 3),
         ParameterSpec("c", "CATEGORICAL", categorical_values=("only",)),
         ParameterSpec("d", "DISCRETE", discrete_values=(7.0,)),
@@ -183,7 +184,7 @@ def test_a_trillion_integer_values_are_never_listed(algorithm):
     history: list[Observation] = []
     for _ in range(4):
         batch = suggester.suggest(spec, history, 4, seed=1)
-        history += [Observation(p, "SUCCEEDED", -abs(math.log(p["n"]) - 9)) for p in batch]
+        history += [Observation(p, "SUCCEEDED", -abs(math.log(float(p["n"])) - 9)) for p in batch]
     for o in history:
         assert_feasible(spec, o.params)
     assert len({point_key(spec, o.params) for o in history}) == 16
@@ -254,9 +255,19 @@ def one_param_spec(p: ParameterSpec) -> HyperparameterSpec:
     return HyperparameterSpec(params=(p,), algorithm="RANDOM_SEARCH")
 
 
+def numbers(points: Sequence[Point], name: str) -> list[float]:
+    """The values of a numeric parameter (an int stays an int)."""
+    out: list[float] = []
+    for point in points:
+        value = point[name]
+        assert not isinstance(value, str)
+        out.append(value)
+    return out
+
+
 def test_random_search_on_a_log_scale_puts_half_the_samples_in_the_bottom_two_decades():
     spec = one_param_spec(ParameterSpec("lr", "DOUBLE", 1e-4, 1.0, scale_type="UNIT_LOG_SCALE"))
-    values = [p["lr"] for p in RANDOM.suggest(spec, [], 2000, seed=11)]
+    values = numbers(RANDOM.suggest(spec, [], 2000, seed=11), "lr")
     below = sum(v < 1e-2 for v in values) / len(values)
     assert 0.45 < below < 0.55
     assert all(1e-4 <= v <= 1.0 for v in values)
@@ -264,14 +275,14 @@ def test_random_search_on_a_log_scale_puts_half_the_samples_in_the_bottom_two_de
 
 def test_random_search_on_a_reverse_log_scale_crowds_the_top_of_the_range():
     p = ParameterSpec("beta", "DOUBLE", 1e-4, 1.0, scale_type="UNIT_REVERSE_LOG_SCALE")
-    values = [pt["beta"] for pt in RANDOM.suggest(one_param_spec(p), [], 2000, seed=11)]
+    values = numbers(RANDOM.suggest(one_param_spec(p), [], 2000, seed=11), "beta")
     assert statistics.median(values) > 0.9  # the linear midpoint is ~0.5
     assert sum(v > 0.99 for v in values) / len(values) > 0.4
 
 
 def test_random_search_on_a_linear_scale_is_uniform():
     spec = one_param_spec(ParameterSpec("x", "DOUBLE", -1.0, 3.0))
-    values = [p["x"] for p in RANDOM.suggest(spec, [], 2000, seed=2)]
+    values = numbers(RANDOM.suggest(spec, [], 2000, seed=2), "x")
     assert 0.9 < statistics.mean(values) < 1.1
     assert 0.45 < sum(v < 1.0 for v in values) / len(values) < 0.55
 
@@ -279,7 +290,7 @@ def test_random_search_on_a_linear_scale_is_uniform():
 def test_random_search_on_an_integer_log_scale_favours_small_integers():
     spec = one_param_spec(ParameterSpec("n", "INTEGER", 1, 10000, scale_type="UNIT_LOG_SCALE"))
     # One point per job: a batch of 1000 would exhaust the small integers and redraw.
-    values = [RANDOM.suggest(spec, [], 1, seed)[0]["n"] for seed in range(1000)]
+    values = numbers([RANDOM.suggest(spec, [], 1, seed)[0] for seed in range(1000)], "n")
     assert all(type(v) is int and 1 <= v <= 10000 for v in values)
     assert 0.4 < sum(v <= 100 for v in values) / len(values) < 0.6
 

@@ -14,18 +14,17 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 
 import dashboard  # noqa: E402
 import e2e_overhead  # noqa: E402
 import early_stopping  # noqa: E402
 
-pytest.importorskip("matplotlib")
-
 
 @pytest.mark.django_db
-def test_the_dashboard_benchmark_requests_every_page_of_a_small_and_a_larger_job(tmp_path):
+def test_the_dashboard_benchmark_requests_every_page_of_a_small_and_a_larger_job(
+        tmp_path: Path) -> None:
     res = dashboard.measure([2, 6], repeats=1, warmups=0, log=lambda _: None)
     for size in (2, 6):
         for page in dashboard.PAGES:
@@ -37,7 +36,7 @@ def test_the_dashboard_benchmark_requests_every_page_of_a_small_and_a_larger_job
     assert (tmp_path / "dashboard.png").stat().st_size > 0
 
 
-def test_the_early_stopping_trainer_reports_every_epoch_with_hypertune(tmp_path):
+def test_the_early_stopping_trainer_reports_every_epoch_with_hypertune(tmp_path: Path) -> None:
     metrics = tmp_path / "metrics"
     env = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": str(metrics), "PYTHONPATH": str(BENCH)}
     subprocess.run([sys.executable, "-m", "early_stopping", "--trainer", "--problem=sgd_digits",
@@ -50,8 +49,7 @@ def test_the_early_stopping_trainer_reports_every_epoch_with_hypertune(tmp_path)
     assert [float(r["accuracy"]) for r in records] == curve
 
 
-def test_the_overhead_benchmark_floor_and_optuna_cells_run_the_trainer(tmp_path):
-    pytest.importorskip("optuna")
+def test_the_overhead_benchmark_floor_and_optuna_cells_run_the_trainer(tmp_path: Path) -> None:
     assert e2e_overhead.run_trainer(0.5, str(tmp_path / "m")) == 1.0
     redis = e2e_overhead.Redis(tmp_path)
     try:
@@ -62,7 +60,7 @@ def test_the_overhead_benchmark_floor_and_optuna_cells_run_the_trainer(tmp_path)
     assert floor["rate"] > 0 and optuna["rate"] > 0
 
 
-def test_the_overhead_report_has_a_row_per_cell(tmp_path):
+def test_the_overhead_report_has_a_row_per_cell(tmp_path: Path) -> None:
     cell = {"rate": 10.0, "trial_ms": 30.0}
     res = {"bare_ms": 20.0, "trials": 3, "rounds": 1,
            "cells": {c: [cell] for c in e2e_overhead.CELLS}}

@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
-
-pytest.importorskip("optuna")
 
 import problems  # noqa: E402
 import run  # noqa: E402
@@ -22,7 +20,8 @@ import suggest_latency  # noqa: E402
 
 @pytest.mark.parametrize("method", search_quality.METHODS)
 @pytest.mark.parametrize("mode", list(search_quality.MODES))
-def test_a_search_quality_run_asks_every_method_through_the_worker_code_path(method, mode):
+def test_a_search_quality_run_asks_every_method_through_the_worker_code_path(
+        method: str, mode: str) -> None:
     result = search_quality.run_one("branin", method, mode, seed=0, budget=3)
     assert len(result["values"]) == 3
     assert all(math.isfinite(v) for v in result["values"])
@@ -31,7 +30,7 @@ def test_a_search_quality_run_asks_every_method_through_the_worker_code_path(met
     assert 0.0 <= scores[0] <= 1.0
 
 
-def test_every_problem_has_a_frozen_baseline_and_a_finite_objective_at_a_random_point():
+def test_every_problem_has_a_frozen_baseline_and_a_finite_objective_at_a_random_point() -> None:
     from hpdash.core.suggest import get_suggester
 
     baseline = search_quality.load_baseline()["problems"]
@@ -40,16 +39,17 @@ def test_every_problem_has_a_frozen_baseline_and_a_finite_objective_at_a_random_
         if problem.kind == "synthetic":
             point = get_suggester("RANDOM_SEARCH").suggest(problem.spec, [], 1, seed=0)[0]
             assert math.isfinite(problem(point))
-            assert problem(point) >= problem.known_opt
+            assert problem.known_opt is not None and problem(point) >= problem.known_opt
 
 
-def test_a_sklearn_problem_evaluates_with_cross_validation():
+def test_a_sklearn_problem_evaluates_with_cross_validation() -> None:
     problem = problems.build_problems()["kNN_diabetes_mse"]
     assert problem({"n_neighbors": 10, "p": 2}) > 0
     assert set(problems.optuna_distributions(problem.spec)) == {"n_neighbors", "p"}
 
 
-def test_the_report_writer_produces_a_markdown_section(tmp_path, monkeypatch):
+def test_the_report_writer_produces_a_markdown_section(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
     runs = [
         search_quality.run_one("branin", m, mode, seed=0, budget=3)
@@ -63,12 +63,12 @@ def test_the_report_writer_produces_a_markdown_section(tmp_path, monkeypatch):
     assert (tmp_path / "search_quality.md").exists()
 
 
-def test_the_latency_suite_measures_a_small_history():
+def test_the_latency_suite_measures_a_small_history() -> None:
     rows = suggest_latency.measure((3,), (12,), repeats=1)
     assert rows[0]["one"] > 0 and rows[0]["four"] > 0
 
 
-def test_the_runner_knows_the_suites_in_order_and_describes_the_machine():
+def test_the_runner_knows_the_suites_in_order_and_describes_the_machine() -> None:
     names = [s[0] for s in run.SUITES]
     assert names[:2] == ["search_quality", "suggest_latency"]
     assert run.header(quick=True, started=__import__("datetime").datetime.now(), wall=1.0)
@@ -84,7 +84,8 @@ def test_the_runner_knows_the_suites_in_order_and_describes_the_machine():
         (1.20, 1.05, 1.40, "missed"),
     ],
 )
-def test_a_below_target_is_met_only_when_its_whole_interval_is_below(ratio, lo, hi, expected):
+def test_a_below_target_is_met_only_when_its_whole_interval_is_below(
+        ratio: float, lo: float, hi: float, expected: str) -> None:
     assert search_quality.verdict_below(ratio, lo, hi) == expected
 
 
@@ -97,11 +98,11 @@ def test_a_below_target_is_met_only_when_its_whole_interval_is_below(ratio, lo, 
         (1.11, 1.40, "missed"),  # even the lower bound is more than 10 % worse
     ],
 )
-def test_a_within_target_is_judged_on_its_interval(lo, hi, expected):
+def test_a_within_target_is_judged_on_its_interval(lo: float, hi: float, expected: str) -> None:
     assert search_quality.verdict_within(lo, hi) == expected
 
 
-def test_the_targets_use_the_interval_not_the_point_estimate():
+def test_the_targets_use_the_interval_not_the_point_estimate() -> None:
     figures = {
         "ratio": {
             "optuna-gp/seq@20": (0.77, 0.52, 1.15),
@@ -120,7 +121,7 @@ def test_the_targets_use_the_interval_not_the_point_estimate():
     assert par50.endswith("**missed**.")
 
 
-def test_the_parallel_target_shows_what_sequential_scored_with_the_same_information():
+def test_the_parallel_target_shows_what_sequential_scored_with_the_same_information() -> None:
     figures = {
         "ratio": {"hpdash/par4@20": (1 / 1.19, 1 / 1.33, 1 / 1.07)},
         "mean": {"hpdash/par4@20": 0.189, "hpdash/seq@17": 0.193},
@@ -132,13 +133,13 @@ def test_the_parallel_target_shows_what_sequential_scored_with_the_same_informat
     assert "0.193 [0.173, 0.213] there, 4 in parallel 0.189 at 20" in par20
 
 
-def test_the_random_target_is_not_claimed_when_random_search_did_not_run():
+def test_the_random_target_is_not_claimed_when_random_search_did_not_run() -> None:
     figures = {"ratio": {}, "worse_than_random": {}, "random_compared": False}
     (line,) = [x for x in search_quality.targets(figures, (20,)) if "than random" in x]
     assert "not measured" in line and "**met**" not in line
 
 
-def test_a_resumed_job_is_handed_the_points_its_values_belong_to():
+def test_a_resumed_job_is_handed_the_points_its_values_belong_to() -> None:
     problem = search_quality._problems()["branin"]
     values, _, trials = search_quality.run_hpdash_trials(
         problem, search_quality.SUGGESTER["hpdash"], 3, 8, 1)
@@ -151,7 +152,8 @@ def test_a_resumed_job_is_handed_the_points_its_values_belong_to():
     assert len(result["resumed"]) == len(result["fresh"]) == search_quality.RESUME_NEW
 
 
-def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, monkeypatch):
+def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
     monkeypatch.setattr(search_quality, "peer_python", lambda peer: None)
     assert search_quality._run_task(("branin", "optuna-gp", "seq", 0, 3)) is None
@@ -168,7 +170,8 @@ def test_a_peer_whose_venv_is_missing_is_reported_as_not_installed(tmp_path, mon
     assert "(1 seed: no interval)" in hpdash  # one seed: nothing to resample
 
 
-def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(tmp_path, monkeypatch):
+def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
     runs = [search_quality.run_one("branin", "random", "seq", seed=s, budget=3) for s in (0, 1)]
     # A Vizier-like peer run with 2 of the 3 trials (its values: random's, for speed).
