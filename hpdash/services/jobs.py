@@ -33,9 +33,6 @@ from hpdash.services.scheduling import cancel_queued_trials, finish_job
 
 log = logging.getLogger(__name__)
 
-# The field paths of errors name the ml v1 request, the one family hpdash takes jobs through.
-HP_PATH = "trainingInput.hyperparameters"
-
 
 class AlreadyExists(Exception):
     pass
@@ -82,10 +79,11 @@ def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
     return [FieldViolation(request.field, problem)] if problem else []
 
 
-def _check_local_paths(definition: JobDefinition) -> list[FieldViolation]:
+def _check_local_paths(spec: NewJob) -> list[FieldViolation]:
+    definition = spec.definition
     violations = []
     for i, uri in enumerate(definition.trainer.package_uris):
-        field = f"trainingInput.packageUris[{i}]"
+        field = f"{spec.path('trainer.package_uris')}[{i}]"
         why = _outside_allowed(uri)
         if why:
             violations.append(FieldViolation(field, why))
@@ -94,37 +92,37 @@ def _check_local_paths(definition: JobDefinition) -> list[FieldViolation]:
     if definition.job_dir:
         why = _outside_allowed(definition.job_dir)
         if why:
-            violations.append(FieldViolation("trainingInput.jobDir", why))
+            violations.append(FieldViolation(spec.path("job_dir"), why))
     return violations
 
 
-# What a resumed job takes from the job it resumes: ml v1's name (for errors), the typed one.
-_RESUMED = {"goal": "goal", "hyperparameterMetricTag": "metric_tag", "params": "params",
-            "algorithm": "algorithm"}
+# What a resumed job takes from the job it resumes.
+_RESUMED = ("goal", "metric_tag", "params", "algorithm")
 
 
-def _resume_from(project: str, mine: HyperparameterSpec) -> tuple[Job, HyperparameterSpec]:
+def _resume_from(project: str, spec: NewJob) -> tuple[Job, HyperparameterSpec]:
     """The job being resumed (seed: "Resuming a completed job"), and this job's hyperparameter
     spec with goal, params, metric tag and algorithm taken from it.  The previous job may have
     SUCCEEDED, FAILED or been CANCELLED; it must be finished.  Fields the user gave must agree
     with it."""
+    mine = spec.definition.hyperparameters
     prev_id = mine.resume_previous_job_id
+    field = spec.path("hyperparameters.resume_previous_job_id")
     prev = Job.objects.filter(project__name=project, job_id=prev_id).first()
     if prev is None:
-        raise SpecError([FieldViolation(f"{HP_PATH}.resumePreviousJobId",
-                                        f"no job {prev_id!r} in project {project!r}")])
+        raise SpecError([FieldViolation(field, f"no job {prev_id!r} in project {project!r}")])
     if not prev.is_terminal:
         raise SpecError([FieldViolation(
-            f"{HP_PATH}.resumePreviousJobId",
-            f"job {prev_id!r} is {prev.state}: only a finished job can be resumed")])
+            field, f"job {prev_id!r} is {prev.state}: only a finished job can be resumed")])
     theirs = prev.spec
-    contradictions = [
-        FieldViolation(f"{HP_PATH}.{key}",
-                       f"{key} differs from job {prev_id!r}, which this job resumes: a resumed "
-                       f"job reuses the previous job's {key} (leave it out)")
-        for key, attr in _RESUMED.items()
-        if attr in mine.given and getattr(mine, attr) != getattr(theirs, attr)
-    ]
+    contradictions = []
+    for attr in _RESUMED:
+        if attr in mine.given and getattr(mine, attr) != getattr(theirs, attr):
+            path = spec.path(f"hyperparameters.{attr}")
+            key = path.rsplit(".", 1)[-1]
+            contradictions.append(FieldViolation(
+                path, f"{key} differs from job {prev_id!r}, which this job resumes: a resumed "
+                      f"job reuses the previous job's {key} (leave it out)"))
     if contradictions:
         raise SpecError(contradictions)
     merged = dataclasses.replace(mine, goal=theirs.goal, metric_tag=theirs.metric_tag,
@@ -146,12 +144,12 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
     else:  # the system itself (tests, management commands): a project without members
         Project.objects.get_or_create(name=project)
     definition = spec.definition
-    violations = _check_local_paths(definition) + _check_gpus(definition)
+    violations = _check_local_paths(spec) + _check_gpus(definition)
     if violations:
         raise SpecError(violations)
     previous = None
     if definition.hyperparameters.resume_previous_job_id:
-        previous, hps = _resume_from(project, definition.hyperparameters)
+        previous, hps = _resume_from(project, spec)
         definition = dataclasses.replace(definition, hyperparameters=hps)
     hps = definition.hyperparameters
     assert spec.job_id is not None

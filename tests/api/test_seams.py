@@ -27,8 +27,6 @@ ALLOWED = {
     "dashboard/exports.py": "trials.json promises each trial as the ml v1 API shows it",
     "management/commands/seed_demo_job.py": "the demo job is written as an ml v1 Job",
     "migrations": "the migration that moved ml v1's trainingInput into the typed job",
-    "core/listfilter": "jobs.list's filter language names ml v1 Job fields",
-    "services/jobs.py": "field paths of the errors the service finds name the ml v1 request",
 }
 
 

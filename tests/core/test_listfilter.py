@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from support import submitter
 
+from hpdash.api.mlv1.serializers import JOB_FILTER
 from hpdash.core.listfilter import And, FilterError, Not, Or, Restriction, matches, parse_filter
 from hpdash.models import ApiToken, Job, Trial
 from hpdash.ops import queue
@@ -50,13 +51,13 @@ def test_the_filter_module_imports_without_django():
 
 
 def ids(text: str) -> list[str]:
-    expr = parse_filter(text)
+    expr = parse_filter(text, JOB_FILTER)
     return [j["jobId"] for j in JOBS if matches(expr, j)]
 
 
 def error(text: str) -> FilterError:
     with pytest.raises(FilterError) as info:
-        parse_filter(text)
+        parse_filter(text, JOB_FILTER)
     return info.value
 
 
@@ -69,7 +70,7 @@ def test_the_documented_examples_work():
 
 
 def test_an_empty_or_blank_filter_matches_everything():
-    assert parse_filter("") is None and parse_filter("   ") is None
+    assert parse_filter("", JOB_FILTER) is None and parse_filter("   ", JOB_FILTER) is None
     assert ids(" ") == [j["jobId"] for j in JOBS]
 
 
@@ -109,7 +110,7 @@ def test_field_star_tests_that_a_field_is_set():
 def test_quoted_values_take_spaces_and_backslash_escapes():
     assert ids('errorMessage="trial 2: exit code 3"') == ["census_1"]
     assert ids("errorMessage='trial 2: exit code 3'") == ["census_1"]
-    expr = parse_filter(r'jobId="a\"b\\c"')
+    expr = parse_filter(r'jobId="a\"b\\c"', JOB_FILTER)
     assert isinstance(expr, Restriction) and expr.value.parts == ('a"b\\c',)
 
 
@@ -200,7 +201,7 @@ def test_or_and_not():
 
 
 def test_or_binds_tighter_than_and_as_aip_160_says():
-    expr = parse_filter("jobId=a AND state=FAILED OR labels.x=c")
+    expr = parse_filter("jobId=a AND state=FAILED OR labels.x=c", JOB_FILTER)
     assert isinstance(expr, And) and isinstance(expr.children[1], Or)
     # state=FAILED AND (jobId:rnn* OR labels.team=vision): census_1 and rnn_1.
     assert ids("state=FAILED AND jobId:rnn* OR labels.team=vision") == ["census_1", "rnn_1"]
@@ -209,7 +210,7 @@ def test_or_binds_tighter_than_and_as_aip_160_says():
 
 
 def test_not_binds_tightest():
-    expr = parse_filter("NOT jobId=a OR state=FAILED")
+    expr = parse_filter("NOT jobId=a OR state=FAILED", JOB_FILTER)
     assert isinstance(expr, Or) and isinstance(expr.children[0], Not)
     assert ids("NOT state=FAILED OR jobId=rnn_1") == ["census_2", "rnn_1", "rnn_census"]
 
@@ -231,7 +232,7 @@ def test_values_run_to_the_next_space_or_parenthesis():
 
 
 def test_keywords_are_values_after_a_comparator():
-    expr = parse_filter("labels.mode=AND")
+    expr = parse_filter("labels.mode=AND", JOB_FILTER)
     assert isinstance(expr, Restriction) and expr.value.text == "AND"
 
 
@@ -272,7 +273,7 @@ def test_keywords_are_values_after_a_comparator():
 ])
 def test_a_malformed_filter_is_an_error_with_a_position(text, words, column):
     if words is None:
-        assert parse_filter(text) is None
+        assert parse_filter(text, JOB_FILTER) is None
         return
     exc = error(text)
     assert words in exc.message
@@ -359,7 +360,7 @@ def test_list_filters_on_fields_the_database_cannot_see(client, auth, seven):
 ])
 def test_list_gives_what_the_filter_gives_on_every_job(client, auth, seven, text):
     everything = list_jobs(client, auth, pageSize=100)["jobs"]
-    expr = parse_filter(text)
+    expr = parse_filter(text, JOB_FILTER)
     expected = [j["jobId"] for j in everything if matches(expr, j)]
     assert all_pages(client, auth, filter=text, pageSize=2)[0] == expected
 

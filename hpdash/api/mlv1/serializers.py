@@ -8,12 +8,21 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from hpdash.api.common.filtering import Columns
+from hpdash.core.listfilter import Catalogue
+from hpdash.core.spec.parse import training_input_fields
 from hpdash.core.spec.space import format_value
-from hpdash.core.states import TrialState
+from hpdash.core.states import FILTER_STATES, TrialState
 from hpdash.models import Job, Trial
 from hpdash.selectors.trials import TrialRow, rank_trials, trial_rows
 
-# The Job fields a list filter can narrow down in the database.
+# What jobs.list's filter can name (the trainingInput tree from the parser's own schema, so
+# that a typo such as trainingInput.scaletier is reported instead of matching nothing) ...
+JOB_FILTER = Catalogue(
+    strings=("jobId", "state", "errorMessage"), times=("createTime", "startTime", "endTime"),
+    maps=("labels",),
+    objects={"trainingInput": (training_input_fields(), "trainingInput.scaleTier=BASIC")},
+    states=FILTER_STATES, resource="job", example="jobId:census* AND state=FAILED")
+# ... and which of those the database can narrow down.
 JOB_COLUMNS = Columns(
     text={"jobId": "job_id", "state": "state", "errorMessage": "error_message"},
     times={"createTime": "create_time", "startTime": "start_time", "endTime": "end_time"})

@@ -13,7 +13,7 @@ from hpdash.api.common import filtering
 from hpdash.api.common.errors import ApiError, error
 from hpdash.api.common.pagination import page_after, page_size, page_token
 from hpdash.api.common.request import ApiRequest, endpoint
-from hpdash.api.mlv1.serializers import JOB_COLUMNS, job_details, job_resource
+from hpdash.api.mlv1.serializers import JOB_COLUMNS, JOB_FILTER, job_details, job_resource
 from hpdash.core import listfilter
 from hpdash.core.spec import parse_job
 from hpdash.models import Job
@@ -48,7 +48,7 @@ def jobs_create(api: ApiRequest) -> dict[str, Any]:
 def jobs_list(api: ApiRequest) -> dict[str, Any]:
     filter_text = api.query("filter")
     try:
-        expr = listfilter.parse_filter(filter_text)
+        expr = listfilter.parse_filter(filter_text, JOB_FILTER)
     except listfilter.FilterError as exc:
         raise ApiError("INVALID_ARGUMENT", f"Invalid filter: {exc}",
                        [("filter", str(exc))]) from None

@@ -1,6 +1,7 @@
-"""The ``filter`` of ``jobs.list``: Google's list-filter language (a subset of AIP-160), parsed
-into a small tree and evaluated against the ml v1 ``Job`` resource (a plain dict, as
-:func:`hpdash.api.mlv1.serializers.job_resource` returns it).  No Django in here;
+"""The ``filter`` of list methods: Google's list-filter language (a subset of AIP-160), parsed
+into a small tree and evaluated against a resource as its API family shows it (a plain dict,
+such as :func:`hpdash.api.mlv1.serializers.job_resource` returns).  Each family names its
+filterable fields in a :class:`Catalogue`.  No Django in here;
 :mod:`hpdash.api.common.filtering` translates what it can into a database query.
 
 Grammar (AIP-160; keywords are upper case)::
@@ -18,10 +19,10 @@ So, as AIP-160 specifies (and unlike most programming languages), ``OR`` binds t
 
 Semantics (hpdash's choices where AIP-160 leaves room):
 
-- Fields: ``jobId``, ``state``, ``errorMessage``, ``createTime``, ``startTime``, ``endTime``,
-  ``labels.KEY``, ``labels`` (``labels:KEY`` tests that a key is present) and
-  ``trainingInput.<path>`` (``trainingInput.hyperparameters.goal``); any other field is an
-  error.  A path through a list (``trainingInput.args``,
+- Fields: the catalogue's (ml v1's ``jobs.list``: ``jobId``, ``state``, ``errorMessage``,
+  ``createTime``, ``startTime``, ``endTime``, ``labels.KEY``, ``labels`` (``labels:KEY`` tests
+  that a key is present) and ``trainingInput.<path>`` (``trainingInput.hyperparameters.goal``));
+  any other field is an error.  A path through a list (``trainingInput.args``,
   ``trainingInput.hyperparameters.params.parameterName``) matches if any element does.
 - ``:`` and ``=`` are case-sensitive equality; a ``*`` in the value is a wildcard for any run
   of characters (``jobId:census*``), also inside quotes unless escaped as ``\\*``.
@@ -41,7 +42,7 @@ Semantics (hpdash's choices where AIP-160 leaves room):
 
 from .matching import matches
 from .parser import parse_filter
-from .syntax import And, Expr, FilterError, Not, Or, Restriction, Value
+from .syntax import And, Catalogue, Expr, FilterError, Not, Or, Restriction, Value
 
-__all__ = ["And", "Expr", "FilterError", "Not", "Or", "Restriction", "Value", "matches",
-           "parse_filter"]
+__all__ = ["And", "Catalogue", "Expr", "FilterError", "Not", "Or", "Restriction", "Value",
+           "matches", "parse_filter"]

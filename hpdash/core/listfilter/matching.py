@@ -1,4 +1,4 @@
-"""Evaluating a parsed filter against a ``Job`` resource (a plain dict)."""
+"""Evaluating a parsed filter against a resource (a plain dict, as its API family shows it)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from hpdash.core.spec.space import format_number
 
 from .syntax import (
     _NUMBER_RE,
-    STRING_FIELDS,
-    TIME_FIELDS,
     And,
     Expr,
     Not,
@@ -23,7 +21,7 @@ from .syntax import (
 
 
 def matches(expr: Expr | None, resource: dict[str, Any]) -> bool:
-    """Whether a ``Job`` resource dict satisfies the filter."""
+    """Whether a resource dict satisfies the filter."""
     if expr is None:
         return True
     if isinstance(expr, And):
@@ -39,7 +37,7 @@ def matches(expr: Expr | None, resource: dict[str, Any]) -> bool:
 # Evaluation
 
 
-def _values(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
+def _values(resource: dict[str, Any], path: tuple[str, ...], string: bool) -> list[Any]:
     """Every value at ``path``; lists on the way (and at the end) are flattened."""
     cur: list[Any] = [resource]
     for part in path:
@@ -49,19 +47,19 @@ def _values(resource: dict[str, Any], path: tuple[str, ...]) -> list[Any]:
                 got = node[part]
                 nxt.extend(got if isinstance(got, list) else [got])
         cur = nxt
-    if not cur and path[0] in STRING_FIELDS:
+    if not cur and string:
         return [""]  # proto3: an unset string field is ""
     return cur
 
 
 def _restriction_matches(r: Restriction, resource: dict[str, Any]) -> bool:
-    values = _values(resource, r.field)
+    values = _values(resource, r.field, r.string)
     if r.value.is_presence:  # field:* (also field=* and, negated, field!=*)
         present = any(x not in ("", None, [], {}) for x in values)
         return not present if r.op == "!=" else present
     if r.op == "!=":
-        return not any(_test(r.field[0], "=", r.value, x) for x in values)
-    return any(_test(r.field[0], r.op, r.value, x) for x in values)
+        return not any(_test("=", r.value, x) for x in values)
+    return any(_test(r.op, r.value, x) for x in values)
 
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
@@ -71,7 +69,7 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def _test(top: str, op: str, v: Value, x: Any) -> bool:
+def _test(op: str, v: Value, x: Any) -> bool:
     if isinstance(x, dict):  # a map or message: ':' tests for a key (labels:team)
         if op != ":":
             return False
@@ -87,7 +85,7 @@ def _test(top: str, op: str, v: Value, x: Any) -> bool:
         text = x if isinstance(x, str) else _number_text(x)
         return v.pattern().fullmatch(text) is not None
     compare = _ORDER[op]
-    if v.time is not None and top in TIME_FIELDS:
+    if v.time is not None:  # set by the parser for the catalogue's time fields only
         when = parse_time(x) if isinstance(x, str) else None
         return when is not None and compare(when, v.time)
     if isinstance(x, int | float):

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .syntax import (
     _ESCAPES,
-    _EXAMPLE,
     _FIELD_RE,
     _KEYWORDS,
     COMPARATORS,
-    FIELDS,
     MAX_NESTING,
-    STATES,
-    TIME_FIELDS,
-    TRAINING_INPUT,
     And,
+    Catalogue,
     Expr,
     FilterError,
     Not,
@@ -29,11 +25,12 @@ from .syntax import (
 )
 
 
-def parse_filter(text: str) -> Expr | None:
-    """Parse a filter; ``None`` for an empty one (everything matches).
+def parse_filter(text: str, catalogue: Catalogue) -> Expr | None:
+    """Parse a filter on the fields of ``catalogue``; ``None`` for an empty one (everything
+    matches).
 
     Raises :class:`FilterError` saying what is wrong and where."""
-    return _Parser(text).parse()
+    return _Parser(text, catalogue).parse()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -41,10 +38,12 @@ def parse_filter(text: str) -> Expr | None:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, catalogue: Catalogue) -> None:
         self.s = text
         self.i = 0
         self.depth = 0
+        self.catalogue = catalogue
+        self.example = catalogue.example
 
     def parse(self) -> Expr | None:
         self._ws()
@@ -142,7 +141,7 @@ class _Parser:
         self._ws()
         if self._end():
             raise FilterError(f"the filter ends where a restriction was expected, such as "
-                              f"{_EXAMPLE}", self.i)
+                              f"{self.example}", self.i)
         start = self.i
         ch = self.s[start]
         if ch == "(":
@@ -162,7 +161,7 @@ class _Parser:
             raise FilterError("NOT needs a restriction after it, as in NOT state=FAILED", start)
         for kw in ("AND", "OR"):
             if self._keyword(kw) or self._keyword_at_end() == kw:
-                raise FilterError(f"{kw} needs a restriction on each side, as in {_EXAMPLE}",
+                raise FilterError(f"{kw} needs a restriction on each side, as in {self.example}",
                                   start)
         return self._restriction()
 
@@ -185,11 +184,13 @@ class _Parser:
             found = self._show_here() if not self._end() else "nothing"
             raise FilterError(
                 f"expected a comparator (: = != < <= > >=) after {name!r}, found {found}{hint}; "
-                f"write field:value, as in {_EXAMPLE}", self.i)
+                f"write field:value, as in {self.example}", self.i)
         self.i += len(op)
-        field = _check_field(name, start)
+        field = _check_field(name, start, self.catalogue)
         value = self._value(op)
-        return _check_restriction(Restriction(field, op, value, start))
+        return _check_restriction(
+            Restriction(field, op, value, start, string=field[0] in self.catalogue.strings),
+            self.catalogue)
 
     def _value(self, op: str) -> Value:
         self._ws()
@@ -235,25 +236,26 @@ class _Parser:
 # Checks done while parsing (so that mistakes are errors, not empty results)
 
 
-def _check_field(name: str, position: int) -> tuple[str, ...]:
+def _check_field(name: str, position: int, catalogue: Catalogue) -> tuple[str, ...]:
     path = tuple(name.split("."))
     if any(not p for p in path):
         raise FilterError(f"field {name!r} has an empty part", position)
     top = path[0]
-    if top not in FIELDS:
-        raise FilterError(f"unknown field {top!r}{_suggest(top, FIELDS)}; filterable fields: "
-                          f"{', '.join(FIELDS[:-2])}, labels.KEY, trainingInput.<field>",
-                          position)
-    if top == "labels":
+    if top not in catalogue.fields:
+        shown = [*catalogue.strings, *catalogue.times, *(f"{m}.KEY" for m in catalogue.maps),
+                 *(f"{o}.<field>" for o in catalogue.objects)]
+        raise FilterError(f"unknown field {top!r}{_suggest(top, catalogue.fields)}; filterable "
+                          f"fields: {', '.join(shown)}", position)
+    if top in catalogue.maps:
         if len(path) > 2:
-            raise FilterError(f"{name!r}: labels are labels.KEY (label keys contain no '.')",
-                              position)
+            raise FilterError(f"{name!r}: {top} are {top}.KEY (keys contain no '.')", position)
         return path
-    if top == "trainingInput":
+    if top in catalogue.objects:
+        tree, example = catalogue.objects[top]
         if len(path) == 1:
-            raise FilterError("trainingInput is an object: filter on one of its fields, as in "
-                              "trainingInput.scaleTier=BASIC", position)
-        known: dict[str, Any] | None = TRAINING_INPUT
+            raise FilterError(f"{top} is an object: filter on one of its fields, as in "
+                              f"{example}", position)
+        known: Mapping[str, Any] | None = tree
         for i, part in enumerate(path[1:], start=1):
             if known is None:
                 raise FilterError(f"unknown field {name!r}: {'.'.join(path[:i])} has no fields",
@@ -277,23 +279,24 @@ def _suggest(word: str, choices: tuple[str, ...]) -> str:
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def _check_restriction(r: Restriction) -> Restriction:
+def _check_restriction(r: Restriction, catalogue: Catalogue) -> Restriction:
     v, top = r.value, r.field[0]
+    states = catalogue.states
     if v.is_wildcard and r.op not in (":", "=", "!="):
         raise FilterError(f"the wildcard '*' works only with ':', '=' and '!=', not {r.op!r}",
                           v.position)
-    if r.field == ("labels",) and r.op != ":":
-        raise FilterError("labels is a map: compare one label with labels.KEY=VALUE, or test "
-                          "that a key is set with labels:KEY", r.position)
-    if top == "state" and not v.is_wildcard:
-        if v.text not in STATES:
+    if len(r.field) == 1 and top in catalogue.maps and r.op != ":":
+        raise FilterError(f"{top} is a map: compare one entry with {top}.KEY=VALUE, or test "
+                          f"that a key is set with {top}:KEY", r.position)
+    if top == "state" and states and not v.is_wildcard:
+        if v.text not in states:
             upper = v.text.upper()
-            hint = (f" (state values are upper case: {upper})" if upper in STATES
-                    else _suggest(v.text, STATES))
-            raise FilterError(f"{v.text!r} is not a job state{hint}; states are "
-                              f"{', '.join(STATES[1:])}", v.position)
-    if top in TIME_FIELDS and not v.is_wildcard:
-        return Restriction(r.field, r.op, _with_time(v, top), r.position)
+            hint = (f" (state values are upper case: {upper})" if upper in states
+                    else _suggest(v.text, states))
+            raise FilterError(f"{v.text!r} is not a {catalogue.resource} state{hint}; states "
+                              f"are {', '.join(states[1:])}", v.position)
+    if top in catalogue.times and not v.is_wildcard:
+        return Restriction(r.field, r.op, _with_time(v, top), r.position, r.string)
     return r
 
 

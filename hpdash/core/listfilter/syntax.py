@@ -5,26 +5,38 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from hpdash.core.spec.parse import training_input_fields
-from hpdash.core.states import FILTER_STATES
-
-STATES = FILTER_STATES
-STRING_FIELDS = ("jobId", "state", "errorMessage")
-TIME_FIELDS = ("createTime", "startTime", "endTime")
-FIELDS = (*STRING_FIELDS, *TIME_FIELDS, "labels", "trainingInput")
 COMPARATORS = ("<=", ">=", "!=", ":", "=", "<", ">")  # longest first, for the scanner
 
-# Every name below trainingInput, from the parser's own schema, so that a typo such as
-# trainingInput.scaletier is reported instead of silently matching nothing.
-TRAINING_INPUT = training_input_fields()
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The fields an API family's resource can be filtered on (each family has its own: ml v1's
+    is :data:`hpdash.api.mlv1.serializers.JOB_FILTER`).  A field not named here is an error."""
+
+    strings: tuple[str, ...]  # unset reads as "" (proto3)
+    times: tuple[str, ...]  # compared as times
+    # Maps filtered as NAME.KEY (labels.team) or NAME:KEY (a key is set).
+    maps: tuple[str, ...] = ()
+    # Objects filtered by their fields: {name: (tree of every field name below it, an
+    # example)}; the tree comes from the family's parser, so a typo is reported.
+    objects: Mapping[str, tuple[Mapping[str, Any], str]] = field(default_factory=dict)
+    # The values of the string field ``state``, checked (a misspelt state is an error).
+    states: tuple[str, ...] = ()
+    resource: str = "resource"  # what the list holds, for messages ("is not a job state")
+    example: str = "state=FAILED"
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (*self.strings, *self.times, *self.maps, *self.objects)
 
 _FIELD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 _NUMBER_RE = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r"}
 _KEYWORDS = ("AND", "OR", "NOT")
-_EXAMPLE = "jobId:census* AND state=FAILED"
 # Parentheses and negations nest at most this deep (the parser, matches() and the database
 # translation recurse once per level: a hostile filter must not hit Python's recursion limit).
 MAX_NESTING = 50
@@ -80,6 +92,7 @@ class Restriction:
     op: str
     value: Value
     position: int
+    string: bool = False  # a string field of the catalogue: unset reads as ""
 
     @property
     def name(self) -> str:

@@ -376,6 +376,15 @@ _HP_FIELDS: Final = {
 }
 
 
+# Where the typed job's fields are in an ml v1 request (NewJob.paths).
+_TYPED_PATHS: Final = {
+    "trainer.package_uris": "trainingInput.packageUris",
+    "job_dir": "trainingInput.jobDir",
+    **{f"hyperparameters.{typed}": f"trainingInput.hyperparameters.{name}"
+       for name, typed in _HP_FIELDS.items()},
+}
+
+
 def _check_grid(ctx: Ctx, path: str, specs: list[ParameterSpec | None], params_raw: Any
                 ) -> None:
     """GRID_SEARCH needs a finite grid of at most ``_MAX_GRID`` points."""
@@ -607,7 +616,8 @@ def _parse_job(ctx: Ctx, data: Any, require_job_id: bool) -> NewJob | None:
     if ctx.count or training is None:
         return None
     return NewJob(job_id=job_id if isinstance(job_id, str) else None, definition=training,
-                  labels=labels, request={"trainingInput": raw}, family="mlv1")
+                  labels=labels, request={"trainingInput": raw}, family="mlv1",
+                  paths=_TYPED_PATHS)
 
 
 def parse_job(data: Any, *, require_job_id: bool = True) -> NewJob:

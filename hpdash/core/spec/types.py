@@ -143,6 +143,13 @@ class NewJob:
     # echo; and the family's name (``mlv1``).
     request: Mapping[str, Any] = field(default_factory=dict, compare=False)
     family: str = "mlv1"
+    # Where the typed fields were in the request, for errors the service finds
+    # ({"job_dir": "trainingInput.jobDir", ...}); a field not listed is named as it is typed.
+    paths: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    def path(self, typed: str) -> str:
+        """The request's name for a typed field (``trainer.package_uris``)."""
+        return self.paths.get(typed, typed)
 
 
 @dataclass(frozen=True)
