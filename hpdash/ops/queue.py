@@ -44,8 +44,8 @@ def enqueue_advance(job_pk: int) -> None:
     """Ask a worker to schedule trials of a job (idempotent: safe to enqueue twice).
 
     Like every enqueue here it never raises: if Redis is down the work is logged as lost and
-    ``services.queue_reconcile`` (run by ``make run`` every few seconds) puts it back later,
-    from the database, which is the truth."""
+    ``services.scheduling.queue_reconcile`` (run by ``make run`` every few seconds) puts it
+    back later, from the database, which is the truth."""
     try:
         _queue().enqueue(
             "hpdash.worker.tasks.advance_job", job_pk, job_id=f"hpdash-advance-{job_pk}",

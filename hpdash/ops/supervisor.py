@@ -5,7 +5,7 @@ gunicorn on ``HPDASH_HOST:HPDASH_PORT``.  A child that dies is restarted (with a
 Ctrl-C / SIGTERM stops web, workers (a running trial is stopped and re-queued, so nothing is
 lost) and finally Redis, which writes its append-only file so queued work survives a restart.
 Every ``HPDASH_RECONCILE_INTERVAL`` seconds, trials whose worker stopped sending heartbeats
-are re-queued and work Redis lost is put back (:func:`hpdash.services.queue_reconcile`).
+are re-queued and work Redis lost is put back (:func:`hpdash.services.scheduling.queue_reconcile`).
 """
 
 from __future__ import annotations

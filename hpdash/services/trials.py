@@ -2,11 +2,11 @@
 re-queue.
 
 Every write after the claim is *guarded*: it names the trial and the attempt the worker claimed
-and applies only while that attempt is RUNNING (:meth:`TrialQuerySet.running_attempt`).  Each
-returns whether it applied.  A worker that stalled past the heartbeat timeout (a suspended VM, a
-long database lock) finds its trial re-queued as a new attempt, or settled with its job: its
-writes are then dropped and logged, and it stops its trainer (see
-:mod:`hpdash.worker.trial_runner`).
+and applies only while that attempt is RUNNING
+(:meth:`hpdash.models.TrialQuerySet.running_attempt`).  Each returns whether it applied.  A
+worker that stalled past the heartbeat timeout (a suspended VM, a long database lock) finds its
+trial re-queued as a new attempt, or settled with its job: its writes are then dropped and
+logged, and it stops its trainer (see :mod:`hpdash.worker.trial_runner`).
 """
 
 from __future__ import annotations

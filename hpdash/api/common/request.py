@@ -2,8 +2,8 @@
 
 A view takes an :class:`ApiRequest` (who asks, for which project, the HTTP request) and returns
 a JSON-able dict or raises; :func:`endpoint` authenticates, checks the project, and maps every
-exception to Google's envelope in one table (:data:`EXCEPTION_STATUS`), as DRF's exception
-handler does (:func:`api_error_for`), instead of an ``except`` ladder in each view."""
+exception to Google's envelope in one place (:func:`api_error_for`), as DRF's exception handler
+does, instead of an ``except`` ladder in each view."""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ be signalled), and asks the kernel to SIGKILL it if the worker that started it d
 sets the flag and execs the trainer in the same process, so pid, process group and parent are
 unchanged): then ``subprocess`` can start the child with ``vfork``, ~0.2 ms, where a Python
 ``preexec_fn`` forces a full ``fork`` of the worker (4–8 ms for a worker with Django loaded,
-per trial).  Without ``setpriv`` the flag is set by ``preexec_fn``, as before.
+per trial).  Without ``setpriv`` the flag is set by ``preexec_fn``.
 
-The local executor (:mod:`hpdash.core.runner.local`) is built on it.
+The local executor (:mod:`hpdash.core.runner.executors.local`) is built on it.
 """
 
 from __future__ import annotations
@@ -240,9 +240,9 @@ class TrainerProcess:
     """One trainer process, started without a shell in its own session (so its whole process
     group can be signalled), its output copied to ``log_path`` up to ``log_cap_bytes``.
 
-    The caller drives it: :meth:`wait` for its exit a while, :meth:`stop` it, and always
-    :meth:`end` it, which ends whatever the trainer left in its process group (and, for a
-    subreaper caller, every orphan below it) and returns how it ended."""
+    The caller drives it: ``wait`` for its exit a while, ``stop`` it, and always ``end`` it,
+    which ends whatever the trainer left in its process group (and, for a subreaper caller,
+    every orphan below it) and returns how it ended."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str, *,
                  run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024) -> None:

@@ -1,7 +1,7 @@
 """A sandboxed trial's directories on this machine: who the trial user is, and the directories
 it may pass through (the sandbox gates), write (its own) or must reach (its jobDir).
 
-Plain Python, no Django: the local executor (:mod:`hpdash.core.runner.local`) uses it; the
+Plain Python, no Django: the local executor (:mod:`hpdash.core.runner.executors.local`) uses it; the
 service decides who the trial user is (:mod:`hpdash.ops.sandbox`).
 """
 

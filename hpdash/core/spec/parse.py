@@ -362,7 +362,7 @@ _HP_CHECKERS: dict[str, Checker] = {
     "hyperparameterMetricTag": _check_metric_tag,
     "resumePreviousJobId": _check_job_id,
     "enableTrialEarlyStopping": check_bool,
-    "algorithm": enum_checker(ALGORITHMS),
+    "algorithm": enum_checker(tuple(ALGORITHMS)),
     # "params" is added per call by _parse_hp.
 }
 

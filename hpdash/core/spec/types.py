@@ -21,7 +21,13 @@ ParamValue = int | float | str
 GOALS = ("MAXIMIZE", "MINIMIZE")
 PARAM_TYPES = ("DOUBLE", "INTEGER", "CATEGORICAL", "DISCRETE")
 SCALE_TYPES = ("NONE", "UNIT_LINEAR_SCALE", "UNIT_LOG_SCALE", "UNIT_REVERSE_LOG_SCALE")
-ALGORITHMS = ("ALGORITHM_UNSPECIFIED", "GRID_SEARCH", "RANDOM_SEARCH")
+# The search algorithms, by AI Platform's names, and what the dashboard calls them; the one
+# list (hpdash.core.suggest registers a suggester for each: a test checks).
+ALGORITHMS: dict[str, str] = {
+    "ALGORITHM_UNSPECIFIED": "Bayesian optimisation",
+    "GRID_SEARCH": "Grid search",
+    "RANDOM_SEARCH": "Random search",
+}
 DEFAULT_METRIC_TAG = "training/hptuning/metric"
 # ml v1's scheduling.maxRunningTime default (7 days); hpdash applies it to each trial.
 DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0

@@ -261,12 +261,9 @@ class Encoder:
 
 
 def n_initial(spec: HyperparameterSpec) -> int:
-    """Finished trials the model waits for: ``clamp(d + 1, 5, 10)``.
-
-    ``2 d + 1`` before 2026-12-01: on the tuning set of ``benchmarks/search_quality.py``
-    ``d + 1`` scored 0.163 against 0.193 at 20 trials sequentially, level at 50, once the
-    running trials no longer counted (counting them, 4 in parallel lost 13 % at 50 trials: its
-    model started from 2-3 results and 3 lies)."""
+    """Finished trials the model waits for: ``clamp(d + 1, 5, 10)``.  Only finished trials
+    count: counting running ones, 4 in parallel would start the model from 2-3 results and 3
+    guesses (the measurements are in the commit that chose this rule)."""
     return min(max(len(free_params(spec)) + 1, N_INIT_MIN), N_INIT_MAX)
 
 

@@ -22,12 +22,7 @@ HP = "trainingInput.hyperparameters"
 PARAMS = f"{HP}.params"
 
 GOAL_CHOICES = [("MAXIMIZE", "MAXIMIZE"), ("MINIMIZE", "MINIMIZE")]
-ALGORITHM_LABELS = {
-    "ALGORITHM_UNSPECIFIED": "Bayesian optimisation (ALGORITHM_UNSPECIFIED)",
-    "GRID_SEARCH": "Grid search (GRID_SEARCH)",
-    "RANDOM_SEARCH": "Random search (RANDOM_SEARCH)",
-}
-ALGORITHM_CHOICES = [(a, ALGORITHM_LABELS.get(a, a)) for a in ALGORITHMS]
+ALGORITHM_CHOICES = [(name, f"{label} ({name})") for name, label in ALGORITHMS.items()]
 TYPE_CHOICES = [(t, t) for t in ("DOUBLE", "INTEGER", "DISCRETE", "CATEGORICAL")]
 assert {t for t, _ in TYPE_CHOICES} == set(PARAM_TYPES)
 SCALE_CHOICES = [
