@@ -28,7 +28,7 @@ from typing import Any
 from hpdash.core.spec import SpecError
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
 from hpdash.core.spec.config import load_config as load_yaml_config
-from hpdash.core.spec.parse import ACCELERATOR_TYPES
+from hpdash.core.spec.training_input import ACCELERATOR_TYPES
 
 # gcloud's --scale-tier choices (command_lib/ml_engine/jobs_util.py) -> the API enum.
 SCALE_TIERS = {

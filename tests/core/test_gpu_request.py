@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hpdash.core.gpus import parse_device_list, pick, visible_devices
-from hpdash.core.spec.parse import gpu_request
+from hpdash.core.spec.training_input import gpu_request
 
 
 @pytest.mark.parametrize(("training_input", "count", "field"), [

@@ -18,42 +18,35 @@ Contract:
   echoes it: in the user's key order, int64 fields as decimal strings, doubles as floats;
   defaults are not filled in.  Everything hpdash runs with is in the typed
   :class:`~hpdash.core.spec.types.JobDefinition`: the GPU request and ``TF_CONFIG``'s ``job``
-  are read from ml v1's fields here, once.
+  are read from ml v1's fields once, while parsing.
 
 Where the parts live: :mod:`~hpdash.core.spec.config` loads YAML/JSON config text safely,
-:mod:`~hpdash.core.spec.checks` holds the violation collector and the generic checkers, and
-:mod:`~hpdash.core.spec.params` the ``ParameterSpec`` rules; this module holds the job, its
-``trainingInput`` and its ``HyperparameterSpec``.  No Django here: only the standard library.
+:mod:`~hpdash.core.spec.checks` holds the violation collector and the generic checkers,
+:mod:`~hpdash.core.spec.params` the ``ParameterSpec`` rules and
+:mod:`~hpdash.core.spec.training_input` the trainer and machine fields of ``trainingInput``;
+this module holds the job and its ``HyperparameterSpec``.  No Django here: only the standard
+library.
 """
 
 from __future__ import annotations
 
 import json
-import keyword
 import re
-from collections.abc import Mapping
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 from .checks import (
     BAD,
-    SURROGATE,
     Checker,
     Ctx,
     FieldTree,
-    check_arg,
     check_bool,
-    check_duration,
     check_object,
-    check_str,
     enum_checker,
     field_name,
     field_tree,
     got,
     int_checker,
     join_path,
-    list_checker,
-    object_checker,
     quote_hint,
     show,
     unknown_field,
@@ -61,12 +54,16 @@ from .checks import (
 )
 from .params import PARAM_CHECKERS, parse_params
 from .space import value_count
+from .training_input import (
+    _TRAINING_INPUT_SCHEMA,
+    gpu_request,
+    snake_case_keys,
+)
 from .types import (
     ALGORITHMS,
     DEFAULT_MAX_RUNNING_SECONDS,
     DEFAULT_METRIC_TAG,
     FieldViolation,
-    GpuRequest,
     HyperparameterSpec,
     JobDefinition,
     NewJob,
@@ -79,11 +76,9 @@ __all__ = [
     "JOB_ID_PATTERN",
     "PROJECT_PATTERN",
     "RESERVED_METRIC_TAGS",
-    "SCALE_TIERS",
     "parse_hyperparameters",
     "parse_job",
     "parse_labels",
-    "snake_case_keys",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +91,6 @@ PROJECT_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 _LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
 _MAX_LABELS: Final = 64
-_URI_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 # Keys cloudml-hypertune writes into every metric record next to the metric itself; a metric tag
 # equal to one of them would be overwritten by (or overwrite) the bookkeeping value.
@@ -105,14 +99,11 @@ RESERVED_METRIC_TAGS: Final = frozenset({"timestamp", "trial", "global_step", "c
 _MAX_METRIC_TAG_LEN: Final = 256
 _MAX_TRIALS: Final = 100_000
 _MAX_PARALLEL_TRIALS: Final = 1000
-_MAX_PACKAGE_URIS: Final = 100
 _MAX_GRID: Final = 10_000_000
 # What a trial's process receives must fit the OS's limits: one environment string at most
 # 128 KiB (TF_CONFIG and CLOUD_ML_JOB each hold the whole trainingInput), and argv plus
 # environment at most ARG_MAX (2 MiB here).  Exceeding them fails every trial with E2BIG.
 _MAX_TRAINING_INPUT_JSON: Final = 100_000
-_INT32 = (-(2**31), 2**31 - 1)
-_INT64 = (-(2**63), 2**63 - 1)
 
 OUTPUT_ONLY_JOB_FIELDS: Final = frozenset(
     {"createTime", "startTime", "endTime", "state", "errorMessage", "trainingOutput", "etag",
@@ -123,150 +114,7 @@ _JOB_FIELDS: Final = frozenset({"jobId", "labels", "trainingInput"}) | OUTPUT_ON
     _PREDICTION_FIELDS
 )
 
-SCALE_TIERS = ("BASIC", "STANDARD_1", "PREMIUM_1", "BASIC_GPU", "BASIC_TPU", "CUSTOM")
-ACCELERATOR_TYPES = (
-    "ACCELERATOR_TYPE_UNSPECIFIED", "NVIDIA_TESLA_K80", "NVIDIA_TESLA_P100", "NVIDIA_TESLA_V100",
-    "NVIDIA_TESLA_P4", "NVIDIA_TESLA_T4", "NVIDIA_TESLA_A100", "TPU_V2", "TPU_V3", "TPU_V2_POD",
-    "TPU_V3_POD", "TPU_V4_POD",
-)
 _GOALS_IN = ("GOAL_TYPE_UNSPECIFIED", "MAXIMIZE", "MINIMIZE")
-
-# ---------------------------------------------------------------------------------------------
-# Trainer fields and the trainingInput schema
-
-
-def _check_local_location(ctx: Ctx, value: Any, path: str) -> Any:
-    """An absolute local path or a ``file://`` URI with an absolute path (hpdash runs on the
-    machine's own files; there is no Cloud Storage)."""
-    name = field_name(path)
-    if not isinstance(value, str):
-        ctx.add(path, f"{name} must be a string, got {got(value)}")
-        return BAD
-    shown = show(value)
-    if not value:
-        ctx.add(path, f"{name} must not be empty")
-        return BAD
-    scheme = _URI_SCHEME.match(value)
-    if scheme and scheme.group(1).lower() != "file":
-        kind = f"{scheme.group(1)}://" if value[scheme.end():].startswith("//") else (
-            f"{scheme.group(1)}:")
-        how = " (e.g. with gsutil cp)" if kind == "gs://" else ""
-        ctx.add(path, f"{name} {shown} is a {kind} location, but hpdash runs on local files: "
-                      f"copy it to this machine{how} and give its absolute path or a file:// "
-                      "URI")
-        return BAD
-    if scheme:
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            parts = None
-        if parts is None or parts.netloc not in ("", "localhost") or parts.query or (
-            parts.fragment
-        ):
-            ctx.add(path, f"{name} {shown} must be a file:// URI of a local absolute path, "
-                          "such as file:///srv/packages/trainer-0.1.tar.gz")
-            return BAD
-        local = unquote(parts.path)
-    else:
-        local = value
-    if "\x00" in local:
-        ctx.add(path, f"{name} {shown} contains a NUL character")
-        return BAD
-    if SURROGATE.search(value):
-        ctx.add(path, f"{name} {shown} {unpassable(value)}")
-        return BAD
-    if not local.startswith("/"):
-        ctx.add(path, f"{name} {shown} must be an absolute local path (starting with /) or a "
-                      "file:// URI")
-        return BAD
-    return value
-
-
-def _check_python_module(ctx: Ctx, value: Any, path: str) -> Any:
-    if not isinstance(value, str):
-        ctx.add(path, f"pythonModule must be a string, got {got(value)}")
-        return BAD
-    parts = value.split(".")
-    if value and all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
-        return value
-    hint = ""
-    if value.endswith(".py") or "/" in value:
-        guess = value.removesuffix(".py").strip("/").replace("/", ".")
-        hint = f" (did you mean {guess}?)"
-    ctx.add(path, f"pythonModule {show(value)} is not a Python module name: it must be a "
-                  f"dotted module path such as trainer.task{hint}")
-    return BAD
-
-
-_STR_LIST = list_checker(check_str)
-
-
-def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
-    """hpdash runs no containers (yet): a custom container job would be accepted, stored and
-    then run as a Python package it does not have, so it is refused by name instead.  An empty
-    string is proto3's "unset" and passes."""
-    if check_str(ctx, value, path) is BAD:
-        return BAD
-    if value:
-        ctx.add(path, f"imageUri {show(value)}: hpdash runs Python packages, not containers: "
-                      "package the trainer and give trainingInput.packageUris and "
-                      "trainingInput.pythonModule instead (on the command line: --package-path "
-                      "or --packages, and --module-name)")
-        return BAD
-    return value
-
-
-_REPLICA_CONFIG = object_checker({
-    "acceleratorConfig": object_checker({
-        "count": int_checker(0, _INT64[1], as_string=True),
-        "type": enum_checker(ACCELERATOR_TYPES),
-    }),
-    "containerArgs": _STR_LIST,
-    "containerCommand": _STR_LIST,
-    "diskConfig": object_checker({
-        "bootDiskSizeGb": int_checker(0, _INT32[1]),
-        "bootDiskType": check_str,
-    }),
-    "imageUri": _refuse_image_uri,
-    "tpuTfVersion": check_str,
-})
-
-_COUNT = int_checker(0, _INT64[1], as_string=True)
-
-# TrainingInput fields that hpdash only type-checks, stores and echoes.
-_TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
-    "scaleTier": enum_checker(SCALE_TIERS),
-    "masterType": check_str,
-    "workerType": check_str,
-    "parameterServerType": check_str,
-    "evaluatorType": check_str,
-    "workerCount": _COUNT,
-    "parameterServerCount": _COUNT,
-    "evaluatorCount": _COUNT,
-    "masterConfig": _REPLICA_CONFIG,
-    "workerConfig": _REPLICA_CONFIG,
-    "parameterServerConfig": _REPLICA_CONFIG,
-    "evaluatorConfig": _REPLICA_CONFIG,
-    "region": check_str,
-    "runtimeVersion": check_str,
-    "pythonVersion": check_str,
-    "scheduling": object_checker({
-        "maxRunningTime": check_duration,
-        "maxWaitTime": check_duration,
-        "priority": int_checker(0, 1000),
-    }),
-    "serviceAccount": check_str,
-    "network": check_str,
-    "encryptionConfig": object_checker({"kmsKeyName": check_str}),
-    "enableWebAccess": check_bool,
-    "useChiefInTfConfig": check_bool,
-    # Fields hpdash runs with.
-    "pythonModule": _check_python_module,
-    "packageUris": list_checker(_check_local_location, max_items=_MAX_PACKAGE_URIS),
-    "args": list_checker(check_arg),
-    "jobDir": _check_local_location,
-    # "hyperparameters" is added per call by _parse_training_input.
-}
 
 # ---------------------------------------------------------------------------------------------
 # Job id and labels
@@ -481,34 +329,6 @@ _COUNT_TYPES = (
     ("parameterServerCount", "parameterServerType"),
     ("evaluatorCount", "evaluatorType"),
 )
-
-
-def gpu_request(training_input: Mapping[str, Any]) -> GpuRequest:
-    """What each trial asks for, by AI Platform's rules as far as a workstation has them:
-    ``masterConfig.acceleratorConfig.count`` devices (of the stored, shown, never matched
-    ``type``); else one for ``scaleTier: BASIC_GPU``; else none (other tiers and ``masterType``
-    names such as ``standard_gpu`` included)."""
-    accel = (training_input.get("masterConfig") or {}).get("acceleratorConfig") or {}
-    if "count" in accel or "type" in accel:
-        count = int(accel.get("count", 0) or 0)
-        return GpuRequest(count=count, type=str(accel.get("type", "")) if count else "",
-                          field="trainingInput.masterConfig.acceleratorConfig.count")
-    if training_input.get("scaleTier") == "BASIC_GPU":
-        return GpuRequest(count=1, field="trainingInput.scaleTier")
-    return GpuRequest()
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def snake_case_keys(value: Any) -> Any:
-    """TF_CONFIG's ``job`` is the training input in snake_case, as the classic service set it."""
-    if isinstance(value, dict):
-        return {_snake(k): snake_case_keys(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [snake_case_keys(v) for v in value]
-    return value
 
 
 def _parse_training_input(ctx: Ctx, data: Any, path: str

@@ -15,7 +15,8 @@ from typing import Any
 from django import forms
 from django.forms import formset_factory
 
-from hpdash.core.spec.parse import PROJECT_PATTERN, SCALE_TIERS
+from hpdash.core.spec.parse import PROJECT_PATTERN
+from hpdash.core.spec.training_input import SCALE_TIERS
 from hpdash.core.spec.types import ALGORITHMS, PARAM_TYPES
 
 HP = "trainingInput.hyperparameters"
