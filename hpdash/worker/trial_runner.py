@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -162,7 +162,7 @@ class EarlyStopper:
 
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
-        self.rule = get_rule(settings.HPDASH["EARLY_STOPPING_RULE"])
+        self.rule = get_rule(settings.HPDASH.early_stopping_rule)
         self.completed = Curves()
         self.running = Curves()
         self.own: list[tuple[int, float]] = []
@@ -242,7 +242,7 @@ class TrialRun:
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.job = trial.job
-        self.cfg: dict[str, Any] = settings.HPDASH
+        self.cfg = settings.HPDASH
         self.layout = DataLayout(Path(settings.DATA_DIR))
         project, job_id, trial_id = self.job.project_id, self.job.job_id, trial.trial_id
         self.log = TrialLog(self.layout.trial_log(project, job_id, trial_id))
@@ -282,7 +282,7 @@ class TrialRun:
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
                                 str(plan.job_dir) if plan.job_dir else None, not_before)
-        self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]),
+        self.metrics = MetricCollector(trial, sources, self.cfg.trial_max_measurements,
                                        note=self.log.note)
         began = time.monotonic()
         try:
@@ -303,7 +303,7 @@ class TrialRun:
         """Watch the trainer until it ends, or stop it: at the time limit, or when a poll finds
         a reason.  A worker being shut down (``KeyboardInterrupt``/``SystemExit`` raised
         meanwhile) stops it before the exception goes on."""
-        interval, grace = self.cfg["TRIAL_POLL_INTERVAL"], self.cfg["TRIAL_STOP_GRACE"]
+        interval, grace = self.cfg.trial_poll_interval, self.cfg.trial_stop_grace
         reason: StopReason | None = None
         try:
             status = executor.poll(handle, interval)
