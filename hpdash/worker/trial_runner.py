@@ -70,6 +70,9 @@ GPU_WAIT_IN_PLACE = 3.0
 GPU_WAIT_POLL = 0.5
 # How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
 FINISH_RETRY_FOR = 60.0
+# The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
+# none: it keeps its last measurement and counts as a success).
+_STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
 
 
 def worker_name() -> str:
@@ -395,17 +398,10 @@ class TrialRun:
     def _decide(self, process: ProcessOutcome, reason: StopReason | None) -> TrialOutcome:
         if self.metrics.over_cap:
             reason = StopReason.TOO_MANY_METRICS
-        if reason is StopReason.CANCELLED:
-            return TrialOutcome(TrialState.CANCELLED, reason, "job cancelled")
-        if reason is StopReason.JOB_FAILED:
-            return TrialOutcome(TrialState.CANCELLED, reason, "job failed")
-        if reason is StopReason.TOO_MANY_METRICS:
-            return TrialOutcome(TrialState.FAILED, reason, (
-                f"Too many hyperparameter tuning metrics were written by "
-                f"Hyperparameter Tuning Trial #{self.trial.trial_id}."))
-        if reason is StopReason.STOPPED_EARLY:
-            # A stopped trial keeps its last measurement and counts as a success.
-            return TrialOutcome(TrialState.SUCCEEDED, reason)
+        # The state a stop ends in is StopReason.trial_state's (hpdash/core/states.py); here
+        # only the cause a user reads.
+        if reason is not None and reason.trial_state is not None:
+            return TrialOutcome(reason.trial_state, reason, self._stop_cause(reason, process))
         if process.describe():
             return TrialOutcome(TrialState.FAILED, reason, process.describe())
         if self.metrics.stored == 0:
@@ -414,3 +410,11 @@ class TrialRun:
                                 f'no metric "{self.job.metric_tag}" reported'
                                 f"{f' ({seen})' if seen else ''}")
         return TrialOutcome(TrialState.SUCCEEDED)
+
+    def _stop_cause(self, reason: StopReason, process: ProcessOutcome) -> str:
+        if reason is StopReason.TOO_MANY_METRICS:
+            return (f"Too many hyperparameter tuning metrics were written by "
+                    f"Hyperparameter Tuning Trial #{self.trial.trial_id}.")
+        if reason is StopReason.TIMED_OUT:
+            return process.describe()
+        return _STOP_CAUSES.get(reason, "")
