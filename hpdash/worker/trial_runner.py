@@ -278,8 +278,8 @@ class TrialRun:
         except PrepareError as exc:
             return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")
-        if plan.gpus:
-            self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.gpus)} on "
+        if plan.placement.gpus:
+            self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.placement.gpus)} on "
                           f"{self.trial.gpu_host}")
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
