@@ -815,9 +815,11 @@ def run_e2e(quick: bool, seed: int, epoch_seconds: float, log: Callable[[str], N
     if configs != [{k: float(v) for k, v in real[False][i][3].items()} for i in order]:
         raise RuntimeError("the two grid jobs did not run the same trials in the same order")
     curves = record_curves([("mlp_digits", c, seed, epochs) for c in configs], processes=1)
-    from hpdash.core.stopping import configured_rule
+    from hpdash.core.stopping import get_rule
+    from hpdash.ops.config import early_stopping_rule_from_env
 
-    sim = replay(curves, 1, HpdashStopper(configured_rule()))
+    # The rule the stack above ran: the one its settings read from this environment.
+    sim = replay(curves, 1, HpdashStopper(get_rule(early_stopping_rule_from_env())))
     steps_real = {es: sum(real[es][i][0] for i in order) for es in (False, True)}
     best_real = {es: max(real[es][i][1] for i in order) for es in (False, True)}
     out.update(

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
-from collections.abc import Callable
 from typing import Any
 
 import dj_database_url
 import django_stubs_ext
 from csp.constants import NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE
-from django.core.exceptions import ImproperlyConfigured
 
-from hpdash.core.stopping import configured_rule
-from hpdash.core.suggest.engines import bayes_engine
-from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list, env_str
-from hpdash.ops.gpus import gpus_from_env
+from hpdash.ops.config import HpdashSettings
+from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
 
@@ -205,50 +200,8 @@ RQ_QUEUES = {
     "default": {"URL": REDIS_URL, "DEFAULT_TIMEOUT": -1},
 }
 
-def _allowed_paths() -> list[str]:
-    # Unset: a workstation's sensible default; set HPDASH_ALLOWED_PATHS on shared servers.
-    paths = env_list("HPDASH_ALLOWED_PATHS", "", sep=os.pathsep) or [
-        str(DATA_DIR), str(BASE_DIR), os.path.expanduser("~"), tempfile.gettempdir()]
-    return [os.path.realpath(p) for p in paths]
-
-
-def _checked(read: Callable[[], str]) -> str:
-    """A knob the pure core reads itself (the workers' suggesters and stopping rules), checked
-    here so a malformed value stops hpdash at start, naming the variable."""
-    try:
-        return read()
-    except ValueError as exc:
-        raise ImproperlyConfigured(str(exc)) from None
-
-
-HPDASH: dict[str, Any] = {
-    # packageUris and jobDir must lie inside one of these directories (os.pathsep-separated).
-    "ALLOWED_PATHS": _allowed_paths(),
-    # Per-trial caps: a trainer's output cannot fill the disk or the database.
-    "TRIAL_LOG_MAX_BYTES": env_int("HPDASH_TRIAL_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1),
-    "TRIAL_MAX_MEASUREMENTS": env_int("HPDASH_TRIAL_MAX_MEASUREMENTS", 10000, minimum=1),
-    # How often a running trial's metrics file and cancel flag are looked at (seconds).
-    "TRIAL_POLL_INTERVAL": env_float("HPDASH_TRIAL_POLL_INTERVAL", 0.5, minimum=0.01),
-    # Seconds between SIGTERM and SIGKILL when a trial is stopped.
-    "TRIAL_STOP_GRACE": env_float("HPDASH_TRIAL_STOP_GRACE", 10.0),
-    # `make run`: the web server, the workers, and the reconciler.
-    "HOST": env_str("HPDASH_HOST", "127.0.0.1"),
-    "PORT": env_int("HPDASH_PORT", 8000, minimum=1),
-    "WEB_PROCESSES": env_int("HPDASH_WEB_PROCESSES", 2, minimum=1),
-    "WEB_THREADS": env_int("HPDASH_WEB_THREADS", 4, minimum=1),
-    "WORKERS": env_int("HPDASH_WORKERS", max(2, os.cpu_count() or 1), minimum=1),
-    # A RUNNING trial whose worker sent no heartbeat for this long is re-queued (seconds).
-    "HEARTBEAT_TIMEOUT": env_float("HPDASH_HEARTBEAT_TIMEOUT", 60.0, minimum=1.0),
-    "RECONCILE_INTERVAL": env_float("HPDASH_RECONCILE_INTERVAL", 10.0, minimum=0.1),
-    # The early-stopping rule (hpdash/core/stopping.py) for jobs with enableTrialEarlyStopping.
-    "EARLY_STOPPING_RULE": _checked(lambda: configured_rule().name),
-    # The engine of the default (Bayesian) algorithm: hpdash or skopt.
-    "BAYES_ENGINE": _checked(bayes_engine),
-    # This machine's GPU ids (HPDASH_GPUS="0,1,2,3"; "" for none); None: ask nvidia-smi -L.
-    "GPUS": gpus_from_env(os.environ.get("HPDASH_GPUS")),
-    # Whether make run starts its own Redis: REDIS_URL set means an external one.
-    "EMBEDDED_REDIS": not os.environ.get("REDIS_URL"),
-}
+# hpdash's own knobs, typed: hpdash/ops/config.py says what each is and reads it.
+HPDASH = HpdashSettings.from_env(data_dir=DATA_DIR)
 
 LOGGING = {
     "version": 1,

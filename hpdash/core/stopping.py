@@ -4,8 +4,10 @@ is clearly underperforming and should stop.  Pure Python, never Django.
 **The contract for the worker** (``hpdash/worker/trial_runner.py``), for a job with
 ``enableTrialEarlyStopping``:
 
-1. Once per trial, pick the rule: ``rule = configured_rule()`` (reads
-   ``HPDASH_EARLY_STOPPING_RULE``; unknown names raise ``ValueError``).
+1. Once per trial, pick the rule: ``rule = get_rule(name)``, ``name`` being the server's
+   setting (``HPDASH_EARLY_STOPPING_RULE``, read and checked by the Django settings:
+   ``settings.HPDASH.early_stopping_rule``; default ``DEFAULT_RULE``).  Unknown names raise
+   ``ValueError``.
 2. Keep two :class:`Curves` of the *other* trials of the same job, keyed by trial id:
 
    - ``completed``: every SUCCEEDED trial (those stopped early included), each with all its
@@ -69,14 +71,12 @@ import bisect
 import heapq
 import itertools
 import math
-import os
 import statistics
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 Point = tuple[int, float]
-ENV_VAR = "HPDASH_EARLY_STOPPING_RULE"
 DEFAULT_RULE = "curve_bound"
 
 # Today's median rule constants (kept as module names: older code and the benchmark read them).
@@ -475,15 +475,3 @@ def get_rule(name: str) -> Rule:
     except KeyError:
         raise ValueError(f"unknown early stopping rule {name!r}; known: "
                          f"{', '.join(sorted(RULES))}") from None
-
-
-def configured_rule(environ: Mapping[str, str] | None = None) -> Rule:
-    """The server's rule: ``HPDASH_EARLY_STOPPING_RULE`` (default ``"curve_bound"``), one of
-    ``RULES``.  An unknown name raises ``ValueError`` naming the variable.  (It moves into the
-    Django settings later; this is the only place that reads it.)"""
-    env = os.environ if environ is None else environ
-    name = env.get(ENV_VAR, DEFAULT_RULE).strip() or DEFAULT_RULE
-    if name not in RULES:
-        raise ValueError(f"{ENV_VAR}={name!r} is not an early stopping rule; choose one of "
-                         f"{', '.join(sorted(RULES))}")
-    return RULES[name]

@@ -1,7 +1,7 @@
 """Reading hpdash's environment knobs: each names its variable when its value is malformed
 (``ImproperlyConfigured: HPDASH_WORKERS must be an integer ≥ 1, got 'two'``), so a typo stops
-``make run`` at once instead of surfacing as a traceback later.  Only ``settings.py`` calls
-these; everything else reads ``settings``."""
+``make run`` at once instead of surfacing as a traceback later.  Only the settings
+(``settings.py`` and :mod:`hpdash.ops.config`) call these; everything else reads ``settings``."""
 
 from __future__ import annotations
 

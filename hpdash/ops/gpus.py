@@ -57,8 +57,8 @@ def detect_gpus() -> list[str]:
 
 @cache
 def machine_gpus() -> tuple[str, ...]:
-    declared: list[str] | None = settings.HPDASH["GPUS"]
-    return tuple(declared if declared is not None else detect_gpus())
+    declared = settings.HPDASH.gpus
+    return declared if declared is not None else tuple(detect_gpus())
 
 
 def this_machine() -> GpuMachine:

@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import gunicorn
@@ -105,9 +104,9 @@ class Supervisor:
         self.redis: Child | None = None
         self.workers: list[Child] = []
         self.web: Child | None = None
-        self.cfg: dict[str, Any] = settings.HPDASH
-        self.heartbeat_timeout = float(self.cfg["HEARTBEAT_TIMEOUT"])
-        self.reconcile_interval = float(self.cfg["RECONCILE_INTERVAL"])
+        self.cfg = settings.HPDASH
+        self.heartbeat_timeout = self.cfg.heartbeat_timeout
+        self.reconcile_interval = self.cfg.reconcile_interval
 
     # -- children ---------------------------------------------------------------------------
     def _start_redis(self) -> None:
@@ -149,9 +148,9 @@ class Supervisor:
     def _web(self) -> Child:
         cfg = self.cfg
         return Child("web", [sys.executable, "-m", "gunicorn", "hpdash.wsgi",
-                             "--bind", f"{cfg['HOST']}:{cfg['PORT']}",
-                             "--workers", str(cfg["WEB_PROCESSES"]),
-                             "--threads", str(cfg["WEB_THREADS"]),
+                             "--bind", f"{cfg.host}:{cfg.port}",
+                             "--workers", str(cfg.web_processes),
+                             "--threads", str(cfg.web_threads),
                              "--worker-class", "hpdash.ops.web.WebWorker",
                              "--timeout", "60", "--graceful-timeout", "10",
                              "--access-logfile", "-", *_gunicorn_no_control_socket()],
@@ -171,15 +170,15 @@ class Supervisor:
         # so a manifest from an older checkout never points at stale files.
         subprocess.run(self._manage("collectstatic", "--noinput", "-v", "0"), env=self.env,
                        check=True)
-        if self.cfg["EMBEDDED_REDIS"]:
+        if self.cfg.embedded_redis:
             self._start_redis()
-        n = int(self.cfg["WORKERS"])
+        n = self.cfg.workers
         self.workers = [self._worker(i) for i in range(n)]
         for w in self.workers:
             w.start()
         self.web = self._web()
         self.web.start()
-        log.info("hpdash is up: http://%s:%s/ (%d workers)", self.cfg["HOST"], self.cfg["PORT"],
+        log.info("hpdash is up: http://%s:%s/ (%d workers)", self.cfg.host, self.cfg.port,
                  n)
         last_check = time.monotonic()
         while not self.stopping:
@@ -247,7 +246,7 @@ class Supervisor:
             # Each running trial stops its trainer (SIGTERM, SIGKILL after the grace period),
             # is re-queued, and the worker exits.
             w.signal(signal.SIGTERM)
-        patience = time.monotonic() + float(self.cfg["TRIAL_STOP_GRACE"]) + 15
+        patience = time.monotonic() + self.cfg.trial_stop_grace + 15
         for child in [self.web, *self.workers]:
             if child and not child.wait(max(patience - time.monotonic(), 1)):
                 log.warning("%s did not stop in time; killing it", child.name)

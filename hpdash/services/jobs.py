@@ -65,7 +65,7 @@ def _outside_allowed(uri: str) -> str | None:
     if ".." in path.split("/"):
         return f"{uri} contains '..': give the path without parent-directory steps"
     real = os.path.realpath(path)
-    allowed = settings.HPDASH["ALLOWED_PATHS"]
+    allowed = settings.HPDASH.allowed_paths
     if any(real == root or real.startswith(root.rstrip("/") + "/") for root in allowed):
         return None
     return (f"{uri} is outside the directories this server allows "

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -101,8 +102,8 @@ def _start_or_finish(job: Job, trials: list[Trial]) -> None:
     created: list[Trial] = []
     exhausted = False
     if room > 0:
-        points = get_suggester(job.algorithm).suggest(job.spec, job_history(job), room,
-                                                      job.seed)
+        suggester = get_suggester(job.algorithm, bayes_engine=settings.HPDASH.bayes_engine)
+        points = suggester.suggest(job.spec, job_history(job), room, job.seed)
         exhausted = len(points) < room
         next_id = (trials[-1].trial_id if trials else 0) + 1
         created = [Trial.objects.create(job=job, trial_id=next_id + offset, params=params,

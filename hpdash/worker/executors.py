@@ -22,7 +22,7 @@ def executor_config() -> ExecutorConfig:
         layout=DataLayout(Path(settings.DATA_DIR)),
         python=sys.executable,
         user=settings.TRIAL_USER,
-        log_cap_bytes=int(settings.HPDASH["TRIAL_LOG_MAX_BYTES"]),
+        log_cap_bytes=settings.HPDASH.trial_log_max_bytes,
     )
 
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, connection
@@ -70,6 +70,9 @@ GPU_WAIT_IN_PLACE = 3.0
 GPU_WAIT_POLL = 0.5
 # How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
 FINISH_RETRY_FOR = 60.0
+# The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
+# none: it keeps its last measurement and counts as a success).
+_STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
 
 
 def worker_name() -> str:
@@ -162,7 +165,7 @@ class EarlyStopper:
 
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
-        self.rule = get_rule(settings.HPDASH["EARLY_STOPPING_RULE"])
+        self.rule = get_rule(settings.HPDASH.early_stopping_rule)
         self.completed = Curves()
         self.running = Curves()
         self.own: list[tuple[int, float]] = []
@@ -242,7 +245,7 @@ class TrialRun:
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.job = trial.job
-        self.cfg: dict[str, Any] = settings.HPDASH
+        self.cfg = settings.HPDASH
         self.layout = DataLayout(Path(settings.DATA_DIR))
         project, job_id, trial_id = self.job.project_id, self.job.job_id, trial.trial_id
         self.log = TrialLog(self.layout.trial_log(project, job_id, trial_id))
@@ -275,14 +278,14 @@ class TrialRun:
         except PrepareError as exc:
             return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")
-        if plan.gpus:
-            self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.gpus)} on "
+        if plan.placement.gpus:
+            self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.placement.gpus)} on "
                           f"{self.trial.gpu_host}")
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
                                 str(plan.job_dir) if plan.job_dir else None, not_before)
-        self.metrics = MetricCollector(trial, sources, int(self.cfg["TRIAL_MAX_MEASUREMENTS"]),
+        self.metrics = MetricCollector(trial, sources, self.cfg.trial_max_measurements,
                                        note=self.log.note)
         began = time.monotonic()
         try:
@@ -303,7 +306,7 @@ class TrialRun:
         """Watch the trainer until it ends, or stop it: at the time limit, or when a poll finds
         a reason.  A worker being shut down (``KeyboardInterrupt``/``SystemExit`` raised
         meanwhile) stops it before the exception goes on."""
-        interval, grace = self.cfg["TRIAL_POLL_INTERVAL"], self.cfg["TRIAL_STOP_GRACE"]
+        interval, grace = self.cfg.trial_poll_interval, self.cfg.trial_stop_grace
         reason: StopReason | None = None
         try:
             status = executor.poll(handle, interval)
@@ -395,17 +398,10 @@ class TrialRun:
     def _decide(self, process: ProcessOutcome, reason: StopReason | None) -> TrialOutcome:
         if self.metrics.over_cap:
             reason = StopReason.TOO_MANY_METRICS
-        if reason is StopReason.CANCELLED:
-            return TrialOutcome(TrialState.CANCELLED, reason, "job cancelled")
-        if reason is StopReason.JOB_FAILED:
-            return TrialOutcome(TrialState.CANCELLED, reason, "job failed")
-        if reason is StopReason.TOO_MANY_METRICS:
-            return TrialOutcome(TrialState.FAILED, reason, (
-                f"Too many hyperparameter tuning metrics were written by "
-                f"Hyperparameter Tuning Trial #{self.trial.trial_id}."))
-        if reason is StopReason.STOPPED_EARLY:
-            # A stopped trial keeps its last measurement and counts as a success.
-            return TrialOutcome(TrialState.SUCCEEDED, reason)
+        # The state a stop ends in is StopReason.trial_state's (hpdash/core/states.py); here
+        # only the cause a user reads.
+        if reason is not None and reason.trial_state is not None:
+            return TrialOutcome(reason.trial_state, reason, self._stop_cause(reason, process))
         if process.describe():
             return TrialOutcome(TrialState.FAILED, reason, process.describe())
         if self.metrics.stored == 0:
@@ -414,3 +410,11 @@ class TrialRun:
                                 f'no metric "{self.job.metric_tag}" reported'
                                 f"{f' ({seen})' if seen else ''}")
         return TrialOutcome(TrialState.SUCCEEDED)
+
+    def _stop_cause(self, reason: StopReason, process: ProcessOutcome) -> str:
+        if reason is StopReason.TOO_MANY_METRICS:
+            return (f"Too many hyperparameter tuning metrics were written by "
+                    f"Hyperparameter Tuning Trial #{self.trial.trial_id}.")
+        if reason is StopReason.TIMED_OUT:
+            return process.describe()
+        return _STOP_CAUSES.get(reason, "")

@@ -6,7 +6,6 @@ import pytest
 
 from hpdash.core.stopping import (
     DEFAULT_RULE,
-    ENV_VAR,
     RULES,
     AshaRule,
     CurveBoundRule,
@@ -15,7 +14,6 @@ from hpdash.core.stopping import (
     PercentileRule,
     StopDecision,
     StoppingContext,
-    configured_rule,
     get_rule,
 )
 
@@ -56,20 +54,11 @@ def test_an_unknown_rule_name_is_a_value_error_naming_the_known_ones():
         get_rule("nope")
 
 
-def test_the_server_default_is_curve_bound_and_the_variable_selects_another_rule():
+def test_the_server_default_is_curve_bound():
+    # The server's choice (HPDASH_EARLY_STOPPING_RULE) is read by the settings:
+    # tests/ops/test_config.py.
     assert DEFAULT_RULE == "curve_bound"
-    assert configured_rule({}).name == "curve_bound"
-    assert configured_rule({ENV_VAR: "median"}).name == "median"
-
-
-def test_an_unknown_configured_rule_names_the_environment_variable():
-    with pytest.raises(ValueError, match="HPDASH_EARLY_STOPPING_RULE"):
-        configured_rule({ENV_VAR: "meadian"})
-
-
-def test_configured_rule_reads_the_process_environment(monkeypatch):
-    monkeypatch.setenv(ENV_VAR, "percentile")
-    assert configured_rule().name == "percentile"
+    assert get_rule(DEFAULT_RULE).name == "curve_bound"
 
 
 def test_the_rules_import_without_django():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hpdash.core.stopping import Curves, StoppingContext, configured_rule
+from hpdash.core.stopping import DEFAULT_RULE, Curves, StoppingContext, get_rule
 
 LCBENCH = Path("/work/shared/data/lcbench/curves.csv.gz")
 
@@ -17,7 +17,7 @@ LCBENCH = Path("/work/shared/data/lcbench/curves.csv.gz")
 def replay(curves, maximize=True):
     """One trial at a time, every report judged by the configured (default) rule against the
     finished trials, as the worker does; returns the steps each trial ran."""
-    rule = configured_rule({})
+    rule = get_rule(DEFAULT_RULE)
     completed = Curves()
     ran = []
     for i, curve in enumerate(curves):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from support import submit_ml_job
 
@@ -204,7 +206,7 @@ def test_package_and_job_dir_paths_must_lie_inside_the_allowed_directories(enque
     (allowed / "trainer").mkdir(parents=True)
     (tmp_path / "secret").mkdir()
     (allowed / "link").symlink_to(tmp_path / "secret")
-    settings.HPDASH = {**settings.HPDASH, "ALLOWED_PATHS": [str(allowed)]}
+    settings.HPDASH = replace(settings.HPDASH, allowed_paths=(str(allowed),))
     ok = body("ok")
     ok["trainingInput"].update(packageUris=[str(allowed / "trainer")], jobDir=str(allowed / "o"))
     submit_ml_job(project="p", data=ok)
@@ -226,7 +228,7 @@ def test_file_uris_with_localhost_and_percent_escapes_are_found_and_allowed(enqu
 
     package = tmp_path / "my pkg"
     package.mkdir()
-    settings.HPDASH = {**settings.HPDASH, "ALLOWED_PATHS": [str(tmp_path.resolve())]}
+    settings.HPDASH = replace(settings.HPDASH, allowed_paths=(str(tmp_path.resolve()),))
     b = body()
     b["trainingInput"]["packageUris"] = ["file://" + quote(str(package))]
     b["trainingInput"]["jobDir"] = f"file://localhost{tmp_path}/out"
@@ -237,7 +239,7 @@ def test_file_uris_with_localhost_and_percent_escapes_are_found_and_allowed(enqu
 
 def test_a_file_uri_outside_the_allowed_paths_is_refused_after_decoding(enqueued, tmp_path,
                                                                        settings):
-    settings.HPDASH = {**settings.HPDASH, "ALLOWED_PATHS": [str(tmp_path.resolve())]}
+    settings.HPDASH = replace(settings.HPDASH, allowed_paths=(str(tmp_path.resolve()),))
     b = body()
     b["trainingInput"]["jobDir"] = "file://localhost/etc/out"
     with pytest.raises(SpecError) as exc:

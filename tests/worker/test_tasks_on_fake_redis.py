@@ -5,6 +5,7 @@ trainer and the database writes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def test_the_stop_decision_is_data_so_rewording_its_message_keeps_the_trial_a_su
             return stopping.StopDecision(ctx.points[-1][0], self.name, "Halted: it is hopeless")
 
     monkeypatch.setitem(stopping.RULES, "hopeless", Hopeless())
-    monkeypatch.setitem(settings.HPDASH, "EARLY_STOPPING_RULE", "hopeless")
+    settings.HPDASH = replace(settings.HPDASH, early_stopping_rule="hopeless")
     job = _job("curves", "e2etrainer.curve", [
         {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
         max_trials=1, early=True, args=("--steps=40", "--step-sleep=0.05"))

@@ -39,8 +39,7 @@ class TrialPlan:
     # are looked for; None when the job has no jobDir.
     job_dir: Path | None
     time_limit: float  # seconds (scheduling.maxRunningTime)
-    run_as: RunAs | None = None  # the trial user (None: the service's own user)
-    gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
+    placement: Placement = Placement()  # as which user, on which GPUs
 
 
 def plan_trial(
@@ -80,6 +79,5 @@ def plan_trial(
         argv=tuple(argv), env=env, cwd=cwd,
         log_path=layout.trial_log(project, job_id, trial_id), metric_file=metric_file,
         metric_tag=hp.metric_tag, job_dir=Path(job_dir) if job_dir else None,
-        time_limit=training.max_running_seconds, run_as=placement.run_as,
-        gpus=placement.gpus,
+        time_limit=training.max_running_seconds, placement=placement,
     )

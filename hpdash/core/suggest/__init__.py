@@ -3,26 +3,31 @@
 ``get_suggester(spec.algorithm).suggest(spec, history, n, seed)`` returns up to ``n`` new points
 given every trial of the job so far (finished and pending).  No Django in here.
 
-ALGORITHM_UNSPECIFIED runs on the engine named by ``HPDASH_BAYES_ENGINE``
-(:mod:`hpdash.core.suggest.engines`).
+ALGORITHM_UNSPECIFIED runs on the engine named by the caller's ``bayes_engine`` (the server's
+``HPDASH_BAYES_ENGINE`` setting; :mod:`hpdash.core.suggest.engines`).
 """
 
 from __future__ import annotations
 
 from .base import FAILED, PENDING, SUCCEEDED, Observation, Point, Suggester
-from .engines import ENGINE_ENV, BayesSuggester, bayes_engine
+from .engines import DEFAULT_ENGINE, ENGINES, BayesSuggester
 from .grid import GridSuggester
 from .random_search import RandomSuggester
 
+BAYESIAN = "ALGORITHM_UNSPECIFIED"
 SUGGESTERS: dict[str, Suggester] = {
-    "ALGORITHM_UNSPECIFIED": BayesSuggester(),
+    BAYESIAN: BayesSuggester(),  # on the default engine
     "RANDOM_SEARCH": RandomSuggester(),
     "GRID_SEARCH": GridSuggester(),
 }
 
 
-def get_suggester(algorithm: str) -> Suggester:
-    """The suggester registered for an ml v1 ``algorithm`` name (KeyError if unknown)."""
+def get_suggester(algorithm: str, *, bayes_engine: str = DEFAULT_ENGINE) -> Suggester:
+    """The suggester registered for an ml v1 ``algorithm`` name (KeyError if unknown).
+    ``bayes_engine`` names the engine of ALGORITHM_UNSPECIFIED, the one algorithm whose
+    implementation is a server setting (ValueError if it names none)."""
+    if algorithm == BAYESIAN:
+        return BayesSuggester(bayes_engine)
     try:
         return SUGGESTERS[algorithm]
     except KeyError:
@@ -30,7 +35,9 @@ def get_suggester(algorithm: str) -> Suggester:
 
 
 __all__ = [
-    "ENGINE_ENV",
+    "BAYESIAN",
+    "DEFAULT_ENGINE",
+    "ENGINES",
     "FAILED",
     "PENDING",
     "SUCCEEDED",
@@ -41,6 +48,5 @@ __all__ = [
     "Point",
     "RandomSuggester",
     "Suggester",
-    "bayes_engine",
     "get_suggester",
 ]

@@ -8,16 +8,15 @@
                :mod:`hpdash.core.suggest.skopt_engine`.
 =============  ==========================================================================
 
-The setting is the environment variable ``HPDASH_BAYES_ENGINE``, read by :func:`bayes_engine`
-and nowhere else (it is meant to move into the Django settings file, which would then pass the
-value here).  It is read on every call, so a worker picks up a change when restarted and tests
-can set it per test.
+The setting is the environment variable ``HPDASH_BAYES_ENGINE``, read and checked by the Django
+settings (``settings.HPDASH.bayes_engine``, :mod:`hpdash.ops.config`); the scheduler passes the
+name in (``get_suggester(algorithm, bayes_engine=...)``).  The core reads no environment.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from hpdash.core.spec.types import HyperparameterSpec
 
@@ -25,7 +24,6 @@ from .base import Observation, Point, Suggester
 from .bayes import GPBanditSuggester
 from .skopt_engine import SkoptSuggester
 
-ENGINE_ENV = "HPDASH_BAYES_ENGINE"
 DEFAULT_ENGINE = "hpdash"
 ENGINES: dict[str, Suggester] = {
     "hpdash": GPBanditSuggester(),
@@ -33,22 +31,19 @@ ENGINES: dict[str, Suggester] = {
 }
 
 
-def bayes_engine() -> str:
-    """The engine named by ``HPDASH_BAYES_ENGINE`` (default ``"hpdash"``); a ValueError that
-    names the variable and the valid values when it names no engine."""
-    name = os.environ.get(ENGINE_ENV, DEFAULT_ENGINE).strip().lower() or DEFAULT_ENGINE
-    if name not in ENGINES:
-        raise ValueError(
-            f"{ENGINE_ENV}={os.environ.get(ENGINE_ENV)!r} is not a Bayesian engine; "
-            f"use one of {', '.join(sorted(ENGINES))}"
-        )
-    return name
-
-
+@dataclass(frozen=True)
 class BayesSuggester:
-    """ALGORITHM_UNSPECIFIED: delegates each call to the engine :func:`bayes_engine` names."""
+    """ALGORITHM_UNSPECIFIED: delegates each call to the engine named ``engine`` (a
+    ``ValueError`` naming the known engines if it names none)."""
+
+    engine: str = DEFAULT_ENGINE
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ValueError(f"unknown Bayesian engine {self.engine!r}; use one of "
+                             f"{', '.join(sorted(ENGINES))}")
 
     def suggest(
         self, spec: HyperparameterSpec, history: Sequence[Observation], n: int, seed: int
     ) -> list[Point]:
-        return ENGINES[bayes_engine()].suggest(spec, history, n, seed)
+        return ENGINES[self.engine].suggest(spec, history, n, seed)

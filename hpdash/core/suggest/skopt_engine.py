@@ -1,6 +1,6 @@
 """The Bayesian suggester on scikit-optimize: ``skopt.Optimizer`` (GP, ``acq_func="gp_hedge"``)
 rebuilt from the job's history on every call.  Selected with ``HPDASH_BAYES_ENGINE=skopt``
-(:func:`hpdash.core.suggest.engines.bayes_engine`).
+(:mod:`hpdash.core.suggest.engines`).
 
 How one call works:
 

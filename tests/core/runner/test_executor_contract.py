@@ -193,7 +193,7 @@ FAKE_WORKER = '''
 import json, sys, time
 from pathlib import Path
 from hpdash.core.layout import DataLayout
-from hpdash.core.runner import ExecutorConfig, TrialPlan
+from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan
 from hpdash.core.runner.executors.local import LocalExecutor
 from hpdash.core.runner.process import RunAs
 from hpdash.core.runner.sandbox import TrialUser
@@ -202,7 +202,8 @@ user = TrialUser(*a["user"]) if a["user"] else None
 executor = LocalExecutor(ExecutorConfig(DataLayout(Path(a["data"])), sys.executable, user))
 plan = TrialPlan(argv=tuple(a["argv"]), env=a["env"], cwd=Path(a["cwd"]),
                  log_path=Path(a["log"]), metric_file=Path(a["metric"]), metric_tag="score",
-                 job_dir=None, time_limit=600, run_as=user.run_as if user else None)
+                 job_dir=None, time_limit=600,
+                 placement=Placement(run_as=user.run_as if user else None))
 handle = executor.start(plan)
 print(handle.pid, flush=True)
 time.sleep(120)

@@ -62,7 +62,7 @@ def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
               "python": "/py", "base_env": {"CUDA_VISIBLE_DEVICES": "0,1,2,3"}}
     assert plan_trial(**common).env["CUDA_VISIBLE_DEVICES"] == ""
     plan = plan_trial(**common, placement=Placement(gpus=("2", "3")))
-    assert plan.env["CUDA_VISIBLE_DEVICES"] == "2,3" and plan.gpus == ("2", "3")
+    assert plan.env["CUDA_VISIBLE_DEVICES"] == "2,3" and plan.placement.gpus == ("2", "3")
     # nvidia-smi's ids are PCI bus order; CUDA must count the same way.
     assert plan.env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
     own_order = {**common, "base_env": {"CUDA_DEVICE_ORDER": "FASTEST_FIRST"}}

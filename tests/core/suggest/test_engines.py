@@ -1,4 +1,5 @@
-"""HPDASH_BAYES_ENGINE picks the implementation behind ALGORITHM_UNSPECIFIED."""
+"""The engine named by the caller (the server's HPDASH_BAYES_ENGINE, read by the settings:
+tests/ops/test_config.py) is the implementation behind ALGORITHM_UNSPECIFIED."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 
 from hpdash.core.spec.space import point_key
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
-from hpdash.core.suggest import SUGGESTERS, Observation, bayes_engine
+from hpdash.core.suggest import DEFAULT_ENGINE, SUGGESTERS, Observation, get_suggester
 from hpdash.core.suggest.base import Point
-from hpdash.core.suggest.engines import ENGINES
+from hpdash.core.suggest.engines import ENGINES, BayesSuggester
 from hpdash.core.suggest.skopt_engine import SkoptSuggester, skopt_dimensions
 
 BAYES = SUGGESTERS["ALGORITHM_UNSPECIFIED"]
@@ -54,22 +55,26 @@ def assert_in_bounds(point: Point) -> None:
             assert p.min_value <= v <= p.max_value
 
 
-def test_the_default_engine_is_hpdashs_own(monkeypatch):
-    monkeypatch.delenv("HPDASH_BAYES_ENGINE", raising=False)
-    assert bayes_engine() == "hpdash"
+def test_the_default_engine_is_hpdashs_own():
+    assert DEFAULT_ENGINE == "hpdash"
+    assert BAYES == get_suggester("ALGORITHM_UNSPECIFIED") == BayesSuggester("hpdash")
 
 
-def test_a_bad_engine_name_is_a_value_error_naming_the_setting(monkeypatch):
-    monkeypatch.setenv("HPDASH_BAYES_ENGINE", "spearmint")
-    with pytest.raises(ValueError, match="HPDASH_BAYES_ENGINE.*hpdash, skopt"):
-        BAYES.suggest(SPEC, [], 1, seed=0)
+def test_a_bad_engine_name_is_a_value_error_naming_the_engines():
+    with pytest.raises(ValueError, match="'spearmint'.*hpdash, skopt"):
+        get_suggester("ALGORITHM_UNSPECIFIED", bayes_engine="spearmint")
 
 
-def test_the_skopt_engine_is_selectable_and_suggests_new_in_bounds_points(monkeypatch):
+def test_the_core_reads_no_environment(monkeypatch):
     monkeypatch.setenv("HPDASH_BAYES_ENGINE", "skopt")
-    assert bayes_engine() == "skopt"
+    assert get_suggester("ALGORITHM_UNSPECIFIED") == BayesSuggester("hpdash")
+
+
+def test_the_skopt_engine_is_selectable_and_suggests_new_in_bounds_points():
+    bayes = get_suggester("ALGORITHM_UNSPECIFIED", bayes_engine="skopt")
+    assert bayes == BayesSuggester("skopt")
     hist = history(14)
-    points = BAYES.suggest(SPEC, hist, 4, seed=5)
+    points = bayes.suggest(SPEC, hist, 4, seed=5)
     assert len(points) == 4
     keys = {point_key(SPEC, p) for p in points}
     assert len(keys) == 4 and not keys & {point_key(SPEC, o.params) for o in hist}

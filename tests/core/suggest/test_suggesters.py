@@ -82,7 +82,7 @@ def assert_feasible(spec: HyperparameterSpec, point: Point) -> None:
 def test_every_ml_v1_algorithm_has_a_registered_suggester():
     assert set(SUGGESTERS) == set(ALGORITHMS)
     for name in ALGORITHMS:
-        assert get_suggester(name) is SUGGESTERS[name]
+        assert get_suggester(name) == SUGGESTERS[name]
 
 
 def test_an_unknown_algorithm_is_a_key_error():

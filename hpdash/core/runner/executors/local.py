@@ -100,15 +100,16 @@ class LocalExecutor:
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> LocalHandle:
         self._fresh_dirs(plan)
+        run_as = plan.placement.run_as
         marker = secrets.token_hex(16)
         leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
                             trial=str(plan.cwd),
-                            uid=plan.run_as.uid if plan.run_as else os.geteuid())
+                            uid=run_as.uid if run_as else os.geteuid())
         # Recorded before the start: a worker killed a moment after it still leaves a trace.
         record = self._record(leftover)
         try:
             process = TrainerProcess(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
-                                     str(plan.cwd), str(plan.log_path), run_as=plan.run_as,
+                                     str(plan.cwd), str(plan.log_path), run_as=run_as,
                                      log_cap_bytes=self.config.log_cap_bytes)
         except BaseException:
             record.unlink(missing_ok=True)
