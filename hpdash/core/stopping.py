@@ -50,11 +50,11 @@ exist):
   *s* and (b) its own recent gain per step extrapolated linearly to the full length, plus twice
   the curves' report-to-report noise.  A learning-curve extrapolation from the job's own curves
   whose reference is the incumbent, not a median, so it keeps stopping when the suggester sends
-  mostly good trials.  (Before 2026-12, (a) took the largest gain of *all* full curves, so a
-  single slow starter kept every trial running: ``CurveBoundRule(near=0)``.)
-- ``"median"`` (:class:`MedianRule`): Google Vizier's median stopping rule, hpdash's behaviour
-  before ``curve_bound``: stop when the trial's best value so far is worse than the median of the
-  completed trials' running averages up to *s* (Golovin et al., KDD'17, §3.2.2).
+  mostly good trials.  ``CurveBoundRule(near=0)`` takes the largest gain of *all* full curves
+  instead (then one slow starter keeps every trial running).
+- ``"median"`` (:class:`MedianRule`): Google Vizier's median stopping rule: stop when the
+  trial's best value so far is worse than the median of the completed trials' running averages
+  up to *s* (Golovin et al., KDD'17, §3.2.2).
 - ``"percentile"`` (:class:`PercentileRule`): stop when the best value so far is outside the
   top ``keep`` fraction of the completed trials' best values up to *s*.
 - ``"asha"`` (:class:`AshaRule`): asynchronous successive halving as a stopping rule: at rungs
@@ -356,7 +356,7 @@ class CurveBoundRule:
     - the job's curves: ``slack`` x the largest gain from ``s`` to its end
       (``final_j − v_j(s)``, ``v_j(s)`` its latest value at or before ``s``) among the ``near``
       *full* completed curves whose ``v_j(s)`` is closest to ``b`` (ties: the earlier-added
-      curve; ``near=0``: all of them, the rule before 2026-12).  Full curves are completed
+      curve; ``near=0``: all of them).  Full curves are completed
       trials not stopped early that reported past ``s``; at least ``min_full`` are needed.
       What a curve still gains depends on where it is: one that was at 10 % accuracy at ``s``
       and gained 75 points says nothing about one at 95 %, and taking the largest gain of all
