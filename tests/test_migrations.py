@@ -114,7 +114,6 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
 
         # And the application reads the old rows as its own.
         from hpdash.api.mlv1.serializers import job_resource
-
         from hpdash.models import Job
 
         current = Job.objects.get(job_id="old_1")
