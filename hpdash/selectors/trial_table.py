@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Now
 from hpdash.core.spec import HyperparameterSpec, ParameterSpec
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
+from hpdash.selectors.trials import metric_order
 
 TIE_RELATIVE_TOLERANCE = 1e-9
 TIE_ABSOLUTE_TOLERANCE = 1e-12
@@ -133,12 +134,8 @@ def filtered_trials(job: Job, flt: TrialFilter) -> QuerySet[Trial]:
     sort = flt.sort or "-metric"
     desc = sort.startswith("-")
     key = sort.lstrip("-")
-    if key == "metric":
-        # "-metric" means best first whatever the goal.
-        best_first = desc == job.maximize
-        expr = F("final_value").desc(nulls_last=True) if best_first else F(
-            "final_value").asc(nulls_last=True)
-        return qs.order_by(expr, "trial_id")
+    if key == "metric":  # "-metric" means best first whatever the goal
+        return qs.order_by(*metric_order(maximize=job.maximize, best_first=desc))
     field_name = {"trial": "trial_id", "step": "final_step", "duration": "duration"}.get(
         key, f"params__{key[len('param.'):]}")
     expr = F(field_name).desc(nulls_last=True) if desc else F(field_name).asc(nulls_last=True)
@@ -154,7 +151,7 @@ class Best:
 
 def best_trials(job: Job) -> Best:
     ok = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
-    top = ok.order_by("-final_value" if job.maximize else "final_value").values_list(
+    top = ok.order_by(*metric_order(maximize=job.maximize)).values_list(
         "final_value", flat=True).first()
     if top is None:
         return Best(None, frozenset(), None)
