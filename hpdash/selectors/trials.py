@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from django.db.models import Case, F, OrderBy, QuerySet, When
+from django.db.models import Case, F, Max, OrderBy, QuerySet, When
 
 from hpdash.core.states import (
     ACTIVE_TRIAL_STATES,
@@ -44,6 +44,56 @@ class TrialRow(NamedTuple):
 def trial_rows(trials: QuerySet[Trial]) -> list[TrialRow]:
     """``trials`` (in their order) as :class:`TrialRow` tuples."""
     return [TrialRow._make(r) for r in trials.values_list(*TrialRow._fields)]
+
+
+def trial_get(*, job: Job, trial_id: int) -> Trial | None:
+    """The trial of ``job`` with this id, or None."""
+    return job.trials.filter(trial_id=trial_id).first()
+
+
+def trials_by_id(*, job: Job, trial_ids: Iterable[int]) -> list[Trial]:
+    """These trials of ``job`` (ids it does not have left out), in trial order."""
+    return list(job.trials.filter(trial_id__in=list(trial_ids)).order_by("trial_id"))
+
+
+class RecentTrial(NamedTuple):
+    trial_id: int
+    state: str
+    final_value: float | None
+    final_step: int | None
+    failure_reason: str
+
+
+def trials_recent(*, job: Job, limit: int) -> list[RecentTrial]:
+    """The latest ``limit`` trials of ``job``, newest first."""
+    rows = job.trials.order_by("-trial_id").values_list(*RecentTrial._fields)[:limit]
+    return [RecentTrial._make(r) for r in rows]
+
+
+def trials_changed_at(*, job: Job) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The latest heartbeat and end time among ``job``'s trials: every write to a trial (a
+    start, a measurement, a heartbeat, an end) moves one of them."""
+    marks = job.trials.aggregate(heartbeat=Max("heartbeat_time"), end=Max("end_time"))
+    return marks["heartbeat"], marks["end"]
+
+
+def trials_and_measurements_count(*, jobs: Iterable[Job]) -> tuple[int, int]:
+    """How many trials and measurements these jobs hold (what deleting them deletes)."""
+    pks = [j.pk for j in jobs]
+    return (Trial.objects.filter(job__in=pks).count(),
+            Measurement.objects.filter(trial__job__in=pks).count())
+
+
+class MeasurementsSoFar(NamedTuple):
+    reported: int
+    latest: tuple[int, float] | None  # (step, value) of the last reported
+
+
+def trial_measurements_so_far(*, trial: Trial) -> MeasurementsSoFar:
+    """How many measurements ``trial`` reported, and its latest."""
+    latest = trial.measurements.order_by("-reported_at", "-id").values_list(
+        "step", "value").first()
+    return MeasurementsSoFar(trial.measurements.count(), latest)
 
 
 def trial_observations(trials: Iterable[Trial]) -> list[Observation]:

@@ -9,10 +9,18 @@ from support import ml_job_fields
 
 from hpdash.core.states import TrialState
 from hpdash.dashboard.charts import _rank
-from hpdash.models import Job, Project, Trial
+from hpdash.models import Job, Measurement, Project, Trial
 from hpdash.selectors.trial_points import trial_points
 from hpdash.selectors.trial_table import TrialFilter, best_trials, filtered_trials
-from hpdash.selectors.trials import metric_order, rank_trials
+from hpdash.selectors.trials import (
+    metric_order,
+    rank_trials,
+    trial_get,
+    trial_measurements_so_far,
+    trials_and_measurements_count,
+    trials_by_id,
+    trials_recent,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +65,28 @@ def test_worst_first_still_puts_trials_without_a_final_metric_last():
     job = make_job("MAXIMIZE")
     worst = job.trials.order_by(*metric_order(maximize=True, best_first=False))
     assert list(worst.values_list("trial_id", flat=True)) == [7, 1, 5, 3, 2, 4, 6]
+
+
+def test_a_job_finds_only_its_own_trials_by_id():
+    mine, other = make_job("MAXIMIZE"), make_job("MINIMIZE")
+    assert trial_get(job=mine, trial_id=3) == mine.trials.get(trial_id=3)
+    assert trial_get(job=mine, trial_id=99) is None
+    assert [t.job_id for t in trials_by_id(job=other, trial_ids=[5, 1, 99])] == [other.pk] * 2
+    assert [t.trial_id for t in trials_by_id(job=other, trial_ids=[5, 1, 99])] == [1, 5]
+
+
+def test_the_latest_trials_come_newest_first_with_what_the_admin_shows():
+    job = make_job("MAXIMIZE")
+    recent = trials_recent(job=job, limit=2)
+    assert [(r.trial_id, r.state) for r in recent] == [(7, "SUCCEEDED"), (6, "QUEUED")]
+
+
+def test_a_trial_reports_how_many_measurements_it_has_and_its_latest():
+    job = make_job("MAXIMIZE")
+    trial = job.trials.get(trial_id=2)
+    assert trial_measurements_so_far(trial=trial) == (0, None)
+    now = timezone.now()
+    for step, value in [(1, 0.5), (2, 0.7)]:
+        Measurement.objects.create(trial=trial, step=step, value=value, reported_at=now)
+    assert trial_measurements_so_far(trial=trial) == (2, (2, 0.7))
+    assert trials_and_measurements_count(jobs=[job]) == (7, 2)
