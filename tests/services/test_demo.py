@@ -53,7 +53,7 @@ def test_the_command_seeds_reproducibly_and_says_what_it_made():
     assert out.getvalue().startswith("created projects/a/jobs/one with 5 trials and ")
     call_command("seed_demo_job", project="b", job_id="one", trials=5, steps=4, seed=3,
                  stdout=io.StringIO())
-    a, b = (list(Measurement.objects.filter(trial__job__project=p).order_by(
+    a, b = (list(Measurement.objects.filter(trial__job__project__name=p).order_by(
         "trial__trial_id", "step").values_list("value", flat=True)) for p in ("a", "b"))
     assert a == b and len(a) >= 5 * 3
     with pytest.raises(CommandError, match="already exists"):
