@@ -20,19 +20,13 @@ from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import JobState, TrialState
 from hpdash.dashboard import figures, insight
 from hpdash.dashboard.numbers import display_number, display_param, full_number
+from hpdash.dashboard.trial_table import TableQuery, parse_filter
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 from hpdash.selectors.trial_failures import failure_tails
-from hpdash.selectors.trial_table import (
-    TIE_RULE,
-    Best,
-    TrialFilter,
-    best_trials,
-    filtered_trials,
-    parse_filter,
-)
+from hpdash.selectors.trial_table import TIE_RULE, Best, best_trials, filtered_trials
 from hpdash.selectors.trials import trials_changed_at
 
 PAGE_SIZE = 50
@@ -49,7 +43,7 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         return HttpResponse(_figures(job, spec, flt, trial_counts(job))[0],
                             content_type="application/json")
     if fmt == "contour":
-        return HttpResponse(figures.contour_json(job, spec, flt.q, request.GET.get("x", ""),
+        return HttpResponse(figures.contour_json(job, spec, flt.where, request.GET.get("x", ""),
                                                  request.GET.get("y", "")),
                             content_type="application/json")
     context = _live_context(request, job, spec, flt)
@@ -68,10 +62,11 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     return render(request, "hpdash/job_detail.html", context)
 
 
-def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt: TrialFilter
+def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt: TableQuery
                   ) -> dict[str, Any]:
     """What the live parts of the page show: the summary and this page of the table."""
-    page = Paginator(filtered_trials(job, flt), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filtered_trials(job, flt.where, flt.order), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     best = best_trials(job)
     counts = trial_counts(job)
     return {
@@ -90,13 +85,13 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
     }
 
 
-def _query(flt: TrialFilter, drop: str = "") -> str:
+def _query(flt: TableQuery, drop: str = "") -> str:
     """The page's query string (filters and sort), ready for one more ``key=value``."""
     text = flt.querystring(**({drop: ""} if drop else {}))
     return f"{text}&" if text else ""
 
 
-def _columns(job: Job, spec: HyperparameterSpec, flt: TrialFilter) -> list[dict[str, str]]:
+def _columns(job: Job, spec: HyperparameterSpec, flt: TableQuery) -> list[dict[str, str]]:
     """The sortable columns' headers: a click sorts by the column, a second click reverses;
     the metric sorts best first on the first click whatever the goal."""
     current = flt.sort or "-metric"
@@ -144,11 +139,11 @@ def _figures_version(job: Job, counts: TrialCounts) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()[:16]  # noqa: S324 - not a secret
 
 
-def _figures(job: Job, spec: HyperparameterSpec, flt: TrialFilter, counts: TrialCounts
+def _figures(job: Job, spec: HyperparameterSpec, flt: TableQuery, counts: TrialCounts
              ) -> tuple[str, int]:
     best = best_trials(job)
     return figures.job_figures_json(
-        job, spec, q=flt.q, active=flt.active,
+        job, spec, where=flt.where, active=flt.active,
         best_ids=sorted(best.tied), recommended=best.recommended,
         settled_version=_settled_version(job, counts))
 

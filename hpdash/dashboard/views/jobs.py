@@ -21,12 +21,13 @@ from django.views.decorators.http import require_POST
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import JobState
 from hpdash.dashboard import charts, exports
+from hpdash.dashboard.trial_table import parse_filter
 from hpdash.dashboard.views.common import job_or_404, trial_or_404
 from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors.jobs import jobs_overview
 from hpdash.selectors.trial_counts import trial_counts
-from hpdash.selectors.trial_table import filtered_trials, parse_filter
+from hpdash.selectors.trial_table import filtered_trials
 from hpdash.selectors.trials import job_curves, trials_by_id
 from hpdash.services import jobs as job_services
 
@@ -109,7 +110,7 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
     flt = parse_filter(request.GET, job.spec)
     if flt.errors:
         return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
-    return exports.trials_export(job, filtered_trials(job, flt), fmt)
+    return exports.trials_export(job, filtered_trials(job, flt.where, flt.order), fmt)
 
 
 @login_required
