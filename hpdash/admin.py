@@ -10,15 +10,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from hpdash.core.states import FINAL_TRIAL_STATES
 from hpdash.dashboard.numbers import display_number
-from hpdash.models import ApiToken, GpuHost, Job, Measurement, Project, Trial
+from hpdash.models import ApiToken, GpuHost, Job, Project
+from hpdash.selectors.trial_counts import jobs_with_trial_counts, trial_counts
+from hpdash.selectors.trials import trials_and_measurements_count, trials_recent
 from hpdash.services.jobs import FailedPrecondition, job_cancel
 
 RECENT_TRIALS = 20
@@ -63,13 +64,12 @@ class JobAdmin(admin.ModelAdmin[Job]):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Job]:
-        qs: QuerySet[Job] = super().get_queryset(request).annotate(
-            finished=Count("trials", filter=Q(trials__state__in=FINAL_TRIAL_STATES)))
-        return qs
+        # Django's hook; the changelist counts each listed job's trials in its one query.
+        return jobs_with_trial_counts(super().get_queryset(request))
 
     @admin.display(description="progress")
     def progress(self, job: Job) -> str:
-        return f"{getattr(job, 'finished', 0)}/{job.max_trials}"
+        return f"{trial_counts(job).finished}/{job.max_trials}"
 
     @admin.display(description="job page")
     def job_page(self, job: Job) -> SafeString:
@@ -79,13 +79,12 @@ class JobAdmin(admin.ModelAdmin[Job]):
 
     @admin.display(description="trials by state")
     def trials_summary(self, job: Job) -> str:
-        counts = job.trials.values_list("state").annotate(n=Count("id")).order_by("state")
-        return ", ".join(f"{state} {n}" for state, n in counts) or "none yet"
+        counts = sorted(trial_counts(job).by_state.items())
+        return ", ".join(f"{state} {n}" for state, n in counts if n) or "none yet"
 
     @admin.display(description=f"latest {RECENT_TRIALS} trials")
     def recent_trials(self, job: Job) -> SafeString:
-        rows = job.trials.order_by("-trial_id").values_list(
-            "trial_id", "state", "final_value", "final_step", "failure_reason")[:RECENT_TRIALS]
+        rows = trials_recent(job=job, limit=RECENT_TRIALS)
         base = reverse("trial-detail", args=(job.project_id, job.job_id, 0))[:-2]
         body = format_html_join("", '<tr><td><a href="{}{}/">{}</a></td><td>{}</td>'
                                 '<td title="{}">{}</td><td>{}</td><td>{}</td></tr>', (
@@ -101,8 +100,7 @@ class JobAdmin(admin.ModelAdmin[Job]):
         # 10,000-trial job with 20 measurements each (trials and measurements have no admin
         # page, so deleting them needs no further permission).
         jobs = list(objs)
-        trials = Trial.objects.filter(job__in=jobs).count()
-        measurements = Measurement.objects.filter(trial__job__in=jobs).count()
+        trials, measurements = trials_and_measurements_count(jobs=jobs)
         return ([*(str(j) for j in jobs), f"their {trials} trials and {measurements} "
                  "measurements"], {"jobs": len(jobs), "trials": trials,
                                    "measurements": measurements}, set(), [])

@@ -21,7 +21,7 @@ import heapq
 import json
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -31,6 +31,7 @@ from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
 from hpdash.dashboard.numbers import display_number
 from hpdash.selectors.trial_points import Point
+from hpdash.selectors.trials import best_first_key
 
 MAX_POINTS = 2000
 MAX_LINES = 1000
@@ -41,11 +42,13 @@ BEST = "#dc2626"
 MUTED = "#94a3b8"
 
 
-def _rank_key(maximize: bool) -> Any:
-    return lambda p: (-(p.value or 0) if maximize else (p.value or 0))
+def _rank_key(maximize: bool) -> Callable[[Point], tuple[int, float, int]]:
+    # A point's value is already its ranked value (None unless SUCCEEDED).
+    return lambda p: best_first_key(p.value, p.trial_id, maximize=maximize)
 
 
 def _rank(points: Sequence[Point], maximize: bool) -> list[Point]:
+    """The points that have a value, best first."""
     scored = [p for p in points if p.value is not None and math.isfinite(p.value)]
     return sorted(scored, key=_rank_key(maximize))
 

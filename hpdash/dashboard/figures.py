@@ -8,8 +8,6 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-from django.db.models import Q
-
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.dashboard import insight
 from hpdash.dashboard.charts import (
@@ -23,15 +21,16 @@ from hpdash.dashboard.charts import (
 )
 from hpdash.models import Job
 from hpdash.selectors.trial_points import trial_points
+from hpdash.selectors.trial_table import TrialFilter, trials_matching
 from hpdash.selectors.trials import job_curves
 
 
-def job_figures(job: Job, spec: HyperparameterSpec, q: Q, best_ids: Iterable[int],
+def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids: Iterable[int],
                 recommended: int | None, *, active: Mapping[str, str] | None = None
                 ) -> dict[str, Any]:
-    """Every figure of the job page, over exactly the trials matching ``q``: the best trial is
-    marked only if it matches, and no match gives empty figures saying so."""
-    points = trial_points(job.trials.filter(q))
+    """Every figure of the job page, over exactly the trials matching ``where``: the best trial
+    is marked only if it matches, and no match gives empty figures saying so."""
+    points = trial_points(trials_matching(job, where))
     metric = job.metric_tag
     shown_ids = {p.trial_id for p in points}
     tied = [i for i in best_ids if i in shown_ids]
@@ -69,9 +68,10 @@ def _insight(points: list[Any], spec: HyperparameterSpec, maximize: bool, metric
     return out
 
 
-def contour_json(job: Job, spec: HyperparameterSpec, q: Q, x_name: str, y_name: str) -> str:
+def contour_json(job: Job, spec: HyperparameterSpec, where: TrialFilter, x_name: str,
+                 y_name: str) -> str:
     """The contour of two chosen parameters (the page's pickers ask for it)."""
-    points = trial_points(job.trials.filter(q))
+    points = trial_points(trials_matching(job, where))
     return figures_json({"contour": insight.contour_figure(
         points, spec, job.maximize, job.metric_tag, x_name=x_name, y_name=y_name)})
 
@@ -106,7 +106,8 @@ class _LRU:
 FIGURE_CACHE = _LRU(32)
 
 
-def job_figures_json(job: Job, spec: HyperparameterSpec, *, q: Q, active: Mapping[str, str],
+def job_figures_json(job: Job, spec: HyperparameterSpec, *, where: TrialFilter,
+                     active: Mapping[str, str],
                      best_ids: Iterable[int], recommended: int | None,
                      settled_version: Hashable | None) -> tuple[str, int]:
     """The job page's figures as script-safe JSON (:func:`figures_json`) and the number of
@@ -122,7 +123,7 @@ def job_figures_json(job: Job, spec: HyperparameterSpec, *, q: Q, active: Mappin
         hit = FIGURE_CACHE.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-    figures = job_figures(job, spec, q, best_ids, recommended, active=active)
+    figures = job_figures(job, spec, where, best_ids, recommended, active=active)
     out = (figures_json(figures), len(figures["slices"]))
     if settled_version is not None:
         FIGURE_CACHE.put(key, out)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, Max, Min, Q, QuerySet, When
 
-from hpdash.core.states import FINAL_JOB_STATES
+from hpdash.core.states import FINAL_JOB_STATES, TrialState
 from hpdash.models import Job
 from hpdash.selectors.access import visible_jobs
+from hpdash.selectors.trial_counts import jobs_with_trial_counts
 
 RESUME_CHOICES_LIMIT = 500
 
@@ -19,6 +20,23 @@ def job_get(*, user: Any, project: str, job_id: str) -> Job | None:
     """The job, if ``user`` may see its project; else None."""
     return (visible_jobs(user).select_related("owner")
             .filter(project__name=project, job_id=job_id).first())
+
+
+def jobs_overview(*, user: Any, state: str = "", search: str = "") -> QuerySet[Job]:
+    """The jobs ``user`` may see, newest first, as the job list shows them: only those in
+    ``state`` and whose id contains ``search`` (when given), each with its trial counts (read
+    with :func:`hpdash.selectors.trial_counts.trial_counts`) and ``best_value``, the best final
+    metric of its succeeded trials in its goal's direction (None before the first)."""
+    succeeded = Q(trials__state=TrialState.SUCCEEDED)
+    jobs = jobs_with_trial_counts(visible_jobs(user).select_related("owner")).annotate(
+        best_value=Case(When(goal="MINIMIZE", then=Min("trials__final_value", filter=succeeded)),
+                        default=Max("trials__final_value", filter=succeeded)),
+    ).order_by("-create_time", "-id")  # Meta.ordering is not applied to GROUP BY queries
+    if state:
+        jobs = jobs.filter(state=state)
+    if search:
+        jobs = jobs.filter(job_id__icontains=search)
+    return jobs
 
 
 def jobs_in_project(*, user: Any, project: str) -> QuerySet[Job]:

@@ -11,15 +11,15 @@ from typing import Any
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
-from hpdash.core.states import TrialState
 from hpdash.models import Trial
+from hpdash.selectors.trials import ranked_value
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: sampled as a set
 class Point:
     trial_id: int
     state: str
-    value: float | None  # final metric, SUCCEEDED trials only
+    value: float | None  # its ranked value: the final metric, SUCCEEDED trials only
     step: int | None
     params: Mapping[str, Any]
     stopped_early: bool
@@ -55,6 +55,5 @@ def trial_points(trials: QuerySet[Trial]) -> list[Point]:
     rows = trials.order_by("trial_id").values_list(
         "trial_id", "state", "final_value", "final_step", Cast("params", TextField()),
         "is_stopped_early")
-    return [Point(tid, st, v if st == TrialState.SUCCEEDED else None, step, LazyParams(params),
-                  early)
+    return [Point(tid, st, ranked_value(st, v), step, LazyParams(params), early)
             for tid, st, v, step, params, early in rows]

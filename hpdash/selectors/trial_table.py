@@ -1,10 +1,6 @@
-"""The dashboard's view of a job's trials: filters from the URL query string, sorting, the best
-trial and ties.  Filters live in the query string so a filtered view can be shared:
-
-``state=SUCCEEDED`` · ``metric__gte=0.9`` · ``metric__lte=`` · ``step__gte=`` · ``step__lte=`` ·
-``param.<name>__gte=`` · ``param.<name>__lte=`` · ``param.<name>=<value>`` (exact; categorical
-values verbatim) · ``sort=`` one of ``trial``, ``metric``, ``step``, ``duration``,
-``param.<name>``, with ``-`` for descending (default: best first).
+"""The job page's trials as data: which trials match a filter, in which order, and the best
+trial with its ties.  The URL's query-string language for these lives in
+:mod:`hpdash.dashboard.trial_table`.
 
 Ties: SUCCEEDED trials whose final metric is within ``TIE_RELATIVE_TOLERANCE`` (1e-9 relative,
 1e-12 absolute) of the best are all "best"; the *recommended* one is the cheapest — least wall
@@ -14,112 +10,79 @@ metric is the same).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Coalesce, Now
 
-from hpdash.core.spec import HyperparameterSpec, ParameterSpec
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
+from hpdash.selectors.trials import metric_order
 
 TIE_RELATIVE_TOLERANCE = 1e-9
 TIE_ABSOLUTE_TOLERANCE = 1e-12
 TIE_RULE = ("Ties (metric within 1e-9 relative of the best) are all marked best; the "
             "recommended trial is the cheapest: least wall time, then fewest steps.")
 
-_NUMERIC_FILTERS = {
-    "metric__gte": ("final_value__gte", float), "metric__lte": ("final_value__lte", float),
-    "step__gte": ("final_step__gte", int), "step__lte": ("final_step__lte", int),
-}
+# What a table can be sorted by, besides a parameter.
+SORT_COLUMNS = ("trial", "metric", "step", "duration")
+_SORT_FIELDS = {"trial": "trial_id", "step": "final_step", "duration": "duration"}
 
 
-class FilterError(ValueError):
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(message)
+@dataclass(frozen=True)
+class ParamCondition:
+    """A parameter equal to ``value``, or at least (``gte``) or at most (``lte``) it."""
+
+    name: str
+    op: Literal["eq", "gte", "lte"]
+    value: Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrialFilter:
-    """Parsed, validated filters and sort; ``errors`` maps a query key to what is wrong with it
-    (the dashboard shows them next to the filter instead of failing)."""
+    """Which trials to show; every condition given must hold.  A bound on the metric matches
+    only SUCCEEDED trials (only they have a final metric)."""
 
-    q: Q = field(default_factory=Q)
-    sort: str = ""
-    active: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
+    state: TrialState | None = None
+    metric_gte: float | None = None
+    metric_lte: float | None = None
+    step_gte: int | None = None
+    step_lte: int | None = None
+    params: tuple[ParamCondition, ...] = ()
 
-    def querystring(self, **override: str) -> str:
-        params = {**self.active, **({"sort": self.sort} if self.sort else {}), **override}
-        return urlencode({k: v for k, v in params.items() if v != ""})
-
-
-def _number(key: str, raw: str, cast: type) -> float | int:
-    try:
-        value = cast(float(raw)) if cast is int else float(raw)
-    except ValueError:
-        raise FilterError(key, f"{raw!r} is not a number") from None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FilterError(key, f"{raw!r} is not a finite number")
-    return value
-
-
-def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TrialFilter:
-    out = TrialFilter()
-    names = {p.name: p for p in spec.params}
-    for key, value in query.items():
-        raw = value.strip()
-        if raw == "" or key in ("page", "sort", "trials", "format", "compare", "since", "x", "y"):
-            continue
-        try:
-            if key == "state":
-                if raw not in {s.value for s in TrialState}:
-                    raise FilterError(key, f"unknown state {raw!r}")
-                out.q &= Q(state=raw)
-            elif key in _NUMERIC_FILTERS:
-                lookup, cast = _NUMERIC_FILTERS[key]
-                out.q &= Q(**{lookup: _number(key, raw, cast)})
-                if key.startswith("metric"):
-                    out.q &= Q(state=TrialState.SUCCEEDED)
-            elif key.startswith("param."):
-                out.q &= _param_q(key, raw, names)
-            else:
-                raise FilterError(key, f"unknown filter {key!r}")
-            out.active[key] = raw
-        except FilterError as exc:
-            out.errors[exc.field] = str(exc)
-    sort = query.get("sort", "")
-    if sort and sort.lstrip("-") not in _sort_keys(spec):
-        out.errors["sort"] = f"cannot sort by {sort!r}"
-    else:
-        out.sort = sort
-    return out
+    def q(self) -> Q:
+        q = Q()
+        if self.state is not None:
+            q &= Q(state=self.state)
+        for lookup, value in (("final_value__gte", self.metric_gte),
+                              ("final_value__lte", self.metric_lte),
+                              ("final_step__gte", self.step_gte),
+                              ("final_step__lte", self.step_lte)):
+            if value is not None:
+                q &= Q(**{lookup: value})
+        if self.metric_gte is not None or self.metric_lte is not None:
+            q &= Q(state=TrialState.SUCCEEDED)
+        for p in self.params:
+            lookup = f"params__{p.name}" if p.op == "eq" else f"params__{p.name}__{p.op}"
+            q &= Q(**{lookup: p.value})
+        return q
 
 
-def _param_q(key: str, raw: str, names: Mapping[str, ParameterSpec]) -> Q:
-    rest = key[len("param."):]
-    name, _, op = rest.partition("__")
-    p = names.get(name)
-    if p is None:
-        raise FilterError(key, f"no parameter {name!r} in this job")
-    ptype = p.type
-    if op in ("gte", "lte"):
-        if ptype == "CATEGORICAL":
-            raise FilterError(key, f"{name} is categorical: use param.{name}=<value>")
-        return Q(**{f"params__{name}__{op}": _number(key, raw, float)})
-    if op:
-        raise FilterError(key, f"unknown comparison {op!r} (use __gte, __lte or =)")
-    if ptype == "CATEGORICAL":
-        return Q(**{f"params__{name}": raw})
-    return Q(**{f"params__{name}": _number(key, raw, int if ptype == "INTEGER" else float)})
+@dataclass(frozen=True)
+class TrialSort:
+    """Sort by a column of :data:`SORT_COLUMNS` or by the parameter ``param``.  By the metric,
+    descending means best first whatever the goal."""
+
+    column: str = "metric"
+    descending: bool = True
+    param: str | None = None
 
 
-def _sort_keys(spec: HyperparameterSpec) -> set[str]:
-    return {"trial", "metric", "step", "duration", *(f"param.{p.name}" for p in spec.params)}
+def trials_matching(job: Job, where: TrialFilter) -> QuerySet[Trial]:
+    """``job``'s trials that ``where`` matches (a caller has already checked that the user may
+    see the job)."""
+    return job.trials.filter(where.q())
 
 
 def with_duration(qs: QuerySet[Trial]) -> QuerySet[Trial]:
@@ -128,20 +91,18 @@ def with_duration(qs: QuerySet[Trial]) -> QuerySet[Trial]:
         Coalesce(F("end_time"), Now()) - F("start_time"), output_field=DurationField()))
 
 
-def filtered_trials(job: Job, flt: TrialFilter) -> QuerySet[Trial]:
-    qs = with_duration(job.trials.filter(flt.q))
-    sort = flt.sort or "-metric"
-    desc = sort.startswith("-")
-    key = sort.lstrip("-")
-    if key == "metric":
-        # "-metric" means best first whatever the goal.
-        best_first = desc == job.maximize
-        expr = F("final_value").desc(nulls_last=True) if best_first else F(
-            "final_value").asc(nulls_last=True)
-        return qs.order_by(expr, "trial_id")
-    field_name = {"trial": "trial_id", "step": "final_step", "duration": "duration"}.get(
-        key, f"params__{key[len('param.'):]}")
-    expr = F(field_name).desc(nulls_last=True) if desc else F(field_name).asc(nulls_last=True)
+def filtered_trials(job: Job, where: TrialFilter, order: TrialSort | None = None
+                    ) -> QuerySet[Trial]:
+    """The matching trials with their wall time (``duration``), in ``order`` (default: best
+    first), ties by trial id."""
+    qs = with_duration(trials_matching(job, where))
+    order = order or TrialSort()
+    if order.param is None and order.column == "metric":
+        return qs.order_by(*metric_order(maximize=job.maximize, best_first=order.descending))
+    field_name = (f"params__{order.param}" if order.param is not None
+                  else _SORT_FIELDS[order.column])
+    expr = (F(field_name).desc(nulls_last=True) if order.descending
+            else F(field_name).asc(nulls_last=True))
     return qs.order_by(expr, "trial_id")
 
 
@@ -154,7 +115,7 @@ class Best:
 
 def best_trials(job: Job) -> Best:
     ok = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
-    top = ok.order_by("-final_value" if job.maximize else "final_value").values_list(
+    top = ok.order_by(*metric_order(maximize=job.maximize)).values_list(
         "final_value", flat=True).first()
     if top is None:
         return Best(None, frozenset(), None)

@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Max, OrderBy, QuerySet, When
 
 from hpdash.core.states import (
     ACTIVE_TRIAL_STATES,
@@ -46,6 +46,56 @@ def trial_rows(trials: QuerySet[Trial]) -> list[TrialRow]:
     return [TrialRow._make(r) for r in trials.values_list(*TrialRow._fields)]
 
 
+def trial_get(*, job: Job, trial_id: int) -> Trial | None:
+    """The trial of ``job`` with this id, or None."""
+    return job.trials.filter(trial_id=trial_id).first()
+
+
+def trials_by_id(*, job: Job, trial_ids: Iterable[int]) -> list[Trial]:
+    """These trials of ``job`` (ids it does not have left out), in trial order."""
+    return list(job.trials.filter(trial_id__in=list(trial_ids)).order_by("trial_id"))
+
+
+class RecentTrial(NamedTuple):
+    trial_id: int
+    state: str
+    final_value: float | None
+    final_step: int | None
+    failure_reason: str
+
+
+def trials_recent(*, job: Job, limit: int) -> list[RecentTrial]:
+    """The latest ``limit`` trials of ``job``, newest first."""
+    rows = job.trials.order_by("-trial_id").values_list(*RecentTrial._fields)[:limit]
+    return [RecentTrial._make(r) for r in rows]
+
+
+def trials_changed_at(*, job: Job) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The latest heartbeat and end time among ``job``'s trials: every write to a trial (a
+    start, a measurement, a heartbeat, an end) moves one of them."""
+    marks = job.trials.aggregate(heartbeat=Max("heartbeat_time"), end=Max("end_time"))
+    return marks["heartbeat"], marks["end"]
+
+
+def trials_and_measurements_count(*, jobs: Iterable[Job]) -> tuple[int, int]:
+    """How many trials and measurements these jobs hold (what deleting them deletes)."""
+    pks = [j.pk for j in jobs]
+    return (Trial.objects.filter(job__in=pks).count(),
+            Measurement.objects.filter(trial__job__in=pks).count())
+
+
+class MeasurementsSoFar(NamedTuple):
+    reported: int
+    latest: tuple[int, float] | None  # (step, value) of the last reported
+
+
+def trial_measurements_so_far(*, trial: Trial) -> MeasurementsSoFar:
+    """How many measurements ``trial`` reported, and its latest."""
+    latest = trial.measurements.order_by("-reported_at", "-id").values_list(
+        "step", "value").first()
+    return MeasurementsSoFar(trial.measurements.count(), latest)
+
+
 def trial_observations(trials: Iterable[Trial]) -> list[Observation]:
     """What the suggesters learn from: results of finished trials, pending ones as taken."""
     out: list[Observation] = []
@@ -72,16 +122,42 @@ def job_history(job: Job) -> list[Observation]:
     return chain + trial_observations(trials)
 
 
+# "Best first", the one definition every ranking uses (the API's trial list, the job page's
+# table and best trial, the charts): a trial's value is its final metric if it SUCCEEDED (a
+# running trial's latest value is not final, a failed trial's is not trusted); trials are
+# ordered by that value in the goal's direction, those without one last, ties by trial id.
+# ``best_first_key`` says it in Python, ``metric_order`` in the database (where a 10,000-trial
+# table is paged); a test holds the two to the same order.
+
+
+def ranked_value(state: str, final_value: float | None) -> float | None:
+    """The value a trial is ranked by, or None when it has none (not SUCCEEDED)."""
+    if state != TrialState.SUCCEEDED or final_value is None or not math.isfinite(final_value):
+        return None
+    return final_value
+
+
+def best_first_key(value: float | None, trial_id: int, *, maximize: bool
+                   ) -> tuple[int, float, int]:
+    """The sort key of a trial ranked by ``value`` (:func:`ranked_value`): best first."""
+    if value is None:
+        return (1, 0.0, trial_id)
+    return (0, -value if maximize else value, trial_id)
+
+
+def metric_order(*, maximize: bool, best_first: bool = True) -> tuple[OrderBy, OrderBy]:
+    """``order_by`` arguments for trials by their ranked value: best first (or worst first),
+    trials without one last either way, ties by trial id."""
+    value = Case(When(state=TrialState.SUCCEEDED, then=F("final_value")), default=None)
+    if best_first == maximize:
+        return value.desc(nulls_last=True), F("trial_id").asc()
+    return value.asc(nulls_last=True), F("trial_id").asc()
+
+
 def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
     """Best first; trials without a final metric (not SUCCEEDED) last; ties by trial id."""
-
-    def key(t: Trial) -> tuple[int, float, int]:
-        if (t.state != TrialState.SUCCEEDED or t.final_value is None
-                or not math.isfinite(t.final_value)):
-            return (1, 0.0, t.trial_id)
-        return (0, -t.final_value if maximize else t.final_value, t.trial_id)
-
-    return sorted(trials, key=key)
+    return sorted(trials, key=lambda t: best_first_key(ranked_value(t.state, t.final_value),
+                                                       t.trial_id, maximize=maximize))
 
 
 # A trial's curve, wherever it is shown: (step, value) in step order, report order within a

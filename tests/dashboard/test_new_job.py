@@ -17,10 +17,10 @@ from support import submit_ml_job
 from hpdash.api.mlv1.serializers import job_resource
 from hpdash.core.spec import load_config, parse_job
 from hpdash.core.states import JobState
-from hpdash.dashboard.views import new_job
 from hpdash.models import Job
 from hpdash.ops import queue
 from hpdash.ops.paths import BASE_DIR
+from hpdash.services import uploads
 
 pytestmark = pytest.mark.django_db
 
@@ -471,12 +471,13 @@ def test_a_package_with_the_wrong_kind_of_file_is_refused(web, data_dir):
 
 def test_a_package_over_the_size_cap_is_refused_without_being_stored(web, data_dir,
                                                                       monkeypatch):
-    monkeypatch.setattr(new_job, "MAX_PACKAGE_BYTES", 1000)
+    monkeypatch.setattr(uploads, "MAX_PACKAGE_BYTES", 1024 * 1024)
     data = form_data()
-    data["package"] = SimpleUploadedFile("big.zip", b"PK\x03\x04" + b"x" * 5000)
+    data["package"] = SimpleUploadedFile("big.zip", b"PK\x03\x04" + b"x" * 1024 * 1024)
     response = web.post(URL, data)
     assert response.status_code == 400
-    assert "larger than" in response.context["form"].errors["package"][0]
+    assert response.context["form"].errors["package"] == [
+        "The package is larger than 1 MiB; copy it to the server and give its path instead."]
     assert not (data_dir / "uploads").exists()
 
 

@@ -1,4 +1,4 @@
-"""Trial filters from the query string, sorting, and the best trial with ties."""
+"""Which trials a filter matches, in which order, and the best trial with ties."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from support import ml_job_fields
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Project, Trial
-from hpdash.selectors.trial_table import best_trials, filtered_trials, parse_filter
+from hpdash.selectors.trial_table import (
+    ParamCondition,
+    TrialFilter,
+    TrialSort,
+    best_trials,
+    filtered_trials,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,39 +47,40 @@ def job() -> Job:
     return job
 
 
-def ids(job: Job, query: dict[str, str]) -> list[int]:
-    flt = parse_filter(query, job.spec)
-    assert not flt.errors, flt.errors
-    return list(filtered_trials(job, flt).values_list("trial_id", flat=True))
+def ids(job: Job, where: TrialFilter | None = None, order: TrialSort | None = None
+        ) -> list[int]:
+    return list(filtered_trials(job, where or TrialFilter(), order)
+                .values_list("trial_id", flat=True))
 
 
 def test_the_default_order_is_best_first_with_failed_trials_last(job):
-    assert ids(job, {}) == [2, 3, 5, 1, 4, 6]
+    assert ids(job) == [2, 3, 5, 1, 4, 6]
 
 
 def test_filters_by_metric_step_state_and_parameters(job):
-    assert ids(job, {"metric__gte": "0.93"}) == [2, 3, 5]
-    assert ids(job, {"step__lte": "80"}) == [5, 4]
-    assert ids(job, {"state": "FAILED"}) == [6]
-    assert ids(job, {"param.hidden-units__gte": "20", "param.hidden-units__lte": "40"}) == [2, 5]
-    assert ids(job, {"param.learning_rate__lte": "0.01"}) == [5, 1]
-    assert ids(job, {"param.opt": "sgd"}) == [2, 4, 6]
-    assert ids(job, {"param.hidden-units": "8"}) == [3, 1]
+    assert ids(job, TrialFilter(metric_gte=0.93)) == [2, 3, 5]
+    assert ids(job, TrialFilter(step_lte=80)) == [5, 4]
+    assert ids(job, TrialFilter(state=TrialState.FAILED)) == [6]
+    assert ids(job, TrialFilter(params=(ParamCondition("hidden-units", "gte", 20),
+                                        ParamCondition("hidden-units", "lte", 40)))) == [2, 5]
+    assert ids(job, TrialFilter(params=(ParamCondition("learning_rate", "lte", 0.01),))) == [
+        5, 1]
+    assert ids(job, TrialFilter(params=(ParamCondition("opt", "eq", "sgd"),))) == [2, 4, 6]
+    assert ids(job, TrialFilter(params=(ParamCondition("hidden-units", "eq", 8),))) == [3, 1]
+
+
+def test_a_bound_on_the_metric_matches_only_trials_with_a_final_metric(job):
+    Trial.objects.filter(trial_id=6).update(final_value=0.99)  # its latest, before it failed
+    assert ids(job, TrialFilter(metric_gte=0.93)) == [2, 3, 5]
 
 
 def test_sorting_by_any_column_in_both_directions(job):
-    assert ids(job, {"sort": "trial"}) == [1, 2, 3, 4, 5, 6]
-    assert ids(job, {"sort": "-trial"}) == [6, 5, 4, 3, 2, 1]
-    assert ids(job, {"sort": "metric"})[:2] == [4, 1]
-    assert ids(job, {"sort": "param.learning_rate"})[:2] == [5, 1]
-    assert ids(job, {"sort": "duration"})[:1] == [4]
-
-
-def test_bad_filters_are_reported_by_key_not_raised(job):
-    flt = parse_filter({"metric__gte": "abc", "param.nope": "1", "param.opt__gte": "1",
-                        "state": "DONE", "sort": "color", "bogus": "1"}, job.spec)
-    assert set(flt.errors) == {"metric__gte", "param.nope", "param.opt__gte", "state", "sort",
-                               "bogus"}
+    assert ids(job, order=TrialSort("trial", descending=False)) == [1, 2, 3, 4, 5, 6]
+    assert ids(job, order=TrialSort("trial")) == [6, 5, 4, 3, 2, 1]
+    assert ids(job, order=TrialSort("metric", descending=False))[:2] == [4, 1]
+    assert ids(job, order=TrialSort("param.learning_rate", descending=False,
+                                    param="learning_rate"))[:2] == [5, 1]
+    assert ids(job, order=TrialSort("duration", descending=False))[:1] == [4]
 
 
 def test_ties_are_all_best_and_the_cheapest_is_recommended(job):
@@ -86,8 +93,3 @@ def test_ties_are_all_best_and_the_cheapest_is_recommended(job):
 def test_a_job_without_successful_trials_has_no_best(job):
     Trial.objects.filter(job=job).update(state=TrialState.FAILED)
     assert best_trials(job).recommended is None
-
-
-def test_the_filter_round_trips_through_the_query_string(job):
-    flt = parse_filter({"param.opt": "adam", "metric__gte": "0.9", "sort": "-step"}, job.spec)
-    assert flt.querystring() == "param.opt=adam&metric__gte=0.9&sort=-step"

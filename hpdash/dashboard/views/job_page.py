@@ -11,28 +11,23 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from hpdash.core.spec import HyperparameterSpec
-from hpdash.core.states import ACTIVE_TRIAL_STATES, FINAL_TRIAL_STATES, JobState, TrialState
+from hpdash.core.states import JobState, TrialState
 from hpdash.dashboard import figures, insight
 from hpdash.dashboard.numbers import display_number, display_param, full_number
+from hpdash.dashboard.trial_table import TableQuery, parse_filter
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.gpus import gpu_wait_reason
+from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 from hpdash.selectors.trial_failures import failure_tails
-from hpdash.selectors.trial_table import (
-    TIE_RULE,
-    Best,
-    TrialFilter,
-    best_trials,
-    filtered_trials,
-    parse_filter,
-)
+from hpdash.selectors.trial_table import TIE_RULE, Best, best_trials, filtered_trials
+from hpdash.selectors.trials import trials_changed_at
 
 PAGE_SIZE = 50
 TRIAL_STATES = [s.value for s in TrialState]
@@ -45,10 +40,10 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     flt = parse_filter(request.GET, spec)
     fmt = request.GET.get("format", "")
     if fmt == "figures":
-        return HttpResponse(_figures(job, spec, flt, _counts(job))[0],
+        return HttpResponse(_figures(job, spec, flt, trial_counts(job))[0],
                             content_type="application/json")
     if fmt == "contour":
-        return HttpResponse(figures.contour_json(job, spec, flt.q, request.GET.get("x", ""),
+        return HttpResponse(figures.contour_json(job, spec, flt.where, request.GET.get("x", ""),
                                                  request.GET.get("y", "")),
                             content_type="application/json")
     context = _live_context(request, job, spec, flt)
@@ -67,22 +62,17 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     return render(request, "hpdash/job_detail.html", context)
 
 
-def _counts(job: Job) -> dict[str, int]:
-    return dict(job.trials.values_list("state").annotate(n=Count("id")).values_list(
-        "state", "n"))
-
-
-def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt: TrialFilter
+def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt: TableQuery
                   ) -> dict[str, Any]:
     """What the live parts of the page show: the summary and this page of the table."""
-    page = Paginator(filtered_trials(job, flt), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(filtered_trials(job, flt.where, flt.order), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     best = best_trials(job)
-    counts = _counts(job)
-    finished = sum(counts.get(s, 0) for s in FINAL_TRIAL_STATES)
+    counts = trial_counts(job)
     return {
         "job": job, "flt": flt, "page": page, "best": best, "counts": counts,
-        "finished": finished, "running": counts.get(TrialState.RUNNING, 0),
-        "pct": min(100, round(100 * finished / job.max_trials)) if job.max_trials else 0,
+        "finished": counts.finished, "running": counts.running,
+        "pct": counts.progress_pct(job.max_trials),
         "best_display": display_number(best.value), "best_full": full_number(best.value),
         "rows": _trial_rows(job, spec, list(page), best), "matched": page.paginator.count,
         "page_links": _page_links(page), "tie_rule": TIE_RULE, "live": not job.is_terminal,
@@ -95,13 +85,13 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
     }
 
 
-def _query(flt: TrialFilter, drop: str = "") -> str:
+def _query(flt: TableQuery, drop: str = "") -> str:
     """The page's query string (filters and sort), ready for one more ``key=value``."""
     text = flt.querystring(**({drop: ""} if drop else {}))
     return f"{text}&" if text else ""
 
 
-def _columns(job: Job, spec: HyperparameterSpec, flt: TrialFilter) -> list[dict[str, str]]:
+def _columns(job: Job, spec: HyperparameterSpec, flt: TableQuery) -> list[dict[str, str]]:
     """The sortable columns' headers: a click sorts by the column, a second click reverses;
     the metric sorts best first on the first click whatever the goal."""
     current = flt.sort or "-metric"
@@ -142,32 +132,30 @@ def _live_json(request: HttpRequest, context: dict[str, Any]) -> JsonResponse:
     })
 
 
-def _figures_version(job: Job, counts: dict[str, int]) -> str:
+def _figures_version(job: Job, counts: TrialCounts) -> str:
     """Moves whenever a figure could: a trial starts, reports, ends (its heartbeat or end
     time moves), or the job's state changes."""
-    marks = job.trials.aggregate(heartbeat=Max("heartbeat_time"), end=Max("end_time"))
-    raw = repr((job.state, sorted(counts.items()), marks["heartbeat"], marks["end"]))
+    raw = repr((job.state, sorted(counts.by_state.items()), *trials_changed_at(job=job)))
     return hashlib.sha1(raw.encode()).hexdigest()[:16]  # noqa: S324 - not a secret
 
 
-def _figures(job: Job, spec: HyperparameterSpec, flt: TrialFilter, counts: dict[str, int]
+def _figures(job: Job, spec: HyperparameterSpec, flt: TableQuery, counts: TrialCounts
              ) -> tuple[str, int]:
     best = best_trials(job)
     return figures.job_figures_json(
-        job, spec, q=flt.q, active=flt.active,
+        job, spec, where=flt.where, active=flt.active,
         best_ids=sorted(best.tied), recommended=best.recommended,
         settled_version=_settled_version(job, counts))
 
 
-def _settled_version(job: Job, counts: dict[str, int]) -> tuple[Any, ...] | None:
+def _settled_version(job: Job, counts: TrialCounts) -> tuple[Any, ...] | None:
     """None while the job's trials may change, else a value that changes whenever they do: a
     finished job with no queued or running trial is settled, and the last write to any of its
     trials (a start, a measurement, a heartbeat, an end) moves a heartbeat or an end time."""
-    if not job.is_terminal or any(counts.get(s) for s in ACTIVE_TRIAL_STATES):
+    if not job.is_terminal or counts.active:
         return None
-    marks = job.trials.aggregate(heartbeat=Max("heartbeat_time"), end=Max("end_time"))
-    return (job.state, job.update_time, tuple(sorted(counts.items())), marks["heartbeat"],
-            marks["end"])
+    return (job.state, job.update_time, tuple(sorted(counts.by_state.items())),
+            *trials_changed_at(job=job))
 
 
 def _trial_rows(job: Job, spec: HyperparameterSpec, trials: list[Trial], best: Best

@@ -4,12 +4,10 @@ live in ``job_page`` and ``trial_page`` (re-exported here, where the URLs name t
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Min, Q
 from django.http import (
     FileResponse,
     Http404,
@@ -21,14 +19,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from hpdash.core.spec.space import format_value
-from hpdash.core.states import FINAL_TRIAL_STATES, JobState, TrialState
+from hpdash.core.states import JobState
 from hpdash.dashboard import charts, exports
+from hpdash.dashboard.trial_table import parse_filter
 from hpdash.dashboard.views.common import job_or_404, trial_or_404
 from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
-from hpdash.selectors import access
-from hpdash.selectors.trial_table import filtered_trials, parse_filter
-from hpdash.selectors.trials import job_curves
+from hpdash.selectors.jobs import jobs_overview
+from hpdash.selectors.trial_counts import trial_counts
+from hpdash.selectors.trial_table import filtered_trials
+from hpdash.selectors.trials import job_curves, trials_by_id
 from hpdash.services import jobs as job_services
 
 __all__ = ["job_cancel", "job_compare", "job_detail", "job_export", "job_list", "trial_detail",
@@ -43,25 +43,17 @@ _job = job_or_404  # the short name the views below use
 
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
-    jobs = access.visible_jobs(request.user).select_related("owner").annotate(
-        finished=Count("trials", filter=Q(trials__state__in=FINAL_TRIAL_STATES)),
-        running=Count("trials", filter=Q(trials__state=TrialState.RUNNING)),
-        best_max=Max("trials__final_value", filter=Q(trials__state=TrialState.SUCCEEDED)),
-        best_min=Min("trials__final_value", filter=Q(trials__state=TrialState.SUCCEEDED)),
-    ).order_by("-create_time", "-id")  # Meta.ordering is not applied to GROUP BY queries
     state = request.GET.get("state", "")
-    if state in JOB_STATES:
-        jobs = jobs.filter(state=state)
     search = request.GET.get("q", "").strip()
-    if search:
-        jobs = jobs.filter(job_id__icontains=search)
+    jobs = jobs_overview(user=request.user, state=state if state in JOB_STATES else "",
+                         search=search)
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for j in page:
-        a: Any = j  # annotated with finished, running, best_max, best_min
-        rows.append({"job": j, "best": a.best_max if j.maximize else a.best_min,
-                     "pct": min(100, round(100 * a.finished / j.max_trials))})
-    live = any(not r["job"].is_terminal for r in rows)
+        counts = trial_counts(j)
+        rows.append({"job": j, "counts": counts, "best": getattr(j, "best_value", None),
+                     "pct": counts.progress_pct(j.max_trials)})
+    live = any(not j.is_terminal for j in page)
     template = "hpdash/_job_rows.html" if request.GET.get("fragment") else "hpdash/job_list.html"
     return render(request, template, {"page": page, "rows": rows, "live": live, "state": state,
                                       "q": search, "states": JOB_STATES})
@@ -94,8 +86,7 @@ def _selected_ids(request: HttpRequest) -> list[int]:
 @login_required
 def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     job = _job(request, project, job_id)
-    ids = _selected_ids(request)
-    trials = list(job.trials.filter(trial_id__in=ids).order_by("trial_id"))
+    trials = trials_by_id(job=job, trial_ids=_selected_ids(request))
     if len(trials) < 2:
         messages.warning(request, "Select at least two trials to compare.")
         return redirect("job-detail", project=project, job_id=job_id)
@@ -119,7 +110,7 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
     flt = parse_filter(request.GET, job.spec)
     if flt.errors:
         return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
-    return exports.trials_export(job, filtered_trials(job, flt), fmt)
+    return exports.trials_export(job, filtered_trials(job, flt.where, flt.order), fmt)
 
 
 @login_required

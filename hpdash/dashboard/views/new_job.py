@@ -10,22 +10,17 @@ create nothing), ``import`` (fill the form from a pasted or uploaded gcloud conf
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from typing import Any
 
 import yaml
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
-from hpdash.core.layout import DataLayout
 from hpdash.core.spec import SpecError, load_config, parse_job
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
 from hpdash.core.spec.parse import JOB_ID_PATTERN
@@ -42,11 +37,10 @@ from hpdash.dashboard.forms.reused import reused_summary
 from hpdash.ops.paths import BASE_DIR
 from hpdash.selectors.jobs import job_get, job_ids_with_prefix, jobs_resumable
 from hpdash.selectors.resume import resume_history_count
+from hpdash.services import uploads
 from hpdash.services.jobs import AlreadyExists, job_create
 
 DEFAULT_PROJECT = "local"
-MAX_PACKAGE_BYTES = 100 * 1024 * 1024
-PACKAGE_SUFFIXES = (".tar.gz", ".tgz", ".whl", ".zip")
 EXAMPLES = {
     "mlp_digits": (BASE_DIR / "examples/mlp_digits/hptuning_config.yaml",
                    BASE_DIR / "examples/mlp_digits/trainer"),
@@ -65,7 +59,7 @@ class _UploadCap(FileUploadHandler):
         self.too_large: set[str] = set()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
-        cap = MAX_CONFIG_BYTES if self.field_name == "import_file" else MAX_PACKAGE_BYTES
+        cap = MAX_CONFIG_BYTES if self.field_name == "import_file" else uploads.MAX_PACKAGE_BYTES
         if start + len(raw_data) > cap:
             self.too_large.add(self.field_name)
             raise SkipFile
@@ -119,7 +113,7 @@ def _render(request: HttpRequest, initial: Initial | None = None, *,
         "param_rows": [*formset.forms, formset.empty_form],
         "import_form": import_form or ImportForm(),
         "examples": list(EXAMPLES),
-        "max_package_mib": MAX_PACKAGE_BYTES // (1024 * 1024),
+        "max_package_mib": uploads.MAX_PACKAGE_BYTES // (1024 * 1024),
         "reused": reused_summary(request.user, form["resume_from"].value()),
         **context,
     }, status=status)
@@ -214,12 +208,13 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
     package_error = None
     upload = request.FILES.get("package")
     if "package" in cap.too_large:
-        package_error = (f"The package is larger than {MAX_PACKAGE_BYTES // (1024 * 1024)} MiB; "
+        package_error = (f"The package is larger than "
+                         f"{uploads.MAX_PACKAGE_BYTES // (1024 * 1024)} MiB; "
                          "copy it to the server and give its path instead.")
     elif upload is not None:
         try:
-            path = _store_package(upload)
-        except ValueError as exc:
+            path = uploads.upload_store(upload=upload)
+        except uploads.UploadRefused as exc:
             package_error = str(exc)
         else:
             # Shown in the package URIs from now on, so the file is not uploaded twice.
@@ -277,42 +272,6 @@ def _submit(request: HttpRequest, cap: _UploadCap, action: str) -> HttpResponse:
 def _all_valid(form: JobForm, formset: Any) -> bool:
     return not form.errors and not formset.non_form_errors() and not any(
         f.errors for f in formset.forms)
-
-
-def _safe_filename(name: str) -> str:
-    """The client's file name reduced to a harmless one: its last path component (either
-    slash), characters outside [A-Za-z0-9._-] replaced, no leading dots, at most 120
-    characters (keeping the end, where the suffix is)."""
-    base = os.path.basename(name.replace("\\", "/"))
-    base = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
-    return base[-120:]
-
-
-def _store_package(upload: UploadedFile[bytes]) -> str:
-    """Store an uploaded trainer package under DATA_DIR/uploads/<random>/ and return its
-    absolute path.  Raises ValueError with a message for the user."""
-    name = _safe_filename(upload.name or "")
-    suffix = next((s for s in PACKAGE_SUFFIXES if name.lower().endswith(s)), None)
-    if suffix is None or len(name) <= len(suffix):
-        raise ValueError("The package must be an sdist (.tar.gz or .tgz), a wheel (.whl) or a "
-                         ".zip file.")
-    if (upload.size or 0) > MAX_PACKAGE_BYTES:
-        raise ValueError(f"The package is larger than {MAX_PACKAGE_BYTES // (1024 * 1024)} MiB.")
-    head = upload.read(4)
-    upload.seek(0)
-    is_zip = head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06")
-    if (suffix in (".whl", ".zip") and not is_zip) or (
-        suffix in (".tar.gz", ".tgz") and not head.startswith(b"\x1f\x8b")
-    ):
-        kind = "zip archive" if suffix in (".whl", ".zip") else "gzip-compressed tar archive"
-        raise ValueError(f"{name} is not a {kind}, although its name says so.")
-    directory = DataLayout(settings.DATA_DIR).uploads / secrets.token_hex(16)
-    directory.mkdir(parents=True)
-    path = directory / name
-    with open(path, "xb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return str(path.resolve())
 
 
 def _import(request: HttpRequest, cap: _UploadCap) -> HttpResponse:

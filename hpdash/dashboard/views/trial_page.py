@@ -18,7 +18,7 @@ from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import trial_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.trial_failures import log_tail_lines
-from hpdash.selectors.trials import job_curves
+from hpdash.selectors.trials import job_curves, trial_measurements_so_far
 
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -48,12 +48,12 @@ def _figure(job: Job, trial: Trial) -> dict[str, Any]:
 
 
 def _summary_context(job: Job, trial: Trial, path: Path) -> dict[str, Any]:
-    latest = trial.measurements.order_by("-reported_at", "-id").values_list(
-        "step", "value").first()
+    so_far = trial_measurements_so_far(trial=trial)
+    latest = so_far.latest
     failed = trial.state == TrialState.FAILED
     return {
         "job": job, "trial": trial, "live": trial.state in ACTIVE_TRIAL_STATES,
-        "n_measurements": trial.measurements.count(),
+        "n_measurements": so_far.reported,
         "value": display_number(trial.final_value), "value_full": full_number(trial.final_value),
         "latest": None if latest is None else {"step": latest[0], "value": display_number(
             latest[1]), "full": full_number(latest[1])},

@@ -1,0 +1,114 @@
+"""The job page's filters and sort in its URL's query string, so a filtered view can be shared:
+
+``state=SUCCEEDED`` · ``metric__gte=0.9`` · ``metric__lte=`` · ``step__gte=`` · ``step__lte=`` ·
+``param.<name>__gte=`` · ``param.<name>__lte=`` · ``param.<name>=<value>`` (exact; categorical
+values verbatim) · ``sort=`` one of ``trial``, ``metric``, ``step``, ``duration``,
+``param.<name>``, with ``-`` for descending (default: best first).
+
+:func:`parse_filter` reads them into the selector's :class:`~hpdash.selectors.trial_table.
+TrialFilter` and :class:`~hpdash.selectors.trial_table.TrialSort`, and
+:meth:`TableQuery.querystring` writes them back for the page's links."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from hpdash.core.spec import HyperparameterSpec, ParameterSpec
+from hpdash.core.states import TrialState
+from hpdash.selectors.trial_table import SORT_COLUMNS, ParamCondition, TrialFilter, TrialSort
+
+# The page's other query keys: not filters.
+PAGE_KEYS = frozenset({"page", "sort", "trials", "format", "compare", "since", "x", "y"})
+_NUMERIC_FILTERS = {"metric__gte": float, "metric__lte": float, "step__gte": int,
+                    "step__lte": int}
+
+
+class FilterError(ValueError):
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass
+class TableQuery:
+    """The parsed, validated filters and sort; ``active`` holds the filters as given (by query
+    key), ``errors`` what is wrong with a key (the dashboard shows them next to the filter
+    instead of failing)."""
+
+    where: TrialFilter = field(default_factory=TrialFilter)
+    order: TrialSort | None = None
+    sort: str = ""
+    active: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def querystring(self, **override: str) -> str:
+        params = {**self.active, **({"sort": self.sort} if self.sort else {}), **override}
+        return urlencode({k: v for k, v in params.items() if v != ""})
+
+
+def _number(key: str, raw: str, cast: type) -> float | int:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise FilterError(key, f"{raw!r} is not a number") from None
+    if not math.isfinite(value):  # int(inf) would raise OverflowError: a 500
+        raise FilterError(key, f"{raw!r} is not a finite number")
+    return int(value) if cast is int else value
+
+
+def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQuery:
+    out = TableQuery()
+    names = {p.name: p for p in spec.params}
+    conditions: dict[str, Any] = {}
+    params: list[ParamCondition] = []
+    for key, value in query.items():
+        raw = value.strip()
+        if raw == "" or key in PAGE_KEYS:
+            continue
+        try:
+            if key == "state":
+                if raw not in {s.value for s in TrialState}:
+                    raise FilterError(key, f"unknown state {raw!r}")
+                conditions["state"] = TrialState(raw)
+            elif key in _NUMERIC_FILTERS:
+                conditions[key.replace("__", "_")] = _number(key, raw, _NUMERIC_FILTERS[key])
+            elif key.startswith("param."):
+                params.append(_param_condition(key, raw, names))
+            else:
+                raise FilterError(key, f"unknown filter {key!r}")
+            out.active[key] = raw
+        except FilterError as exc:
+            out.errors[exc.key] = str(exc)
+    out.where = dataclasses.replace(TrialFilter(params=tuple(params)), **conditions)
+    sort = query.get("sort", "")
+    column = sort.lstrip("-")
+    param = column.removeprefix("param.") if column.startswith("param.") else None
+    if sort and column not in SORT_COLUMNS and param not in names:
+        out.errors["sort"] = f"cannot sort by {sort!r}"
+    elif sort:
+        out.sort = sort
+        out.order = TrialSort(column=column, descending=sort.startswith("-"), param=param)
+    return out
+
+
+def _param_condition(key: str, raw: str, names: Mapping[str, ParameterSpec]) -> ParamCondition:
+    rest = key[len("param."):]
+    name, _, op = rest.partition("__")
+    p = names.get(name)
+    if p is None:
+        raise FilterError(key, f"no parameter {name!r} in this job")
+    ptype = p.type
+    if op in ("gte", "lte"):
+        if ptype == "CATEGORICAL":
+            raise FilterError(key, f"{name} is categorical: use param.{name}=<value>")
+        return ParamCondition(name, "gte" if op == "gte" else "lte", _number(key, raw, float))
+    if op:
+        raise FilterError(key, f"unknown comparison {op!r} (use __gte, __lte or =)")
+    if ptype == "CATEGORICAL":
+        return ParamCondition(name, "eq", raw)
+    return ParamCondition(name, "eq", _number(key, raw, int if ptype == "INTEGER" else float))
