@@ -40,8 +40,9 @@ def jobs_overview(*, user: Any, state: str = "", search: str = "") -> QuerySet[J
 
 
 def jobs_in_project(*, user: Any, project: str) -> QuerySet[Job]:
-    """The project's jobs, newest first (empty if ``user`` may not see the project)."""
-    return visible_jobs(user).filter(project__name=project)
+    """The project's jobs, newest first (empty if ``user`` may not see the project), each with
+    the job it resumes (an API family shows what a resumed job took from it)."""
+    return visible_jobs(user).filter(project__name=project).select_related("previous_job")
 
 
 def jobs_resumable(*, user: Any) -> list[tuple[str, str, str, str, str]]:

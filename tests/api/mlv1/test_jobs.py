@@ -119,3 +119,30 @@ def test_a_duplicate_json_key_is_a_400_naming_the_key(client, auth):
     err = resp.json()["error"]
     assert err["status"] == "INVALID_ARGUMENT" and "Duplicate key 'jobId'" in err["message"]
     assert err["details"][0]["fieldViolations"][0]["field"] == "jobId"
+
+
+def test_a_resumed_job_shows_what_it_took_from_the_job_it_resumes(client, auth):
+    from hpdash.models import Job
+
+    first = {"jobId": "first", "trainingInput": {"pythonModule": "m", "hyperparameters": {
+        "goal": "MINIMIZE", "hyperparameterMetricTag": "loss", **JOB["trainingInput"][
+            "hyperparameters"]}}}
+    assert post(client, auth, first).status_code == 200
+    Job.objects.filter(job_id="first").update(state="SUCCEEDED")
+    resumed = {"jobId": "second", "trainingInput": {"pythonModule": "m", "hyperparameters": {
+        "resumePreviousJobId": "first", "maxTrials": 3}}}
+    assert post(client, auth, resumed).status_code == 200
+    got = client.get("/v1/projects/p/jobs/second", **auth).json()
+    listed = client.get("/v1/projects/p/jobs?filter=jobId=second", **auth).json()["jobs"][0]
+    for job in (got, listed):
+        hp = job["trainingInput"]["hyperparameters"]
+        assert (hp["goal"], hp["hyperparameterMetricTag"], hp["maxTrials"]) == (
+            "MINIMIZE", "loss", 3)
+        assert [p["parameterName"] for p in hp["params"]] == ["x"]
+    assert client.get("/v1/projects/p/jobs?filter=trainingInput.hyperparameters.goal=MINIMIZE",
+                      **auth).json()["jobs"][0]["jobId"] == "second"
+
+
+def test_a_method_a_path_lacks_is_unimplemented_but_only_to_a_caller_with_a_token(client, auth):
+    assert client.delete("/v1/projects/p/jobs/j1").status_code == 401
+    assert client.delete("/v1/projects/p/jobs/j1", **auth).status_code == 501
