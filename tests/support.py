@@ -8,7 +8,7 @@ from django.contrib.auth.models import Permission, User
 
 from hpdash.core.spec import parse_job
 from hpdash.core.spec.stored import definition_to_json
-from hpdash.models import Job
+from hpdash.models import Job, Project
 from hpdash.services.jobs import job_create
 
 
@@ -26,8 +26,18 @@ def submit_ml_job(*, project: str, data: Any, owner: User | None = None) -> Job:
     return job_create(project=project, spec=parse_job(data), owner=owner)
 
 
-def ml_job_fields(training_input: dict[str, Any]) -> dict[str, Any]:
-    """The ``Job`` columns that hold an ml v1 ``trainingInput``, for tests that write job rows
-    directly (a job in a given state, bulk rows)."""
-    new = parse_job({"jobId": "row", "trainingInput": training_input})
-    return {"definition_json": definition_to_json(new.definition), "request": dict(new.request)}
+def job_row(job_id: str, hyperparameters: dict[str, Any], *, project: str = "p",
+            **columns: Any) -> Job:
+    """A job row written directly (in a given state, with hand-made trials), its columns taken
+    from the parsed ``hyperparameters`` unless given."""
+    new = parse_job({"jobId": job_id, "trainingInput": {"pythonModule": "m",
+                                                        "hyperparameters": hyperparameters}})
+    hp = new.definition.hyperparameters
+    fields: dict[str, Any] = {
+        "goal": hp.goal, "metric_tag": hp.metric_tag, "algorithm": hp.algorithm,
+        "max_trials": hp.max_trials, "max_parallel_trials": hp.max_parallel_trials,
+        "max_failed_trials": hp.max_failed_trials, "seed": 1,
+        "definition_json": definition_to_json(new.definition), "request": dict(new.request),
+        **columns}
+    Project.objects.get_or_create(name=project)
+    return Job.objects.create(project_id=project, job_id=job_id, **fields)

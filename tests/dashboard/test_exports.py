@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from support import ml_job_fields
+from support import job_row
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Measurement, Project, Trial
@@ -22,10 +22,7 @@ URL = "/projects/p/jobs/j/trials."
 def job(django_user_model) -> Job:
     alice = django_user_model.objects.create_user("alice")
     Project.objects.create(name="p").members.add(alice)
-    project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id="j", **ml_job_fields({
-        "pythonModule": "m", "hyperparameters": HP}), goal="MAXIMIZE", metric_tag="acc",
-        algorithm="RANDOM_SEARCH", max_trials=4, max_parallel_trials=1, seed=1)
+    job = job_row("j", {**HP, "algorithm": "RANDOM_SEARCH"})
     now = timezone.now()
     t1 = Trial.objects.create(job=job, trial_id=1, state=TrialState.SUCCEEDED,
                               params={"lr": 0.1}, final_value=0.93, final_step=16)

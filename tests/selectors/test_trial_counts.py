@@ -7,10 +7,10 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
-from support import ml_job_fields
+from support import job_row
 
 from hpdash.core.states import TrialState
-from hpdash.models import Job, Project, Trial
+from hpdash.models import Job, Trial
 from hpdash.selectors.jobs import jobs_overview
 from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 
@@ -24,10 +24,7 @@ STATES = [TrialState.SUCCEEDED, TrialState.SUCCEEDED, TrialState.FAILED, TrialSt
 
 @pytest.fixture
 def job() -> Job:
-    project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id="counted", **ml_job_fields({
-        "pythonModule": "m", "hyperparameters": HP}), goal="MINIMIZE", metric_tag="loss",
-        algorithm="ALGORITHM_UNSPECIFIED", max_trials=8, max_parallel_trials=2, seed=1)
+    job = job_row("counted", {**HP, "hyperparameterMetricTag": "loss", "maxParallelTrials": 2})
     for tid, state in enumerate(STATES, 1):
         Trial.objects.create(job=job, trial_id=tid, state=state, params={"x": 0.5},
                              final_value=0.3 if tid == 1 else 0.1 * tid,

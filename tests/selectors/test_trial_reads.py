@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
-from support import ml_job_fields
+from support import job_row
 
 from hpdash.core.states import TrialState
 from hpdash.dashboard.charts import _rank
-from hpdash.models import Job, Measurement, Project, Trial
+from hpdash.models import Job, Measurement, Trial
 from hpdash.selectors.trial_points import trial_points
 from hpdash.selectors.trial_table import TrialFilter, best_trials, filtered_trials
 from hpdash.selectors.trials import (
@@ -29,11 +29,7 @@ HP = {"goal": "MAXIMIZE", "maxTrials": 10, "params": [
 
 
 def make_job(goal: str) -> Job:
-    project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id=f"j-{goal}", **ml_job_fields({
-        "pythonModule": "m", "hyperparameters": {**HP, "goal": goal}}), goal=goal,
-        metric_tag="acc", algorithm="ALGORITHM_UNSPECIFIED", max_trials=10,
-        max_parallel_trials=1, seed=1)
+    job = job_row(f"j_{goal}", {**HP, "goal": goal}, metric_tag="acc")
     rows = [  # id, state, final value (a running or failed trial's is its latest, not final)
         (1, TrialState.SUCCEEDED, 0.5), (2, TrialState.RUNNING, 0.99),
         (3, TrialState.SUCCEEDED, 0.7), (4, TrialState.FAILED, 0.01),

@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from support import ml_job_fields
+from support import job_row
 
 from hpdash.core.states import TrialState
-from hpdash.models import Job, Project, Trial
+from hpdash.models import Job, Trial
 from hpdash.selectors.trial_table import (
     ParamCondition,
     TrialFilter,
@@ -29,10 +29,7 @@ HP = {"goal": "MAXIMIZE", "maxTrials": 10, "params": [
 
 @pytest.fixture
 def job() -> Job:
-    project, _ = Project.objects.get_or_create(name="p")
-    job = Job.objects.create(project=project, job_id="j", **ml_job_fields({
-        "pythonModule": "m", "hyperparameters": HP}), goal="MAXIMIZE", metric_tag="acc",
-        algorithm="ALGORITHM_UNSPECIFIED", max_trials=10, max_parallel_trials=1, seed=1)
+    job = job_row("j", HP, metric_tag="acc")
     t0 = timezone.now()
     rows = [  # id, units, lr, opt, value, step, seconds
         (1, 8, 0.01, "adam", 0.90, 100, 50), (2, 20, 0.1, "sgd", 0.95, 100, 80),
