@@ -215,3 +215,17 @@ def test_a_tag_naming_a_run_that_never_appears_fails_the_trial_and_names_the_run
     assert trial.state == TrialState.FAILED
     assert trial.failure_reason == ('no metric "eval/epoch_accuracy" reported (TensorBoard runs '
                                     'under the job dir: "train", "validation")')
+
+
+def test_a_trial_reporting_another_tag_fails_naming_what_it_reported_and_the_closest(
+        fake_queue):
+    job = submit_ml_job(project="tier", data={"jobId": "wrong_tag", "trainingInput": {
+        "pythonModule": "e2etrainer.quadratic", "packageUris": [TRAINERS],
+        "hyperparameters": {"goal": "MAXIMIZE", "hyperparameterMetricTag": "scores",
+                            "maxTrials": 1, "algorithm": "RANDOM_SEARCH", "params": XY}}})
+    fake_queue()
+    (trial,) = job.trials.all()
+    assert trial.state == TrialState.FAILED
+    assert trial.failure_reason == (
+        'no metric "scores" reported (the trainer reported "score" through hypertune; did you '
+        'mean the metric tag "score"?)')

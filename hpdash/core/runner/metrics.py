@@ -12,6 +12,11 @@ import json
 import math
 from dataclasses import dataclass
 
+# What cloudml-hypertune writes into every record beside the metric (not a metric).
+BOOKKEEPING_KEYS = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
+# Other tags remembered, at most (a trainer may report many).
+MAX_OTHER_TAGS = 50
+
 
 @dataclass(frozen=True)
 class Measurement:
@@ -26,6 +31,10 @@ class HypertuneFollower:
         self.tag = tag
         self._seen: set[tuple[object, ...]] = set()
         self.rejected: list[str] = []  # why records were refused, newest last
+        # Tags the trainer reported that are not the metric's, in the order they came: the
+        # likeliest reason for a trial without its metric is a tag that differs ("accuracy"
+        # reported, "acc" configured).
+        self.other_tags: list[str] = []
 
     def poll(self) -> list[Measurement]:
         """Measurements reported since the last poll, in file order."""
@@ -43,7 +52,10 @@ class HypertuneFollower:
                 record = json.loads(line)
             except ValueError:
                 continue  # partial write; complete next time
-            if not isinstance(record, dict) or self.tag not in record:
+            if not isinstance(record, dict):
+                continue
+            if self.tag not in record:
+                self._note_other_tags(record)
                 continue
             key = (record.get("timestamp"), record.get("global_step"), str(record[self.tag]))
             if key in self._seen:
@@ -53,6 +65,12 @@ class HypertuneFollower:
             if m is not None:
                 new.append(m)
         return new
+
+    def _note_other_tags(self, record: dict[str, object]) -> None:
+        for key in record:
+            if (key not in BOOKKEEPING_KEYS and key not in self.other_tags
+                    and len(self.other_tags) < MAX_OTHER_TAGS):
+                self.other_tags.append(str(key))
 
     def _measurement(self, record: dict[str, object]) -> Measurement | None:
         raw_value = record[self.tag]

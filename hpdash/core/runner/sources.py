@@ -11,6 +11,8 @@ Each of its TensorBoard runs is a series of its own, and one of them is the metr
 
 from __future__ import annotations
 
+import difflib
+
 from .metrics import HypertuneFollower, Measurement
 from .tbruns import RunChooser
 from .tfevents import TfEventsFollower
@@ -58,11 +60,21 @@ class MetricSources:
 
     def seen(self) -> str:
         """What was found instead of the metric, for a trial that reported none ("" if
-        nothing): the TensorBoard runs under the job dir."""
+        nothing): the tags reported through hypertune (with the closest to the metric's tag as
+        a suggestion), and the TensorBoard runs under the job dir."""
+        parts = []
+        others = self.hypertune.other_tags
+        if others:
+            shown = ", ".join(f'"{t}"' for t in others[:10])
+            more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+            closest = difflib.get_close_matches(self.tag, others, n=1, cutoff=0.3)
+            hint = f'; did you mean the metric tag "{closest[0]}"?' if closest else ""
+            parts.append(f"the trainer reported {shown}{more} through hypertune{hint}")
         runs = self.tfevents.runs if self.tfevents else []
-        if not runs:
-            return ""
-        return "TensorBoard runs under the job dir: " + ", ".join(f'"{r}"' for r in runs)
+        if runs:
+            parts.append("TensorBoard runs under the job dir: " +
+                         ", ".join(f'"{r}"' for r in runs))
+        return "; ".join(parts)
 
     @property
     def rejected(self) -> list[str]:

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 from keras_runs import KERAS_RUNS, keras_expected
 from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -46,3 +47,33 @@ def test_hypertune_still_wins_when_it_reports_first(tmp_path):
     s = MetricSources(str(tmp_path / "metrics"), "acc", str(tmp_path / "job"))
     assert poll_all(s) == ("hypertune", [(1, 0.9)])
     assert s.take_notes() == [] and s.seen() == ""
+
+
+def _report(path: Path, **metrics: float) -> None:
+    record = {"timestamp": 1.0, "trial": "1", "global_step": "1", **metrics}
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def test_the_tags_reported_instead_are_named_with_the_closest_as_a_suggestion(tmp_path):
+    metrics = tmp_path / "output.metrics"
+    _report(metrics, accuracy=0.9)
+    _report(metrics, loss=0.3)
+    sources = MetricSources(str(metrics), "acc", None)
+    assert sources.poll() == ("hypertune", [])
+    assert sources.seen() == ('the trainer reported "accuracy", "loss" through hypertune; did '
+                              'you mean the metric tag "accuracy"?')
+
+
+def test_nothing_is_suggested_when_no_reported_tag_is_close(tmp_path):
+    metrics = tmp_path / "output.metrics"
+    _report(metrics, zzz=1.0)
+    sources = MetricSources(str(metrics), "accuracy", None)
+    sources.poll()
+    assert sources.seen() == 'the trainer reported "zzz" through hypertune'
+
+
+def test_a_trainer_that_reported_nothing_has_nothing_to_show(tmp_path):
+    sources = MetricSources(str(tmp_path / "none.metrics"), "accuracy", None)
+    sources.poll()
+    assert sources.seen() == ""
