@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from hpdash.core.spec import HyperparameterSpec, JobDefinition
 from hpdash.core.spec.stored import definition_from_json
+from hpdash.core.spec.types import ALGORITHMS
 from hpdash.core.states import FINAL_JOB_STATES, JobState, StopReason, TrialState
 
 JOB_STATE_CHOICES = [(s.value, s.value) for s in JobState]
@@ -91,6 +92,11 @@ class Job(models.Model):
     @property
     def spec(self) -> HyperparameterSpec:
         return self.definition.hyperparameters
+
+    @property
+    def algorithm_label(self) -> str:
+        """What people call the algorithm ("Bayesian optimisation" for ALGORITHM_UNSPECIFIED)."""
+        return ALGORITHMS.get(self.algorithm, self.algorithm)
 
     @property
     def is_terminal(self) -> bool:

@@ -165,8 +165,10 @@ def jobs_table(jobs: Sequence[dict[str, Any]]) -> str:
 
 def api_error(command: str, exc: ApiError) -> str:
     """The server's message, then its field violations one per line. hpdash's validation
-    message is just the violations joined with "; ", so that is not printed twice."""
-    violations = exc.violations
+    message is just the violations joined with "; ", and a violation the message already says
+    (a bad filter's) is left out, so nothing is printed twice."""
+    violations = [(f, d) for f, d in exc.violations
+                  if not d or d not in exc.message or exc.message.startswith("Field: ")]
     lines = [f"ERROR: ({command}) {exc.status}: {exc.message}".rstrip()]
     if violations and exc.message == "; ".join(f"Field: {f} Error: {d}" for f, d in violations):
         if len(violations) == 1:

@@ -188,3 +188,11 @@ def test_describe_shows_each_trials_gpus_and_why_trials_wait():
     assert table[1].split()[-1] == "0,1" and table[2].split()[-1] == "-"
     # A job without GPUs has no GPU column.
     assert "GPUS" not in describe(job, {"gpusPerTrial": 0, "trials": []})
+
+
+def test_a_violation_the_message_already_says_is_not_printed_twice():
+    reason = "'failed' is not a job state (state values are upper case: FAILED) (at column 7)"
+    exc = ApiError(400, "INVALID_ARGUMENT", f"Invalid filter: {reason}",
+                   [("filter", reason)])
+    assert api_error("hpdash.jobs.list", exc) == (
+        f"ERROR: (hpdash.jobs.list) INVALID_ARGUMENT: Invalid filter: {reason}\n")

@@ -105,3 +105,9 @@ def test_a_failed_trial_shows_the_last_lines_of_its_log_next_to_the_exit_code(
     html = logged_in.get(PAGE).content.decode()
     assert "exit code 1" in html and "ValueError: learning rate too high" in html
     assert "[hpdash] trial 2 FAILED" not in html.split('class="stderr-tail"')[1].split("</pre>")[0]
+
+
+def test_the_summary_names_the_algorithm_in_words_with_its_api_name_on_hover(logged_in, seeded):
+    seeded(3)
+    html = logged_in.get(PAGE).content.decode()
+    assert '<dd title="RANDOM_SEARCH">Random search' in html

@@ -3,6 +3,7 @@ and submit a job through the form."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tarfile
 from pathlib import Path
@@ -626,3 +627,10 @@ def test_what_a_resumed_job_reuses_is_shown_read_only(web):
     reused = html.split('id="reused"')[1].split("</div>")[0]
     assert "MINIMIZE" in reused and "loss" in reused and "5 finished trials count" in reused
     assert "<th>x</th><td>DOUBLE 0 … 1</td>" in reused
+
+
+def test_the_early_stopping_help_names_the_rule_this_server_applies(web, settings):
+    assert "curve_bound" in web.get(URL).context["form"]["early_stopping"].help_text
+    settings.HPDASH = dataclasses.replace(settings.HPDASH, early_stopping_rule="median")
+    help_text = web.get(URL).context["form"]["early_stopping"].help_text
+    assert "median" in help_text and "curve_bound" not in help_text

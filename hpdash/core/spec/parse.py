@@ -349,7 +349,8 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str
 
     if "pythonModule" not in data:
         ctx.add(f"{path}.pythonModule", "pythonModule is required: the Python module to run "
-                                        "for each trial, such as trainer.task")
+                                        "for each trial, such as trainer.task (on the command "
+                                        "line: --module-name trainer.task)")
     if "hyperparameters" not in data:
         ctx.add(f"{path}.hyperparameters", "hyperparameters is required: hpdash runs "
                                            "hyperparameter tuning jobs")

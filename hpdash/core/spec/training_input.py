@@ -62,6 +62,11 @@ def _check_local_location(ctx: Ctx, value: Any, path: str) -> Any:
     if scheme and scheme.group(1).lower() != "file":
         kind = f"{scheme.group(1)}://" if value[scheme.end():].startswith("//") else (
             f"{scheme.group(1)}:")
+        if name == "jobDir":  # where trials write: nothing to copy, a place to choose
+            ctx.add(path, f"{name} {shown} is a {kind} location, but hpdash runs on local "
+                          "files: give a local output directory instead, as an absolute path "
+                          "or a file:// URI (each trial writes to <jobDir>/<trialId> there)")
+            return BAD
         how = " (e.g. with gsutil cp)" if kind == "gs://" else ""
         ctx.add(path, f"{name} {shown} is a {kind} location, but hpdash runs on local files: "
                       f"copy it to this machine{how} and give its absolute path or a file:// "

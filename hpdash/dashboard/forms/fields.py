@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.forms import formset_factory
 
 from hpdash.core.spec.parse import PROJECT_PATTERN
@@ -191,8 +192,6 @@ class JobForm(forms.Form):
         "labels": "key=value, one per line.",
         "max_failed_trials": "Blank or 0: hpdash decides (a failing first trial, or too many "
                              "failures, fail the job).",
-        "early_stopping": "Stop trials whose intermediate metric falls behind "
-                          "(median stopping rule).",
         "resume_from": "Continue a finished job of the same project: its trials count as "
                        "history, and goal, metric tag, algorithm and parameters are taken from "
                        "it (parameter rows may be left empty).",
@@ -216,6 +215,10 @@ class JobForm(forms.Form):
             self.fields[name].label = label
         for name, text in self.help.items():
             self.fields[name].help_text = text
+        self.fields["early_stopping"].help_text = (
+            "Stop trials whose intermediate metric cannot catch up, by this server's rule, "
+            f"{settings.HPDASH.early_stopping_rule} (HPDASH_EARLY_STOPPING_RULE; the README's "
+            "Early stopping explains each rule).")
         widget = self.fields["resume_from"].widget
         assert isinstance(widget, ResumeSelect)
         choices: list[tuple[str, str]] = [("", "— none —")]

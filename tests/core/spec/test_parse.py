@@ -416,10 +416,10 @@ def test_parse_labels_validates_a_labels_patch() -> None:
 # TrainingInput: the fields hpdash runs with
 
 
-def test_it_requires_a_python_module() -> None:
+def test_it_requires_a_python_module_and_names_the_flag_a_gcloud_user_knows() -> None:
     field, message = only_violation(make_job(pythonModule=None))
     assert field == "trainingInput.pythonModule"
-    assert "pythonModule is required" in message
+    assert "pythonModule is required" in message and "--module-name" in message
 
 
 @pytest.mark.parametrize("module", ["trainer.task", "task", "my_pkg.sub2.main_"])
@@ -493,10 +493,11 @@ def test_it_accepts_a_local_job_dir() -> None:
     assert local_path("/tmp/out") == "/tmp/out"
 
 
-def test_it_rejects_a_gcs_job_dir() -> None:
+def test_it_rejects_a_gcs_job_dir_and_asks_for_a_local_output_directory() -> None:
     field, message = only_violation(make_job(jobDir="gs://b/census"))
     assert field == "trainingInput.jobDir"
     assert "hpdash runs on local files" in message
+    assert "give a local output directory" in message and "gsutil" not in message
 
 
 def test_it_requires_hyperparameters_because_hpdash_only_tunes() -> None:
