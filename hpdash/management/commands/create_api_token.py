@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandParser
 
+from hpdash.management.database import require_migrated_database
 from hpdash.models import ApiToken
 
 
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="", help="a note to tell tokens apart")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         User = get_user_model()
         user, created = User.objects.get_or_create(username=options["username"])
         if created:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from hpdash.management.database import require_migrated_database
 from hpdash.models import ApiToken, hash_token
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("token_or_prefix")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        require_migrated_database()
         value = options["token_or_prefix"]
         rows = ApiToken.objects.filter(token_hash=hash_token(value), revoked=False)
         if not rows.exists():
