@@ -8,6 +8,7 @@ import json
 import pytest
 
 from hpdash.core.states import JobState, TrialState
+from hpdash.dashboard.numbers import display_number
 
 PAGE = "/projects/demo/jobs/demo/"
 
@@ -111,3 +112,21 @@ def test_the_summary_names_the_algorithm_in_words_with_its_api_name_on_hover(log
     seeded(3)
     html = logged_in.get(PAGE).content.decode()
     assert '<dd title="RANDOM_SEARCH">Random search' in html
+
+
+def test_the_job_list_and_compare_show_four_significant_digits_with_the_full_value_on_hover(
+        logged_in, seeded):
+    import re
+
+    job = seeded(3)
+    best = max(t.final_value for t in job.trials.all())
+    listed = logged_in.get("/").content.decode()
+    assert f'title="{best!r}">{display_number(best)}</td>' in listed
+    assert f">{best!r}<" not in listed
+    compare = logged_in.get(PAGE + "compare?trials=1&trials=2").content.decode()
+    trial = job.trials.get(trial_id=1)
+    assert (f'<span title="{trial.final_value!r}">{display_number(trial.final_value)}</span>'
+            in compare)
+    lr = trial.params["learning_rate"]
+    cells = re.findall(r'<td class="[^"]*" title="([^"]*)">([^<]*)</td>', compare)
+    assert (repr(lr), display_number(lr)) in cells

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import JobState
 from hpdash.dashboard import charts, exports
+from hpdash.dashboard.numbers import display_param
 from hpdash.dashboard.trial_table import parse_filter
 from hpdash.dashboard.views.common import job_or_404, trial_or_404
 from hpdash.dashboard.views.job_page import job_detail
@@ -93,8 +94,10 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
     spec = job.spec
     rows = []
     for p in spec.params:
-        values = [format_value(p, t.params[p.name]) for t in trials]
-        rows.append({"name": p.name, "values": values, "differs": len(set(values)) > 1})
+        values = [format_value(p, t.params[p.name]) for t in trials]  # what the trainer got
+        shown = [display_param(p, t.params[p.name]) for t in trials]
+        rows.append({"name": p.name, "values": list(zip(shown, values, strict=True)),
+                     "differs": len(set(values)) > 1})
     curves = job_curves(job=job, trial_ids=[t.trial_id for t in trials])
     figure = charts.curves_figure(curves, [t.trial_id for t in trials if t.is_stopped_early],
                                   job.metric_tag, title="Learning curves, overlaid")
