@@ -160,6 +160,12 @@ class Trial(models.Model):
         return f"{self.job} trial {self.trial_id}"
 
     @property
+    def attempt_number(self) -> int:
+        """The attempt as people count it, from 1 (``attempt`` counts re-queues from 0): the
+        trial page and the trial's log both say this number."""
+        return self.attempt + 1
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.start_time and self.end_time:
             return (self.end_time - self.start_time).total_seconds()

@@ -271,7 +271,7 @@ class TrialRun:
         """Run the attempt.  None when it no longer owns the trial (nothing to record)."""
         trial = self.trial
         self.log.path.parent.mkdir(parents=True, exist_ok=True)
-        self.log.note(f"trial {trial.trial_id} attempt {trial.attempt} on {worker_name()}")
+        self.log.note(f"trial {trial.trial_id} attempt {trial.attempt_number} on {worker_name()}")
         executor = executor_for_training(self.job.definition)
         try:
             plan = self._plan(executor)
@@ -377,15 +377,15 @@ class TrialRun:
     def _conclude(self, process: ProcessOutcome) -> TrialOutcome | None:
         reason = process.stop_reason
         if reason is StopReason.WORKER_SHUTDOWN:
-            self.log.note(f"attempt {self.trial.attempt} stopped: the worker is shutting down; "
-                          "the trial runs again")
+            self.log.note(f"attempt {self.trial.attempt_number} stopped: the worker is shutting "
+                          "down; the trial runs again")
             self.shut_down = True
             return None
         if reason is not StopReason.SUPERSEDED and self.refused is None:
             reason = _retrying(f"reading {self.trial}'s last measurements",
                                lambda: self.metrics.collect(final=True)) or reason
         if self.refused is not None or reason is StopReason.SUPERSEDED:
-            self.log.note(f"attempt {self.trial.attempt} stopped: "
+            self.log.note(f"attempt {self.trial.attempt_number} stopped: "
                           f"{self.refused or reason}; its results are not recorded")
             return None
         outcome = self._decide(process, reason)

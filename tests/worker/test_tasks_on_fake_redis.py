@@ -136,7 +136,8 @@ def test_a_superseded_attempt_stops_its_trainer_and_leaves_the_rerun_alone(fake_
     steps = list(trial.measurements.order_by("id").values_list("step", flat=True))
     assert steps == list(range(1, 31))  # the re-run's curve alone, once
     log = DataLayout(settings.DATA_DIR).trial_log("tier", "stale", 1).read_text()
-    assert "attempt 0 stopped: superseded; its results are not recorded" in log
+    assert "attempt 1 stopped: superseded; its results are not recorded" in log
+    assert "trial 1 attempt 2 on " in log, "the log counts attempts as the trial page does"
 
 
 def test_a_busy_database_while_the_trainer_runs_loses_no_measurement(fake_queue, monkeypatch):
