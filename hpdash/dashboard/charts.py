@@ -269,11 +269,17 @@ def curves_figure(curves: dict[int, list[tuple[int, float]]], stopped: Iterable[
             "marker": {"size": [4] * (len(pts) - 1) + [10 if early else 4],
                        "symbol": ["circle"] * (len(pts) - 1) + ["x" if early else "circle"]},
         })
+    if not data:
+        return empty_figure(title, message=NO_MEASUREMENTS)
     return {"data": data, "layout": _layout(title, xaxis={"title": {"text": "step"}},
                                             yaxis={"title": {"text": metric}})}
 
 
 NO_MATCH = "No trials match the filter"
+NO_TRIALS = "No trials yet"
+NO_FINISHED = "No finished trials yet"
+NO_FINISHED_MATCH = "No finished trials match the filter"
+NO_MEASUREMENTS = "No measurements yet"
 
 
 def empty_figure(title: str, height: int = 340, message: str = NO_MATCH) -> dict[str, Any]:

@@ -11,6 +11,10 @@ from typing import Any
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.dashboard import insight
 from hpdash.dashboard.charts import (
+    NO_FINISHED,
+    NO_FINISHED_MATCH,
+    NO_MATCH,
+    NO_TRIALS,
     curve_trial_ids,
     curves_figure,
     empty_figure,
@@ -34,18 +38,16 @@ def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids
     metric = job.metric_tag
     shown_ids = {p.trial_id for p in points}
     tied = [i for i in best_ids if i in shown_ids]
+    filtered = where != TrialFilter()
     if not points:
-        return {"history": empty_figure("Optimization history"),
-                "parallel": empty_figure("Parallel coordinates", height=420),
-                "curves": empty_figure("Learning curves"),
-                "slices": [empty_figure(f"{metric} vs {p.name}", height=280)
-                           for p in spec.params],
-                "importance": empty_figure("Parameter importance", height=280),
-                **({"contour": empty_figure("Contour", height=420)}
-                   if len(spec.params) > 1 else {})}
+        return _empty_figures(spec, metric, NO_MATCH if filtered else NO_TRIALS)
     extra = [recommended] if recommended in shown_ids else []
     curve_ids = curve_trial_ids(points, job.maximize, extra)
     curves = job_curves(job=job, trial_ids=curve_ids)
+    if all(p.value is None for p in points):  # running or failed trials only: no metric yet
+        return {**_empty_figures(spec, metric, NO_FINISHED_MATCH if filtered else NO_FINISHED),
+                "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
+                                        metric, tied)}
     return {
         "history": history_figure(points, job.maximize, metric, tied),
         "parallel": parallel_figure(points, spec, job.maximize, metric, active),
@@ -54,6 +56,18 @@ def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids
         "slices": slice_figures(points, spec, job.maximize, metric),
         **_insight(points, spec, job.maximize, metric),
     }
+
+
+def _empty_figures(spec: HyperparameterSpec, metric: str, message: str) -> dict[str, Any]:
+    """Every figure, with no data and no axes: only ``message``."""
+    return {"history": empty_figure("Optimization history", message=message),
+            "parallel": empty_figure("Parallel coordinates", height=420, message=message),
+            "curves": empty_figure("Learning curves", message=message),
+            "slices": [empty_figure(f"{metric} vs {p.name}", height=280, message=message)
+                       for p in spec.params],
+            "importance": empty_figure("Parameter importance", height=280, message=message),
+            **({"contour": empty_figure("Contour", height=420, message=message)}
+               if len(spec.params) > 1 else {})}
 
 
 def _insight(points: list[Any], spec: HyperparameterSpec, maximize: bool, metric: str

@@ -130,3 +130,21 @@ def test_the_job_list_and_compare_show_four_significant_digits_with_the_full_val
     lr = trial.params["learning_rate"]
     cells = re.findall(r'<td class="[^"]*" title="([^"]*)">([^<]*)</td>', compare)
     assert (repr(lr), display_number(lr)) in cells
+
+
+def test_a_job_without_finished_trials_says_so_and_draws_no_axes(logged_in, seeded):
+    from hpdash.models import Measurement
+
+    job = seeded(3)
+    Measurement.objects.filter(trial__job=job).delete()
+    job.trials.update(state=TrialState.RUNNING, final_value=None, final_step=None)
+    figures = json.loads(logged_in.get(PAGE, {"format": "figures"}).content)
+    for fig in [figures["history"], figures["parallel"], *figures["slices"]]:
+        assert fig["data"] == [] and fig["layout"]["xaxis"] == {"visible": False}
+        assert fig["layout"]["annotations"][0]["text"] == "No finished trials yet"
+    assert figures["curves"]["layout"]["annotations"][0]["text"] == "No measurements yet"
+    trial_page = logged_in.get(PAGE + "trials/1/").content.decode()
+    assert "No measurements yet" in trial_page
+    filtered = json.loads(logged_in.get(PAGE, {"format": "figures", "state": "RUNNING"}).content)
+    assert filtered["history"]["layout"]["annotations"][0]["text"] == (
+        "No finished trials match the filter")
