@@ -60,3 +60,19 @@ def test_a_failed_trial_shows_the_last_lines_it_wrote_next_to_the_exit_code(clie
     html = client.get(URL).content.decode()
     reason = html.split('id="failure-reason"')[1].split("</div>")[0]
     assert "exit code 1" in reason and "KeyError: &#x27;lr&#x27;" in reason
+
+
+def test_a_cancelled_trial_is_stopped_not_failed_and_its_last_value_is_greyed(
+        client, running):
+    trial, _ = running
+    Measurement.objects.create(trial=trial, step=7, value=0.5, reported_at=timezone.now())
+    trial.state, trial.failure_reason = TrialState.CANCELLED, "job cancelled"
+    trial.final_value, trial.final_step = 0.5, 7
+    trial.save()
+    html = client.get(URL).content.decode()
+    assert 'id="stop-reason">Stopped: job cancelled</p>' in html
+    assert "Failure:" not in html
+    assert '<span class="muted" title="0.5">0.5</span> <span class="muted">latest, at step 7' in (
+        html)
+    table = client.get("/projects/demo/jobs/demo/").content.decode()
+    assert '<span class="muted">stopped: job cancelled</span>' in table
