@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn, TextIO
 
 from hpdash import __version__
@@ -259,8 +260,10 @@ def cmd_submit(ctx: _Context) -> int:
         use_chief_in_tf_config=a.use_chief_in_tf_config)
     jobspec.build_job(config, opts)  # usage errors (labels, tiers) before a slow build
     built: list[str] = []
+    staged_before: set[Path] = set()
     if a.package_path:
         root = a.staging_dir or packaging.default_staging_root()
+        staged_before = packaging.staged_files(root, a.job)
         built = packaging.build_and_stage(a.package_path, root, a.job)
         for path in built:
             ctx.status(f"Built {a.package_path} into {path}")
@@ -268,6 +271,9 @@ def cmd_submit(ctx: _Context) -> int:
     try:
         created = ctx.client().create_job(job)
     except ApiError as exc:
+        # A refused job leaves nothing behind; an archive staged before (the same bytes, for a
+        # job of that id that exists) is kept.
+        packaging.unstage([Path(p) for p in built if Path(p) not in staged_before])
         if any("when scaleTier is CUSTOM" in why for _, why in exc.violations):
             exc.hint = ("Add --scale-tier custom: like gcloud, the machine flags do not set "
                         "the tier for you.")

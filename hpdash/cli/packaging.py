@@ -14,6 +14,7 @@ read it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -140,6 +141,22 @@ def stage(archive: Path, staging_root: str | os.PathLike[str], job_id: str) -> P
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def staged_files(staging_root: str | os.PathLike[str], job_id: str) -> set[Path]:
+    """The archives already staged for ``job_id`` (absolute paths)."""
+    folder = Path(staging_root).expanduser().resolve() / job_id
+    if not job_id or "/" in job_id or job_id in (".", "..") or not folder.is_dir():
+        return set()
+    return {p.resolve() for p in folder.glob("*/*") if p.is_file()}
+
+
+def unstage(archives: list[Path]) -> None:
+    """Remove archives this submission staged, and their checksum folder once empty."""
+    for archive in archives:
+        archive.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: another archive of the same build
+            archive.parent.rmdir()
 
 
 def build_and_stage(package_path: str, staging_root: str | os.PathLike[str], job_id: str

@@ -248,3 +248,35 @@ def test_a_custom_tier_violation_adds_the_flag_to_use(stub: StubServer):
         f"ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: Field: "
         f"trainingInput.workerCount Error: {why}",
         "Add --scale-tier custom: like gcloud, the machine flags do not set the tier for you."]
+
+
+def test_a_refused_submission_removes_the_archive_it_staged(stub: StubServer, tmp_path: Path):
+    pkg = tmp_path / "src" / "trainer"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    staging = tmp_path / "staging"
+    stub.responder = lambda seen: (400, {"error": {
+        "code": 400, "status": "INVALID_ARGUMENT", "message": "bad module",
+        "details": [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+            {"field": "trainingInput.pythonModule", "description": "bad module"}]}]}})
+    code, _, _ = run("--url", stub.url, "jobs", "submit", "training", "j", "--module-name",
+                     "trainer.task", "--package-path", str(pkg), "--staging-dir", str(staging))
+    assert code == 1
+    assert [p for p in staging.rglob("*") if p.is_file()] == []
+
+
+def test_a_refused_resubmission_keeps_what_an_earlier_one_staged(stub: StubServer,
+                                                                  tmp_path: Path):
+    pkg = tmp_path / "src" / "trainer"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    staging = tmp_path / "staging"
+    args = ("--url", stub.url, "jobs", "submit", "training", "j", "--module-name",
+            "trainer.task", "--package-path", str(pkg), "--staging-dir", str(staging))
+    stub.responder = lambda seen: (200, {"jobId": "j", "state": "QUEUED"})
+    assert run(*args)[0] == 0
+    [uri] = stub.requests[0].body["trainingInput"]["packageUris"]
+    stub.responder = lambda seen: (409, {"error": {"code": 409, "status": "ALREADY_EXISTS",
+                                                   "message": "exists"}})
+    assert run(*args)[0] == 1
+    assert Path(uri).is_file(), "the job that exists still runs from it"
