@@ -126,12 +126,24 @@ def failures(job: dict[str, Any], details: dict[str, Any]) -> str:
     return "\n".join(blocks)
 
 
+def _without_trials(job: dict[str, Any]) -> dict[str, Any]:
+    output = job.get("trainingOutput")
+    if not isinstance(output, dict) or not output.get("trials"):
+        return job
+    rest = {k: v for k, v in output.items() if k != "trials"}
+    if not rest:
+        return {k: v for k, v in job.items() if k != "trainingOutput"}
+    return {**job, "trainingOutput": rest}
+
+
 def describe(job: dict[str, Any], details: dict[str, Any] | None = None) -> str:
     """The job as YAML, then why its trials wait (if they do), the trials table (with each
     trial's GPUs when the job asks for some) and the failed trials' log tails.  ``details``
-    is the server's ``:hpdashDetails``."""
+    is the server's ``:hpdashDetails``.  The trials are in the table, so the YAML leaves them
+    out (``--format yaml`` prints the whole resource): a 20-trial job was 344 lines of YAML
+    before its table."""
     details = details or {}
-    out = to_yaml(job)
+    out = to_yaml(_without_trials(job))
     waiting = f"Trials wait for GPUs: {details['waiting']}\n" if details.get("waiting") else ""
     for part in (waiting, trials_table(job, details), failures(job, details)):
         if part:
