@@ -19,6 +19,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -55,6 +57,20 @@ def _term_with_parent() -> None:  # runs in the child between fork and exec
 
 
 _PR_SET_PDEATHSIG = 1
+
+
+def web_answers(url: str, timeout: float = 1.0) -> bool:
+    """Whether the web server at ``url`` serves a page (any HTTP answer below 500): "hpdash is
+    up" is said then, not when gunicorn was started (its workers import Django first)."""
+    probe = url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
+    try:
+        # S310: the URL is our own web server's, http by construction.
+        with urllib.request.urlopen(probe + "accounts/login/", timeout=timeout) as resp:  # noqa: S310
+            return bool(resp.status < 500)
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (OSError, ValueError):
+        return False
 
 
 @dataclass
@@ -178,11 +194,15 @@ class Supervisor:
             w.start()
         self.web = self._web()
         self.web.start()
-        log.info("hpdash is up: http://%s:%s/ (%d workers)", self.cfg.host, self.cfg.port,
-                 n)
+        url = f"http://{self.cfg.host}:{self.cfg.port}/"
+        log.info("starting the web server at %s (%d workers)…", url, n)
+        up = False
         last_check = time.monotonic()
         while not self.stopping:
             time.sleep(0.5)
+            if not up and web_answers(url):
+                up = True
+                log.info("hpdash is up: %s", url)
             for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
                 if not child.alive() and not self.stopping:
                     self._restart(child)
