@@ -36,15 +36,19 @@ class FilterError(ValueError):
 
 @dataclass
 class TableQuery:
-    """The parsed, validated filters and sort; ``active`` holds the filters as given (by query
-    key), ``errors`` what is wrong with a key (the dashboard shows them next to the filter
+    """The parsed, validated filters and sort; ``active`` holds the filters that apply (by
+    query key), ``given`` every filter value as typed (a wrong one stays in its field),
+    ``errors`` what is wrong with a key and ``messages`` the same for people: named by the
+    field's label, with ranges that cannot match (the dashboard shows them next to the filter
     instead of failing)."""
 
     where: TrialFilter = field(default_factory=TrialFilter)
     order: TrialSort | None = None
     sort: str = ""
     active: dict[str, str] = field(default_factory=dict)
+    given: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
 
     def querystring(self, **override: str) -> str:
         params = {**self.active, **({"sort": self.sort} if self.sort else {}), **override}
@@ -84,7 +88,10 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
             out.active[key] = raw
         except FilterError as exc:
             out.errors[exc.key] = str(exc)
+        out.given[key] = raw
     out.where = dataclasses.replace(TrialFilter(params=tuple(params)), **conditions)
+    out.messages = [f"{label(key, spec)}: {why}" for key, why in out.errors.items()]
+    out.messages += _empty_ranges(out.where, spec)
     sort = query.get("sort", "")
     column = sort.lstrip("-")
     param = column.removeprefix("param.") if column.startswith("param.") else None
@@ -94,6 +101,30 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
         out.sort = sort
         out.order = TrialSort(column=column, descending=sort.startswith("-"), param=param)
     return out
+
+
+def label(key: str, spec: HyperparameterSpec) -> str:
+    """The filter field's label on the page (``accuracy ≥`` for ``metric__gte``)."""
+    name, _, op = key.partition("__")
+    shown = {"metric": spec.metric_tag, "step": "step", "state": "State",
+             "sort": "Sort"}.get(name, name.removeprefix("param."))
+    return f"{shown} {_OPS[op]}" if op in _OPS else shown
+
+
+_OPS = {"gte": "≥", "lte": "≤"}
+
+
+def _empty_ranges(where: TrialFilter, spec: HyperparameterSpec) -> list[str]:
+    """A hint for each range whose lower bound is above its upper one (it matches no trial)."""
+    ranges: list[tuple[str, float | None, float | None]] = [
+        (spec.metric_tag, where.metric_gte, where.metric_lte),
+        ("step", where.step_gte, where.step_lte)]
+    for name in dict.fromkeys(c.name for c in where.params):
+        lows = [float(c.value) for c in where.params if c.name == name and c.op == "gte"]
+        highs = [float(c.value) for c in where.params if c.name == name and c.op == "lte"]
+        ranges.append((name, max(lows, default=None), min(highs, default=None)))
+    return [f"{name} ≥ {low:g} is above {name} ≤ {high:g}: no trial can match; swap them"
+            for name, low, high in ranges if low is not None and high is not None and low > high]
 
 
 def _param_condition(key: str, raw: str, names: Mapping[str, ParameterSpec]) -> ParamCondition:

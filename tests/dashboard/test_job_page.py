@@ -148,3 +148,12 @@ def test_a_job_without_finished_trials_says_so_and_draws_no_axes(logged_in, seed
     filtered = json.loads(logged_in.get(PAGE, {"format": "figures", "state": "RUNNING"}).content)
     assert filtered["history"]["layout"]["annotations"][0]["text"] == (
         "No finished trials match the filter")
+
+
+def test_a_wrong_filter_value_stays_in_its_field_and_the_error_names_the_field(logged_in,
+                                                                             seeded):
+    seeded(3)
+    html = logged_in.get(PAGE, {"metric__gte": "abc"}).content.decode()
+    assert 'name="metric__gte" size="8" value="abc"' in html
+    assert '<span class="error">accuracy ≥: &#x27;abc&#x27; is not a number</span>' in html
+    assert "metric__gte:" not in html

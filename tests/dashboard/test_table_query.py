@@ -55,3 +55,22 @@ def test_the_filter_round_trips_through_the_query_string():
     flt = parse_filter({"param.opt": "adam", "metric__gte": "0.9", "sort": "-step"}, SPEC)
     assert flt.querystring() == "param.opt=adam&metric__gte=0.9&sort=-step"
     assert flt.querystring(sort="trial", page="") == "param.opt=adam&metric__gte=0.9&sort=trial"
+
+
+def test_a_wrong_value_stays_typed_and_is_named_by_its_label_not_its_url_key():
+    flt = parse_filter({"metric__gte": "abc", "param.learning_rate__lte": "x"}, SPEC)
+    assert flt.given == {"metric__gte": "abc", "param.learning_rate__lte": "x"}
+    assert flt.active == {}
+    assert flt.messages == [f"{SPEC.metric_tag} ≥: 'abc' is not a number",
+                            "learning_rate ≤: 'x' is not a number"]
+
+
+def test_an_inverted_range_says_it_cannot_match_instead_of_matching_nothing_silently():
+    flt = parse_filter({"metric__gte": "0.9", "metric__lte": "0.5",
+                        "param.learning_rate__gte": "0.1", "param.learning_rate__lte": "0.01",
+                        "step__gte": "1", "step__lte": "5"}, SPEC)
+    assert not flt.errors
+    assert flt.messages == [
+        f"{SPEC.metric_tag} ≥ 0.9 is above {SPEC.metric_tag} ≤ 0.5: no trial can match; "
+        "swap them",
+        "learning_rate ≥ 0.1 is above learning_rate ≤ 0.01: no trial can match; swap them"]
