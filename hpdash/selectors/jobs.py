@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Case, Max, Min, Q, QuerySet, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import Exact
 
 from hpdash.core.states import FINAL_JOB_STATES, TrialState
 from hpdash.models import Job
@@ -22,10 +24,12 @@ def job_get(*, user: Any, project: str, job_id: str) -> Job | None:
             .filter(project__name=project, job_id=job_id).first())
 
 
-def jobs_overview(*, user: Any, state: str = "", search: str = "") -> QuerySet[Job]:
+def jobs_overview(*, user: Any, state: str = "", search: str = "",
+                  label: tuple[str, str | None] | None = None) -> QuerySet[Job]:
     """The jobs ``user`` may see, newest first, as the job list shows them: only those in
-    ``state`` and whose id contains ``search`` (when given), each with its trial counts (read
-    with :func:`hpdash.selectors.trial_counts.trial_counts`) and ``best_value``, the best final
+    ``state``, whose id contains ``search`` and that carry ``label`` (``(key, value)``, or
+    ``(key, None)`` for any value) when given, each with its trial counts (read with
+    :func:`hpdash.selectors.trial_counts.trial_counts`) and ``best_value``, the best final
     metric of its succeeded trials in its goal's direction (None before the first)."""
     succeeded = Q(trials__state=TrialState.SUCCEEDED)
     jobs = jobs_with_trial_counts(visible_jobs(user).select_related("owner")).annotate(
@@ -36,6 +40,11 @@ def jobs_overview(*, user: Any, state: str = "", search: str = "") -> QuerySet[J
         jobs = jobs.filter(state=state)
     if search:
         jobs = jobs.filter(job_id__icontains=search)
+    if label is not None:
+        key, value = label
+        # An expression, not labels__<key>: keys such as "contains" are keys, not lookups.
+        jobs = (jobs.filter(labels__has_key=key) if value is None
+                else jobs.filter(Exact(KeyTextTransform(key, "labels"), value)))
     return jobs
 
 

@@ -4,6 +4,7 @@ live in ``job_page`` and ``trial_page`` (re-exported here, where the URLs name t
 from __future__ import annotations
 
 import os
+import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -46,8 +47,13 @@ _job = job_or_404  # the short name the views below use
 def job_list(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     search = request.GET.get("q", "").strip()
+    label_text = request.GET.get("label", "").strip()
+    label = parse_label_filter(label_text)
+    if label_text and label is None:
+        messages.error(request, f"Label filter {label_text!r}: give a label key, or key=value "
+                                "(keys and values are lower-case letters, digits, '_' and '-').")
     jobs = jobs_overview(user=request.user, state=state if state in JOB_STATES else "",
-                         search=search)
+                         search=search, label=label)
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for j in page:
@@ -57,7 +63,18 @@ def job_list(request: HttpRequest) -> HttpResponse:
     live = any(not j.is_terminal for j in page)
     template = "hpdash/_job_rows.html" if request.GET.get("fragment") else "hpdash/job_list.html"
     return render(request, template, {"page": page, "rows": rows, "live": live, "state": state,
-                                      "q": search, "states": JOB_STATES})
+                                      "q": search, "label": label_text if label else "",
+                                      "states": JOB_STATES})
+
+
+_LABEL_FILTER = re.compile(r"([a-z][a-z0-9_-]{0,62})(?:=([a-z0-9_-]{0,63}))?")
+
+
+def parse_label_filter(text: str) -> tuple[str, str | None] | None:
+    """``team`` → ``("team", None)``, ``team=vision`` → ``("team", "vision")``; None for ""
+    or text that is no label (Google's label rules)."""
+    m = _LABEL_FILTER.fullmatch(text)
+    return (m.group(1), m.group(2)) if m else None
 
 
 @login_required
