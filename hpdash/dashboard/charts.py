@@ -17,6 +17,7 @@ all settled are kept, serialized, in a small per-process cache (:mod:`hpdash.das
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import json
 import math
@@ -30,7 +31,7 @@ from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import TrialState
 from hpdash.dashboard.numbers import display_number
-from hpdash.selectors.trial_points import Point
+from hpdash.selectors.trial_points import Point, Span
 from hpdash.selectors.trials import best_first_key
 
 MAX_POINTS = 2000
@@ -125,6 +126,41 @@ def history_figure(points: Sequence[Point], maximize: bool, metric: str,
         "layout": _layout(f"Optimization history ({len(scored)} trials{shown_note})",
                           xaxis={"title": {"text": "trial"}}, yaxis={"title": {"text": metric}}),
     }
+
+
+# The states' colours on the timeline (the page's state badges use the same hues).
+STATE_COLORS = {"SUCCEEDED": "#16a34a", "FAILED": "#dc2626", "RUNNING": ACCENT,
+                "CANCELLED": "#d97706", "QUEUED": MUTED}
+
+
+def timeline_figure(spans: Sequence[Span], now: dt.datetime) -> dict[str, Any]:
+    """Trials as bars over wall time, one colour per state (stopped early: hatched): shows how
+    many ran at once, the stragglers, the early stops and the gaps where nothing ran.  A
+    running trial's bar ends at ``now``."""
+    if not spans:
+        return empty_figure("Timeline", message="No trial has started yet")
+    running = [s for s in spans if s.end is None]
+    shown = sample(spans, MAX_POINTS, running)
+    data = []
+    for state, color in STATE_COLORS.items():
+        group = [s for s in shown if s.state == state]
+        if not group:
+            continue
+        ms = [max(((s.end or now) - s.start).total_seconds(), 0.0) * 1000 for s in group]
+        data.append({
+            "type": "bar", "orientation": "h", "name": state.lower(),
+            "y": [s.trial_id for s in group], "x": ms,
+            "base": [s.start.isoformat() for s in group],
+            "customdata": [round(m / 1000, 1) for m in ms],
+            "marker": {"color": color,
+                       "pattern": {"shape": ["/" if s.stopped_early else "" for s in group]}},
+            "hovertemplate": "trial %{y}: " + state.lower() + ", %{customdata} s<extra></extra>"})
+    note = f", {len(shown)} shown" if len(shown) < len(spans) else ""
+    return {"data": data, "layout": _layout(
+        f"Timeline ({len(spans)} trials{note}; hatched: stopped early)",
+        height=max(260, min(600, 14 * len(shown) + 120)), barmode="overlay",
+        xaxis={"type": "date", "title": {"text": "wall time"}},
+        yaxis={"title": {"text": "trial"}, "autorange": "reversed"})}
 
 
 def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,

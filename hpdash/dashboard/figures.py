@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from django.utils import timezone
+
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.dashboard import insight
 from hpdash.dashboard.charts import (
@@ -22,9 +24,10 @@ from hpdash.dashboard.charts import (
     history_figure,
     parallel_figure,
     slice_figures,
+    timeline_figure,
 )
 from hpdash.models import Job
-from hpdash.selectors.trial_points import trial_points
+from hpdash.selectors.trial_points import trial_points, trial_spans
 from hpdash.selectors.trial_table import TrialFilter, trials_matching
 from hpdash.selectors.trials import job_curves
 
@@ -34,26 +37,32 @@ def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids
                 ) -> dict[str, Any]:
     """Every figure of the job page, over exactly the trials matching ``where``: the best trial
     is marked only if it matches, and no match gives empty figures saying so."""
-    points = trial_points(trials_matching(job, where))
+    matching = trials_matching(job, where)
+    points = trial_points(matching)
+    timeline = timeline_figure(trial_spans(matching), timezone.now())
     metric = job.metric_tag
     shown_ids = {p.trial_id for p in points}
     tied = [i for i in best_ids if i in shown_ids]
     filtered = where != TrialFilter()
     if not points:
-        return _empty_figures(spec, metric, NO_MATCH if filtered else NO_TRIALS)
+        return {**_empty_figures(spec, metric, NO_MATCH if filtered else NO_TRIALS),
+                "timeline": empty_figure("Timeline", message=NO_MATCH if filtered else
+                                         NO_TRIALS)}
     extra = [recommended] if recommended in shown_ids else []
     curve_ids = curve_trial_ids(points, job.maximize, extra)
     curves = job_curves(job=job, trial_ids=curve_ids)
     if all(p.value is None for p in points):  # running or failed trials only: no metric yet
         return {**_empty_figures(spec, metric, NO_FINISHED_MATCH if filtered else NO_FINISHED),
                 "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
-                                        metric, tied)}
+                                        metric, tied),
+                "timeline": timeline}
     return {
         "history": history_figure(points, job.maximize, metric, tied),
         "parallel": parallel_figure(points, spec, job.maximize, metric, active),
         "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
                                 metric, tied),
         "slices": slice_figures(points, spec, job.maximize, metric),
+        "timeline": timeline,
         **_insight(points, spec, job.maximize, metric),
     }
 

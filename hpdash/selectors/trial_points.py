@@ -3,6 +3,7 @@ parameters decoded only when a chart shows them (a job can have 10,000 trials)."
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -57,3 +58,22 @@ def trial_points(trials: QuerySet[Trial]) -> list[Point]:
         "is_stopped_early")
     return [Point(tid, st, ranked_value(st, v), step, LazyParams(params), early)
             for tid, st, v, step, params, early in rows]
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: sampled as a set
+class Span:
+    """When a trial ran: from ``start`` to ``end`` (None while it runs)."""
+
+    trial_id: int
+    state: str
+    start: dt.datetime
+    end: dt.datetime | None
+    stopped_early: bool
+
+
+def trial_spans(trials: QuerySet[Trial]) -> list[Span]:
+    """The trials that have started, in trial order, as the timeline draws them."""
+    rows = (trials.exclude(start_time=None).order_by("trial_id")
+            .values_list("trial_id", "state", "start_time", "end_time", "is_stopped_early"))
+    return [Span(tid, state, start, end, early)
+            for tid, state, start, end, early in rows if start is not None]

@@ -103,3 +103,26 @@ def test_user_strings_reach_plotly_as_text_never_as_html():
     assert out["layout"]["xaxis"]["ticktext"][1] == "plain"
     template = out["data"][0]["hovertemplate"]
     assert template.startswith("trial %{x}<br>") and "<a " not in template
+
+
+def test_the_timeline_draws_each_started_trial_as_a_bar_coloured_by_its_state():
+    import datetime as dt
+
+    from hpdash.dashboard.charts import timeline_figure
+    from hpdash.selectors.trial_points import Span
+
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    spans = [Span(1, "SUCCEEDED", t0, t0 + dt.timedelta(seconds=30), False),
+             Span(2, "SUCCEEDED", t0, t0 + dt.timedelta(seconds=10), True),
+             Span(3, "RUNNING", t0 + dt.timedelta(seconds=10), None, False)]
+    fig = timeline_figure(spans, now=t0 + dt.timedelta(seconds=50))
+    by_name = {trace["name"]: trace for trace in fig["data"]}
+    assert set(by_name) == {"succeeded", "running"}
+    assert by_name["succeeded"]["y"] == [1, 2]
+    assert by_name["succeeded"]["x"] == [30_000, 10_000]
+    assert by_name["succeeded"]["marker"]["pattern"]["shape"] == ["", "/"]  # stopped early
+    assert by_name["running"]["x"] == [40_000]  # until now
+    assert by_name["running"]["base"] == [(t0 + dt.timedelta(seconds=10)).isoformat()]
+    assert fig["layout"]["xaxis"]["type"] == "date"
+    empty = timeline_figure([], now=t0)
+    assert empty["data"] == [] and "No trial has started yet" in str(empty["layout"])

@@ -157,3 +157,11 @@ def test_a_wrong_filter_value_stays_in_its_field_and_the_error_names_the_field(l
     assert 'name="metric__gte" size="8" value="abc"' in html
     assert '<span class="error">accuracy ≥: &#x27;abc&#x27; is not a number</span>' in html
     assert "metric__gte:" not in html
+
+
+def test_the_job_page_has_a_timeline_of_its_trials(logged_in, seeded):
+    job = seeded(4)
+    figures = json.loads(logged_in.get(PAGE, {"format": "figures"}).content)
+    shown = sorted(i for trace in figures["timeline"]["data"] for i in trace["y"])
+    assert shown == sorted(job.trials.values_list("trial_id", flat=True))
+    assert 'id="chart-timeline"' in logged_in.get(PAGE).content.decode()
