@@ -47,6 +47,8 @@ class Job(models.Model):
         related_name="hpdash_jobs",
     )
     labels = models.JSONField(default=dict, blank=True)
+    # What people wrote about the job on its page (free text; not part of any API).
+    note = models.TextField(blank=True)
     # The typed job (hpdash.core.spec.stored): what every trial runs with.
     definition_json = models.JSONField()
     # The request as it was sent, validated, in its API family's shape (ml v1:
@@ -142,6 +144,8 @@ class Trial(models.Model):
     gpus = models.JSONField(default=list, blank=True)
     # Why a QUEUED trial has not started (it waits for free GPUs); "" when it does not wait.
     waiting = models.CharField(max_length=500, blank=True)
+    # What people wrote about the trial on its page (free text; not part of any API).
+    note = models.TextField(blank=True)
 
     objects = TrialQuerySet.as_manager()
 

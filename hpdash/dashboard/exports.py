@@ -2,8 +2,9 @@
 
 ``trials.json`` holds each trial as the API shows it, plus ``allMetrics``: every measurement
 the trial reported, in step order, as ml v1 ``HyperparameterMetric`` objects
-(``{"trainingStep": "16", "objectiveValue": 0.93}``).  The CSV holds one row per trial with
-its final metric.
+(``{"trainingStep": "16", "objectiveValue": 0.93}``), and the notes people wrote on the job and
+its trials (``note``, when there is one).  The CSV holds one row per trial with its final
+metric and its note.
 """
 
 from __future__ import annotations
@@ -35,27 +36,33 @@ def csv_cell(value: object) -> object:
     return value
 
 
+def _note(text: str) -> dict[str, str]:
+    return {"note": text} if text else {}
+
+
 def trials_export(job: Job, trials: QuerySet[Trial], fmt: str) -> HttpResponse:
     rows = trial_rows(trials)
     if fmt == "json":
         curves = trial_curves(r.pk for r in rows)
-        resp: HttpResponse = JsonResponse({"jobId": job.job_id, "trials": [
+        resp: HttpResponse = JsonResponse({"jobId": job.job_id, **_note(job.note), "trials": [
             {**trial_resource(job, r),
-             "allMetrics": [metric_resource(step, value) for step, value in curves[r.pk]]}
+             "allMetrics": [metric_resource(step, value) for step, value in curves[r.pk]],
+             **_note(r.note)}
             for r in rows]})
     else:
         out = io.StringIO()
         names = [p.name for p in job.spec.params]
         w = csv.writer(out)
         w.writerow([csv_cell(c) for c in ("trialId", "state", job.metric_tag, "step", *names,
-                                           "stoppedEarly", "startTime", "endTime", "failure")])
+                                           "stoppedEarly", "startTime", "endTime", "failure",
+                                           "note")])
         for t in rows:
             r = trial_resource(job, t)
             fm = r.get("finalMetric", {})
             w.writerow([csv_cell(c) for c in (
                 t.trial_id, t.state, fm.get("objectiveValue", ""), fm.get("trainingStep", ""),
                 *(r["hyperparameters"].get(n, "") for n in names), t.is_stopped_early,
-                r.get("startTime", ""), r.get("endTime", ""), t.failure_reason)])
+                r.get("startTime", ""), r.get("endTime", ""), t.failure_reason, t.note)])
         resp = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     resp["Content-Disposition"] = f'attachment; filename="{job.job_id}-trials.{fmt}"'
     return resp

@@ -39,6 +39,7 @@ class TrialRow(NamedTuple):
     end_time: dt.datetime | None
     failure_reason: str
     pk: int
+    note: str
 
 
 def trial_rows(trials: QuerySet[Trial]) -> list[TrialRow]:

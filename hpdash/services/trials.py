@@ -164,7 +164,8 @@ def trial_requeue(*, trial: Trial) -> bool:
         t.final_value = None
         t.final_step = None
         t.pid = None
-        t.save()
+        t.save(update_fields=["state", "attempt", "queued_time", "start_time", "final_value",
+                              "final_step", "pid"])  # not the note people may be writing
         pk, attempt = t.pk, t.attempt
         transaction.on_commit(lambda: queue.enqueue_trial(pk, attempt))
         if t.gpus:

@@ -249,3 +249,27 @@ def test_brushing_a_parallel_axis_filters_the_table_and_the_url_records_it(page:
     # The URL is shareable: loading it shows the same filter, and the brush on the axis.
     page.goto(page.url)
     expect(page.locator("#matched")).to_have_text(f"{shown} trials")
+
+
+def test_a_note_written_on_the_job_and_a_trial_page_stays_after_a_reload(page: Page,
+                                                                         shots: Path):
+    page.goto(SEEDED)
+    page.fill("#note-form textarea", "adam beats sgd here\nnext: try dropout 0.3")
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#note-text")).to_contain_text("adam beats sgd here")
+    page.reload()
+    expect(page.locator("#note-text")).to_contain_text("next: try dropout 0.3")
+    page.locator("#note").screenshot(path=shots / "job-note.png")
+    page.goto(SEEDED + "trials/7/")
+    page.fill("#note-form textarea", "diverged at step 3")
+    page.click("#note-form button[type=submit]")
+    expect(page.locator("#note-text")).to_have_text("diverged at step 3")
+
+
+def test_the_timeline_draws_a_bar_per_trial_over_wall_time(page: Page, shots: Path):
+    page.goto(SEEDED)
+    page.locator("#chart-timeline").scroll_into_view_if_needed()
+    expect(page.locator("#chart-timeline .bars path").first).to_be_attached(timeout=30_000)
+    expect(page.locator("#chart-timeline .gtitle")).to_contain_text("Timeline (300 trials")
+    assert page.locator("#chart-timeline .bars path").count() >= 300
+    page.locator("#chart-timeline").screenshot(path=shots / "timeline.png")

@@ -58,6 +58,7 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         "param_names": [p.name for p in spec.params], "importance_method": insight.METHOD,
         "spec_json": json.dumps(job.request, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
+        "note_url": reverse("job-note", args=[job.project_id, job.job_id]),
     })
     return render(request, "hpdash/job_detail.html", context)
 

@@ -19,6 +19,7 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from hpdash.core.spec import SpecError
 from hpdash.core.spec.space import format_value
 from hpdash.core.states import JobState
 from hpdash.dashboard import charts, exports
@@ -32,6 +33,7 @@ from hpdash.selectors.trial_counts import trial_counts
 from hpdash.selectors.trial_table import filtered_trials
 from hpdash.selectors.trials import job_curves, trials_by_id
 from hpdash.services import jobs as job_services
+from hpdash.services import notes as note_services
 
 __all__ = ["job_cancel", "job_compare", "job_detail", "job_export", "job_list", "trial_detail",
            "trial_log"]  # job_detail and trial_detail live in their own modules
@@ -75,6 +77,30 @@ def parse_label_filter(text: str) -> tuple[str, str | None] | None:
     or text that is no label (Google's label rules)."""
     m = _LABEL_FILTER.fullmatch(text)
     return (m.group(1), m.group(2)) if m else None
+
+
+@login_required
+@require_POST
+@permission_required("hpdash.change_job", raise_exception=True)
+def job_note(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
+    job = _job(request, project, job_id)
+    try:
+        note_services.job_note_set(job=job, text=request.POST.get("note", ""))
+    except SpecError as exc:
+        messages.error(request, exc.violations[0].description)
+    return redirect("job-detail", project=project, job_id=job_id)
+
+
+@login_required
+@require_POST
+@permission_required("hpdash.change_job", raise_exception=True)
+def trial_note(request: HttpRequest, project: str, job_id: str, trial_id: int) -> HttpResponse:
+    _, trial, _ = trial_or_404(request, project, job_id, trial_id)
+    try:
+        note_services.trial_note_set(trial=trial, text=request.POST.get("note", ""))
+    except SpecError as exc:
+        messages.error(request, exc.violations[0].description)
+    return redirect("trial-detail", project=project, job_id=job_id, trial_id=trial_id)
 
 
 @login_required

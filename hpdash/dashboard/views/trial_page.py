@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from hpdash.core.states import ACTIVE_TRIAL_STATES, TrialState
 from hpdash.dashboard import charts
@@ -37,6 +38,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
                    for p in spec.params if p.name in trial.params],
         "figures": charts.as_text({"measurements": _figure(job, trial)}), "log_tail": tail,
         "log_offset": offset, "log_truncated": truncated, "has_log": path.exists(),
+        "note_url": reverse("trial-note", args=[job.project_id, job.job_id, trial.trial_id]),
     })
     return render(request, "hpdash/trial_detail.html", context)
 
