@@ -64,3 +64,12 @@ def display_param(p: ParameterSpec, value: Any) -> str:
 def full_number(value: float | None) -> str:
     """Full precision, as the API and the exports show it (the cell's hover text)."""
     return "" if value is None else repr(float(value))
+
+
+def display_duration(seconds: float) -> str:
+    """``42`` → ``42 s``, ``150`` → ``2.5 min``, ``5400`` → ``1.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db.models import Case, F, Max, OrderBy, QuerySet, When
@@ -227,3 +228,44 @@ def trial_refusal(*, trial_pk: int, attempt: int) -> StopReason:
     if row is None or row[0] != attempt or not row[1]:
         return StopReason.SUPERSEDED
     return StopReason(row[1])
+
+
+@dataclass(frozen=True)
+class StoppingSavings:
+    """What early stopping saved a job, estimated: each trial it stopped, run at its own pace
+    (its wall time per step) to the full length (the most steps a trial that ran to its end
+    reported)."""
+
+    stopped: int  # trials stopped early
+    finished: int  # trials that ended (succeeded, stopped early included)
+    full_length: int  # steps
+    steps_run: int  # steps the finished trials reported
+    steps_saved: int
+    seconds_saved: float
+
+    @property
+    def steps_saved_pct(self) -> int:
+        total = self.steps_run + self.steps_saved
+        return round(100 * self.steps_saved / total) if total else 0
+
+
+def stopping_savings(*, job: Job) -> StoppingSavings | None:
+    """None until a trial ran to its end (there is no full length to compare against)."""
+    rows: list[tuple[int, bool, dt.datetime | None, dt.datetime | None]] = [
+        (step, early, start, end) for step, early, start, end in
+        job.trials.filter(state=TrialState.SUCCEEDED).exclude(final_step=None)
+        .values_list("final_step", "is_stopped_early", "start_time", "end_time")
+        if step is not None]
+    full = max((step for step, early, _, _ in rows if not early), default=0)
+    if full <= 0:
+        return None
+    saved_steps, saved_seconds = 0, 0.0
+    for step, early, start, end in rows:
+        if early and step < full:
+            saved_steps += full - step
+            if start and end and step > 0:
+                saved_seconds += (end - start).total_seconds() / step * (full - step)
+    return StoppingSavings(
+        stopped=sum(1 for _, early, _, _ in rows if early), finished=len(rows),
+        full_length=full, steps_run=sum(step for step, _, _, _ in rows),
+        steps_saved=saved_steps, seconds_saved=saved_seconds)

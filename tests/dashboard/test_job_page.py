@@ -3,6 +3,7 @@ numbers for people, sortable parameter columns and numbered pages."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -165,3 +166,25 @@ def test_the_job_page_has_a_timeline_of_its_trials(logged_in, seeded):
     shown = sorted(i for trace in figures["timeline"]["data"] for i in trace["y"])
     assert shown == sorted(job.trials.values_list("trial_id", flat=True))
     assert 'id="chart-timeline"' in logged_in.get(PAGE).content.decode()
+
+
+def test_the_summary_says_what_early_stopping_saved_in_steps_and_time(logged_in, seeded):
+    import datetime as dt
+
+    from hpdash.core.spec.stored import definition_to_json
+
+    job = seeded(3, steps=10)
+    definition = job.definition
+    hp = dataclasses.replace(definition.hyperparameters, enable_early_stopping=True)
+    job.definition_json = definition_to_json(dataclasses.replace(definition,
+                                                                 hyperparameters=hp))
+    job.save()
+    t0 = job.trials.get(trial_id=1).start_time
+    rows = {1: (10, False, 20), 2: (4, True, 8), 3: (5, True, 5)}  # steps, stopped, seconds
+    for tid, (step, early, secs) in rows.items():
+        job.trials.filter(trial_id=tid).update(
+            final_step=step, is_stopped_early=early, state=TrialState.SUCCEEDED,
+            start_time=t0, end_time=t0 + dt.timedelta(seconds=secs))
+    html = logged_in.get(PAGE).content.decode()
+    # Trial 2 saves 6 steps at 2 s each, trial 3 saves 5 at 1 s: 11 of 30 steps, 17 s.
+    assert ">11 steps (37 %), ~17 s · 2 of 3 trials stopped</dd>" in html

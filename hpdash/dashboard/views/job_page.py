@@ -19,7 +19,7 @@ from django.urls import reverse
 from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import JobState, TrialState
 from hpdash.dashboard import figures, insight
-from hpdash.dashboard.numbers import display_number, display_param, full_number
+from hpdash.dashboard.numbers import display_duration, display_number, display_param, full_number
 from hpdash.dashboard.trial_table import TableQuery, parse_filter
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
@@ -27,7 +27,7 @@ from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 from hpdash.selectors.trial_failures import failure_tails
 from hpdash.selectors.trial_table import TIE_RULE, Best, best_trials, filtered_trials
-from hpdash.selectors.trials import trials_changed_at
+from hpdash.selectors.trials import stopping_savings, trials_changed_at
 
 PAGE_SIZE = 50
 TRIAL_STATES = [s.value for s in TrialState]
@@ -70,6 +70,7 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
         request.GET.get("page"))
     best = best_trials(job)
     counts = trial_counts(job)
+    savings = stopping_savings(job=job) if job.spec.enable_early_stopping else None
     return {
         "job": job, "flt": flt, "page": page, "best": best, "counts": counts,
         "finished": counts.finished, "running": counts.running,
@@ -82,6 +83,8 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
         "columns": _columns(job, spec, flt), "page_query": _query(flt, "page") + "page=",
         "live_query": _query(flt),
         "gpus": job.definition.gpus.describe(),
+        "savings": savings, "saved_time": display_duration(savings.seconds_saved) if savings
+        else "",
         "gpu_waiting": "" if job.is_terminal else gpu_wait_reason(job),
     }
 
