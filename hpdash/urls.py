@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from hpdash.dashboard.views import jobs, new_job
+from hpdash.dashboard.views import jobs, new_job, study_page
 
 JOB = "projects/<str:project>/jobs/<str:job_id>/"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path(JOB + "note", jobs.job_note, name="job-note"),
     path(JOB + "trials/<int:trial_id>/note", jobs.trial_note, name="trial-note"),
     path(JOB + "compare", jobs.job_compare, name="job-compare"),
+    path(JOB + "study", study_page.job_study, name="job-study"),
     path(JOB + "trials.<str:fmt>", jobs.job_export, name="job-export"),
     path(JOB + "trials/<int:trial_id>/", jobs.trial_detail, name="trial-detail"),
     path(JOB + "trials/<int:trial_id>/log", jobs.trial_log, name="trial-log"),

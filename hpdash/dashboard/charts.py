@@ -163,6 +163,47 @@ def timeline_figure(spans: Sequence[Span], now: dt.datetime) -> dict[str, Any]:
         yaxis={"title": {"text": "trial"}, "autorange": "reversed"})}
 
 
+def study_history_figure(groups: Sequence[tuple[str, Sequence[Point]]], maximize: bool,
+                         metric: str) -> dict[str, Any]:
+    """A study's optimization history: every trial of its jobs in the order they ran (job by
+    job, trial by trial), one colour per job, and the best so far across all of them."""
+    data: list[dict[str, Any]] = []
+    xs: list[int] = []
+    best_x: list[int] = []
+    best_y: list[float] = []
+    best: float | None = None
+    n = 0
+    for job_id, points in groups:
+        scored: list[tuple[int, Point]] = []
+        for p in sorted(points, key=lambda p: p.trial_id):
+            n += 1
+            if p.value is None:
+                continue
+            scored.append((n, p))
+            if best is None or (p.value > best if maximize else p.value < best):
+                best = p.value
+                best_x.append(n)
+                best_y.append(best)
+        xs += [i for i, _ in scored]
+        data.append({"type": "scatter", "mode": "markers", "name": job_id,
+                     "x": [i for i, _ in scored], "y": [p.value for _, p in scored],
+                     "customdata": [p.trial_id for _, p in scored],
+                     "marker": {"size": 6, "opacity": 0.75},
+                     "hovertemplate": plain(job_id) + " trial %{customdata}<br>" + plain(metric)
+                     + " %{y}<extra></extra>"})
+    if not xs:
+        return empty_figure("Optimization history of the study", message=NO_FINISHED)
+    if best_x and best_x[-1] != n:
+        best_x.append(n)
+        best_y.append(best_y[-1])
+    data.append({"type": "scatter", "mode": "lines", "name": "best so far", "x": best_x,
+                 "y": best_y, "line": {"color": BEST, "shape": "hv", "width": 2}})
+    return {"data": data, "layout": _layout(
+        f"Optimization history of the study ({len(groups)} jobs, {n} trials)",
+        xaxis={"title": {"text": "trial, in the order the study ran them"}},
+        yaxis={"title": {"text": metric}})}
+
+
 def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
                     metric: str, active: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parallel coordinates; ``layout.meta.brush`` tells the page which filter each axis

@@ -24,6 +24,7 @@ from hpdash.dashboard.trial_table import TableQuery, parse_filter
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.gpus import gpu_wait_reason
+from hpdash.selectors.study import jobs_resuming
 from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 from hpdash.selectors.trial_failures import failure_tails
 from hpdash.selectors.trial_table import TIE_RULE, Best, best_trials, filtered_trials
@@ -83,6 +84,7 @@ def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt:
         "columns": _columns(job, spec, flt), "page_query": _query(flt, "page") + "page=",
         "live_query": _query(flt),
         "gpus": job.definition.gpus.describe(),
+        "resumed_by": jobs_resuming(job=job),
         "savings": savings, "saved_time": display_duration(savings.seconds_saved) if savings
         else "",
         "gpu_waiting": "" if job.is_terminal else gpu_wait_reason(job),
