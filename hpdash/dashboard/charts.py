@@ -204,6 +204,30 @@ def study_history_figure(groups: Sequence[tuple[str, Sequence[Point]]], maximize
         yaxis={"title": {"text": metric}})}
 
 
+def edf_figure(groups: Sequence[tuple[str, Sequence[Point]]], maximize: bool, metric: str
+               ) -> dict[str, Any]:
+    """The empirical distribution of each job's final metrics (optuna's EDF plot): the share
+    of a job's succeeded trials at or below each value.  A job whose curve lies further in the
+    goal's direction found good values more often, not only once."""
+    data = []
+    for job_id, points in groups:
+        values = sorted(p.value for p in points if p.value is not None)
+        if not values:
+            continue
+        shares = [(i + 1) / len(values) for i in range(len(values))]
+        data.append({"type": "scatter", "mode": "lines", "name": job_id, "x": values,
+                     "y": shares, "line": {"shape": "hv"},
+                     "hovertemplate": plain(job_id) + ": %{y:.0%} of trials ≤ %{x}"
+                     "<extra></extra>"})
+    if not data:
+        return empty_figure("Distribution of results", message=NO_FINISHED)
+    better = "right" if maximize else "left"
+    return {"data": data, "layout": _layout(
+        f"Distribution of results per job (further {better} is better)",
+        xaxis={"title": {"text": metric}},
+        yaxis={"title": {"text": "share of the job's trials ≤ value"}, "range": [0, 1.02]})}
+
+
 def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
                     metric: str, active: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parallel coordinates; ``layout.meta.brush`` tells the page which filter each axis

@@ -49,6 +49,9 @@ def test_the_study_shows_every_job_of_the_chain_and_one_history(client, chain):
     assert by_job["third"]["x"] == [6]
     assert by_job["best so far"]["y"] == [5, 4, 3, 2]  # minimising, across the jobs
     assert figures["importance"]["data"], "six succeeded trials: enough for importance"
+    edf = {t["name"]: t for t in figures["edf"]["data"]}
+    assert edf["first"]["x"] == [4, 5, 6] and edf["first"]["y"] == [1 / 3, 2 / 3, 1.0]
+    assert edf["third"]["x"] == [2] and edf["third"]["y"] == [1.0]
 
 
 def test_each_job_of_a_chain_links_to_its_study(client, chain):

@@ -24,7 +24,8 @@ def job_study(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     weights = insight.importances(everything, job.spec, job.maximize)
     succeeded = sum(1 for p in everything if p.value is not None)
     figures = {"history": charts.study_history_figure(groups, job.maximize, job.metric_tag),
-               "importance": insight.importance_figure(weights, succeeded)}
+               "importance": insight.importance_figure(weights, succeeded),
+               "edf": charts.edf_figure(groups, job.maximize, job.metric_tag)}
     rows = []
     for j, (_, points) in zip(jobs, groups, strict=True):
         best = best_trials(j).value
