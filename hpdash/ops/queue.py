@@ -80,13 +80,16 @@ def trial_is_queued(trial_pk: int, attempt: int) -> bool:
 
 def dequeue_trials(trials: list[tuple[int, int]]) -> None:
     """Remove queued trial work (``(trial_pk, attempt)`` pairs) that has not started yet.  Work
-    that a worker already took is stopped by the runner, which polls the database."""
+    that a worker already took is stopped by the runner, which polls the database; it is left
+    in Redis (deleting it under the worker made RQ log a traceback when the work ended)."""
     queue = _queue()
     for trial_pk, attempt in trials:
         rq_id = trial_rq_id(trial_pk, attempt)
         try:
             queue.remove(rq_id)
-            RQJob.fetch(rq_id, connection=queue.connection).delete()
+            job = RQJob.fetch(rq_id, connection=queue.connection)
+            if job.get_status(refresh=False) != JobStatus.STARTED:
+                job.delete()
         except NoSuchJobError:
             pass
         except Exception:
