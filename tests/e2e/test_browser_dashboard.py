@@ -273,3 +273,36 @@ def test_the_timeline_draws_a_bar_per_trial_over_wall_time(page: Page, shots: Pa
     expect(page.locator("#chart-timeline .gtitle")).to_contain_text("Timeline (300 trials")
     assert page.locator("#chart-timeline .bars path").count() >= 300
     page.locator("#chart-timeline").screenshot(path=shots / "timeline.png")
+
+
+def test_a_label_filters_the_job_list_and_a_resumed_chain_is_one_study(page: Page, stack: Stack,
+                                                                       shots: Path):
+    ml = stack.ml()
+    first = {**trainer_job("study_a", "e2etrainer.quadratic",
+                           {**QUADRATIC, "maxTrials": 3, "maxParallelTrials": 3}),
+             "labels": {"team": "vision"}}
+    ml.projects().jobs().create(parent="projects/study", body=first).execute()
+    assert wait_for_state(ml, "projects/study/jobs/study_a")["state"] == "SUCCEEDED"
+    ml.projects().jobs().create(parent="projects/study", body=trainer_job(
+        "study_b", "e2etrainer.quadratic",
+        {"resumePreviousJobId": "study_a", "maxTrials": 2, "maxParallelTrials": 2})).execute()
+    assert wait_for_state(ml, "projects/study/jobs/study_b")["state"] == "SUCCEEDED"
+
+    page.goto("/")
+    page.click("a.label:has-text('team=vision')")
+    expect(page.locator("#filter-label")).to_have_value("team=vision")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    expect(page.locator("table.jobs tbody")).to_contain_text("study_a")
+    page.screenshot(path=shots / "label-filter.png")
+
+    page.goto("/projects/study/jobs/study_b/")
+    page.click("#study-link")
+    expect(page.locator("h1")).to_contain_text("2 jobs, 5 trials")
+    expect(page.locator("#chart-history .gtitle")).to_contain_text(
+        "Optimization history of the study (2 jobs, 5 trials)", timeout=30_000)
+    expect(page.locator("#chart-history .legendtext")).to_contain_text(["study_a", "study_b"],
+                                                                       timeout=30_000)
+    page.locator("#chart-edf").scroll_into_view_if_needed()
+    expect(page.locator("#chart-edf .gtitle")).to_contain_text("Distribution of results",
+                                                               timeout=30_000)
+    page.screenshot(path=shots / "study.png", full_page=True)
