@@ -125,6 +125,10 @@ class Supervisor:
         self.env = dict(os.environ)
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "hpdash.settings")
         self.env["HPDASH_DATA_DIR"] = str(self.data)
+        if not workers_only:
+            # The main machine's workers write trial logs where the server reads them: sending
+            # them to itself would append each line twice.
+            self.env.pop("HPDASH_SERVER_URL", None)
         self.redis: Child | None = None
         self.workers: list[Child] = []
         self.web: Child | None = None
@@ -188,10 +192,14 @@ class Supervisor:
         log.info("data dir %s", self.data)
         self._check_sandbox()
         if self.workers_only:
-            problems = worker_machine_problems(self.env)
+            problems = worker_machine_problems(self.env, self.cfg.server_url,
+                                               self.cfg.worker_key)
             if problems:
                 raise SystemExit("hpdash: this machine's workers cannot start:\n  - "
                                  + "\n  - ".join(problems))
+            if not self.cfg.server_url:
+                log.warning("HPDASH_SERVER_URL is not set: trial logs stay on this machine "
+                            "(the dashboard shows them only where its data dir is)")
         else:
             self._prepare_main_machine()
         n = self.cfg.workers

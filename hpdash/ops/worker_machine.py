@@ -10,6 +10,8 @@ reads.
 from __future__ import annotations
 
 import os
+import urllib.error
+import urllib.request
 from urllib.parse import urlsplit
 
 import redis
@@ -90,9 +92,37 @@ def workers_registered(url: str, host: str) -> int:
     return sum(name.rsplit(".", 1)[0] == host for name in names)
 
 
-def worker_machine_problems(env: dict[str, str]) -> list[str]:
-    """Everything that stops this machine's workers from taking the main machine's trials."""
+def server_problem(url: str, key: str) -> str | None:
+    """The server at ``url`` does not take this machine's trial logs with ``key``."""
+    if not key:
+        return ("HPDASH_SERVER_URL is set but HPDASH_WORKER_KEY is not: create one on the main "
+                "machine (.venv/bin/python manage.py create_worker_key MACHINE)")
+    probe = urllib.request.Request(  # noqa: S310  # http(s), checked by the settings
+        f"{url}/workers/v1/trials/0/log", data=b"", method="POST",
+        headers={"Authorization": f"Bearer {key}", "X-Hpdash-Attempt": "0",
+                 "X-Hpdash-Offset": "0"})
+    try:
+        with urllib.request.urlopen(probe, timeout=10):  # noqa: S310
+            return None
+    except urllib.error.HTTPError as exc:
+        if exc.code == 409:  # "no trial 0": the key was accepted
+            return None
+        if exc.code == 401:
+            return (f"the server at {url} does not accept HPDASH_WORKER_KEY (revoked, or made "
+                    "on another server): create one with manage.py create_worker_key there")
+        return f"the server at {url} answered HTTP {exc.code} to a worker machine"
+    except OSError as exc:
+        return f"cannot reach the server at {url} (HPDASH_SERVER_URL): {exc}"
+
+
+def worker_machine_problems(env: dict[str, str], server_url: str = "",
+                            worker_key: str = "") -> list[str]:
+    """Everything that stops this machine's workers from taking the main machine's trials
+    (and, with ``server_url``, from sending their logs there)."""
     problems = settings_problems(env)
     if problems:
         return problems
-    return [p for p in (database_problem(), redis_problem(env["REDIS_URL"])) if p]
+    checks = [database_problem(), redis_problem(env["REDIS_URL"])]
+    if server_url:
+        checks.append(server_problem(server_url, worker_key))
+    return [p for p in checks if p]

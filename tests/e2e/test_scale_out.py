@@ -47,8 +47,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, l
         with running_stack(root / "main", workers=1, REDIS_URL=redis_url) as stack:
             data = root / "second-machine"
             data.mkdir()
+            key = subprocess.run([sys.executable, str(ROOT / "manage.py"), "create_worker_key",
+                                  "second-machine"], env=stack.env, cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.split()[-1]
             env = {k: v for k, v in stack.env.items() if k != "SECRET_KEY"}
-            env.update(HPDASH_DATA_DIR=str(data), HPDASH_WORKERS="2")
+            env.update(HPDASH_DATA_DIR=str(data), HPDASH_WORKERS="2",
+                       HPDASH_SERVER_URL=stack.url, HPDASH_WORKER_KEY=key)
             log = data / "workers.log"
             with open(log, "wb") as out:  # what the README tells a second machine to run
                 second = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "workers"],
@@ -107,6 +111,13 @@ def test_a_second_machines_workers_share_the_work_and_every_limit_holds(cluster,
     workers = {r["worker_pid"] for r in runs}
     assert workers & set(hand_pids), "the second machine's workers took trials"
     assert len(workers) >= 2
+    # Every trial's log is on the main machine, where the dashboard reads it, wherever it ran.
+    for i, run in enumerate(runs, start=1):
+        log = (stack.data_dir / "jobs" / "scale" / "limits_1" / "trials" / str(i)
+               / "trainer.log").read_text()
+        assert log.count("quadratic: final value") == 1, log
+        assert f"[hpdash] trial {i} SUCCEEDED" in log, log
+        assert f"on {socket.gethostname()}:{run['worker_pid']}" in log, log
 
 
 def test_cancel_reaches_trials_on_every_worker(cluster, tmp_path: Path):
