@@ -199,6 +199,9 @@ class Measurement(models.Model):
     reported_at = models.DateTimeField()
     # "hypertune", or "tfevents:<run>" for a TensorBoard run (the folder under the job dir).
     source = models.CharField(max_length=255, default="hypertune")
+    # The trial's attempt that reported it: a re-run's measurements replace an earlier
+    # attempt's from the step the re-run starts at (it may resume from a checkpoint).
+    attempt = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["trial", "step"])]
