@@ -390,6 +390,12 @@ class TrialRun:
     def _conclude(self, process: ProcessOutcome) -> TrialOutcome | None:
         reason = process.stop_reason
         if reason is StopReason.WORKER_SHUTDOWN:
+            # What the trainer reported before it stopped is kept: a re-run that resumes from
+            # its checkpoint goes on after it (services.trials.trial_add_measurements).
+            try:  # once: a shutdown is not held up by a database that is away
+                self.metrics.collect(final=True)
+            except DatabaseError as exc:
+                _db_hiccup(f"{self.trial} was stopping", exc)
             self.log.note(f"attempt {self.trial.attempt_number} stopped: the worker is shutting "
                           "down; the trial runs again")
             self.shut_down = True
