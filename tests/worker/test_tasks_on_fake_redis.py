@@ -256,7 +256,7 @@ def test_a_worker_that_cannot_record_heartbeats_stops_its_trainer_before_the_lea
         claimed[kwargs["attempt"]] = time.monotonic()
         return real_start(**kwargs)
 
-    real_start = trial_runner.trial_start
+    real_start = getattr(trial_runner, "trial_start")  # noqa: B009  # imported there
     monkeypatch.setattr(trial_runner, "trial_start", start)
     for attr in ("trial_heartbeat", "trial_add_measurements"):
         monkeypatch.setattr(trial_runner, attr,
