@@ -29,6 +29,8 @@ ALGORITHMS: dict[str, str] = {
     "RANDOM_SEARCH": "Random search",
 }
 DEFAULT_METRIC_TAG = "training/hptuning/metric"
+MEASUREMENT_SELECTIONS = ("LAST", "BEST")
+TRAINER_CONTRACTS = ("mlv1", "vertex")
 # ml v1's scheduling.maxRunningTime default (7 days); hpdash applies it to each trial.
 DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
 
@@ -63,6 +65,9 @@ class HyperparameterSpec:
     enable_early_stopping: bool = False
     resume_previous_job_id: str | None = None
     algorithm: str = "ALGORITHM_UNSPECIFIED"
+    # Which measurement is a trial's final one: "LAST" (ml v1's rule) or "BEST" (in the goal's
+    # direction; Vertex's measurementSelectionType, whose SDK asks for BEST by default).
+    measurement_selection: str = "LAST"
     # The fields above that the request set (a resumed job takes the others from the job it
     # resumes, and those it set must agree with it).
     given: frozenset[str] = field(default=frozenset(), compare=False)
@@ -121,6 +126,13 @@ class JobDefinition:
     # The job as its trainers are told about it (``TF_CONFIG``'s ``job`` and ``CLOUD_ML_JOB``):
     # each API family describes a job in its own words, so its parser writes this.
     described: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # How a trial is told its parameters and outputs, one of TRAINER_CONTRACTS: "mlv1"
+    # (``--job-dir <jobDir>/<trialId>`` before the parameters) or "vertex" (no ``--job-dir``;
+    # ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR`` under
+    # ``<job_dir>/<trialId>/``, ``CLUSTER_SPEC``).
+    contract: str = "mlv1"
+    # Environment variables the request gives every trial (Vertex's ``env``), in its order.
+    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def job_dir_path(self) -> str | None:
