@@ -61,7 +61,9 @@ def plan_trial(
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
-    vertex = training.contract == "vertex"
+    vertex = training.contract in ("vertex", "vertex_custom")
+    if training.contract == "vertex_custom" and training.job_dir:
+        job_dir = training.job_dir_path  # a CustomJob is one run: its outputs are the base's
     # Vertex passes no --job-dir: its trainers read the AIP_* directories instead.
     argv = build_argv(python, training.trainer.module, args=training.args,
                       trial_dir=None if vertex else job_dir, spec=hp, params=params)

@@ -30,7 +30,7 @@ ALGORITHMS: dict[str, str] = {
 }
 DEFAULT_METRIC_TAG = "training/hptuning/metric"
 MEASUREMENT_SELECTIONS = ("LAST", "BEST")
-TRAINER_CONTRACTS = ("mlv1", "vertex")
+TRAINER_CONTRACTS = ("mlv1", "vertex", "vertex_custom")
 # ml v1's scheduling.maxRunningTime default (7 days); hpdash applies it to each trial.
 DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
 
@@ -129,10 +129,17 @@ class JobDefinition:
     # How a trial is told its parameters and outputs, one of TRAINER_CONTRACTS: "mlv1"
     # (``--job-dir <jobDir>/<trialId>`` before the parameters) or "vertex" (no ``--job-dir``;
     # ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR`` under
-    # ``<job_dir>/<trialId>/``, ``CLUSTER_SPEC``).
+    # ``<job_dir>/<trialId>/``, ``CLUSTER_SPEC``) or "vertex_custom" (a Vertex CustomJob,
+    # which is no trial: the same, with the AIP_* directories right under ``job_dir``).
     contract: str = "mlv1"
     # Environment variables the request gives every trial (Vertex's ``env``), in its order.
     env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def requires_metric(self) -> bool:
+        """Whether a trial that reports no metric has failed: a tuning trial has; the one run
+        of a Vertex CustomJob, which tunes nothing, has not."""
+        return self.contract != "vertex_custom"
 
     @property
     def job_dir_path(self) -> str | None:

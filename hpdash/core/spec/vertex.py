@@ -9,7 +9,9 @@ out, int64 as strings.
 
 Decisions (documented in the README's "Coming from Vertex AI"):
 
-- A ``CustomJob`` is a job of one trial with no parameters: the trainer runs once.
+- A ``CustomJob`` is a job of one trial with no parameters: the trainer runs once, its
+  ``AIP_*`` directories right under ``baseOutputDirectory`` (a tuning trial's are under
+  ``<base>/<trialId>/``), as on Vertex.
 - One worker pool of one replica; ``pythonPackageSpec`` only (``containerSpec`` waits for
   containers); ``executorImageUri`` is recorded and ignored (the trial runs in hpdash's Python
   environment, as ml v1's ``runtimeVersion``).  ``machineSpec.acceleratorCount`` GPUs of the
@@ -207,8 +209,8 @@ def _trainer(ctx: Ctx, data: Any, raw: dict[str, Any], path: str) -> _Trainer:
     return trainer, env, gpus, tuple(package.get("args", ()))
 
 
-def _definition(ctx: Ctx, data: Any, path: str, hp: HyperparameterSpec | None
-                ) -> tuple[JobDefinition | None, Any]:
+def _definition(ctx: Ctx, data: Any, path: str, hp: HyperparameterSpec | None,
+                contract: str = "vertex") -> tuple[JobDefinition | None, Any]:
     raw = check_object(ctx, data, path, _CUSTOM_JOB_SPEC)
     if raw is BAD:
         return None, BAD
@@ -227,7 +229,7 @@ def _definition(ctx: Ctx, data: Any, path: str, hp: HyperparameterSpec | None
         hyperparameters=hp, trainer=trainer, args=args,
         job_dir=(raw.get("baseOutputDirectory") or {}).get("outputUriPrefix"),
         max_running_seconds=float(timeout[:-1]) if timeout else DEFAULT_MAX_RUNNING_SECONDS,
-        gpus=gpus, described=raw, contract="vertex", env=env,
+        gpus=gpus, described=raw, contract=contract, env=env,
     ), raw
 
 
@@ -341,7 +343,8 @@ def parse_custom_job(data: Any) -> NewJob:
     once = HyperparameterSpec(params=(), metric_tag=DEFAULT_METRIC_TAG)
 
     def build(c: Ctx, body: dict[str, Any], raw: dict[str, Any]) -> JobDefinition | None:
-        definition, spec = _definition(c, body.get("jobSpec", {}), "jobSpec", once)
+        definition, spec = _definition(c, body.get("jobSpec", {}), "jobSpec", once,
+                                   "vertex_custom")
         if spec is not BAD:
             raw["jobSpec"] = spec
         return definition

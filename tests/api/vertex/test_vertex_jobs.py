@@ -209,3 +209,19 @@ def test_a_copy_of_a_job_read_back_can_be_sent_again(client, vauth, package):
     job = post(client, vauth, TUNING, tuning_body(package)).json()
     again = copy.deepcopy(job)  # output-only fields (name, state, times) are ignored
     assert post(client, vauth, TUNING, again).status_code == 200
+
+
+def test_the_dashboard_shows_a_vertex_job_with_its_trials(client, vauth, package,
+                                                         django_user_model):
+    from hpdash.services.scheduling import job_advance
+
+    job = post(client, vauth, TUNING, tuning_body(package)).json()
+    job_id = job["name"].rsplit("/", 1)[1]
+    job_advance(Job.objects.get(job_id=job_id).pk)  # two trials queued
+    client.force_login(django_user_model.objects.create_superuser("root", "r@x.org", "pw"))
+    page = client.get(f"/projects/p/jobs/{job_id}/")
+    assert page.status_code == 200
+    assert "studySpec" in page.content.decode()  # the request as sent
+    assert job_id in client.get("/").content.decode()
+    trial = client.get(f"/projects/p/jobs/{job_id}/trials/1/")
+    assert trial.status_code == 200
