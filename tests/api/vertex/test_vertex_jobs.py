@@ -5,34 +5,18 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from support import submitter
 
 from hpdash.core.states import JobState
-from hpdash.models import ApiToken, Job
+from hpdash.models import Job
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_redis")]
 
 BASE = "/v1/projects/p/locations/us-central1"
 TUNING = f"{BASE}/hyperparameterTuningJobs"
 CUSTOM = f"{BASE}/customJobs"
-
-
-@pytest.fixture
-def vauth(db, no_redis):
-    perms = ("add_job", "change_job", "cancel_job", "delete_job")
-    _, token = ApiToken.issue(submitter("vera", perms=perms))
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-
-
-@pytest.fixture
-def package(tmp_path: Path) -> str:
-    path = tmp_path / "trainer-0.1.tar.gz"
-    path.write_bytes(b"not really an sdist")
-    return str(path)
 
 
 def pool(package: str) -> dict[str, Any]:
