@@ -44,6 +44,9 @@ class ParameterSpec:
     categorical_values: tuple[str, ...] = ()
     discrete_values: tuple[float, ...] = ()
     scale_type: str = "NONE"  # one of SCALE_TYPES; NONE behaves as linear
+    # Vertex's defaultValue (one of the parameter's values; ml v1 has none): when every
+    # parameter has one, a study's first trial takes them (hpdash.core.suggest.with_defaults).
+    default_value: ParamValue | None = None
 
     @property
     def is_log(self) -> bool:

@@ -17,7 +17,8 @@ Decisions (documented in the README's "Coming from Vertex AI"):
   environment, as ml v1's ``runtimeVersion``).  ``machineSpec.acceleratorCount`` GPUs of the
   recorded ``acceleratorType`` are leased to each trial; TPUs are refused.
 - One metric; several (multi-objective) and ``conditionalParameterSpecs`` are refused until
-  they are built.  ``defaultValue`` is checked and echoed, not yet used.  Any of the stopping
+  they are built.  ``defaultValue`` is checked; when every parameter has
+  one, the first trial takes them.  Any of the stopping
   specs turns early stopping on (the rule is the server's); ``studyStoppingConfig`` is refused.
 - ``packageUris`` and ``baseOutputDirectory.outputUriPrefix`` are absolute paths or
   ``file://`` URIs, as in ml v1: there is no Cloud Storage.

@@ -9,6 +9,7 @@ path and wording is mapped back onto Vertex's field names.  No Django here.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Final
 
 from .checks import (
@@ -29,7 +30,7 @@ from .checks import (
 )
 from .params import parse_params
 from .space import value_count
-from .types import ParameterSpec
+from .types import ParameterSpec, ParamValue
 
 # Enums by number, as proto3 JSON may send them (the SDK sends numbers); names pass as names.
 GOALS: Final = {0: "GOAL_TYPE_UNSPECIFIED", 1: "MAXIMIZE", 2: "MINIMIZE"}
@@ -175,20 +176,26 @@ def _translate(ctx: Ctx, data: Any, path: str) -> tuple[dict[str, Any], str | No
     return out, kind, echoed
 
 
-def _check_default(ctx: Ctx, spec: ParameterSpec, value: Any, path: str) -> None:
-    """``defaultValue`` is accepted (and echoed) when it is one of the parameter's values."""
+def _check_default(ctx: Ctx, spec: ParameterSpec, value: Any, path: str) -> ParamValue | None:
+    """``defaultValue`` as the trial would take it, when it is one of the parameter's values
+    (else a violation, and None)."""
     if spec.type == "CATEGORICAL":
-        ok = value in spec.categorical_values
+        if value in spec.categorical_values:
+            return str(value)
     else:
         x = to_float(value)
-        if spec.type == "DISCRETE":
-            ok = x is not None and x in spec.discrete_values
-        else:
-            lo, hi = spec.min_value, spec.max_value
-            ok = x is not None and lo is not None and hi is not None and lo <= x <= hi and (
-                spec.type == "DOUBLE" or x.is_integer())
-    if not ok:
-        ctx.add(path, f"defaultValue {show(value)} is not one of the parameter's values")
+        lo, hi = spec.min_value, spec.max_value
+        if x is None:
+            pass
+        elif spec.type == "DISCRETE" and x in spec.discrete_values:
+            return x
+        elif lo is not None and hi is not None and lo <= x <= hi:
+            if spec.type == "DOUBLE":
+                return x
+            if x.is_integer():
+                return int(x)
+    ctx.add(path, f"defaultValue {show(value)} is not one of the parameter's values")
+    return None
 
 
 def _vertex_path(kind: str, ml_path: str, base: str) -> str:
@@ -232,7 +239,8 @@ def parse_parameters(ctx: Ctx, value: Any, path: str, algorithm: str | None
         item = value[i] if isinstance(value[i], dict) else {}
         default = (item.get(kinds[i]) or {}).get("defaultValue") if kinds[i] else None
         if spec is not None and default is not None:
-            _check_default(ctx, spec, default, f"{path}[{i}].{kinds[i]}.defaultValue")
+            given = _check_default(ctx, spec, default, f"{path}[{i}].{kinds[i]}.defaultValue")
+            specs[i] = dataclasses.replace(spec, default_value=given)
         if algorithm == "GRID_SEARCH" and kinds[i] == "doubleValueSpec":
             ctx.add(f"{path}[{i}].doubleValueSpec", "doubleValueSpec cannot be used with "
                     "GRID_SEARCH, which needs a finite grid: use integerValueSpec, "

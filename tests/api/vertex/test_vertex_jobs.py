@@ -209,3 +209,26 @@ def test_the_dashboard_shows_a_vertex_job_with_its_trials(client, vauth, package
     assert job_id in client.get("/").content.decode()
     trial = client.get(f"/projects/p/jobs/{job_id}/trials/1/")
     assert trial.status_code == 200
+
+
+def test_the_first_trial_takes_the_default_values_when_every_parameter_has_one(
+        client, vauth, package):
+    from hpdash.services.scheduling import job_advance
+
+    body = tuning_body(package)
+    defaults = {"lr": 0.01, "layers": "3", "opt": "adam", "units": 32}
+    for param in body["studySpec"]["parameters"]:
+        spec = next(v for k, v in param.items() if k.endswith("ValueSpec"))
+        spec["defaultValue"] = defaults[param["parameterId"]]
+    job = post(client, vauth, TUNING, body).json()
+    row = Job.objects.get(job_id=job["name"].rsplit("/", 1)[1])
+    job_advance(row.pk)
+    first, second = row.trials.order_by("trial_id")
+    assert first.params == {"lr": 0.01, "layers": 3, "opt": "adam", "units": 32.0}
+    assert second.params != first.params
+    # One parameter without a default: the algorithm chooses every value.
+    del body["studySpec"]["parameters"][0]["doubleValueSpec"]["defaultValue"]
+    other = Job.objects.get(job_id=post(client, vauth, TUNING, body).json()["name"]
+                            .rsplit("/", 1)[1])
+    job_advance(other.pk)
+    assert other.trials.get(trial_id=1).params["lr"] != 0.01
