@@ -86,6 +86,11 @@ def test_get_list_and_filter(client, vauth, package):
     by_label = client.get(TUNING, {"filter": "labels.team=ml AND state=JOB_STATE_QUEUED"},
                           **vauth).json()
     assert len(by_label["hyperparameterTuningJobs"]) == 2
+    since = client.get(TUNING, {"filter": f'create_time>="{first["createTime"]}" AND '
+                                          'labels.team:*'}, **vauth).json()
+    assert len(since["hyperparameterTuningJobs"]) == 2
+    later = client.get(TUNING, {"filter": f'create_time>"{second["createTime"]}"'}, **vauth)
+    assert later.json() == {}
     page = client.get(TUNING, {"pageSize": "1"}, **vauth).json()
     rest = client.get(TUNING, {"pageSize": "1", "pageToken": page["nextPageToken"]},
                       **vauth).json()
