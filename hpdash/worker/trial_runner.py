@@ -57,6 +57,7 @@ from hpdash.services.trials import (
     trial_start,
 )
 from hpdash.worker.executors import executor_for_training
+from hpdash.worker.log_shipper import LogShipper, shipper_for
 from hpdash.worker.worker import SHUTDOWN
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,7 @@ class TrialRun:
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
+        self.shipper: LogShipper | None = None  # a worker machine sends the log to the server
 
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self, executor: Executor) -> TrialPlan:
@@ -269,8 +271,17 @@ class TrialRun:
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
         """Run the attempt.  None when it no longer owns the trial (nothing to record)."""
-        trial = self.trial
         self.log.path.parent.mkdir(parents=True, exist_ok=True)
+        self.shipper = shipper_for(self.log.path, trial_pk=self.trial.pk,
+                                   attempt=self.trial.attempt)
+        try:
+            return self._run()
+        finally:
+            if self.shipper:
+                self.shipper.ship(final=True)
+
+    def _run(self) -> TrialOutcome | None:
+        trial = self.trial
         self.log.note(f"trial {trial.trial_id} attempt {trial.attempt_number} on {worker_name()}")
         executor = executor_for_training(self.job.definition)
         try:
@@ -336,6 +347,8 @@ class TrialRun:
     def _poll(self) -> StopReason | None:
         if SHUTDOWN.is_set():
             return StopReason.WORKER_SHUTDOWN
+        if self.shipper:
+            self.shipper.ship()
         try:
             return self._poll_db()
         except DatabaseError as exc:
