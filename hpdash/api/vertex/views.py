@@ -14,6 +14,7 @@ import re
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from hpdash.api.common import filtering
@@ -70,7 +71,7 @@ def _render(job: Job) -> dict[str, Any]:
 def jobs_create(api: ApiRequest, location: str, collection: str) -> dict[str, Any]:
     _check_location(location)
     parse = parse_tuning_job if collection == TUNING_JOBS else parse_custom_job
-    spec = parse(api.json())
+    spec = parse(api.json(), gcs_root=settings.HPDASH.gcs_root)
     spec = dataclasses.replace(spec, request={
         "location": location, "collection": collection, "body": dict(spec.request)})
     for _ in range(5):

@@ -21,7 +21,8 @@ Decisions (documented in the README's "Coming from Vertex AI"):
   one, the first trial takes them.  Any of the stopping
   specs turns early stopping on (the rule is the server's); ``studyStoppingConfig`` is refused.
 - ``packageUris`` and ``baseOutputDirectory.outputUriPrefix`` are absolute paths or
-  ``file://`` URIs, as in ml v1: there is no Cloud Storage.
+  ``file://`` URIs, as in ml v1: there is no Cloud Storage.  A server with
+  ``HPDASH_GCS_ROOT`` reads ``gs://BUCKET/PATH`` as ``<root>/BUCKET/PATH`` (a local mirror).
 
 No Django here.
 """
@@ -60,6 +61,7 @@ from .types import (
     PythonPackage,
     SpecError,
 )
+from .vertex_gcs import echo_as_sent, on_local_disk
 from .vertex_study import STOPPING_SPEC_KEYS, STUDY_SCHEMA, parse_parameters, vertex_enum
 
 __all__ = ["ACCELERATORS", "parse_custom_job", "parse_tuning_job"]
@@ -102,7 +104,8 @@ def _check_output_dir(ctx: Ctx, value: Any, path: str) -> Any:
         ctx.add(path, f"outputUriPrefix {show(value)} is a gs:// location, but hpdash writes "
                       "to local files: give a local directory as an absolute path or a file:// "
                       "URI (with the SDK: base_output_dir=\"/srv/out\"; without it the SDK "
-                      "makes a gs:// one under staging_bucket)")
+                      "makes a gs:// one under staging_bucket), or ask the administrator to "
+                      "mirror Cloud Storage locally (HPDASH_GCS_ROOT)")
         return BAD
     return check_local_location(ctx, value, path)
 
@@ -312,10 +315,13 @@ _COUNT_SCHEMA: Final[dict[str, Checker]] = {
 }
 
 
-def parse_tuning_job(data: Any) -> NewJob:
+def parse_tuning_job(data: Any, *, gcs_root: str = "") -> NewJob:
     """A ``HyperparameterTuningJob`` (proto3 JSON) → the typed job; raises :class:`SpecError`
-    with every violation, each at its Vertex field path."""
+    with every violation, each at its Vertex field path.  With ``gcs_root``, a
+    ``gs://BUCKET/PATH`` package or output location is the local ``<gcs_root>/BUCKET/PATH``
+    (the request is echoed as sent)."""
     ctx = Ctx()
+    data, replaced = on_local_disk(data, "trialJobSpec", gcs_root)
 
     def build(c: Ctx, body: dict[str, Any], raw: dict[str, Any]) -> JobDefinition | None:
         counts = {k: raw[k] for k in _COUNT_SCHEMA if k in raw}
@@ -335,12 +341,15 @@ def parse_tuning_job(data: Any) -> NewJob:
             "maxTrialCount", "parallelTrialCount", "studySpec", "trialJobSpec"), build)
     except RecursionError:  # pragma: no cover - the walk is bounded by the schema
         raise SpecError([FieldViolation("job", "the job is nested too deeply")]) from None
+    echo_as_sent(request, "trialJobSpec", replaced)
     return _finish(ctx, definition, request, labels, "trialJobSpec")
 
 
-def parse_custom_job(data: Any) -> NewJob:
-    """A ``CustomJob`` → the typed job: one trial, no parameters, the trainer run once."""
+def parse_custom_job(data: Any, *, gcs_root: str = "") -> NewJob:
+    """A ``CustomJob`` → the typed job: one trial, no parameters, the trainer run once
+    (``gcs_root`` as for :func:`parse_tuning_job`)."""
     ctx = Ctx()
+    data, replaced = on_local_disk(data, "jobSpec", gcs_root)
     once = HyperparameterSpec(params=(), metric_tag=DEFAULT_METRIC_TAG)
 
     def build(c: Ctx, body: dict[str, Any], raw: dict[str, Any]) -> JobDefinition | None:
@@ -354,4 +363,5 @@ def parse_custom_job(data: Any) -> NewJob:
         definition, request, labels = _job(ctx, data, {"jobSpec": _any}, ("jobSpec",), build)
     except RecursionError:  # pragma: no cover
         raise SpecError([FieldViolation("job", "the job is nested too deeply")]) from None
+    echo_as_sent(request, "jobSpec", replaced)
     return _finish(ctx, definition, request, labels, "jobSpec")

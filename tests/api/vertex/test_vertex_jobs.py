@@ -237,3 +237,30 @@ def test_the_first_trial_takes_the_default_values_when_every_parameter_has_one(
                             .rsplit("/", 1)[1])
     job_advance(other.pk)
     assert other.trials.get(trial_id=1).params["lr"] != 0.01
+
+
+def test_with_a_gcs_root_gs_locations_are_its_local_mirror_and_echo_as_sent(
+        client, vauth, tmp_path, settings):
+    """The SDK's default output directory (gs://<staging bucket>/aiplatform-custom-job-<time>)
+    and gs:// packages work when the server mirrors Cloud Storage (HPDASH_GCS_ROOT)."""
+    import dataclasses
+
+    (tmp_path / "my-bucket").mkdir()
+    (tmp_path / "my-bucket" / "t-0.1.tar.gz").write_bytes(b"sdist")
+    body = tuning_body("gs://my-bucket/t-0.1.tar.gz")
+    base = "gs://my-bucket/aiplatform-custom-job-2026-12-06-14:18:11.705"
+    body["trialJobSpec"]["baseOutputDirectory"] = {"outputUriPrefix": base}
+    refused = post(client, vauth, TUNING, body)
+    assert refused.status_code == 400 and "gs://" in refused.json()["error"]["message"]
+    settings.HPDASH = dataclasses.replace(settings.HPDASH, gcs_root=str(tmp_path))
+    job = post(client, vauth, TUNING, body).json()
+    spec = job["trialJobSpec"]
+    assert spec["baseOutputDirectory"]["outputUriPrefix"] == base
+    assert spec["workerPoolSpecs"][0]["pythonPackageSpec"]["packageUris"] == [
+        "gs://my-bucket/t-0.1.tar.gz"]
+    definition = Job.objects.get(job_id=job["name"].rsplit("/", 1)[1]).definition
+    assert definition.job_dir == f"{tmp_path}/my-bucket/{base.rsplit('/', 1)[1]}"
+    assert definition.trainer.package_uris == (f"{tmp_path}/my-bucket/t-0.1.tar.gz",)
+    missing = tuning_body("gs://my-bucket/nope.tar.gz")
+    resp = post(client, vauth, TUNING, missing)
+    assert resp.status_code == 400 and "does not exist" in resp.json()["error"]["message"]
