@@ -72,6 +72,9 @@ class HpdashSettings:
     # ("" on the main machine, and on a worker machine that keeps its logs), and its worker key.
     server_url: str
     worker_key: str
+    # Where the Vertex front door finds gs://BUCKET/PATH: <gcs_root>/BUCKET/PATH ("" = gs://
+    # locations are refused).
+    gcs_root: str
 
     @classmethod
     def from_env(cls, *, data_dir: Path) -> HpdashSettings:
@@ -99,7 +102,16 @@ class HpdashSettings:
             embedded_redis=not os.environ.get("REDIS_URL"),
             server_url=_server_url(),
             worker_key=env_str("HPDASH_WORKER_KEY", ""),
+            gcs_root=_gcs_root(),
         )
+
+
+def _gcs_root() -> str:
+    root = env_str("HPDASH_GCS_ROOT", "")
+    if root and not os.path.isabs(root):
+        raise ImproperlyConfigured(f"HPDASH_GCS_ROOT must be an absolute directory (gs://B/P "
+                                   f"is then <root>/B/P), got {root!r}")
+    return root.rstrip("/") or ("/" if root else "")
 
 
 def _server_url() -> str:

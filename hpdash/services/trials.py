@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField, Case, F, FloatField, Q, Value, When
 from django.utils import timezone
 
 from hpdash.core.gpus import GpuMachine
@@ -93,6 +94,26 @@ def _dropped(trial: Trial, what: str) -> bool:
     return False
 
 
+def _final_updates(trial: Trial, measurements: Sequence[ReportedMeasurement]
+                   ) -> dict[str, Any]:
+    """The trial's final value so far: the latest measurement, or with the spec's
+    ``measurement_selection`` BEST the best one yet in the goal's direction (the earliest of
+    equal ones), decided in the one UPDATE so that no two writes race."""
+    spec = trial.job.spec
+    if spec.measurement_selection != "BEST":
+        last = measurements[-1]
+        return {"final_value": last.value, "final_step": last.step}
+    pick = max if spec.maximize else min
+    best = pick(measurements, key=lambda m: m.value)
+    worse = "final_value__lt" if spec.maximize else "final_value__gt"
+    better = Q(final_value__isnull=True) | Q(**{worse: best.value})
+    # Both expressions read the row as it was before the UPDATE.
+    return {"final_value": Case(When(better, then=Value(best.value)), default=F("final_value"),
+                                output_field=FloatField()),
+            "final_step": Case(When(better, then=Value(best.step)), default=F("final_step"),
+                               output_field=BigIntegerField())}
+
+
 def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasurement],
                            source: str) -> bool:
     """Store measurements of the running attempt (and its latest value as the trial's final
@@ -102,8 +123,7 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
     source = source[:SOURCE_MAX_CHARS]
     updates: dict[str, Any] = {"heartbeat_time": now}
     if measurements:
-        last = measurements[-1]
-        updates.update(final_value=last.value, final_step=last.step)
+        updates.update(_final_updates(trial, measurements))
     with transaction.atomic():
         if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
             return _dropped(trial, f"{len(measurements)} measurements")

@@ -441,7 +441,7 @@ class TrialRun:
             return TrialOutcome(reason.trial_state, reason, self._stop_cause(reason, process))
         if process.describe():
             return TrialOutcome(TrialState.FAILED, reason, process.describe())
-        if self.metrics.stored == 0:
+        if self.metrics.stored == 0 and self.job.definition.requires_metric:
             rejected, seen = self.metrics.sources.rejected, self.metrics.sources.seen()
             return TrialOutcome(TrialState.FAILED, None, rejected[-1] if rejected else
                                 f'no metric "{self.job.metric_tag}" reported'

@@ -121,3 +121,25 @@ def test_a_job_is_never_final_while_one_of_its_trials_runs():
     # The second trial's worker learns why at its next write, and stops its trainer.
     assert not trials.trial_heartbeat(trial=second)
     assert trial_refusal(trial_pk=second.pk, attempt=0) is StopReason.JOB_FAILED
+
+
+def test_with_best_measurement_selection_the_final_value_is_the_best_so_far():
+    """Vertex's BEST_MEASUREMENT (the SDK's default): the best value in the goal's direction
+    over every batch, not the last one; ml v1 jobs keep the last (test above)."""
+    import dataclasses
+
+    from hpdash.core.spec.stored import definition_to_json
+
+    (trial,) = _running()
+    job = trial.job
+    definition = job.definition
+    best = dataclasses.replace(definition, hyperparameters=dataclasses.replace(
+        definition.hyperparameters, measurement_selection="BEST"))
+    Job.objects.filter(pk=job.pk).update(definition_json=definition_to_json(best))
+    trial = Trial.objects.select_related("job").get(pk=trial.pk)
+    for batch in ([Reported(1, 0.5, 0.0), Reported(2, 0.8, 0.0), Reported(3, 0.6, 0.0)],
+                  [Reported(4, 0.7, 0.0)]):
+        assert trials.trial_add_measurements(trial=trial, measurements=batch,
+                                             source="hypertune")
+    trial.refresh_from_db()
+    assert (trial.final_value, trial.final_step) == (0.8, 2)
