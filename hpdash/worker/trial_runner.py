@@ -33,6 +33,7 @@ from hpdash.core.runner import (
     ProcessOutcome,
     TrialPlan,
     plan_trial,
+    safe_files,
 )
 from hpdash.core.runner.metrics import Measurement
 from hpdash.core.runner.sources import MetricSources
@@ -154,7 +155,8 @@ class TrialLog:
         self.path = path
 
     def note(self, text: str) -> None:
-        with open(self.path, "a") as f:
+        fd = safe_files.open_append(self.path)  # never through a link, never into a FIFO
+        with os.fdopen(fd, "a") as f:
             f.write(f"[hpdash] {text}\n")
 
 
@@ -284,7 +286,8 @@ class TrialRun:
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
-                                str(plan.job_dir) if plan.job_dir else None, not_before)
+                                str(plan.job_dir) if plan.job_dir else None, not_before,
+                                trusted=str(plan.cwd.parent))
         self.metrics = MetricCollector(trial, sources, self.cfg.trial_max_measurements,
                                        note=self.log.note)
         began = time.monotonic()

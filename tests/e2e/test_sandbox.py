@@ -7,9 +7,10 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from harness import alive, running_stack, trainer_job, wait_for_state
+from harness import Stack, alive, running_stack, trainer_job, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +45,57 @@ def test_a_hostile_trainer_reaches_nothing_of_the_service_and_the_job_still_succ
     if (data / "hpdash.sqlite3").exists():  # the default database (CI also runs PostgreSQL)
         assert oct((data / "hpdash.sqlite3").stat().st_mode & 0o777) == "0o600"
     assert oct((data / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+# -- the root worker never follows what a trainer planted (issue 19, item 2) -----------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the sandbox needs root (CI runs as root)")
+
+
+def _run(stack: Stack, job_id: str, mode: str, job_dir: Path, target: str = "",
+         project: str = "hostile") -> dict[str, Any]:
+    body = trainer_job(job_id, "e2etrainer.hostile_paths", HYPER,
+                       args=["--mode", mode, "--target", target], job_dir=str(job_dir))
+    stack.ml().projects().jobs().create(parent=f"projects/{project}", body=body).execute()
+    return wait_for_state(stack.ml(), f"projects/{project}/jobs/{job_id}", timeout=90)
+
+
+def _trial(job: dict[str, Any]) -> dict[str, Any]:
+    trials: list[dict[str, Any]] = job["trainingOutput"]["trials"]
+    return trials[0]
+
+
+@needs_root
+def test_a_link_planted_in_a_trials_job_dir_never_makes_root_chown_its_target(stack: Stack):
+    victim = stack.out_dir / "victim"
+    victim.mkdir(mode=0o700)
+    out = stack.out_dir / "plant"
+    assert _run(stack, "plant_1", "plant", out, target=str(victim))["state"] == "SUCCEEDED"
+    assert (out / "1" / "1").is_symlink()
+    # A later job whose jobDir is that trial's own folder: its trial 1 would be the victim.
+    job = _run(stack, "plant_2", "probe-jobdir", out / "1")
+    assert job["state"] == "FAILED"
+    assert "a directory a trainer owns" in job["errorMessage"], job
+    st = victim.stat()
+    assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o700), "root handed the victim over"
+    assert not (victim / "probe.txt").exists()
+
+
+@needs_root
+def test_a_fifo_at_the_metric_file_does_not_hang_the_worker(stack: Stack):
+    job = _run(stack, "fifo_1", "fifo", stack.out_dir / "fifo")
+    assert job["state"] == "FAILED"
+    assert "is not a regular file" in job["errorMessage"], job
+
+
+@needs_root
+def test_a_metric_file_linked_to_a_root_only_file_is_never_read(stack: Stack):
+    secret = stack.out_dir / "root-only.json"
+    secret.write_text('{"score": "TOPSECRET", "leaked_key_name": 1}\n')
+    secret.chmod(0o600)
+    job = _run(stack, "mlink_1", "metric-link", stack.out_dir / "mlink", target=str(secret))
+    assert job["state"] == "FAILED"
+    assert "is not a regular file" in job["errorMessage"], job
+    text = json.dumps(job)
+    assert "TOPSECRET" not in text and "leaked_key_name" not in text
