@@ -261,12 +261,21 @@ class TrialRun:
     def _plan(self, executor: Executor) -> TrialPlan:
         job, trial = self.job, self.trial
         runtime = executor.prepare(training=job.definition, project=job.project_id,
-                                   job_id=job.job_id)
+                                   job_id=job.job_id, cancelled=self._stopped_while_preparing)
         return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
+
+    def _stopped_while_preparing(self) -> bool:
+        """Whether staging should stop: the job was cancelled or failed, or the worker is
+        shutting down (asked at most once a second)."""
+        now = time.monotonic()
+        if now - self.last_check < STATE_CHECK_EVERY:
+            return SHUTDOWN.is_set()
+        self.last_check = now
+        return SHUTDOWN.is_set() or self._job_stop_reason() is not None
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -300,7 +309,14 @@ class TrialRun:
         self.pid = handle.pid
         return self._conclude(self._drive(executor, handle, plan, began))
 
-    def _failed_to_start(self, exc: PrepareError) -> TrialOutcome:
+    def _failed_to_start(self, exc: PrepareError) -> TrialOutcome | None:
+        if SHUTDOWN.is_set():
+            self.shut_down = True  # the trial runs again on a live worker
+            return None
+        stop = self._job_stop_reason()
+        if stop is not None and stop.trial_state is not None:  # preparing stopped for it
+            self.log.note(f"stopped while preparing: {_STOP_CAUSES[stop]}")
+            return TrialOutcome(stop.trial_state, stop, _STOP_CAUSES[stop])
         self.log.note(f"FAILED: {exc}")
         return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
 

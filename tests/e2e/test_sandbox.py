@@ -99,3 +99,44 @@ def test_a_metric_file_linked_to_a_root_only_file_is_never_read(stack: Stack):
     assert "is not a regular file" in job["errorMessage"], job
     text = json.dumps(job)
     assert "TOPSECRET" not in text and "leaked_key_name" not in text
+
+
+# -- paths a job may name (issue 19, item 3) --------------------------------------------------
+
+
+def _refused(stack: Stack, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    from googleapiclient.errors import HttpError
+
+    with pytest.raises(HttpError) as err:
+        stack.ml().projects().jobs().create(parent=f"projects/{project}", body=body).execute()
+    assert err.value.resp.status == 400
+    error: dict[str, Any] = json.loads(err.value.content)["error"]
+    return error
+
+
+def test_packages_from_the_data_dir_or_proc_are_refused_with_a_400_naming_the_field(
+        stack: Stack):
+    for i, uri in enumerate((str(stack.data_dir), str(stack.data_dir / "jobs"),
+                             "/proc/1/root/etc", "/proc/self/cwd")):
+        body = trainer_job(f"pkg_{i}", "e2etrainer.noop", HYPER)
+        body["trainingInput"]["packageUris"] = [uri]
+        error = _refused(stack, "hostile", body)
+        field = error["details"][0]["fieldViolations"][0]["field"]
+        assert field == "trainingInput.packageUris[0]", error
+    body = trainer_job("jd_1", "e2etrainer.noop", HYPER, job_dir=str(stack.data_dir / "jobs"))
+    assert "data directory" in _refused(stack, "hostile", body)["message"]
+
+
+def test_another_projects_job_dir_is_refused_and_its_owner_may_reuse_it(stack: Stack):
+    out = stack.out_dir / "owned"
+    assert _run(stack, "own_1", "probe-jobdir", out, project="owner")["state"] == "SUCCEEDED"
+    body = trainer_job("thief_1", "e2etrainer.hostile_paths", HYPER,
+                       args=["--mode", "probe-jobdir"], job_dir=str(out))
+    error = _refused(stack, "thief", body)
+    assert "another project" in error["message"], error
+    assert error["details"][0]["fieldViolations"][0]["field"] == "trainingInput.jobDir"
+    # The owner's next job may use it (and finds trial 1's checkpoint where it was).
+    assert (out / "1" / "probe.txt").read_text() == "checkpoint"
+    body = trainer_job("own_2", "e2etrainer.noop", HYPER, job_dir=str(out))
+    stack.ml().projects().jobs().create(parent="projects/owner", body=body).execute()
+    assert wait_for_state(stack.ml(), "projects/owner/jobs/own_2")["state"] == "SUCCEEDED"

@@ -22,6 +22,7 @@ import secrets
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -76,14 +77,16 @@ class LocalExecutor:
             _REAPS_ORPHANS.set()
 
     # -- preparing ---------------------------------------------------------------------------
-    def prepare(self, *, training: JobDefinition, project: str, job_id: str) -> Runtime:
+    def prepare(self, *, training: JobDefinition, project: str, job_id: str,
+                cancelled: Callable[[], bool] | None = None) -> Runtime:
         user = self.user
         try:
             gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox, user)
             pythonpath = stage_packages(
                 list(training.trainer.package_uris),
                 str(self.layout.sandbox_packages(project, job_id)),
-                group=user.gid if user else None)
+                group=user.gid if user else None, data_dir=str(self.layout.root),
+                cancelled=cancelled)
         except (PackageError, SandboxError) as exc:
             raise PrepareError(str(exc)) from exc
         return Runtime(python=self.config.python, pythonpath=tuple(pythonpath),
