@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -140,3 +142,52 @@ def test_another_projects_job_dir_is_refused_and_its_owner_may_reuse_it(stack: S
     body = trainer_job("own_2", "e2etrainer.noop", HYPER, job_dir=str(out))
     stack.ml().projects().jobs().create(parent="projects/owner", body=body).execute()
     assert wait_for_state(stack.ml(), "projects/owner/jobs/own_2")["state"] == "SUCCEEDED"
+
+
+# -- outputs and logs readable by the submitter (issue 19, item 5) -----------------------------
+
+TEAM_GID = 100  # "users" on Debian: a team's group, which the trial user is not in
+MEMBER_UID = 4242  # a team member: no account needed to prove what the kernel allows
+
+
+def _as_member(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), user=MEMBER_UID, group=TEAM_GID, extra_groups=[],
+                          capture_output=True, text=True, timeout=60, cwd="/", check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+
+
+@needs_root
+def test_what_a_trial_writes_in_its_job_dir_is_readable_through_the_job_dirs_group(
+        stack: Stack):
+    out = stack.out_dir / "team"
+    out.mkdir()
+    os.chown(out, 0, TEAM_GID)
+    out.chmod(0o751)  # the team reads it; others (the trial user) only pass through
+    assert _run(stack, "team_1", "probe-jobdir", out, project="team")["state"] == "SUCCEEDED"
+    trial = out / "1"
+    for path, mode in ((trial, 0o2750), (trial / "sub", 0o2750), (trial / "probe.txt", 0o640),
+                       (trial / "sub" / "model.bin", 0o640)):
+        st = path.stat()
+        assert (st.st_gid, st.st_mode & 0o7777) == (TEAM_GID, mode), path
+    read = _as_member("cat", str(trial / "probe.txt"), str(trial / "sub" / "model.bin"))
+    assert (read.returncode, read.stdout) == (0, "checkpointweights"), read.stderr
+    outsider = subprocess.run(["cat", str(trial / "probe.txt")], user=MEMBER_UID,
+                              group=MEMBER_UID, extra_groups=[], capture_output=True,
+                              check=False, timeout=60, cwd="/")
+    assert outsider.returncode != 0
+
+
+@needs_root
+def test_a_user_without_the_data_dir_follows_a_trials_log_with_the_cli(stack: Stack):
+    assert _run(stack, "logs_1", "probe-jobdir", stack.out_dir / "logs")["state"] == "SUCCEEDED"
+    hpdash = str(Path(sys.executable).with_name("hpdash"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "HPDASH_URL": stack.url,
+           "HPDASH_TOKEN": stack.token, "HPDASH_PROJECT": "hostile",
+           "HPDASH_CONFIG": "/nonexistent/config.yaml"}
+    # As a user who cannot enter the data dir (0710, the trial user's group).
+    shown = subprocess.run([hpdash, "jobs", "stream-logs", "logs_1"], user=MEMBER_UID,
+                           group=MEMBER_UID, extra_groups=[], env=env, capture_output=True,
+                           text=True, timeout=120, cwd="/", check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "[trial 1] [hpdash] trial 1 attempt 1 on" in shown.stdout, shown.stdout
+    assert "[trial 1] [hpdash] trial 1 SUCCEEDED" in shown.stdout
