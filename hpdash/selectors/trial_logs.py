@@ -23,7 +23,11 @@ def open_log(path: Path) -> BinaryIO:
     """The log at ``path`` (under ``<data>/jobs``), open for reading.  Raises ``OSError``
     (``FileNotFoundError`` when there is none yet)."""
     jobs = DataLayout(Path(settings.DATA_DIR)).root / "jobs"
-    return os.fdopen(safe_files.open_regular(jobs, path.relative_to(jobs)), "rb")
+    try:
+        rel = path.relative_to(jobs)
+    except ValueError:
+        raise FileNotFoundError(f"{path} is not a trial log") from None
+    return os.fdopen(safe_files.open_regular(jobs, rel), "rb")
 
 
 def trial_log_path(job: Job, trial_id: int) -> Path:

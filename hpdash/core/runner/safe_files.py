@@ -96,7 +96,9 @@ def read_regular(anchor: str | Path, rel: str | Path, cap: int, offset: int = 0)
     file reached without links."""
     fd = open_regular(anchor, rel)
     try:
-        return os.pread(fd, cap, offset)
+        # Not a cap-sized buffer for a small file (what grows meanwhile is read next time).
+        size = os.fstat(fd).st_size
+        return os.pread(fd, max(0, min(cap, size - offset)), offset)
     finally:
         os.close(fd)
 
