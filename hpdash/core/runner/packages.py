@@ -167,6 +167,8 @@ def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | No
         if not os.path.exists(path):
             raise PackageError(f"package {uri} does not exist on this worker")
         is_dir = os.path.isdir(path)
+        if not is_dir and not os.path.isfile(path):  # a FIFO would block the worker's open
+            raise PackageError(f"package {uri} is not a regular file or a directory")
         if not is_dir and not path.endswith((".whl", ".zip", ".tar.gz", ".tgz", ".tar")):
             raise PackageError(
                 f"package {uri} is not a directory, an sdist (.tar.gz/.zip) or a wheel (.whl)"

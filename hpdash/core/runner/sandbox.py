@@ -98,6 +98,7 @@ def own_job_dir(path: Path, user: TrialUser | None) -> None:
     that group; its umask is :data:`TRAINER_UMASK`), so whoever reads the jobDir through its
     group reads the trial's outputs.  A parent the trial user cannot pass through is an error
     that names it, instead of a trainer failing on its first write."""
+    _no_trainers_link(Path(os.path.abspath(path.parent)), user)
     job_dir = Path(os.path.realpath(path.parent))
     fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
@@ -128,6 +129,19 @@ def own_job_dir(path: Path, user: TrialUser | None) -> None:
             os.close(own)
     finally:
         os.close(fd)
+
+
+def _no_trainers_link(given: Path, user: TrialUser | None) -> None:
+    """A link on the way to the jobDir that a trainer made (in ``/tmp``, say) is refused
+    before it is resolved: it would point the jobDir wherever the trainer likes."""
+    for step in (given, *given.parents):
+        try:
+            st = os.lstat(step)
+        except OSError:
+            continue
+        if stat.S_ISLNK(st.st_mode) and _owned_by_trainer(st, user):
+            raise SandboxError(f"jobDir: {step} is a symbolic link a trainer made; choose a "
+                               "jobDir that no trial wrote")
 
 
 def _enter(fd: int, part: str, job_dir: Path, user: TrialUser | None) -> int:

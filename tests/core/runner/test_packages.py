@@ -135,3 +135,9 @@ def test_the_worker_refuses_a_package_that_became_a_link_into_the_data_dir(tmp_p
     (tmp_path / "pkg").symlink_to(data / "jobs")
     with pytest.raises(PackageError, match="data directory"):
         stage_packages([str(tmp_path / "pkg")], str(tmp_path / "dest"), data_dir=str(data))
+
+
+def test_a_fifo_named_like_an_archive_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "trainer.tar.gz")
+    with pytest.raises(PackageError, match="not a regular file"):
+        stage_packages([str(tmp_path / "trainer.tar.gz")], str(tmp_path / "dest"))

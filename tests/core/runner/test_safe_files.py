@@ -139,3 +139,15 @@ def test_a_trial_job_dir_someone_else_made_is_refused(tmp_path: Path):
     os.chown(tmp_path / "out" / "2", 4242, 4242)
     with pytest.raises(SandboxError, match="not hpdash's own"):
         own_job_dir(tmp_path / "out" / "2", NOBODY)
+
+
+@as_root
+def test_a_link_a_trainer_made_on_the_way_to_the_job_dir_is_refused(tmp_path: Path):
+    tmp_path.chmod(0o711)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    (tmp_path / "out").symlink_to(elsewhere)  # as a trainer would in /tmp
+    os.lchown(tmp_path / "out", NOBODY.uid, NOBODY.gid)
+    with pytest.raises(SandboxError, match="a symbolic link a trainer made"):
+        own_job_dir(tmp_path / "out" / "1", NOBODY)
+    assert not (elsewhere / "1").exists()
