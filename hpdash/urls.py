@@ -7,6 +7,7 @@ JOB = "projects/<str:project>/jobs/<str:job_id>/"
 
 urlpatterns = [
     path("", include("hpdash.api.mlv1.urls")),
+    path("", include("hpdash.api.workers.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),  # its views require staff
     path("accounts/", include("django.contrib.auth.urls")),

@@ -107,9 +107,15 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
     with transaction.atomic():
         if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
             return _dropped(trial, f"{len(measurements)} measurements")
+        if trial.attempt and measurements:
+            # A re-run that resumed from a checkpoint reports from where it resumed: what an
+            # earlier attempt reported from that step on is replaced, so each step is kept once.
+            Measurement.objects.filter(
+                trial=trial, source=source, attempt__lt=trial.attempt,
+                step__gte=min(m.step for m in measurements)).delete()
         Measurement.objects.bulk_create([
             Measurement(
-                trial=trial, step=m.step, value=m.value, source=source,
+                trial=trial, step=m.step, value=m.value, source=source, attempt=trial.attempt,
                 reported_at=(dt.datetime.fromtimestamp(m.timestamp, tz=dt.UTC)
                              if m.timestamp else now),
             )
@@ -149,14 +155,14 @@ def trial_finish(*, trial: Trial, outcome: TrialOutcome) -> bool:
 
 def trial_requeue(*, trial: Trial) -> bool:
     """Put a running attempt back in the queue (its worker shut down mid-run, or stopped
-    sending heartbeats): the trial restarts from scratch as a new attempt; the partial
-    measurements are dropped.  False when that attempt was not running any more."""
+    sending heartbeats) as a new attempt.  Its measurements are kept until the re-run reports
+    the same steps (:func:`trial_add_measurements`): a trainer that resumes from its checkpoint
+    keeps its curve's beginning.  False when that attempt was not running any more."""
     with transaction.atomic():
         t = (Trial.objects.select_for_update()
              .filter(pk=trial.pk, attempt=trial.attempt, state=TrialState.RUNNING).first())
         if t is None:
             return False
-        t.measurements.all().delete()
         t.state = TrialState.QUEUED
         t.attempt += 1
         t.queued_time = timezone.now()
