@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hpdash', '0008_notes'),
+        ('hpdash', '0015_measurement_attempt'),
     ]
 
     operations = [
