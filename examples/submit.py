@@ -2,7 +2,7 @@
 
 Uses only the standard library and PyYAML (installed with hpdash):
 
-    python examples/submit.py --token "$HPDASH_TOKEN" --job-id digits_1 \
+    python examples/submit.py --job-id digits_1 \
         --package-path examples/mlp_digits/trainer examples/mlp_digits/hptuning_config.yaml --wait
 """
 
@@ -35,7 +35,9 @@ def main() -> None:
     ap.add_argument("config")
     ap.add_argument("--job-id", required=True)
     ap.add_argument("--url", default=os.environ.get("HPDASH_URL", "http://127.0.0.1:8000"))
-    ap.add_argument("--token", default=os.environ.get("HPDASH_TOKEN", ""))
+    ap.add_argument("--token", default=os.environ.get("HPDASH_TOKEN", ""),
+                    help="API token (default: $HPDASH_TOKEN; prefer that: a command line is "
+                         "readable by every local user)")
     ap.add_argument("--project", default="local")
     ap.add_argument("--package-path", help="directory of the trainer package (sets packageUris)")
     ap.add_argument("--wait", action="store_true", help="poll until the job finishes")

@@ -36,6 +36,21 @@ class Project(models.Model):
         return self.name
 
 
+class JobDir(models.Model):
+    """A ``jobDir`` (resolved, links followed) and the project that first used it: another
+    project's job may not use it, nor a folder inside it or around it (its trials would write
+    into, and delete, the owner's checkpoints).  A row, not a marker file, because a trainer
+    can forge a file in a folder it writes."""
+
+    path = models.CharField(max_length=1024, unique=True)
+    project = models.ForeignKey(Project, to_field="name", db_column="project",
+                                on_delete=models.CASCADE, related_name="job_dirs")
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.project_id})"
+
+
 class Job(models.Model):
     # A job always belongs to a Project row, by name (``project_id`` is the project's name);
     # a project that still has jobs cannot be deleted.

@@ -137,6 +137,13 @@ class Client:
                 return {"job": self.get_job(job_id)}
             raise
 
+    def trial_log(self, job_id: str, trial_id: str, offset: int = 0) -> dict[str, Any]:
+        """hpdash's ``:hpdashTrialLog``: ``{"offset", "nextOffset", "size", "content"}``, the
+        trial's log from byte ``offset`` (whole lines, at most 1 MiB)."""
+        query = urllib.parse.urlencode({"trialId": trial_id, "offset": offset})
+        return self.send(self.build_request(
+            "GET", self._jobs_url(job_id, ":hpdashTrialLog") + "?" + query))
+
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(job_id, ":cancel"), {}))
 

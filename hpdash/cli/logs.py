@@ -1,11 +1,13 @@
 """``jobs stream-logs``: follow a job until it ends.
 
-The REST API has no log method (Google's jobs served logs through Cloud Logging). When the
-server's data directory is readable here (``--data-dir``/``HPDASH_DATA_DIR``: the same machine
-or a shared filesystem), every trial's ``jobs/<project>/<jobId>/trials/<id>/trainer.log`` is
-followed and each line printed as ``[trial N] line``. Otherwise only progress is shown: one
-line per trial state change. Either way the job itself is polled through the API (about once a
-second) to learn which trials exist and when the job ends. A trial stopped early
+Every trial's log is followed and each line printed as ``[trial N] line``, through hpdash's
+log extension of the API (``…/jobs/JOB:hpdashTrialLog``, Google's jobs served logs through
+Cloud Logging instead): any user who may see the job can follow it, without access to the
+server's files.  With ``--data-dir``/``HPDASH_DATA_DIR`` (the same machine or a shared
+filesystem) the logs are read from ``jobs/<project>/<jobId>/trials/<id>/trainer.log`` there
+instead.  From a server without the extension, only progress is shown: one line per trial
+state change.  Either way the job itself is polled through the API (about once a second) to
+learn which trials exist and when the job ends. A trial stopped early
 (``isTrialStoppedEarly``) is announced either way, as ``[trial N] SUCCEEDED (stopped early):
 objective V at step S``, and counted in the progress line.
 """
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from hpdash.cli.client import Client, ConnectionFailed
+from hpdash.cli.client import ApiError, Client, ConnectionFailed
 from hpdash.core.layout import DataLayout
 
 TERMINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
@@ -52,6 +54,43 @@ class _Tail:
             lines.append(self.partial)
             self.partial = b""
         return [line.decode("utf-8", "replace").rstrip("\r") for line in lines]
+
+
+class _ApiTail:
+    """Complete lines of a trial's log read through the API since the last read."""
+
+    MAX_CHUNKS = 8  # per read: up to 8 MiB, the rest at the next
+
+    def __init__(self, client: Client, job_id: str, trial_id: str) -> None:
+        self.client, self.job_id, self.trial_id = client, job_id, trial_id
+        self.pos = 0
+        self.partial = ""
+        self.seen = True  # the API says when there is no log; nothing to warn about
+        self.path = f"trial {trial_id} through the API"
+
+    def read(self, final: bool = False) -> list[str]:
+        text = ""
+        for _ in range(self.MAX_CHUNKS):
+            answer = self.client.trial_log(self.job_id, self.trial_id, self.pos)
+            start, end = int(answer.get("offset", 0)), int(answer.get("nextOffset", 0))
+            if start < self.pos:  # rewritten from scratch
+                self.partial = ""
+            content = str(answer.get("content", ""))
+            text += content
+            self.pos = end
+            if not content or end >= int(answer.get("size", 0)):
+                break
+        lines = (self.partial + text).split("\n")
+        self.partial = lines.pop()
+        if final and self.partial:
+            lines.append(self.partial)
+            self.partial = ""
+        return [line.rstrip("\r") for line in lines]
+
+
+def _old_server(exc: ApiError) -> bool:
+    """The server has no log method (an ml v1 server that is not hpdash, or an older one)."""
+    return exc.status == "UNIMPLEMENTED" or exc.message.startswith("No API method")
 
 
 def _trial_sort_key(tid: str) -> tuple[int, int, str]:
@@ -109,7 +148,7 @@ class Streamer:
     unreachable_timeout: float = 60.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    tails: dict[str, _Tail] = field(default_factory=dict)
+    tails: dict[str, _Tail | _ApiTail] = field(default_factory=dict)
     trial_states: dict[str, str] = field(default_factory=dict)
     last_progress: str = ""
     unreachable: bool = False
@@ -117,6 +156,7 @@ class Streamer:
     missing_grace: float = 5.0
     missing_since: dict[str, float] = field(default_factory=dict)
     warned_missing: bool = False
+    api_logs: bool = True  # follow logs through the API (until the server says it cannot)
 
     def _print(self, text: str, stream: TextIO | None) -> None:
         print(text, file=stream, flush=True)
@@ -131,17 +171,34 @@ class Streamer:
         ids = {str(t.get("trialId")) for t in (job.get("trainingOutput") or {}).get("trials")
                or [] if t.get("trialId") is not None}
         trials_dir = self._job_dir() / "trials"
-        if trials_dir.is_dir():
+        if self.data_dir and trials_dir.is_dir():
             ids.update(p.name for p in trials_dir.iterdir() if p.name.isdigit())
         return sorted(ids, key=_trial_sort_key)
+
+    @property
+    def logs(self) -> bool:
+        """Whether trial logs are followed (from the data dir, or through the API)."""
+        return bool(self.data_dir) or self.api_logs
 
     def _follow_logs(self, ids: list[str], final: bool = False) -> None:
         for tid in ids:
             tail = self.tails.get(tid)
             if tail is None:
                 tail = self.tails[tid] = _Tail(
-                    self._layout().trial_log(self.client.project, self.job_id, tid))
-            for line in tail.read(final):
+                    self._layout().trial_log(self.client.project, self.job_id, tid)
+                ) if self.data_dir else _ApiTail(self.client, self.job_id, tid)
+            try:
+                lines = tail.read(final)
+            except ApiError as exc:
+                if not _old_server(exc):
+                    continue  # a trial that has no log yet
+                self.api_logs = False
+                self._print("[hpdash] note: this server serves no trial logs; showing progress "
+                            "only. To follow the trials' logs, pass --data-dir (or set "
+                            "HPDASH_DATA_DIR) to the server's data directory (same machine or "
+                            "shared filesystem).", self.err)
+                return
+            for line in lines:
                 self._print(f"[trial {tid}] {line}", self.out)
 
     def _check_logs_exist(self, job: dict[str, Any]) -> None:
@@ -169,7 +226,7 @@ class Streamer:
                 self.trial_states[tid] = state
                 # With logs, the trial's own lines say what it does; that it was stopped
                 # early is hpdash's decision, so it is printed either way.
-                if not self.data_dir or t.get("isTrialStoppedEarly"):
+                if not self.logs or t.get("isTrialStoppedEarly"):
                     self._print(_trial_change(t), self.out)
 
     def _progress(self, job: dict[str, Any]) -> None:
@@ -194,15 +251,9 @@ class Streamer:
     def run(self) -> dict[str, Any]:
         """Stream until the job ends and return it (API errors and a server unreachable for
         ``unreachable_timeout`` seconds raise)."""
-        if self.data_dir:
-            if not Path(self.data_dir).expanduser().is_dir():
-                self._print(f"[hpdash] warning: --data-dir {self.data_dir} is not a directory "
-                            "here; trial logs cannot be read", self.err)
-        else:
-            self._print("[hpdash] note: the API serves no logs; showing progress only. To "
-                        "follow the trials' logs, pass --data-dir (or set HPDASH_DATA_DIR) to "
-                        "the server's data directory (same machine or shared filesystem).",
-                        self.err)
+        if self.data_dir and not Path(self.data_dir).expanduser().is_dir():
+            self._print(f"[hpdash] warning: --data-dir {self.data_dir} is not a directory "
+                        "here; trial logs cannot be read", self.err)
         ok_at = self.clock()
         next_poll = self.clock()
         job: dict[str, Any] = {}
@@ -213,9 +264,10 @@ class Streamer:
                 if fresh is not None:
                     ok_at, job = self.clock(), fresh
                     done = job.get("state") in TERMINAL
-                    if self.data_dir:
+                    if self.logs:
                         # After the job ended, trials have written their last lines.
                         self._follow_logs(self._trial_ids(job), final=done)
+                    if self.data_dir:
                         self._check_logs_exist(job)
                     self._report_states(job)
                     self._progress(job)

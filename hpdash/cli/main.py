@@ -3,7 +3,8 @@
     hpdash jobs submit training JOB --config hptuning_config.yaml --package-path trainer/ \\
         --module-name trainer.task [--stream-logs] -- --epochs=10
     hpdash jobs describe JOB | list | cancel JOB | stream-logs JOB
-    hpdash config set url|token|project|data_dir VALUE
+    hpdash config set url|project|data_dir VALUE
+    hpdash config set token            (reads the token from the terminal or standard input)
 
 Exit status: 0 on success; 1 on an API or usage error; after ``stream-logs`` (or
 ``submit --stream-logs``) 0 only if the job SUCCEEDED.
@@ -12,6 +13,7 @@ Exit status: 0 on success; 1 on an API or usage error; after ``stream-logs`` (or
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -48,7 +50,8 @@ def _connection_flags(parser: argparse.ArgumentParser) -> None:
                    help=f"hpdash server (env HPDASH_URL, config 'url'; default "
                         f"{settings.DEFAULT_URL})")
     g.add_argument("--token", default=argparse.SUPPRESS,
-                   help="API token (env HPDASH_TOKEN, config 'token')")
+                   help="API token (prefer env HPDASH_TOKEN or config 'token': a command "
+                        "line is readable by every local user)")
     g.add_argument("--project", default=argparse.SUPPRESS,
                    help=f"project (env HPDASH_PROJECT, config 'project'; default "
                         f"{settings.DEFAULT_PROJECT})")
@@ -198,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     ccmds = config.add_subparsers(dest="command", required=True, parser_class=_Parser)
     cset = ccmds.add_parser("set", help="set url, token, project or data_dir")
     cset.add_argument("key", choices=tuple(settings.KEYS))
-    cset.add_argument("value")
+    cset.add_argument("value", nargs="?",
+                      help="the value; for token, leave it out (or give -) to type or pipe "
+                           "it in: a command line is readable by every local user")
     cunset = ccmds.add_parser("unset", help="remove a setting")
     cunset.add_argument("key", choices=tuple(settings.KEYS))
     ccmds.add_parser("list", help="show the settings in effect and where they come from")
@@ -221,6 +226,8 @@ class _Context:
         self.out = out
         self.err = err
         self.settings = settings.Settings.resolve(vars(args))
+        if getattr(args, "token", None):
+            self.status(ARGV_WARNING.format(how="--token"))
 
     def client(self) -> Client:
         return Client(self.settings.url, self.settings.token, self.settings.project)
@@ -322,11 +329,36 @@ def cmd_stream_logs(ctx: _Context) -> int:
     return _stream(ctx, ctx.args.job, ctx.args.polling_interval)
 
 
+ARGV_WARNING = (
+    "WARNING: {how} puts the API token on the command line, which every local user can read "
+    "(/proc/PID/cmdline, ps). Set HPDASH_TOKEN, or store it with `hpdash config set token` "
+    "(it is then read from the terminal or standard input).")
+
+
+def _read_token() -> str:
+    """The token, typed (not echoed) or piped in: never on a command line."""
+    if sys.stdin.isatty():
+        token = getpass.getpass("API token: ")
+    else:
+        token = sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        raise settings.ConfigError("config set token: no token given on standard input")
+    return token
+
+
 def cmd_config(ctx: _Context) -> int:
     a = ctx.args
     path = settings.config_path()
     if a.command == "set":
-        settings.set_value(path, a.key, a.value)
+        value = a.value
+        if a.key == "token" and value in (None, "-"):
+            value = _read_token()
+        elif value is None:
+            raise settings.ConfigError(f"config set {a.key}: give a value")
+        elif a.key == "token":
+            ctx.status(ARGV_WARNING.format(how="`config set token TOKEN`"))
+        settings.set_value(path, a.key, value)
         ctx.status(f"Updated property [{a.key}] in {path}.")
     elif a.command == "unset":
         if settings.unset_value(path, a.key):

@@ -191,8 +191,9 @@ def api_error(command: str, exc: ApiError) -> str:
         lines.append("Field violations:")
     lines += [f"  - {field or '(request)'}: {description}" for field, description in violations]
     if exc.status == "UNAUTHENTICATED":
-        lines.append("Set a token with --token, HPDASH_TOKEN or `hpdash config set token TOKEN` "
-                     "(create one on the server with `manage.py create_api_token USER`).")
+        lines.append("Set a token with HPDASH_TOKEN or `hpdash config set token` (which reads "
+                     "it from standard input; create one on the server with "
+                     "`manage.py create_api_token USER`).")
     if exc.hint:
         lines.append(exc.hint)
     return "\n".join(lines) + "\n"

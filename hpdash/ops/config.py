@@ -125,8 +125,12 @@ def _server_url() -> str:
 
 def _allowed_paths(data_dir: Path) -> tuple[str, ...]:
     # Unset: a workstation's sensible default; set HPDASH_ALLOWED_PATHS on shared servers.
+    # The service user's home, but of root's only the CLI's default staging folder: /root
+    # holds keys a job must not have copied into its trainer's reach.  (The data dir is here
+    # for uploads alone: see hpdash.core.path_policy.)
+    home = [os.path.expanduser("~/.cache/hpdash" if os.geteuid() == 0 else "~")]
     paths = env_list("HPDASH_ALLOWED_PATHS", "", sep=os.pathsep) or [
-        str(data_dir), str(BASE_DIR), os.path.expanduser("~"), tempfile.gettempdir()]
+        str(data_dir), str(BASE_DIR), *home, tempfile.gettempdir()]
     return tuple(os.path.realpath(p) for p in paths)
 
 

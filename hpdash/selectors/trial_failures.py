@@ -13,6 +13,7 @@ from django.conf import settings
 from hpdash.core.layout import DataLayout
 from hpdash.core.states import TrialState
 from hpdash.models import Job
+from hpdash.selectors.trial_logs import open_log
 
 TAIL_LINES = 5
 TAIL_READ_BYTES = 4096
@@ -27,7 +28,7 @@ def log_tail_lines(path: Path, lines: int = TAIL_LINES) -> str:
     """The last ``lines`` lines the trainer wrote, leaving out hpdash's own ``[hpdash] …``
     lines; reads at most the last 4 KiB of the log."""
     try:
-        with open(path, "rb") as f:
+        with open_log(path) as f:
             size = f.seek(0, 2)
             f.seek(max(0, size - TAIL_READ_BYTES))
             text = f.read().decode("utf-8", errors="replace")

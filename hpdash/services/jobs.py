@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hpdash.core.path_policy import PathUse, path_refusal
 from hpdash.core.spec import (
     FieldViolation,
     HyperparameterSpec,
@@ -28,6 +29,7 @@ from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Project
 from hpdash.ops import queue
 from hpdash.selectors.gpus import gpu_request_problem
+from hpdash.services.job_dirs import job_dir_claim
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 
@@ -58,18 +60,14 @@ def _new_etag() -> str:
     return base64.b64encode(secrets.token_bytes(8)).decode()
 
 
-def _outside_allowed(uri: str) -> str | None:
-    """Why a local path may not be used (None if it may): it must resolve, symlinks followed,
-    inside one of ``HPDASH_ALLOWED_PATHS``, and may not contain ``..``."""
-    path = local_path(uri)
-    if ".." in path.split("/"):
-        return f"{uri} contains '..': give the path without parent-directory steps"
-    real = os.path.realpath(path)
-    allowed = settings.HPDASH.allowed_paths
-    if any(real == root or real.startswith(root.rstrip("/") + "/") for root in allowed):
-        return None
-    return (f"{uri} is outside the directories this server allows "
-            f"(HPDASH_ALLOWED_PATHS: {', '.join(allowed)})")
+def _outside_allowed(uri: str, use: PathUse) -> str | None:
+    """Why a local path may not be used (None if it may): see :mod:`hpdash.core.path_policy`."""
+    try:
+        path = local_path(uri)
+    except (ValueError, OSError) as exc:
+        return f"{uri} is not a usable local path: {exc}"
+    return path_refusal(path, use=use, data_dir=str(settings.DATA_DIR),
+                        allowed=settings.HPDASH.allowed_paths)
 
 
 def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
@@ -84,13 +82,13 @@ def _check_local_paths(spec: NewJob) -> list[FieldViolation]:
     violations = []
     for i, uri in enumerate(definition.trainer.package_uris):
         field = f"{spec.path('trainer.package_uris')}[{i}]"
-        why = _outside_allowed(uri)
+        why = _outside_allowed(uri, PathUse.PACKAGE)
         if why:
             violations.append(FieldViolation(field, why))
         elif not os.path.exists(local_path(uri)):
             violations.append(FieldViolation(field, f"package {uri} does not exist"))
     if definition.job_dir:
-        why = _outside_allowed(definition.job_dir)
+        why = _outside_allowed(definition.job_dir, PathUse.JOB_DIR)
         if why:
             violations.append(FieldViolation(spec.path("job_dir"), why))
     return violations
@@ -157,6 +155,9 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
         with transaction.atomic():
             if Job.objects.filter(project__name=project, job_id=spec.job_id).exists():
                 raise AlreadyExists(spec.job_id)
+            if definition.job_dir:
+                job_dir_claim(project=project, job_dir=local_path(definition.job_dir),
+                              field=spec.path("job_dir"))
             job = Job.objects.create(
                 project_id=project,  # the Project row exists: claimed above or resumed in
                 job_id=spec.job_id,

@@ -34,6 +34,7 @@ from hpdash.core.runner import (
     ProcessOutcome,
     TrialPlan,
     plan_trial,
+    safe_files,
 )
 from hpdash.core.runner.metrics import Measurement
 from hpdash.core.runner.sources import MetricSources
@@ -160,7 +161,8 @@ class TrialLog:
         self.path = path
 
     def note(self, text: str) -> None:
-        with open(self.path, "a") as f:
+        fd = safe_files.open_append(self.path)  # never through a link, never into a FIFO
+        with os.fdopen(fd, "a") as f:
             f.write(f"[hpdash] {text}\n")
 
 
@@ -267,12 +269,21 @@ class TrialRun:
     def _plan(self, executor: Executor) -> TrialPlan:
         job, trial = self.job, self.trial
         runtime = executor.prepare(training=job.definition, project=job.project_id,
-                                   job_id=job.job_id)
+                                   job_id=job.job_id, cancelled=self._stopped_while_preparing)
         return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
+
+    def _stopped_while_preparing(self) -> bool:
+        """Whether staging should stop: the job was cancelled or failed, or the worker is
+        shutting down (asked at most once a second)."""
+        now = time.monotonic()
+        if now - self.last_check < STATE_CHECK_EVERY:
+            return SHUTDOWN.is_set()
+        self.last_check = now
+        return SHUTDOWN.is_set() or self._job_stop_reason() is not None
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -301,7 +312,8 @@ class TrialRun:
         # Event files from an earlier attempt of this trial are not this attempt's results.
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
-                                str(plan.job_dir) if plan.job_dir else None, not_before)
+                                str(plan.job_dir) if plan.job_dir else None, not_before,
+                                trusted=str(plan.cwd.parent))
         self.metrics = MetricCollector(trial, sources, self.cfg.trial_max_measurements,
                                        note=self.log.note)
         began = time.monotonic()
@@ -314,7 +326,14 @@ class TrialRun:
         self.pid = handle.pid
         return self._conclude(self._drive(executor, handle, plan, began))
 
-    def _failed_to_start(self, exc: PrepareError) -> TrialOutcome:
+    def _failed_to_start(self, exc: PrepareError) -> TrialOutcome | None:
+        if SHUTDOWN.is_set():
+            self.shut_down = True  # the trial runs again on a live worker
+            return None
+        stop = self._job_stop_reason()
+        if stop is not None and stop.trial_state is not None:  # preparing stopped for it
+            self.log.note(f"stopped while preparing: {_STOP_CAUSES[stop]}")
+            return TrialOutcome(stop.trial_state, stop, _STOP_CAUSES[stop])
         self.log.note(f"FAILED: {exc}")
         return TrialOutcome(TrialState.FAILED, failure_reason=str(exc))
 

@@ -1,5 +1,5 @@
-"""stream-logs: trial logs from the server's data dir, prefixed with the trial id, until the
-job ends; progress lines only when the data dir is not readable here."""
+"""stream-logs: trial logs through the API or from the server's data dir, prefixed with the
+trial id, until the job ends; progress lines only from a server that serves no logs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hpdash.cli.client import ConnectionFailed
+from hpdash.cli.client import ApiError, ConnectionFailed
 from hpdash.cli.logs import Streamer, _Tail, exit_code, progress_line
 
 
@@ -43,6 +43,26 @@ class ScriptedClient:
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def trial_log(self, job_id: str, trial_id: str, offset: int = 0) -> dict[str, Any]:
+        raise ApiError(404, "NOT_FOUND", "No API method at /v1/projects/proj/jobs/j:x.")
+
+
+class LogServingClient(ScriptedClient):
+    """A server with the log method: each trial's log grows by the lines in ``logs``."""
+
+    def __init__(self, steps: list[tuple[Any, dict[str, Any] | Exception]],
+                 logs: dict[str, bytes]) -> None:
+        super().__init__(steps)
+        self.logs = logs
+
+    def trial_log(self, job_id: str, trial_id: str, offset: int = 0) -> dict[str, Any]:
+        if trial_id not in self.logs:
+            raise ApiError(404, "NOT_FOUND", f"Job 'j' has no trial {trial_id}.")
+        data = self.logs[trial_id]
+        chunk = data[offset:offset + 4]  # tiny chunks: a line arrives in pieces
+        return {"offset": str(offset), "nextOffset": str(offset + len(chunk)),
+                "size": str(len(data)), "content": chunk.decode()}
 
 
 def _job(state: str, *trials: tuple[str, str], max_trials: int = 2) -> dict[str, Any]:
@@ -92,7 +112,23 @@ def test_trial_logs_are_prefixed_with_the_trial_id_until_the_job_ends(tmp_path: 
     assert "note:" not in err
 
 
-def test_without_a_data_dir_only_state_changes_and_progress_are_shown():
+def test_without_a_data_dir_the_logs_are_followed_through_the_api():
+    logs = {"1": b"epoch 1\n"}
+
+    def more() -> None:
+        logs["1"] += b"epoch 2 done\nlast words"
+
+    steps: list[tuple[Any, dict[str, Any] | Exception]] = [
+        (None, _job("RUNNING", ("1", "RUNNING"))),
+        (more, _job("SUCCEEDED", ("1", "SUCCEEDED"), max_trials=1)),
+    ]
+    job, out, _ = _stream(LogServingClient(steps, logs))
+    assert exit_code(job) == 0
+    assert out.splitlines() == ["[trial 1] epoch 1", "[trial 1] epoch 2 done",
+                                "[trial 1] last words"]
+
+
+def test_from_a_server_without_logs_only_state_changes_and_progress_are_shown():
     steps: list[tuple[Any, dict[str, Any] | Exception]] = [
         (None, _job("RUNNING", ("1", "RUNNING"))),
         (None, _job("RUNNING", ("1", "RUNNING"))),

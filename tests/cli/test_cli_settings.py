@@ -80,3 +80,34 @@ def test_the_config_commands_round_trip(tmp_path: Path, monkeypatch: pytest.Monk
     assert main(["config", "unset", "project"], out=io.StringIO(), err=io.StringIO()) == 0
     assert yaml.safe_load(cfg.read_text()) == {"token": "tok"}
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+
+
+def test_a_token_on_the_command_line_still_works_but_warns(tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("HPDASH_CONFIG", str(tmp_path / "c.yaml"))
+    err = io.StringIO()
+    assert main(["config", "set", "token", "tok"], out=io.StringIO(), err=err) == 0
+    assert "WARNING" in err.getvalue() and "every local user can read" in err.getvalue()
+    err = io.StringIO()
+    main(["--token", "t", "--url", "http://127.0.0.1:9", "jobs", "list"], out=io.StringIO(),
+         err=err)
+    assert "WARNING: --token puts the API token on the command line" in err.getvalue()
+    err = io.StringIO()
+    monkeypatch.setenv("HPDASH_TOKEN", "t")
+    main(["--url", "http://127.0.0.1:9", "jobs", "list"], out=io.StringIO(), err=err)
+    assert "WARNING" not in err.getvalue()
+
+
+def test_config_set_token_reads_the_token_from_standard_input(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch):
+    cfg = tmp_path / "c.yaml"
+    monkeypatch.setenv("HPDASH_CONFIG", str(cfg))
+    monkeypatch.setattr("sys.stdin", io.StringIO("hpd_from_stdin\n"))
+    err = io.StringIO()
+    assert main(["config", "set", "token"], out=io.StringIO(), err=err) == 0
+    assert "WARNING" not in err.getvalue()
+    assert yaml.safe_load(cfg.read_text()) == {"token": "hpd_from_stdin"}
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    err = io.StringIO()
+    assert main(["config", "set", "token", "-"], out=io.StringIO(), err=err) == 1
+    assert "no token given" in err.getvalue()

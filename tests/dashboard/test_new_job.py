@@ -286,7 +286,8 @@ def test_a_duplicate_job_id_is_an_error_on_the_job_id_field(web):
 
 
 def test_a_missing_package_is_an_error_on_the_package_uris_field(web, tmp_path):
-    response = web.post(URL, form_data(package_uris=str(tmp_path / "nope")))
+    # (beside the data dir, which is tmp_path here: a path inside it is refused anyway)
+    response = web.post(URL, form_data(package_uris=str(tmp_path.parent / "nope")))
     assert response.status_code == 400
     assert "does not exist" in response.context["form"].errors["package_uris"][0]
 
@@ -413,6 +414,26 @@ def test_an_unreadable_config_is_an_error_on_the_import_field(web):
     assert 'id="import-section" open' in response.content.decode()
     # What was typed is still there.
     assert response.context["form"]["job_id"].value() == "j1"
+
+
+def test_importing_a_job_over_the_apis_caps_is_refused_before_any_form_is_built(web):
+    import json
+
+    params = [{"parameterName": f"p{i}", "type": "DOUBLE", "minValue": 0, "maxValue": 1}
+              for i in range(10_000)]
+    config = json.dumps({"trainingInput": {"hyperparameters": {"params": params}}})
+    response = web.post(URL, form_data(action="import", import_text=config))
+    assert response.status_code == 400
+    errors = " ".join(response.context["import_form"].errors["import_text"])
+    assert "at most 100,000 bytes" in errors
+    assert len(response.context["formset"].forms) < 100
+    config = json.dumps({"trainingInput": {"hyperparameters": {"params": [
+        {"parameterName": f"p{i}", "type": "DISCRETE", "discreteValues": [1]}
+        for i in range(101)]}}})
+    response = web.post(URL, form_data(action="import", import_text=config))
+    assert response.status_code == 400
+    assert "at most 100 are allowed" in " ".join(
+        response.context["import_form"].errors["import_text"])
 
 
 def test_export_downloads_yaml_that_the_parser_accepts(web):

@@ -76,3 +76,28 @@ def test_a_cancelled_trial_is_stopped_not_failed_and_its_last_value_is_greyed(
         html)
     table = client.get("/projects/demo/jobs/demo/").content.decode()
     assert '<span class="muted">stopped: job cancelled</span>' in table
+
+
+def test_a_log_that_is_a_link_is_never_followed_by_the_download_or_the_page(
+        client, running, settings):
+    _, log = running
+    secret = DataLayout(settings.DATA_DIR).secret_key
+    secret.parent.mkdir(parents=True, exist_ok=True)
+    secret.write_text("THE-SECRET-KEY")
+    log.unlink()
+    log.symlink_to(secret)
+    assert client.get(URL + "log").status_code == 404
+    assert "THE-SECRET-KEY" not in client.get(URL).content.decode()
+    assert "THE-SECRET-KEY" not in client.get(URL + "?format=live&offset=0").content.decode()
+
+
+def test_a_log_folder_swapped_for_a_link_is_never_followed(client, running, settings, tmp_path):
+    _, log = running
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "trainer.log").write_text("NOT-THIS-TRIALS-LOG")
+    trial_dir = log.parent
+    (trial_dir / "trainer.log").unlink()
+    trial_dir.rmdir()
+    trial_dir.symlink_to(elsewhere)
+    assert client.get(URL + "log").status_code == 404

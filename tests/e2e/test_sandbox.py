@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from harness import alive, running_stack, trainer_job, wait_for_state
+from harness import Stack, alive, running_stack, trainer_job, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -44,3 +47,147 @@ def test_a_hostile_trainer_reaches_nothing_of_the_service_and_the_job_still_succ
     if (data / "hpdash.sqlite3").exists():  # the default database (CI also runs PostgreSQL)
         assert oct((data / "hpdash.sqlite3").stat().st_mode & 0o777) == "0o600"
     assert oct((data / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+# -- the root worker never follows what a trainer planted (issue 19, item 2) -----------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the sandbox needs root (CI runs as root)")
+
+
+def _run(stack: Stack, job_id: str, mode: str, job_dir: Path, target: str = "",
+         project: str = "hostile") -> dict[str, Any]:
+    body = trainer_job(job_id, "e2etrainer.hostile_paths", HYPER,
+                       args=["--mode", mode, "--target", target], job_dir=str(job_dir))
+    stack.ml().projects().jobs().create(parent=f"projects/{project}", body=body).execute()
+    return wait_for_state(stack.ml(), f"projects/{project}/jobs/{job_id}", timeout=90)
+
+
+def _trial(job: dict[str, Any]) -> dict[str, Any]:
+    trials: list[dict[str, Any]] = job["trainingOutput"]["trials"]
+    return trials[0]
+
+
+@needs_root
+def test_a_link_planted_in_a_trials_job_dir_never_makes_root_chown_its_target(stack: Stack):
+    victim = stack.out_dir / "victim"
+    victim.mkdir(mode=0o700)
+    out = stack.out_dir / "plant"
+    assert _run(stack, "plant_1", "plant", out, target=str(victim))["state"] == "SUCCEEDED"
+    assert (out / "1" / "1").is_symlink()
+    # A later job whose jobDir is that trial's own folder: its trial 1 would be the victim.
+    job = _run(stack, "plant_2", "probe-jobdir", out / "1")
+    assert job["state"] == "FAILED"
+    assert "a directory a trainer owns" in job["errorMessage"], job
+    st = victim.stat()
+    assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o700), "root handed the victim over"
+    assert not (victim / "probe.txt").exists()
+
+
+@needs_root
+def test_a_fifo_at_the_metric_file_does_not_hang_the_worker(stack: Stack):
+    job = _run(stack, "fifo_1", "fifo", stack.out_dir / "fifo")
+    assert job["state"] == "FAILED"
+    assert "is not a regular file" in job["errorMessage"], job
+
+
+@needs_root
+def test_a_metric_file_linked_to_a_root_only_file_is_never_read(stack: Stack):
+    secret = stack.out_dir / "root-only.json"
+    secret.write_text('{"score": "TOPSECRET", "leaked_key_name": 1}\n')
+    secret.chmod(0o600)
+    job = _run(stack, "mlink_1", "metric-link", stack.out_dir / "mlink", target=str(secret))
+    assert job["state"] == "FAILED"
+    assert "is not a regular file" in job["errorMessage"], job
+    text = json.dumps(job)
+    assert "TOPSECRET" not in text and "leaked_key_name" not in text
+
+
+# -- paths a job may name (issue 19, item 3) --------------------------------------------------
+
+
+def _refused(stack: Stack, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    from googleapiclient.errors import HttpError
+
+    with pytest.raises(HttpError) as err:
+        stack.ml().projects().jobs().create(parent=f"projects/{project}", body=body).execute()
+    assert err.value.resp.status == 400
+    error: dict[str, Any] = json.loads(err.value.content)["error"]
+    return error
+
+
+def test_packages_from_the_data_dir_or_proc_are_refused_with_a_400_naming_the_field(
+        stack: Stack):
+    for i, uri in enumerate((str(stack.data_dir), str(stack.data_dir / "jobs"),
+                             "/proc/1/root/etc", "/proc/self/cwd")):
+        body = trainer_job(f"pkg_{i}", "e2etrainer.noop", HYPER)
+        body["trainingInput"]["packageUris"] = [uri]
+        error = _refused(stack, "hostile", body)
+        field = error["details"][0]["fieldViolations"][0]["field"]
+        assert field == "trainingInput.packageUris[0]", error
+    body = trainer_job("jd_1", "e2etrainer.noop", HYPER, job_dir=str(stack.data_dir / "jobs"))
+    assert "data directory" in _refused(stack, "hostile", body)["message"]
+
+
+def test_another_projects_job_dir_is_refused_and_its_owner_may_reuse_it(stack: Stack):
+    out = stack.out_dir / "owned"
+    assert _run(stack, "own_1", "probe-jobdir", out, project="owner")["state"] == "SUCCEEDED"
+    body = trainer_job("thief_1", "e2etrainer.hostile_paths", HYPER,
+                       args=["--mode", "probe-jobdir"], job_dir=str(out))
+    error = _refused(stack, "thief", body)
+    assert "another project" in error["message"], error
+    assert error["details"][0]["fieldViolations"][0]["field"] == "trainingInput.jobDir"
+    # The owner's next job may use it (and finds trial 1's checkpoint where it was).
+    assert (out / "1" / "probe.txt").read_text() == "checkpoint"
+    body = trainer_job("own_2", "e2etrainer.noop", HYPER, job_dir=str(out))
+    stack.ml().projects().jobs().create(parent="projects/owner", body=body).execute()
+    assert wait_for_state(stack.ml(), "projects/owner/jobs/own_2")["state"] == "SUCCEEDED"
+
+
+# -- outputs and logs readable by the submitter (issue 19, item 5) -----------------------------
+
+TEAM_GID = 100  # "users" on Debian: a team's group, which the trial user is not in
+MEMBER_UID = 4242  # a team member: no account needed to prove what the kernel allows
+
+
+def _as_member(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), user=MEMBER_UID, group=TEAM_GID, extra_groups=[],
+                          capture_output=True, text=True, timeout=60, cwd="/", check=False,
+                          env={"PATH": "/usr/bin:/bin", "HOME": "/nonexistent"})
+
+
+@needs_root
+def test_what_a_trial_writes_in_its_job_dir_is_readable_through_the_job_dirs_group(
+        stack: Stack):
+    out = stack.out_dir / "team"
+    out.mkdir()
+    os.chown(out, 0, TEAM_GID)
+    out.chmod(0o751)  # the team reads it; others (the trial user) only pass through
+    assert _run(stack, "team_1", "probe-jobdir", out, project="team")["state"] == "SUCCEEDED"
+    trial = out / "1"
+    for path, mode in ((trial, 0o2750), (trial / "sub", 0o2750), (trial / "probe.txt", 0o640),
+                       (trial / "sub" / "model.bin", 0o640)):
+        st = path.stat()
+        assert (st.st_gid, st.st_mode & 0o7777) == (TEAM_GID, mode), path
+    read = _as_member("cat", str(trial / "probe.txt"), str(trial / "sub" / "model.bin"))
+    assert (read.returncode, read.stdout) == (0, "checkpointweights"), read.stderr
+    outsider = subprocess.run(["cat", str(trial / "probe.txt")], user=MEMBER_UID,
+                              group=MEMBER_UID, extra_groups=[], capture_output=True,
+                              check=False, timeout=60, cwd="/")
+    assert outsider.returncode != 0
+
+
+@needs_root
+def test_a_user_without_the_data_dir_follows_a_trials_log_with_the_cli(stack: Stack):
+    assert _run(stack, "logs_1", "probe-jobdir", stack.out_dir / "logs")["state"] == "SUCCEEDED"
+    hpdash = str(Path(sys.executable).with_name("hpdash"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "HPDASH_URL": stack.url,
+           "HPDASH_TOKEN": stack.token, "HPDASH_PROJECT": "hostile",
+           "HPDASH_CONFIG": "/nonexistent/config.yaml"}
+    # As a user who cannot enter the data dir (0710, the trial user's group).
+    shown = subprocess.run([hpdash, "jobs", "stream-logs", "logs_1"], user=MEMBER_UID,
+                           group=MEMBER_UID, extra_groups=[], env=env, capture_output=True,
+                           text=True, timeout=120, cwd="/", check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert "[trial 1] [hpdash] trial 1 attempt 1 on" in shown.stdout, shown.stdout
+    assert "[trial 1] [hpdash] trial 1 SUCCEEDED" in shown.stdout

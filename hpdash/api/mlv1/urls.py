@@ -13,6 +13,8 @@ urlpatterns = [
     re_path(_JOB + "$", methods(GET=views.jobs_get, PATCH=views.jobs_patch), name="api-job"),
     re_path(_JOB + ":cancel$", methods(POST=views.jobs_cancel), name="api-job-cancel"),
     re_path(_JOB + ":hpdashDetails$", methods(GET=views.jobs_details), name="api-job-details"),
+    re_path(_JOB + ":hpdashTrialLog$", methods(GET=views.jobs_trial_log),
+            name="api-job-trial-log"),
     re_path(_JOB + ":[^/]*$", views.not_found),
     re_path(r"^v1/(?P<rest>[\s\S]*)$", views.not_found),  # newlines too: always the envelope
 ]

@@ -20,6 +20,7 @@ from hpdash.models import Job
 from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.jobs import job_get, jobs_in_project
 from hpdash.selectors.trial_failures import recent_failures
+from hpdash.selectors.trial_logs import log_chunk
 from hpdash.services.jobs import AlreadyExists, job_cancel, job_create, job_update_labels
 
 _PATCHABLE = ("labels", "etag")
@@ -141,6 +142,33 @@ def jobs_details(api: ApiRequest, job_id: str) -> dict[str, Any]:
     return {"job": job_resource(job), **job_details(
         job, waiting=gpu_wait_reason(job), trials=trials,
         failures=recent_failures(job, trials))}
+
+
+@endpoint()
+def jobs_trial_log(api: ApiRequest, job_id: str) -> dict[str, Any]:
+    """hpdash's log extension: ``GET …/jobs/JOB:hpdashTrialLog?trialId=N&offset=K`` answers
+    ``{"trialId", "offset", "nextOffset", "size", "content"}``: the trial's log from byte
+    ``offset`` (at most 1 MiB, whole lines), so that ``hpdash jobs stream-logs`` follows it
+    for any user who may see the job, without reading the server's data dir."""
+    job = _job(api, job_id)
+    trial_id = _non_negative(api, "trialId", required=True)
+    offset = _non_negative(api, "offset")
+    if not job.trials.filter(trial_id=trial_id).exists():
+        raise ApiError("NOT_FOUND", f"Job {job_id!r} has no trial {trial_id}.")
+    data, next_offset, size = log_chunk(job, trial_id, offset)
+    return {"trialId": str(trial_id), "offset": str(next_offset - len(data)),
+            "nextOffset": str(next_offset), "size": str(size),
+            "content": data.decode("utf-8", errors="replace")}
+
+
+def _non_negative(api: ApiRequest, name: str, *, required: bool = False) -> int:
+    raw = api.query(name)
+    if not raw and not required:
+        return 0
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError("INVALID_ARGUMENT", f"{name} must be a non-negative integer.",
+                       [(name, f"must be a non-negative integer, got {raw[:40]!r}")])
+    return int(raw)
 
 
 @csrf_exempt

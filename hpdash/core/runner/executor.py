@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -142,10 +143,12 @@ class Executor(Protocol):
         """Once per worker process, before its first trial: take what this executor needs of
         the process (the local executor becomes the reaper of its trainers' orphans)."""
 
-    def prepare(self, *, training: JobDefinition, project: str, job_id: str) -> Runtime:
+    def prepare(self, *, training: JobDefinition, project: str, job_id: str,
+                cancelled: Callable[[], bool] | None = None) -> Runtime:
         """Stage what the job's trials need on this machine (packages, an environment, an
-        image); idempotent and safe against other workers doing the same.  Raises
-        :class:`PrepareError`."""
+        image); idempotent and safe against other workers doing the same.  Long work asks
+        ``cancelled()`` now and then and stops (:class:`PrepareError`) when it says so.
+        Raises :class:`PrepareError`."""
 
     def start(self, plan: TrialPlan) -> Handle:
         """Set up the attempt's own directories (fresh: an earlier attempt's files are not this

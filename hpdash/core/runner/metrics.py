@@ -4,18 +4,26 @@ The library keeps the last 100 records in memory and rewrites the whole file (no
 on every report, one JSON object per line; a new ``HyperTune()`` instance starts empty and
 truncates it.  So the follower polls, remembers every record it has seen, and takes only new
 ones; a line that does not parse (a write caught half-way) is left for the next poll.
+
+The file is the trainer's: it is read through :mod:`.safe_files` (no link followed below the
+trusted directory, a FIFO or device refused without blocking, at most ``MAX_READ_BYTES``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass
+
+from . import safe_files
 
 # What cloudml-hypertune writes into every record beside the metric (not a metric).
 BOOKKEEPING_KEYS = frozenset({"timestamp", "trial", "global_step", "checkpoint_path"})
 # Other tags remembered, at most (a trainer may report many).
 MAX_OTHER_TAGS = 50
+# The most of the file read per poll (cloudml-hypertune keeps it to 100 short records).
+MAX_READ_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,8 +34,12 @@ class Measurement:
 
 
 class HypertuneFollower:
-    def __init__(self, path: str, tag: str) -> None:
+    def __init__(self, path: str, tag: str, trusted: str | None = None) -> None:
+        """``trusted``: the directory above the trainer's own (default: the file's folder);
+        nothing below it is followed if a link."""
         self.path = path
+        self.trusted = trusted if trusted is not None else os.path.dirname(path)
+        self.rel = os.path.relpath(path, self.trusted)
         self.tag = tag
         self._seen: set[tuple[object, ...]] = set()
         self.rejected: list[str] = []  # why records were refused, newest last
@@ -39,9 +51,13 @@ class HypertuneFollower:
     def poll(self) -> list[Measurement]:
         """Measurements reported since the last poll, in file order."""
         try:
-            with open(self.path, "rb") as f:
-                data = f.read(8 * 1024 * 1024)
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
+            data = safe_files.read_regular(self.trusted, self.rel, MAX_READ_BYTES)
+        except safe_files.UnsafePath as exc:
+            note = f"the metric file {self.path} is not a regular file: {exc.strerror}"
+            if note not in self.rejected:
+                self.rejected.append(note)
+            return []
+        except OSError:  # not there (yet), or unreadable
             return []
         new: list[Measurement] = []
         for raw in data.split(b"\n"):

@@ -13,7 +13,11 @@ Every package is copied (a directory) or unpacked (an archive) into the job's ow
 first time one of its trials starts, atomically (concurrent workers race safely), and made
 readable there: later edits of the original do not change a running job, and a sandboxed
 trainer reads its packages without access to where they came from.  Archives unpack to at most
-``MAX_UNPACKED_BYTES``.  Dependencies declared by the package are *not* installed: the worker's
+``MAX_UNPACKED_BYTES``, a directory copies at most as much (only regular files and links: a
+FIFO or device in it is skipped, never opened); the copy asks ``cancelled()`` as it goes and
+stops when it says so (the job was cancelled).  Before copying, the path is checked again
+against :mod:`hpdash.core.path_policy` (it may have become a link into the data dir since the
+job was created).  Dependencies declared by the package are *not* installed: the worker's
 environment must have them (decision recorded in the README).
 """
 
@@ -22,10 +26,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 
+from hpdash.core.path_policy import PathUse, path_refusal
 from hpdash.core.spec.types import local_path
 
 
@@ -87,9 +94,32 @@ def _safe_member(archive: str, m: tarfile.TarInfo) -> tarfile.TarInfo:
     return m
 
 
-def _copy_dir(path: str, target: str) -> None:
+class _Budget:
+    """The copy function of a directory's staging: regular files only, at most
+    ``MAX_UNPACKED_BYTES`` in all, stopping when ``cancelled()`` says so."""
+
+    def __init__(self, uri: str, cancelled: Callable[[], bool] | None) -> None:
+        self.uri, self.cancelled, self.used = uri, cancelled, 0
+
+    def check(self) -> None:
+        if self.cancelled is not None and self.cancelled():
+            raise PackageError(f"staging {self.uri} stopped: the job was cancelled")
+
+    def copy(self, src: str, dst: str, *, follow_symlinks: bool = True) -> str:
+        self.check()
+        st = os.lstat(src)
+        if not stat.S_ISREG(st.st_mode):
+            return dst  # a FIFO, socket or device: never opened
+        self.used += st.st_size
+        if self.used > MAX_UNPACKED_BYTES:
+            raise PackageError(f"{self.uri} holds more than {MAX_UNPACKED_BYTES // 1024**2} "
+                               "MiB: stage a smaller package")
+        return str(shutil.copy2(src, dst, follow_symlinks=False))
+
+
+def _copy_dir(path: str, target: str, budget: _Budget) -> None:
     """A package directory as it is now, symlinks kept as links (never followed out)."""
-    shutil.copytree(path, target, symlinks=True,
+    shutil.copytree(path, target, symlinks=True, copy_function=budget.copy,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
 
 
@@ -122,7 +152,8 @@ def _unpacked_root(target: str, archive: str) -> str:
     return _source_root(target)
 
 
-def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | None = None
+def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | None = None,
+                   *, data_dir: str | None = None, cancelled: Callable[[], bool] | None = None
                    ) -> list[str]:
     """Copy or unpack ``uris`` into ``dest`` (once per job) and return the ``PYTHONPATH``
     entries that make them importable, in order; with ``group`` (the trial user's), readable
@@ -130,9 +161,14 @@ def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | No
     paths: list[str] = []
     for uri in uris:
         path = local_path(uri)
+        if data_dir is not None and (why := path_refusal(
+                path, use=PathUse.PACKAGE, data_dir=data_dir, allowed=("/",))):
+            raise PackageError(f"package {why}")
         if not os.path.exists(path):
             raise PackageError(f"package {uri} does not exist on this worker")
         is_dir = os.path.isdir(path)
+        if not is_dir and not os.path.isfile(path):  # a FIFO would block the worker's open
+            raise PackageError(f"package {uri} is not a regular file or a directory")
         if not is_dir and not path.endswith((".whl", ".zip", ".tar.gz", ".tgz", ".tar")):
             raise PackageError(
                 f"package {uri} is not a directory, an sdist (.tar.gz/.zip) or a wheel (.whl)"
@@ -145,7 +181,8 @@ def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | No
                 f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
         target = os.path.join(dest, digest[:16])
         if not os.path.isdir(target):
-            _stage(uri, path, dest, target, is_dir=is_dir, group=group)
+            _stage(uri, path, dest, target, is_dir=is_dir, group=group,
+                   budget=_Budget(uri, cancelled))
         paths.append(_staged_root(target, path, is_dir))
     return paths
 
@@ -158,14 +195,15 @@ def _staged_root(target: str, path: str, is_dir: bool) -> str:
 
 
 def _stage(uri: str, path: str, dest: str, target: str, *, is_dir: bool,
-           group: int | None) -> None:
+           group: int | None, budget: _Budget) -> None:
     os.makedirs(dest, exist_ok=True)
     if group is not None:
         _share_with(dest, group, executable=True)
     tmp = tempfile.mkdtemp(dir=dest, prefix=".stage-")
     try:
+        budget.check()
         if is_dir:
-            _copy_dir(path, os.path.join(tmp, os.path.basename(os.path.abspath(path))))
+            _copy_dir(path, os.path.join(tmp, os.path.basename(os.path.abspath(path))), budget)
         else:
             _unpack(path, tmp)
         _make_readable(tmp, group)
@@ -174,6 +212,9 @@ def _stage(uri: str, path: str, dest: str, target: str, *, is_dir: bool,
         shutil.rmtree(tmp, ignore_errors=True)
         if not os.path.isdir(target):  # another worker won the race
             raise PackageError(f"cannot stage {uri}: {exc}") from exc
-    except (tarfile.TarError, zipfile.BadZipFile, PackageError) as exc:
+    except PackageError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except (tarfile.TarError, zipfile.BadZipFile) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise PackageError(f"cannot unpack {uri}: {exc}") from exc

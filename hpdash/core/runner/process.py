@@ -33,6 +33,8 @@ from typing import IO
 
 from hpdash.core.states import StopReason
 
+from .safe_files import open_append
+
 _PR_SET_PDEATHSIG = 1
 _LINUX = sys.platform.startswith("linux")
 
@@ -245,14 +247,16 @@ class TrainerProcess:
     every orphan below it) and returns how it ended."""
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str, *,
-                 run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024) -> None:
+                 run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024,
+                 umask: int = -1) -> None:
         self.started = time.monotonic()
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         prefix = _pdeathsig_prefix()
         # setpriv would turn "no such program" into its own exit status: keep Popen's error.
         if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
             prefix = []
-        self._log = open(log_path, "ab")  # closed by end()
+        # Never through a link or into a FIFO, whoever could write the log's folder.
+        self._log = os.fdopen(open_append(log_path), "ab")  # closed by end()
         try:
             self.proc = subprocess.Popen(
                 [*prefix, *argv],
@@ -267,6 +271,7 @@ class TrainerProcess:
                 user=run_as.uid if run_as else None,
                 group=run_as.gid if run_as else None,
                 extra_groups=[] if run_as else None,
+                umask=umask,
             )
         except BaseException:
             self._log.close()

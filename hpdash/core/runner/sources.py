@@ -23,9 +23,11 @@ TFEVENTS = "tfevents"
 
 class MetricSources:
     def __init__(self, hypertune_file: str, tag: str, events_root: str | None,
-                 not_before: float | None = None) -> None:
+                 not_before: float | None = None, trusted: str | None = None) -> None:
+        """``trusted``: the directory above the trial's own folder, where the metric file's
+        trainer-written path begins (see :class:`HypertuneFollower`)."""
         self.tag = tag
-        self.hypertune = HypertuneFollower(hypertune_file, tag)
+        self.hypertune = HypertuneFollower(hypertune_file, tag, trusted)
         self.tfevents = (TfEventsFollower(events_root, tag, min_wall_time=not_before)
                          if events_root else None)
         self.runs = RunChooser(tag)

@@ -41,6 +41,7 @@ from tensorboard.compat.proto.types_pb2 import DT_BFLOAT16
 from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from tensorboard.util import tensor_util
 
+from . import safe_files
 from .metrics import Measurement
 
 EVENT_FILE_PREFIX = "events.out.tfevents."
@@ -117,6 +118,8 @@ class TfEventsFollower:
         min_wall_time: float | None = None,
     ) -> None:
         self.root = root
+        # The trial's job dir is the trainer's; its parent (the jobDir) is where trust ends.
+        self._anchor = os.path.dirname(root.rstrip("/")) or "/"
         self.tag = tag
         self.rescan_interval = rescan_interval
         self.max_bytes_per_poll = max_bytes_per_poll
@@ -179,22 +182,14 @@ class TfEventsFollower:
 
     def _scan(self) -> None:
         started = time.monotonic()
-        found: list[str] = []
-        stack = [self.root]
-        while stack:
-            d = stack.pop()
-            try:
-                with os.scandir(d) as it:
-                    for entry in it:
-                        try:
-                            if entry.is_dir(follow_symlinks=False):
-                                stack.append(entry.path)
-                            elif entry.name.startswith(EVENT_FILE_PREFIX) and entry.is_file():
-                                found.append(entry.path)
-                        except OSError:
-                            continue
-            except OSError:
-                continue  # not there (yet), vanished, or unreadable
+        # The job dir is the trainer's: walked through fds, links and special files skipped.
+        prefix = self.root.rstrip("/") + "/"
+        try:
+            with safe_files.dir_fd(self._anchor, os.path.basename(self.root.rstrip("/"))) as fd:
+                found = [prefix + rel for rel, _ in safe_files.walk_files(fd)
+                         if os.path.basename(rel).startswith(EVENT_FILE_PREFIX)]
+        except OSError:
+            found = []  # not there (yet), or not a directory reached without links
         for path in sorted(found):
             if path not in self._files:
                 run = run_name(self.root, path)
@@ -217,9 +212,21 @@ class TfEventsFollower:
     ) -> int:
         """Reads new complete records of one file; returns the number of bytes read."""
         try:
-            stat = os.stat(st.path)
+            fd = safe_files.open_regular(self._anchor, os.path.relpath(st.path, self._anchor))
         except OSError:
             return 0
+        with os.fdopen(fd, "rb") as f:
+            return self._read_file(st, f, budget, out, final)
+
+    def _read_file(
+        self,
+        st: _FileState,
+        f: BinaryIO,
+        budget: int,
+        out: list[tuple[float, str, int, RunMeasurement]],
+        final: bool,
+    ) -> int:
+        stat = os.fstat(f.fileno())
         size = stat.st_size
         if stat.st_ino != st.ino or size < st.offset:
             if st.ino != -1:  # replaced or truncated: read again, skipping what was returned
@@ -235,11 +242,10 @@ class TfEventsFollower:
         waiting = want == available  # what is left is a partial record, not unread data
         if want > 0:
             try:
-                with open(st.path, "rb") as f:
-                    f.seek(st.offset)
-                    data = f.read(want)
-                    pos, extra, waiting = self._records(st, f, data, limit, out, final=final)
-                    used = len(data) + extra
+                f.seek(st.offset)
+                data = f.read(want)
+                pos, extra, waiting = self._records(st, f, data, limit, out, final=final)
+                used = len(data) + extra
             except OSError:
                 return 0
             st.offset += pos

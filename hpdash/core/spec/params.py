@@ -34,7 +34,7 @@ from .types import PARAM_TYPES, SCALE_TYPES, ParameterSpec
 __all__ = ["PARAM_CHECKERS", "PARAM_TYPES_IN", "parse_params"]
 
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,127}")
-_MAX_PARAMS: Final = 100
+MAX_PARAMS: Final = 100
 # Flags hpdash passes itself (as argparse dests): a parameter of that name would replace them.
 RESERVED_FLAGS: Final = frozenset({"job_dir"})
 _MAX_VALUES: Final = 1000
@@ -265,8 +265,8 @@ def parse_params(
     if not isinstance(value, list | tuple):
         ctx.add(path, f"params must be a list of parameter specs, got {got(value)}")
         return [], BAD
-    if len(value) > _MAX_PARAMS:
-        ctx.add(path, f"params has {len(value)} parameters; at most {_MAX_PARAMS} are allowed")
+    if len(value) > MAX_PARAMS:
+        ctx.add(path, f"params has {len(value)} parameters; at most {MAX_PARAMS} are allowed")
     specs: list[ParameterSpec | None] = []
     raws: list[Any] = []
     names: dict[str, int] = {}

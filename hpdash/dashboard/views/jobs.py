@@ -30,6 +30,7 @@ from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors.jobs import jobs_overview
 from hpdash.selectors.trial_counts import trial_counts
+from hpdash.selectors.trial_logs import open_log
 from hpdash.selectors.trial_table import filtered_trials
 from hpdash.selectors.trials import job_curves, trials_by_id
 from hpdash.services import jobs as job_services
@@ -163,10 +164,12 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
 def trial_log(request: HttpRequest, project: str, job_id: str, trial_id: int
               ) -> FileResponse:
     job, trial, path = trial_or_404(request, project, job_id, trial_id)
-    if not path.exists():
-        raise Http404("this trial has no log yet")
-    return FileResponse(open(path, "rb"), as_attachment=True,
+    try:  # never through a link under jobs/: such a log reads as missing
+        log = open_log(path)
+    except OSError:
+        raise Http404("this trial has no log yet") from None
+    return FileResponse(log, as_attachment=True,
                         filename=f"{job.job_id}-trial-{trial.trial_id}.log",
                         content_type="text/plain; charset=utf-8",
                         headers={"X-Content-Type-Options": "nosniff",
-                                 "Content-Length": str(os.path.getsize(path))})
+                                 "Content-Length": str(os.fstat(log.fileno()).st_size)})

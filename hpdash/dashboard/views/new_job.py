@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 
 from hpdash.core.spec import SpecError, load_config, parse_job
 from hpdash.core.spec.config import MAX_CONFIG_BYTES
-from hpdash.core.spec.parse import JOB_ID_PATTERN
+from hpdash.core.spec.parse import JOB_ID_PATTERN, cap_violations
 from hpdash.dashboard.forms.advice import (
     draft_warnings,
     fingerprint,
@@ -299,8 +299,17 @@ def _import(request: HttpRequest, cap: _UploadCap) -> HttpResponse:
                 import_form.add_error(field, v.description)
         else:
             current = build_job(form, formset).data
+            merged = merge_job(current, config)
+            # The API's caps first: a form of 10,000 params is a page no browser wants.
+            too_big = cap_violations(merged)
+            for v in too_big:
+                field = "import_file" if upload is not None else "import_text"
+                import_form.add_error(field, f"{v.field}: {v.description}")
+            if too_big:
+                return _render(request, form=form, formset=formset, import_form=import_form,
+                               import_open=True, status=400)
             project = (form["project"].value() or DEFAULT_PROJECT).strip()
-            initial = job_to_initial(merge_job(current, config), project)
+            initial = job_to_initial(merged, project)
             if not _has_params(config):
                 initial.notes.insert(0, "The config has no params: the parameter rows were "
                                         "kept.")

@@ -19,6 +19,7 @@ from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import trial_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.trial_failures import log_tail_lines
+from hpdash.selectors.trial_logs import open_log
 from hpdash.selectors.trials import job_curves, trial_measurements_so_far
 
 LOG_TAIL_BYTES = 64 * 1024
@@ -67,7 +68,7 @@ def _read_log(path: Path, offset: int | None) -> tuple[str, int, bool]:
     """The log from ``offset`` (None: its last 64 KiB) to its end, the new end offset, and
     whether the start was cut off (at most 64 KiB per answer, the newest)."""
     try:
-        with open(path, "rb") as f:
+        with open_log(path) as f:
             size = f.seek(0, 2)
             start = size - LOG_TAIL_BYTES if offset is None else offset
             start = max(0, min(start, size), size - LOG_TAIL_BYTES)

@@ -146,3 +146,21 @@ def test_a_resumed_job_shows_what_it_took_from_the_job_it_resumes(client, auth):
 def test_a_method_a_path_lacks_is_unimplemented_but_only_to_a_caller_with_a_token(client, auth):
     assert client.delete("/v1/projects/p/jobs/j1").status_code == 401
     assert client.delete("/v1/projects/p/jobs/j1", **auth).status_code == 501
+
+
+def test_a_package_under_proc_and_a_7_mb_body_get_the_400_envelope(client, auth, settings):
+    from dataclasses import replace
+
+    settings.HPDASH = replace(settings.HPDASH, allowed_paths=("/",))
+    body = json.loads(json.dumps(JOB))
+    body["trainingInput"]["packageUris"] = ["/proc/1/root/etc"]
+    resp = post(client, auth, body)
+    assert resp.status_code == 400, resp.content
+    err = resp.json()["error"]
+    assert err["status"] == "INVALID_ARGUMENT"
+    assert err["details"][0]["fieldViolations"][0]["field"] == "trainingInput.packageUris[0]"
+    body["trainingInput"]["packageUris"] = []
+    body["trainingInput"]["args"] = ["x" * 1024] * 7 * 1024  # 7 MB
+    resp = post(client, auth, body)
+    assert resp.status_code == 400 and resp.json()["error"]["status"] == "INVALID_ARGUMENT"
+    assert "larger than" in resp.json()["error"]["message"]

@@ -93,3 +93,51 @@ def test_with_a_trial_group_the_staged_files_are_readable_by_that_group_only(tmp
     task = os.path.join(root, "trainer", "task.py")
     assert os.stat(task).st_mode & 0o777 == 0o640 and os.stat(task).st_gid == gid
     assert os.stat(root).st_mode & 0o777 == 0o750
+
+
+def test_a_cancelled_job_stops_its_staging_and_leaves_nothing_behind(tmp_path):
+    pkg = _make_pkg(tmp_path / "src")
+    for i in range(50):
+        (pkg / f"data{i}.bin").write_bytes(b"x" * 1000)
+    asked = []
+
+    def cancelled():
+        asked.append(1)
+        return len(asked) > 5
+
+    with pytest.raises(PackageError, match="the job was cancelled"):
+        stage_packages([str(pkg)], str(tmp_path / "dest"), cancelled=cancelled)
+    assert os.listdir(tmp_path / "dest") == []
+
+
+def test_a_directory_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    from hpdash.core.runner import packages
+
+    monkeypatch.setattr(packages, "MAX_UNPACKED_BYTES", 10_000)
+    pkg = _make_pkg(tmp_path / "src")
+    for i in range(3):
+        (pkg / f"data{i}.bin").write_bytes(b"x" * 5000)
+    with pytest.raises(PackageError, match="holds more than"):
+        stage_packages([str(pkg)], str(tmp_path / "dest"))
+
+
+def test_a_fifo_in_a_package_is_skipped_not_opened(tmp_path):
+    pkg = _make_pkg(tmp_path / "src")
+    os.mkfifo(pkg / "trap")
+    paths = stage_packages([str(pkg)], str(tmp_path / "dest"))
+    assert _runs(paths)
+    assert not os.path.lexists(os.path.join(paths[0], "trainer", "trap"))
+
+
+def test_the_worker_refuses_a_package_that_became_a_link_into_the_data_dir(tmp_path):
+    data = tmp_path / "data"
+    (data / "jobs").mkdir(parents=True)
+    (tmp_path / "pkg").symlink_to(data / "jobs")
+    with pytest.raises(PackageError, match="data directory"):
+        stage_packages([str(tmp_path / "pkg")], str(tmp_path / "dest"), data_dir=str(data))
+
+
+def test_a_fifo_named_like_an_archive_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "trainer.tar.gz")
+    with pytest.raises(PackageError, match="not a regular file"):
+        stage_packages([str(tmp_path / "trainer.tar.gz")], str(tmp_path / "dest"))

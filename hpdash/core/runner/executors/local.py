@@ -19,13 +19,14 @@ import contextlib
 import errno
 import os
 import secrets
-import shutil
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from hpdash.core.runner import safe_files
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
@@ -37,7 +38,13 @@ from hpdash.core.runner.executor import (
 from hpdash.core.runner.packages import PackageError, stage_packages
 from hpdash.core.runner.plan import TrialPlan
 from hpdash.core.runner.process import ExitStatus, TrainerProcess, become_subreaper
-from hpdash.core.runner.sandbox import SandboxError, gate, own_dir, own_job_dir
+from hpdash.core.runner.sandbox import (
+    TRAINER_UMASK,
+    SandboxError,
+    gate,
+    own_dir,
+    own_job_dir,
+)
 from hpdash.core.spec import JobDefinition
 
 # The environment variable that marks every process of an attempt (see Leftover.marker).  Not
@@ -70,14 +77,16 @@ class LocalExecutor:
             _REAPS_ORPHANS.set()
 
     # -- preparing ---------------------------------------------------------------------------
-    def prepare(self, *, training: JobDefinition, project: str, job_id: str) -> Runtime:
+    def prepare(self, *, training: JobDefinition, project: str, job_id: str,
+                cancelled: Callable[[], bool] | None = None) -> Runtime:
         user = self.user
         try:
             gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox, user)
             pythonpath = stage_packages(
                 list(training.trainer.package_uris),
                 str(self.layout.sandbox_packages(project, job_id)),
-                group=user.gid if user else None)
+                group=user.gid if user else None, data_dir=str(self.layout.root),
+                cancelled=cancelled)
         except (PackageError, SandboxError) as exc:
             raise PrepareError(str(exc)) from exc
         return Runtime(python=self.config.python, pythonpath=tuple(pythonpath),
@@ -87,9 +96,10 @@ class LocalExecutor:
         """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
         is not this attempt's result), owned by the trial user."""
         user = self.user
-        shutil.rmtree(plan.cwd, ignore_errors=True)
         try:
             gate(plan.cwd.parent, self.layout.sandbox, user)
+            with safe_files.dir_fd(plan.cwd.parent) as trials:
+                safe_files.remove_tree(trials, plan.cwd.name)
             own_dir(plan.cwd, user)
             own_dir(plan.metric_file.parent, user)
             if plan.job_dir is not None:
@@ -110,7 +120,8 @@ class LocalExecutor:
         try:
             process = TrainerProcess(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
                                      str(plan.cwd), str(plan.log_path), run_as=run_as,
-                                     log_cap_bytes=self.config.log_cap_bytes)
+                                     log_cap_bytes=self.config.log_cap_bytes,
+                                     umask=TRAINER_UMASK if run_as else -1)
         except BaseException:
             record.unlink(missing_ok=True)
             raise
