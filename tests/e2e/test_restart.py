@@ -1,4 +1,5 @@
-"""`make run` stopped with SIGTERM mid-job stops every child, and a restart finishes the job."""
+"""`make run` stopped with SIGTERM mid-job stops every child, and a restart finishes the job; an
+idle `make run` stops at once on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -71,3 +72,30 @@ def test_ctrl_c_stops_everything_cleanly_and_a_restart_runs_the_requeued_trials_
     # Not left QUEUED until the reconciler noticed (that took ~40 s when Redis died first).
     assert rerun_after < 8, f"the re-queued trials started {rerun_after:.0f} s after the restart"
     assert job["state"] == "SUCCEEDED", job
+
+
+def _workers_listening(log: Path, n: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while log.read_text().count("Listening on default") < n:
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def test_ctrl_c_stops_an_idle_server_at_once_every_time(tmp_path: Path):
+    """Issues 20 and 24: now and then an idle worker kept the whole stop waiting 25 s, until
+    `make run` killed it (a race in RQ's shutdown of its pub/sub thread), and every process's
+    exit took seconds of garbage collection.  Repeated, as the race showed in about one stop
+    in four (tests/worker/test_worker_shutdown.py forces it)."""
+    times = []
+    for i in range(3):
+        with running_stack(tmp_path / f"data{i}", workers=3) as stack:
+            _workers_listening(stack.log, 3)
+            time.sleep(1)  # idle, each worker waiting for work in Redis
+            started = time.monotonic()
+            code = stack.interrupt()
+            times.append(time.monotonic() - started)
+            log = stack.log.read_text()
+        assert code == 0, log[-3000:]
+        assert "did not stop in time" not in log, log[-3000:]
+        assert "Traceback" not in log, log[-3000:]
+    assert max(times) < 10, f"stops took {', '.join(f'{t:.1f}' for t in times)} s"
