@@ -204,6 +204,11 @@ def completed_curves(*, job_pk: int, exclude: Iterable[int] = ()
     return curves
 
 
+def trials_params(*, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The parameters of these trials by primary key (for a trial's own length)."""
+    return dict(Trial.objects.filter(pk__in=list(pks)).values_list("pk", "params"))
+
+
 def running_curves(*, job_pk: int, exclude: int) -> dict[int, list[tuple[int, float]]]:
     """The measurements so far of the job's other RUNNING trials (the ``asha`` rule's rungs)."""
     rows = (Measurement.objects
