@@ -278,6 +278,9 @@ class Supervisor:
             if not self.redis.wait(30):
                 self.redis.signal(signal.SIGKILL)
         log.info("stopped")
+        # A second Ctrl-C now would land in the interpreter's exit, after Python has put the
+        # default handlers back, and end `make run` by SIGINT ("Interrupt", status 130).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         skip_final_collection()
 
 

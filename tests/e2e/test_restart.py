@@ -81,10 +81,11 @@ def _workers_listening(log: Path, n: int, timeout: float = 60) -> None:
         time.sleep(0.2)
 
 
-def test_ctrl_c_stops_an_idle_server_at_once_every_time(tmp_path: Path):
+def test_ctrl_c_twice_stops_an_idle_server_at_once_every_time(tmp_path: Path):
     """Issues 20 and 24: now and then an idle worker kept the whole stop waiting 25 s, until
     `make run` killed it (a race in RQ's shutdown of its pub/sub thread), and every process's
-    exit took seconds of garbage collection.  Repeated, as the race showed in about one stop
+    exit took seconds of garbage collection; now the second Ctrl-C may land in the exit
+    itself, which must still end with status 0.  Repeated, as the race showed in about one stop
     in four (tests/worker/test_worker_shutdown.py forces it)."""
     times = []
     for i in range(3):
@@ -92,7 +93,7 @@ def test_ctrl_c_stops_an_idle_server_at_once_every_time(tmp_path: Path):
             _workers_listening(stack.log, 3)
             time.sleep(1)  # idle, each worker waiting for work in Redis
             started = time.monotonic()
-            code = stack.interrupt()
+            code = stack.interrupt(again_after=1.0)  # impatient: Ctrl-C twice
             times.append(time.monotonic() - started)
             log = stack.log.read_text()
         assert code == 0, log[-3000:]
