@@ -7,9 +7,8 @@
   const POLL_MS = 3000;
   const FIGURES_MIN_MS = 10000;  // a running job's charts refresh at most this often
 
-  // Charts are drawn when they come near the viewport, the others once the page is idle
-  // (drawRestWhenIdle): a 10,000-trial job page has seven and more, and the parallel-
-  // coordinates plot alone takes seconds where WebGL runs in software. The
+  // Charts are drawn when they come near the viewport: a 10,000-trial job page has seven,
+  // and the parallel-coordinates plot alone takes seconds where WebGL runs in software. The
   // newest data of every chart is kept, so a chart drawn late shows the latest figures.
   const latest = {};
   const drawn = new Set();
@@ -95,24 +94,7 @@
     return done.then(function () {
       document.documentElement.dataset.chartsReady = "1";
       document.dispatchEvent(new CustomEvent("hpdash:charts"));
-      drawRestWhenIdle();
-    });
-  }
-
-  // Once the page is idle, the charts further down are drawn one at a time, each in an idle
-  // moment (plotly.js is loaded for the first), so a user who reads the first screen and then
-  // scrolls finds them drawn: the parallel-coordinates plot alone takes seconds where WebGL
-  // runs in software.  Scrolling to a chart first still draws it at once.
-  function drawRestWhenIdle() {
-    const idle = window.requestIdleCallback || setTimeout;
-    const tried = new Set();
-    idle(function next() {
-      const id = Object.keys(latest).find((k) => !drawn.has(k) && !tried.has(k));
-      if (!id) return;
-      tried.add(id);
-      const div = document.getElementById(id);
-      if (observer && div) observer.unobserve(div);
-      plot(id).then(checkAllDrawn).then(function () { idle(next); });
+      if (Object.keys(latest).length) (window.requestIdleCallback || setTimeout)(loadPlotly);
     });
   }
 
