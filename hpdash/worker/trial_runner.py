@@ -40,6 +40,7 @@ from hpdash.core.runner.metrics import Measurement
 from hpdash.core.runner.sources import MetricSources
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.core.stopping import Curves, StoppingContext, get_rule
+from hpdash.core.stopping_length import FullRun, TrialLength, trial_length
 from hpdash.models import Trial
 from hpdash.ops.gpus import this_machine
 from hpdash.selectors.trials import (
@@ -47,6 +48,7 @@ from hpdash.selectors.trials import (
     job_state_now,
     running_curves,
     trial_refusal,
+    trials_params,
 )
 from hpdash.services.gpus import GpusBusy
 from hpdash.services.scheduling import job_advance
@@ -169,22 +171,32 @@ class TrialLog:
 class EarlyStopper:
     """Applies the server's early-stopping rule (``HPDASH_EARLY_STOPPING_RULE``) to the running
     trial as its measurements arrive, against its job's other trials: completed ones (each read
-    once: a finished curve never changes) and running ones, re-read at most once a second."""
+    once: a finished curve never changes) and running ones, re-read at most once a second.
+    When a parameter decides how many steps a trial runs, the rule projects to this trial's
+    own length (:mod:`hpdash.core.stopping_length`)."""
 
     def __init__(self, trial: Trial) -> None:
         self.trial = trial
         self.rule = get_rule(settings.HPDASH.early_stopping_rule)
         self.completed = Curves()
         self.running = Curves()
+        self.full_runs: list[FullRun] = []  # (params, last step) of completed full runs
+        self.length: TrialLength | None = None
         self.own: list[tuple[int, float]] = []
         self.refreshed = False
         self.detail = ""
 
     def _refresh(self) -> None:
         job_pk = self.trial.job_id
-        for trial_pk, (points, stopped) in completed_curves(
-                job_pk=job_pk, exclude=self.completed.trial_ids()).items():
+        new = completed_curves(job_pk=job_pk, exclude=self.completed.trial_ids())
+        for trial_pk, (points, stopped) in new.items():
             self.completed.add(trial_pk, points, stopped_early=stopped)
+        full = [pk for pk, (points, stopped) in new.items() if points and not stopped]
+        if full:
+            params = trials_params(pks=full)
+            self.full_runs += [(params[pk], max(step for step, _ in new[pk][0]))
+                               for pk in full if pk in params]
+            self.length = trial_length(self.trial.params, self.full_runs)
         self.running = Curves(running_curves(job_pk=job_pk, exclude=self.trial.pk))
         self.refreshed = True
 
@@ -194,7 +206,8 @@ class EarlyStopper:
             self._refresh()
         decision = self.rule.decide(StoppingContext(
             points=self.own, completed=self.completed, maximize=self.trial.job.maximize,
-            running=self.running))
+            running=self.running, max_steps=self.length.steps if self.length else None,
+            length_from=self.length.describe() if self.length else ""))
         if decision is None:
             return None
         self.detail = f"stopped early at step {decision.step} ({decision.rule}): {decision.detail}"

@@ -126,3 +126,21 @@ def test_the_timeline_draws_each_started_trial_as_a_bar_coloured_by_its_state():
     assert fig["layout"]["xaxis"]["type"] == "date"
     empty = timeline_figure([], now=t0)
     assert empty["data"] == [] and "No trial has started yet" in str(empty["layout"])
+
+
+def test_the_timeline_of_10000_trials_draws_500_bars_and_every_running_one():
+    import datetime as dt
+
+    from hpdash.dashboard.charts import MAX_BARS, timeline_figure
+    from hpdash.selectors.trial_points import Span
+
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    spans = [Span(i, "SUCCEEDED", t0 + dt.timedelta(seconds=i), t0 + dt.timedelta(seconds=i + 9),
+                  False) for i in range(1, 9_991)]
+    spans += [Span(i, "RUNNING", t0 + dt.timedelta(seconds=i), None, False)
+              for i in range(9_991, 10_001)]
+    fig = timeline_figure(spans, now=t0 + dt.timedelta(seconds=10_010))
+    assert MAX_BARS == 500 and sum(len(trace["y"]) for trace in fig["data"]) == 500
+    running = next(trace for trace in fig["data"] if trace["name"] == "running")
+    assert running["y"] == list(range(9_991, 10_001))
+    assert "(10000 trials, 500 shown;" in fig["layout"]["title"]["text"]

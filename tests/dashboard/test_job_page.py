@@ -4,12 +4,17 @@ numbers for people, sortable parameter columns and numbered pages."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from hpdash.core.spec.stored import definition_to_json
 from hpdash.core.states import JobState, TrialState
 from hpdash.dashboard.numbers import display_number
+from hpdash.models import Job
 
 PAGE = "/projects/demo/jobs/demo/"
 
@@ -168,23 +173,52 @@ def test_the_job_page_has_a_timeline_of_its_trials(logged_in, seeded):
     assert 'id="chart-timeline"' in logged_in.get(PAGE).content.decode()
 
 
-def test_the_summary_says_what_early_stopping_saved_in_steps_and_time(logged_in, seeded):
-    import datetime as dt
-
-    from hpdash.core.spec.stored import definition_to_json
-
-    job = seeded(3, steps=10)
+def _with_early_stopping(job: Job, rows: dict[int, tuple[int, bool, int]]) -> None:
+    """Turn early stopping on for ``job`` and end its trials as ``rows`` says: trial id ->
+    (steps, stopped early, seconds)."""
     definition = job.definition
     hp = dataclasses.replace(definition.hyperparameters, enable_early_stopping=True)
     job.definition_json = definition_to_json(dataclasses.replace(definition,
                                                                  hyperparameters=hp))
     job.save()
     t0 = job.trials.get(trial_id=1).start_time
-    rows = {1: (10, False, 20), 2: (4, True, 8), 3: (5, True, 5)}  # steps, stopped, seconds
+    assert t0 is not None
     for tid, (step, early, secs) in rows.items():
         job.trials.filter(trial_id=tid).update(
             final_step=step, is_stopped_early=early, state=TrialState.SUCCEEDED,
             start_time=t0, end_time=t0 + dt.timedelta(seconds=secs))
+
+
+def test_the_summary_says_what_early_stopping_saved_in_steps_and_time(logged_in, seeded):
+    job = seeded(3, steps=10)
+    _with_early_stopping(job, {1: (10, False, 20), 2: (4, True, 8), 3: (5, True, 5)})
     html = logged_in.get(PAGE).content.decode()
     # Trial 2 saves 6 steps at 2 s each, trial 3 saves 5 at 1 s: 11 of 30 steps, 17 s.
     assert ">11 steps (37 %), ~17 s · 2 of 3 trials stopped</dd>" in html
+
+
+def test_what_early_stopping_saved_follows_each_trial_that_ends(logged_in, seeded):
+    job = seeded(4, steps=10)
+    _with_early_stopping(job, {1: (10, False, 20), 2: (4, True, 8)})
+    job.trials.filter(trial_id__in=[3, 4]).update(state=TrialState.RUNNING, end_time=None)
+    before = logged_in.get(PAGE).content.decode()
+    assert ">6 steps (30 %), ~12 s · 1 of 2 trials stopped</dd>" in before
+    _with_early_stopping(job, {3: (5, True, 5)})
+    after = logged_in.get(PAGE).content.decode()
+    assert ">11 steps (37 %), ~17 s · 2 of 3 trials stopped</dd>" in after
+
+
+def test_the_live_poll_of_a_job_with_early_stopping_costs_the_same_for_60_trials_as_for_6(
+        logged_in, seeded):
+    # What early stopping saved is summed by the database, not read trial by trial, on every
+    # 3 s poll of every open job page.
+    queries = []
+    for n in (6, 60):
+        job = seeded(n, job_id=f"j{n}", steps=10)
+        _with_early_stopping(job, {t: (10, False, 20) if t % 3 == 1 else (4, True, 8)
+                                   for t in range(1, n + 1)})
+        with CaptureQueriesContext(connection) as captured:
+            body = logged_in.get(f"/projects/demo/jobs/j{n}/", {"format": "live"}).json()
+        assert f"{n * 2 // 3} of {n} trials stopped" in body["summary"]
+        queries.append(len(captured))
+    assert queries[0] == queries[1], queries

@@ -59,6 +59,11 @@ def test_an_empty_note_removes_it_and_a_too_long_one_is_refused_with_a_message(c
     client.post(PAGE + "note", {"note": "  "})
     job.refresh_from_db()
     assert job.note == ""
+    trial_page = PAGE + "trials/2/"
+    resp = client.post(trial_page + "note", {"note": "x" * 10_001}, follow=True)
+    assert resp.redirect_chain == [(trial_page, 302)]  # back on the trial's page, which says
+    assert "a note is at most 10,000 characters; this one has 10,001" in resp.content.decode()
+    assert job.trials.get(trial_id=2).note == ""
 
 
 def test_notes_need_the_change_job_permission_and_the_csrf_token(job, django_user_model, staff):

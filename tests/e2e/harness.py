@@ -54,12 +54,18 @@ class Stack:
         out.chmod(0o755)
         return out
 
-    def interrupt(self) -> int:
+    def interrupt(self, again_after: float | None = None) -> int:
         """Ctrl-C in a terminal: SIGINT to the whole foreground process group of `make run`
-        (the stack runs in a session of its own, as a terminal's job does).  Returns the exit
-        status once it has stopped."""
+        (the stack runs in a session of its own, as a terminal's job does), and once more
+        ``again_after`` seconds later if given.  Returns the exit status once it has
+        stopped."""
         assert self.proc is not None
         os.killpg(self.proc.pid, signal.SIGINT)
+        if again_after is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                return self.proc.wait(timeout=again_after)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGINT)
         return self.proc.wait(timeout=60)
 
     def ml(self) -> Any:  # Google's own client, unchanged; its methods are built at run time

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -85,10 +86,7 @@ def parse_label_filter(text: str) -> tuple[str, str | None] | None:
 @permission_required("hpdash.change_job", raise_exception=True)
 def job_note(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
     job = _job(request, project, job_id)
-    try:
-        note_services.job_note_set(job=job, text=request.POST.get("note", ""))
-    except SpecError as exc:
-        messages.error(request, exc.violations[0].description)
+    _save_note(request, lambda text: note_services.job_note_set(job=job, text=text))
     return redirect("job-detail", project=project, job_id=job_id)
 
 
@@ -97,11 +95,17 @@ def job_note(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
 @permission_required("hpdash.change_job", raise_exception=True)
 def trial_note(request: HttpRequest, project: str, job_id: str, trial_id: int) -> HttpResponse:
     _, trial, _ = trial_or_404(request, project, job_id, trial_id)
+    _save_note(request, lambda text: note_services.trial_note_set(trial=trial, text=text))
+    return redirect("trial-detail", project=project, job_id=job_id, trial_id=trial_id)
+
+
+def _save_note(request: HttpRequest, save: Callable[[str], object]) -> None:
+    """Saves the posted note; one the service refuses (too long) is said on the page the
+    view returns to, and the note stays as it was."""
     try:
-        note_services.trial_note_set(trial=trial, text=request.POST.get("note", ""))
+        save(request.POST.get("note", ""))
     except SpecError as exc:
         messages.error(request, exc.violations[0].description)
-    return redirect("trial-detail", project=project, job_id=job_id, trial_id=trial_id)
 
 
 @login_required
