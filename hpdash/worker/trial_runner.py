@@ -259,7 +259,7 @@ class TrialRun:
     def _plan(self, executor: Executor) -> TrialPlan:
         job, trial = self.job, self.trial
         runtime = executor.prepare(training=job.definition, project=job.project_id,
-                                   job_id=job.job_id)
+                                   job_id=job.job_id, log=self.log.path)
         return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
