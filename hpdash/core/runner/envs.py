@@ -223,13 +223,25 @@ def seal(root: Path, group: int) -> None:
             _seal_entry(os.path.join(base, name), group)
 
 
-def _add_support(env: Path, files: Mapping[str, bytes]) -> None:
+def _add_support(env: Path, files: Mapping[str, bytes], group: int | None) -> None:
+    """The support files, and the ``.pth`` that puts them on ``sys.path``; explicit modes
+    (the worker's umask may be 077), readable by ``group``."""
+    written = []
     for rel, data in files.items():
         target = env / SUPPORT_DIR / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
+        for parent in reversed(target.relative_to(env).parents):
+            if parent != Path():
+                (env / parent).mkdir(exist_ok=True)
+                written.append(env / parent)
         target.write_bytes(data)
+        written.append(target)
     for site in env.glob("lib/python*/site-packages"):
         (site / SUPPORT_PTH).write_text(_PTH_LINE)
+        written.append(site / SUPPORT_PTH)
+    for path in written:
+        if group is not None:
+            os.chown(path, -1, group)
+        path.chmod(0o750 if path.is_dir() else 0o640)
 
 
 class JobEnvs:
@@ -329,5 +341,5 @@ class JobEnvs:
                                f"{argv[1]} exited with {code}): {tail}")
         if owner is not None:
             seal(env, self.group if self.group is not None else owner[1])
-        _add_support(env, support)
+        _add_support(env, support, self.group)
         env.rename(self.root / key)
