@@ -79,6 +79,7 @@ def job_python(*, envs: JobEnvs, memo: Path, python: str, installables: Sequence
     if memo.exists():
         key = memo.read_text().strip()
         if envs.ready(key):
+            note(log, f"Python environment {key} (cached)")
             return envs.python(key)
     index = index_env(environ)
     support = support_files()
