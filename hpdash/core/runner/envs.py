@@ -337,8 +337,8 @@ class JobEnvs:
         for argv in steps:
             code, tail = run(argv, base, str(build))
             if code != 0:
-                raise EnvError(f"cannot install the job's packages ({Path(argv[0]).name} "
-                               f"{argv[1]} exited with {code}): {tail}")
+                raise EnvError(f"cannot install the job's packages (uv {argv[1]} exited with "
+                               f"{code}): {tail}")
         if owner is not None:
             seal(env, self.group if self.group is not None else owner[1])
         _add_support(env, support, self.group)

@@ -52,7 +52,8 @@ def _tail(log: Path | None, since: int) -> str:
     with open(log, "rb") as f:
         f.seek(since)
         text = f.read().decode(errors="replace")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.splitlines()
+             if line.strip() and not line.startswith("Using Python")]
     return "\n".join(lines[-TAIL_LINES:])
 
 
