@@ -150,3 +150,26 @@ def test_sealing_refuses_a_hard_link_a_build_planted(tmp_path):
     os.link(outside, tree / "linked")
     with pytest.raises(EnvError, match="linked"):
         seal(tree, 0)
+
+
+def test_two_workers_building_the_same_environment_at_once_build_it_once(envs, tmp_path):
+    import threading
+    import time
+
+    class Slow(FakeInstaller):
+        def __call__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str
+                     ) -> tuple[int, str]:
+            time.sleep(0.3)  # long enough for the other worker to arrive meanwhile
+            return super().__call__(argv, env, cwd)
+
+    installers = [Slow(), Slow()]
+    built: list[bool] = []
+    threads = [threading.Thread(target=lambda i=i: built.append(
+        _build(envs, tmp_path, installers[i]))) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(built) == [False, True]
+    assert sorted(len(i.steps) for i in installers) == [0, 2]
+    assert envs.ready("k1") and not list(envs.root.glob(".build-*"))
