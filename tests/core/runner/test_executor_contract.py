@@ -237,7 +237,7 @@ def _dead_worker_leaves_children(config: ExecutorConfig, plan: TrialPlan) -> lis
 
 def _unrelated(user: TrialUser | None) -> subprocess.Popen[bytes]:
     """A process of the same user, which no trial started."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+    return subprocess.Popen([base_python(), "-c", "import time; time.sleep(120)"],
                             user=user.uid if user else None, group=user.gid if user else None,
                             extra_groups=[] if user else None)
 
