@@ -39,6 +39,7 @@ import re
 import shutil
 import stat
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -46,6 +47,9 @@ import hpdash
 
 # A build step: (argv, env, cwd) -> (exit status, the last lines of its output).
 Runner = Callable[[Sequence[str], Mapping[str, str], str], tuple[int, str]]
+# Called about once a second while a build runs or waits for another's: the worker's heartbeat
+# (a long build is not a lost worker); a reason to stop ("job cancelled"), or None.
+Tick = Callable[[], "str | None"]
 
 _ARCHIVES = (".whl", ".tar.gz", ".tgz", ".zip", ".tar")
 _SKIP = ("__pycache__", ".git")
@@ -165,11 +169,26 @@ def env_key(*, python: str, python_id: str, inputs: Sequence[str], support: str,
     return h.hexdigest()[:32]
 
 
+class Stopped(EnvError):
+    """The build was stopped from outside (its tick gave a reason)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the Python environment's build was stopped: {reason}")
+        self.reason = reason
+
+
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, tick: Tick | None) -> Iterator[None]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:  # another worker builds it: wait, heartbeating
+                if tick is not None and (reason := tick()):
+                    raise Stopped(reason) from None
+                time.sleep(0.2)
         yield
     finally:
         os.close(fd)
@@ -303,12 +322,13 @@ class JobEnvs:
 
     def ensure(self, *, key: str, build: Path, inputs: Sequence[Path], python: str,
                index: Mapping[str, str], support: Mapping[str, bytes], run: Runner,
-               owner: tuple[int, int] | None) -> bool:
+               owner: tuple[int, int] | None, tick: Tick | None = None) -> bool:
         """The environment ``key``, built from ``build`` (see :meth:`stage`) unless it exists;
         whether it was built now.  ``owner`` (uid, gid) runs the build; ``build`` is removed
-        in any case.  Raises :class:`EnvError` with the installer's last lines."""
+        in any case.  Raises :class:`EnvError` with the installer's last lines (``Stopped``
+        when ``tick`` stopped it while it waited for another worker's build)."""
         try:
-            with _locked(self.root / f".{key}.lock"):
+            with _locked(self.root / f".{key}.lock", tick):
                 if self.ready(key):
                     return False
                 self._build(key=key, build=build, inputs=inputs, python=python, index=index,

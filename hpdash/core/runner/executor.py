@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -43,6 +43,10 @@ from .sandbox import TrialUser
 class PrepareError(Exception):
     """What a trial needs cannot be set up (a package, a directory, an image); the message is
     the trial's failure cause, so it says what to do."""
+
+
+class PrepareStopped(PrepareError):
+    """Preparing was stopped by the worker's ``tick`` (the job was cancelled, ...)."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +154,13 @@ class Executor(Protocol):
         the process (the local executor becomes the reaper of its trainers' orphans)."""
 
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
-                log: Path | None = None) -> Runtime:
+                log: Path | None = None, tick: Callable[[], str | None] | None = None
+                ) -> Runtime:
         """Stage what the job's trials need on this machine (packages, an environment, an
         image); idempotent and safe against other workers doing the same.  Progress goes to
-        ``log`` (the trial's log) when given.  Raises :class:`PrepareError`."""
+        ``log`` (the trial's log) when given; ``tick`` is called about once a second while a
+        long step runs (the worker's heartbeat), and a reason it returns stops the step.
+        Raises :class:`PrepareError` (:class:`PrepareStopped` when ``tick`` stopped it)."""
 
     def start(self, plan: TrialPlan) -> Handle:
         """Set up the attempt's own directories (fresh: an earlier attempt's files are not this

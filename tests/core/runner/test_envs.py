@@ -173,3 +173,30 @@ def test_two_workers_building_the_same_environment_at_once_build_it_once(envs, t
     assert sorted(built) == [False, True]
     assert sorted(len(i.steps) for i in installers) == [0, 2]
     assert envs.ready("k1") and not list(envs.root.glob(".build-*"))
+
+
+def test_a_build_step_stops_when_the_worker_says_so_and_ends_its_process(tmp_path):
+    import time
+
+    from hpdash.core.runner.envs import Stopped
+    from hpdash.core.runner.executors.jobenv import step_runner
+    from hpdash.core.runner.process import TrainerProcess
+
+    started: list[TrainerProcess] = []
+
+    def launch(argv, env, cwd, log):
+        started.append(TrainerProcess(argv, env, cwd, log))
+        return started[-1]
+
+    ticks: list[float] = []
+
+    def tick() -> str | None:
+        ticks.append(time.monotonic())
+        return "job cancelled" if len(ticks) >= 2 else None  # the heartbeat, then a cancel
+
+    run = step_runner(launch, tmp_path / "log", orphans=False, tick=tick)
+    began = time.monotonic()
+    with pytest.raises(Stopped, match="job cancelled"):
+        run([sys.executable, "-c", "import time; time.sleep(60)"], {}, str(tmp_path))
+    assert time.monotonic() - began < 10
+    assert started[0].proc.returncode is not None  # the step's process is gone

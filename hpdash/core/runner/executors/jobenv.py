@@ -15,6 +15,9 @@ from pathlib import Path
 from hpdash.core.runner.envs import (
     EnvError,
     JobEnvs,
+    Runner,
+    Stopped,
+    Tick,
     env_key,
     index_env,
     support_digest,
@@ -57,16 +60,29 @@ def _tail(log: Path | None, since: int) -> str:
     return "\n".join(lines[-TAIL_LINES:])
 
 
-def step_runner(launch: Launch, log: Path | None) -> Callable[..., tuple[int, str]]:
+def step_runner(launch: Launch, log: Path | None, *, orphans: bool,
+                tick: Tick | None = None) -> Runner:
     """A :data:`~hpdash.core.runner.envs.Runner` that runs each step through ``launch`` (the
-    executor's, which starts trainers), appending its output to ``log``."""
+    executor's, which starts trainers), appending its output to ``log``, ticking about once a
+    second; a reason from ``tick`` stops the step (:class:`Stopped`), as does BUILD_TIMEOUT.
+    ``orphans``: the caller is the subreaper of its trainers' orphans (see TrainerProcess.end).
+    """
     def run(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> tuple[int, str]:
         path = str(log) if log is not None else os.devnull
         since = os.path.getsize(path) if log is not None and log.exists() else 0
         process = launch(argv, env, cwd, path)
-        if not process.wait(BUILD_TIMEOUT):
-            process.stop(2.0)
-        status = process.end(orphans=True)
+        began, reason = time.monotonic(), None
+        while not process.wait(1.0):
+            if time.monotonic() - began > BUILD_TIMEOUT:
+                reason = f"it ran longer than {BUILD_TIMEOUT:.0f} s"
+            elif tick is not None:
+                reason = tick()
+            if reason:
+                process.stop(2.0)
+                break
+        status = process.end(orphans=orphans)
+        if reason:
+            raise Stopped(reason)
         code = status.returncode if status.returncode is not None else -(status.signal or 1)
         return code, _tail(log, since)
     return run
@@ -74,7 +90,8 @@ def step_runner(launch: Launch, log: Path | None) -> Callable[..., tuple[int, st
 
 def job_python(*, envs: JobEnvs, memo: Path, python: str, installables: Sequence[str],
                launch: Launch, log: Path | None, run_as: RunAs | None,
-               environ: Mapping[str, str]) -> Path:
+               environ: Mapping[str, str], orphans: bool = False,
+               tick: Tick | None = None) -> Path:
     """The interpreter of the job's environment, built now if it is not in the cache.
     ``memo`` (in the job's sandbox, the service's own) remembers the job's key."""
     if memo.exists():
@@ -100,11 +117,13 @@ def job_python(*, envs: JobEnvs, memo: Path, python: str, installables: Sequence
         note(log, f"Python environment {key} (cached)")
     else:
         began = time.monotonic()
-        what = ", ".join(os.path.basename(p.rstrip("/")) for p in installables) or "nothing"
-        note(log, f"building Python environment {key} from {python}: installing {what}")
+        what = ", ".join(os.path.basename(p.rstrip("/")) for p in installables)
+        note(log, f"building Python environment {key} from {python}: "
+                  f"{f'installing {what}' if what else 'no packages to install'}")
         built = envs.ensure(key=key, build=build, inputs=copies, python=python, index=index,
-                            support=support, run=step_runner(launch, log),
-                            owner=(run_as.uid, run_as.gid) if run_as else None)
+                            support=support,
+                            run=step_runner(launch, log, orphans=orphans, tick=tick),
+                            owner=(run_as.uid, run_as.gid) if run_as else None, tick=tick)
         note(log, f"Python environment {key} "
                   f"{f'built in {time.monotonic() - began:.1f} s' if built else '(cached)'}")
     tmp = memo.with_name(f".{memo.name}.{os.getpid()}")

@@ -28,16 +28,17 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from hpdash.core.runner.envs import EnvError, JobEnvs, is_installable
+from hpdash.core.runner.envs import EnvError, JobEnvs, Stopped, is_installable
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
     Leftover,
     PrepareError,
+    PrepareStopped,
     Runtime,
     WorkerId,
 )
@@ -80,7 +81,8 @@ class LocalExecutor:
 
     # -- preparing ---------------------------------------------------------------------------
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
-                log: Path | None = None) -> Runtime:
+                log: Path | None = None, tick: Callable[[], str | None] | None = None
+                ) -> Runtime:
         user = self.user
         run_as = user.run_as if user else None
         uris = list(training.trainer.package_uris)
@@ -103,7 +105,10 @@ class LocalExecutor:
                     python=choose_python(self.config.pythons, training.trainer.python_version),
                     installables=[local_path(u) for u in uris if u not in plain],
                     launch=functools.partial(self._launch, run_as=run_as), log=log,
-                    run_as=run_as, environ=os.environ))
+                    run_as=run_as, environ=os.environ, orphans=_REAPS_ORPHANS.is_set(),
+                    tick=tick))
+        except Stopped as exc:
+            raise PrepareStopped(str(exc)) from exc
         except (PackageError, SandboxError, EnvError) as exc:
             raise PrepareError(str(exc)) from exc
         return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as)
