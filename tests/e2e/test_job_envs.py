@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,3 +143,43 @@ def test_each_job_imports_the_version_its_package_pins_and_a_second_job_reuses_t
     assert "cannot install the job's packages" in reason and "pinme==9.0" in reason, reason
 
     assert _server_packages() == before  # hpdash's own environment: no pinme, nothing new
+
+
+def _slow_tree(root: Path, name: str, seconds: float) -> Path:
+    """A source tree whose setup.py takes ``seconds`` to run (as a heavy build would)."""
+    _source_tree(root, name, "pinme==1.0")
+    setup = (root / "setup.py").read_text()
+    (root / "setup.py").write_text(f"import time; time.sleep({seconds})\n{setup}")
+    return root
+
+
+def test_a_long_build_keeps_its_trial_alive_and_a_cancel_stops_it(tmp_path: Path,
+                                                                  wheelhouse: Path):
+    slow = _slow_tree(tmp_path / "slow", "slow_one", 6)
+    endless = _slow_tree(tmp_path / "endless", "endless_one", 600)
+    # A worker silent for 2 s counts as lost: a build that heartbeats is not.
+    with running_stack(tmp_path / "data", workers=2, PIP_FIND_LINKS=str(wheelhouse),
+                       PIP_NO_INDEX="1", HPDASH_HEARTBEAT_TIMEOUT="2",
+                       HPDASH_RECONCILE_INTERVAL="0.5") as stack:
+        ml = stack.ml()
+        for body in (_job("slow", "slow_one.task", slow),
+                     _job("endless", "endless_one.task", endless)):
+            ml.projects().jobs().create(parent="projects/envs", body=body).execute()
+        log = stack.data_dir / "jobs" / "envs" / "endless" / "trials" / "1" / "trainer.log"
+        deadline = time.monotonic() + 60
+        while "building Python environment" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "the endless build never started"
+            time.sleep(0.2)
+        time.sleep(3)  # past the heartbeat timeout, mid-build
+        ml = stack.ml()  # a new connection: the idle one may have been closed meanwhile
+        ml.projects().jobs().cancel(name="projects/envs/jobs/endless", body={}).execute()
+        cancelled_at = time.monotonic()
+        endless_job = wait_for_state(ml, "projects/envs/jobs/endless", timeout=60)
+        took = time.monotonic() - cancelled_at
+        slow_job = wait_for_state(ml, "projects/envs/jobs/slow", timeout=180)
+        slow_log = (stack.data_dir / "jobs" / "envs" / "slow" / "trials" / "1" /
+                    "trainer.log").read_text()
+    assert slow_job["state"] == "SUCCEEDED", slow_log
+    assert "attempt 2" not in slow_log  # never taken for a lost worker and run again
+    assert endless_job["state"] == "CANCELLED" and took < 20, (endless_job, took)
+    assert "build was stopped: cancelled" in log.read_text()
