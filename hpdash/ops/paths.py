@@ -70,7 +70,8 @@ def secure_data_dir(root: Path, trial_gid: int | None) -> None:
     machine reads the database, the secret key or the queue.  With a trial user (sandboxed
     trainers), the data dir, its ``sandbox/`` and its ``envs/`` are 0710 with the trial user's
     group, so a trainer can pass through to its own trial directory and its job's environment,
-    and can neither list nor open anything else.  Everything hpdash creates later follows the process umask, 077."""
+    and can neither list nor open anything else.  Everything hpdash creates later follows the
+    process umask, 077."""
     os.umask(0o077)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     _private(root, trial_gid)
