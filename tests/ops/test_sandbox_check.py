@@ -40,3 +40,17 @@ def test_an_interpreter_in_a_private_directory_is_named_with_its_owner_mode_and_
     assert f"{private} (owner root, mode 700)" in problem
     assert f"chmod o+x {private}" in problem and "HPDASH_PYTHONS" in problem
     assert "as root" not in problem
+
+
+def test_a_restart_keeps_the_jobs_environments_passable_by_the_trial_user(nobody, tmp_path):
+    import stat
+
+    from hpdash.ops.paths import secure_data_dir
+
+    data = tmp_path / "data"
+    for _ in range(2):  # the first start, then a restart that tightens what it finds
+        secure_data_dir(data, nobody.gid)
+    for shared in (data / "sandbox", data / "envs"):
+        st = shared.stat()
+        assert (stat.S_IMODE(st.st_mode), st.st_gid) == (0o710, nobody.gid)
+    os.umask(0o022)
