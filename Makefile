@@ -1,6 +1,7 @@
 # hpdash: `make run` starts everything; `make test` runs the whole suite.
-# As root, trainers run as an unprivileged user, who must be able to run the venv's Python:
-# venv_python.py picks one they can (see its docstring).
+# As root, trainers run as an unprivileged user, in their job's environment built from the
+# Python the venv was made from, which that user must be able to run: venv_python.py picks one
+# they can (see its docstring). The checkout itself may be private (a 0700 home).
 PYTHON ?= $(shell python3 hpdash/ops/venv_python.py)
 VENV ?= .venv
 PY := $(VENV)/bin/python

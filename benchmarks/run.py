@@ -38,6 +38,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     # Replays hpdash's rules and Optuna's five pruners on LCBench and scikit-learn curves.
     ("early_stopping", 1800, 60),
     ("load", 300, 90),
+    # uv against pip, cold and cached, for a job's own Python environment (needs an index).
+    ("job_envs", 900, 300),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

@@ -11,8 +11,11 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
     <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
                                                a trial's output and hpdash's notes
     <data>/attempts/<marker>.json              what a local trial started, while it runs
+    <data>/envs/<key>/                         a job's Python environment, by the hash of
+                                               what it holds (hpdash/core/runner/envs.py)
     <data>/sandbox/<project>/<jobId>/          what a (sandboxed) trainer may reach:
         packages/                              the job's packages, copied when it starts
+        env-key                                the key of the job's environment
         trials/<id>/                           the trial's cwd, HOME and TMPDIR, with
             hypertune/output.metrics           where cloudml-hypertune writes its metric
 """
@@ -58,6 +61,11 @@ class DataLayout:
         """The local executor's record of each attempt it runs on this machine, so that what
         a dead worker's trainer left is found and ended by the next worker."""
         return self.root / "attempts"
+
+    @property
+    def envs(self) -> Path:
+        """The jobs' Python environments, each ``<key>/`` (read-only to trainers)."""
+        return self.root / "envs"
 
     @property
     def sandbox(self) -> Path:

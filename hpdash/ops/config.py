@@ -19,6 +19,8 @@ reused, by the benchmarks) without loading Django's settings again.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +77,11 @@ class HpdashSettings:
     # Where the Vertex front door finds gs://BUCKET/PATH: <gcs_root>/BUCKET/PATH ("" = gs://
     # locations are refused).
     gcs_root: str
+    # The interpreters a job's environment is built from, by the name a job's pythonVersion
+    # gives (HPDASH_PYTHONS); the first is the default.
+    pythons: tuple[tuple[str, str], ...] = ()
+    # The uv binary that builds the jobs' environments.
+    uv: str = ""
 
     @classmethod
     def from_env(cls, *, data_dir: Path) -> HpdashSettings:
@@ -103,6 +110,8 @@ class HpdashSettings:
             server_url=_server_url(),
             worker_key=env_str("HPDASH_WORKER_KEY", ""),
             gcs_root=_gcs_root(),
+            pythons=pythons_from_env(),
+            uv=uv_binary(),
         )
 
 
@@ -132,6 +141,44 @@ def _allowed_paths(data_dir: Path) -> tuple[str, ...]:
     paths = env_list("HPDASH_ALLOWED_PATHS", "", sep=os.pathsep) or [
         str(data_dir), str(BASE_DIR), *home, tempfile.gettempdir()]
     return tuple(os.path.realpath(p) for p in paths)
+
+
+def base_python() -> str:
+    """The interpreter hpdash's own virtualenv was made from (its ``.venv/bin/python`` is a
+    link into the checkout, which the trial user may not reach)."""
+    base = getattr(sys, "_base_executable", "") or sys.executable
+    return os.path.realpath(base)
+
+
+def pythons_from_env() -> tuple[tuple[str, str], ...]:
+    """``HPDASH_PYTHONS``: comma-separated ``NAME=PATH`` (``3.12=/usr/bin/python3.12``) or bare
+    paths, named by their file name after "python" (``/usr/bin/python3.12`` is "3.12").
+    Default: hpdash's own base interpreter, named by its version (``3.11``)."""
+    entries = env_list("HPDASH_PYTHONS", "")
+    if not entries:
+        return ((f"{sys.version_info[0]}.{sys.version_info[1]}", base_python()),)
+    found: dict[str, str] = {}
+    for entry in entries:
+        name, sep, path = entry.partition("=")
+        if not sep:
+            path, name = entry, os.path.basename(entry).removeprefix("python") or entry
+        name, path = name.strip(), path.strip()
+        if not (os.path.isabs(path) and os.path.isfile(path) and os.access(path, os.X_OK)):
+            raise ImproperlyConfigured(f"HPDASH_PYTHONS: {entry!r} does not name an "
+                                       "interpreter by its absolute path")
+        if name in found:
+            raise ImproperlyConfigured(f"HPDASH_PYTHONS names {name!r} twice")
+        found[name] = path
+    return tuple(found.items())
+
+
+def uv_binary() -> str:
+    """The ``uv`` installed beside hpdash's interpreter (the PyPI package ``uv``), else on
+    PATH; "" if there is none (the worker then refuses to start)."""
+    beside = os.path.join(os.path.dirname(sys.executable), "uv")
+    if os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("uv") or ""
 
 
 def bayes_engine_from_env() -> str:

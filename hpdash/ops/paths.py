@@ -68,18 +68,21 @@ def _generated_secret(path: Path) -> str:
 def secure_data_dir(root: Path, trial_gid: int | None) -> None:
     """Create the data dir and make it private: 0700 and files 0600, so no other user of the
     machine reads the database, the secret key or the queue.  With a trial user (sandboxed
-    trainers), the data dir and its ``sandbox/`` are 0710 with the trial user's group, so a
-    trainer can pass through to its own trial directory, and can neither list nor open
-    anything else.  Everything hpdash creates later follows the process umask, 077."""
+    trainers), the data dir, its ``sandbox/`` and its ``envs/`` are 0710 with the trial user's
+    group, so a trainer can pass through to its own trial directory and its job's environment,
+    and can neither list nor open anything else.  Everything hpdash creates later follows the
+    process umask, 077."""
     os.umask(0o077)
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
     _private(root, trial_gid)
-    sandbox = DataLayout(root).sandbox
+    # The sandbox and the jobs' Python environments (envs/): passed through by trainers.
+    shared = (DataLayout(root).sandbox, DataLayout(root).envs)
     if trial_gid is not None:
-        sandbox.mkdir(mode=0o700, exist_ok=True)
-        _private(sandbox, trial_gid)
+        for path in shared:
+            path.mkdir(mode=0o700, exist_ok=True)
+            _private(path, trial_gid)
     for entry in root.iterdir():  # a data dir from before this rule: tighten what is there
-        if entry.is_symlink() or entry == sandbox:
+        if entry.is_symlink() or entry in shared:
             continue
         mode = stat.S_IMODE(entry.stat().st_mode)
         wanted = mode & (0o700 if entry.is_dir() else 0o600)

@@ -255,6 +255,10 @@ class Supervisor:
 
     def _check_sandbox(self) -> None:
         """Refuse to start a sandbox that cannot work; say once, plainly, when there is none."""
+        if not settings.HPDASH.uv:
+            raise SystemExit("hpdash: uv, which builds each job's Python environment, is not "
+                             f"installed beside {sys.executable} nor on PATH: install "
+                             "hpdash's dependencies again (make install, or pip install uv)")
         user = settings.TRIAL_USER
         if user is None:
             me = pwd.getpwuid(os.geteuid()).pw_name
@@ -263,7 +267,7 @@ class Supervisor:
                         "hpdash as root, so trainers run as HPDASH_TRIAL_USER (default nobody)",
                         me)
             return
-        problem = sandbox_problem(user)
+        problem = sandbox_problem(user, [path for _name, path in settings.HPDASH.pythons])
         if problem:
             raise SystemExit(f"hpdash: {problem}")
         log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)

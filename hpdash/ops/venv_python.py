@@ -2,11 +2,13 @@
 installed (standard library only; prints one path).
 
 A sandboxed trainer (hpdash run as root: trainers run as ``HPDASH_TRIAL_USER``, default
-``nobody``) runs the virtualenv's interpreter, so that interpreter must be one the trial user
-may execute and read.  A pyenv Python under root's 0700 home is not: then this picks the
-system's Python 3.11+ when the trial user can run it.  Otherwise it prints the ``python3`` that
-runs it.  ``make run`` still checks at start and says what to change if the trial user cannot
-run the interpreter (see hpdash/ops/sandbox.py).
+``nobody``) runs in its job's own environment under the data dir, built from the interpreter
+``.venv`` was made from (the default of ``HPDASH_PYTHONS``): never from the checkout, which may
+sit in a 0700 home directory.  That base interpreter must be one the trial user may execute and
+read.  A pyenv Python under root's 0700 home is not: then this picks the system's Python 3.11+
+when the trial user can run it.  Otherwise it prints the ``python3`` that runs it.  ``make
+run`` still checks at start and names the closed path, its owner and mode if the trial user
+cannot run the interpreter (see hpdash/ops/sandbox.py).
 """
 
 from __future__ import annotations

@@ -94,6 +94,19 @@ def _check_local_paths(spec: NewJob) -> list[FieldViolation]:
     return violations
 
 
+def _check_python(spec: NewJob) -> list[FieldViolation]:
+    """``pythonVersion`` names one of the interpreters this server offers (HPDASH_PYTHONS).
+    ``runtimeVersion`` is accepted and ignored: on AI Platform it named a stack of packages,
+    here a job's packages declare their own dependencies."""
+    version = spec.definition.trainer.python_version
+    offered = [name for name, _path in settings.HPDASH.pythons]
+    if version is None or version in offered:
+        return []
+    return [FieldViolation(spec.path("trainer.python_version"),
+                           f"pythonVersion {version!r} is not offered by this server; it "
+                           f"offers {', '.join(offered)}")]
+
+
 # What a resumed job takes from the job it resumes.
 _RESUMED = ("goal", "metric_tag", "params", "algorithm")
 
@@ -142,7 +155,7 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
     else:  # the system itself (tests, management commands): a project without members
         Project.objects.get_or_create(name=project)
     definition = spec.definition
-    violations = _check_local_paths(spec) + _check_gpus(definition)
+    violations = _check_local_paths(spec) + _check_gpus(definition) + _check_python(spec)
     if violations:
         raise SpecError(violations)
     previous = None

@@ -23,6 +23,8 @@ def executor_config() -> ExecutorConfig:
         python=sys.executable,
         user=settings.TRIAL_USER,
         log_cap_bytes=settings.HPDASH.trial_log_max_bytes,
+        pythons=dict(settings.HPDASH.pythons),
+        uv=settings.HPDASH.uv or None,
     )
 
 

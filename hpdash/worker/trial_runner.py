@@ -31,6 +31,7 @@ from hpdash.core.runner import (
     Handle,
     Placement,
     PrepareError,
+    PrepareStopped,
     ProcessOutcome,
     TrialPlan,
     plan_trial,
@@ -275,6 +276,7 @@ class TrialRun:
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
+        self.prepare_stop: StopReason | None = None  # why preparing was stopped, if it was
         self.shipper: LogShipper | None = None  # a worker machine sends the log to the server
         self.lease = LeaseWatch(math.inf, lambda: None)  # replaced while the trainer runs
 
@@ -282,21 +284,37 @@ class TrialRun:
     def _plan(self, executor: Executor) -> TrialPlan:
         job, trial = self.job, self.trial
         runtime = executor.prepare(training=job.definition, project=job.project_id,
-                                   job_id=job.job_id, cancelled=self._stopped_while_preparing)
+                                   job_id=job.job_id, log=self.log.path, tick=self._preparing)
         return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
 
-    def _stopped_while_preparing(self) -> bool:
-        """Whether staging should stop: the job was cancelled or failed, or the worker is
-        shutting down (asked at most once a second)."""
+    def _preparing(self) -> str | None:
+        """Ticks while the executor prepares (a job's environment may take minutes to build):
+        the heartbeat, so the attempt is not taken for lost, and whether to stop."""
         now = time.monotonic()
-        if now - self.last_check < STATE_CHECK_EVERY:
-            return SHUTDOWN.is_set()
-        self.last_check = now
-        return SHUTDOWN.is_set() or self._job_stop_reason() is not None
+        if SHUTDOWN.is_set():
+            self.prepare_stop = StopReason.WORKER_SHUTDOWN
+        elif self.prepare_stop is None and now - self.last_check >= STATE_CHECK_EVERY:
+            self.last_check = now
+            try:
+                self.prepare_stop = self._heartbeat() or self._job_stop_reason()
+            except DatabaseError as exc:
+                _db_hiccup(f"{self.trial} was being prepared", exc)
+        # Once a reason is found it stays: every later step of the preparation stops too.
+        return str(self.prepare_stop) if self.prepare_stop else None
+
+    def _stopped_while_preparing(self, exc: PrepareStopped) -> TrialOutcome | None:
+        reason = self.prepare_stop
+        self.log.note(f"stopped while preparing: {exc}")
+        if reason is StopReason.WORKER_SHUTDOWN:
+            self.shut_down = True
+            return None
+        if reason is None or self.refused is not None or reason.trial_state is None:
+            return None  # superseded: nothing of this attempt is recorded
+        return TrialOutcome(reason.trial_state, reason, _STOP_CAUSES.get(reason, str(exc)))
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -316,6 +334,8 @@ class TrialRun:
         executor = executor_for_training(self.job.definition)
         try:
             plan = self._plan(executor)
+        except PrepareStopped as exc:
+            return self._stopped_while_preparing(exc)
         except PrepareError as exc:
             return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")

@@ -26,7 +26,7 @@ from hpdash.services import uploads
 pytestmark = pytest.mark.django_db
 
 URL = "/jobs/new/"
-TRAINER = str(BASE_DIR / "examples/mlp_digits/trainer")
+TRAINER = str(BASE_DIR / "examples/mlp_digits")
 XSS = "<img src=x onerror=alert(1)>"
 
 FOUR_PARAMS = [

@@ -25,7 +25,7 @@ def test_the_seeds_exact_config_tunes_its_example_trainer(stack: Stack):
     hp["maxTrials"] = 3  # the shipped 30 take a minute; the file is otherwise as shipped
     job["jobId"] = "seed_1"
     job["trainingInput"].update(pythonModule="trainer.task", args=["--epochs=3"],
-                                packageUris=[str(ROOT / "examples/seed_metric1/trainer")])
+                                packageUris=[str(ROOT / "examples/seed_metric1")])
     ml = stack.ml()
     ml.projects().jobs().create(parent="projects/examples", body=job).execute()
     done = wait_for_state(ml, "projects/examples/jobs/seed_1", timeout=180)
@@ -40,7 +40,7 @@ def test_the_census_config_with_an_estimator_style_trainer(stack: Stack):
     job = _load("census")
     job["jobId"] = "census_1"
     job["trainingInput"].update(
-        pythonModule="trainer.task", packageUris=[str(ROOT / "examples/census/trainer")],
+        pythonModule="trainer.task", packageUris=[str(ROOT / "examples/census")],
         jobDir=str(stack.out_dir / "census_1"), args=["--train-steps=4"])
     ml = stack.ml()
     ml.projects().jobs().create(parent="projects/examples", body=job).execute()

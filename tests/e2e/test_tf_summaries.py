@@ -18,7 +18,7 @@ def test_a_trainer_reporting_only_through_summaries_is_tuned(stack: Stack, form:
     job_id = f"summaries_{form}"
     body = {"jobId": job_id, "trainingInput": {
         "pythonModule": "trainer.task",
-        "packageUris": [str(ROOT / "examples/keras_style/trainer")],
+        "packageUris": [str(ROOT / "examples/keras_style")],
         "args": ["--epochs=4", *(["--tf1"] if form == "tf1" else [])],
         "jobDir": str(stack.out_dir / job_id),
         "hyperparameters": {
@@ -44,7 +44,8 @@ def test_real_keras_runs_are_kept_apart_and_a_tag_may_name_its_run(stack: Stack,
     ml = stack.ml()
     job_id = f"keras_{run}"
     body = {"jobId": job_id, "trainingInput": {
-        "pythonModule": "e2etrainer.keras_replay", "packageUris": [str(TRAINERS / "e2etrainer")],
+        "pythonModule": "e2etrainer.keras_replay",
+        "packageUris": [str(TRAINERS / "e2etrainer"), str(TRAINERS / "tbdeps")],
         "args": ["--epoch-sleep=0.5", "--validation-lag=2"],
         "jobDir": str(tmp_path / "out"),  # not in the data dir: manage.py would tighten it
         "hyperparameters": {

@@ -209,7 +209,7 @@ def test_the_example_trainer_tunes_from_its_yaml_config(stack: Stack):
     root = Path(__file__).resolve().parents[2]
     job = yaml.safe_load((root / "examples/mlp_digits/hptuning_config.yaml").read_text())
     job["jobId"] = "digits_1"
-    job["trainingInput"]["packageUris"] = [str(root / "examples/mlp_digits/trainer")]
+    job["trainingInput"]["packageUris"] = [str(root / "examples/mlp_digits")]
     job["trainingInput"]["args"] = ["--epochs=3"]
     job["trainingInput"]["hyperparameters"]["maxTrials"] = 2
     ml = stack.ml()

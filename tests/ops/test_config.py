@@ -100,3 +100,24 @@ def test_the_scheduler_runs_the_bayesian_engine_the_settings_name(settings, monk
     assert asked == [2]
     assert sorted(job.trials.values_list("params", flat=True), key=str) == [
         {"x": 0.1}, {"x": 0.2}]
+
+
+def test_the_interpreters_jobs_may_pick_default_to_hpdashs_own_base_interpreter(bare_env):
+    import sys
+    cfg = HpdashSettings.from_env(data_dir=DATA)
+    [(name, path)] = cfg.pythons
+    assert name == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    # Not .venv/bin/python, a link into the checkout the trial user may not reach.
+    assert os.path.realpath(path) == path and ".venv" not in path
+
+
+def test_hpdash_pythons_names_interpreters_by_name_or_by_file_name(bare_env, tmp_path):
+    py = tmp_path / "python3.99"
+    py.write_text("#!/bin/sh\n")
+    py.chmod(0o755)
+    bare_env.setenv("HPDASH_PYTHONS", f"main={py}, {py}")
+    assert HpdashSettings.from_env(data_dir=DATA).pythons == (("main", str(py)), ("3.99", str(py)))
+    for value in ("3.11=python3", f"a={tmp_path}/none", f"{py},{py}"):
+        bare_env.setenv("HPDASH_PYTHONS", value)
+        with pytest.raises(ImproperlyConfigured, match="HPDASH_PYTHONS"):
+            HpdashSettings.from_env(data_dir=DATA)

@@ -180,7 +180,8 @@ def test_keras_runs_are_kept_apart_and_the_log_says_once_which_run_was_used(
 
     job_id = "keras_" + run
     job = submit_ml_job(project="tier", data={"jobId": job_id, "trainingInput": {
-        "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
+        "pythonModule": "e2etrainer.keras_replay",
+        "packageUris": [TRAINERS, f"{TRAINERS}/tbdeps"],  # tensorboard, for the replay
         "args": ["--epoch-sleep=0.05"], "jobDir": str(tmp_path / "out"),
         "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": tag, "maxTrials": 1,
@@ -206,7 +207,8 @@ def test_keras_runs_are_kept_apart_and_the_log_says_once_which_run_was_used(
 def test_a_tag_naming_a_run_that_never_appears_fails_the_trial_and_names_the_runs_seen(
         fake_queue, tmp_path):
     job = submit_ml_job(project="tier", data={"jobId": "keras_nope", "trainingInput": {
-        "pythonModule": "e2etrainer.keras_replay", "packageUris": [TRAINERS],
+        "pythonModule": "e2etrainer.keras_replay",
+        "packageUris": [TRAINERS, f"{TRAINERS}/tbdeps"],  # tensorboard, for the replay
         "args": ["--epoch-sleep=0"], "jobDir": str(tmp_path / "out"),
         "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": "eval/epoch_accuracy",

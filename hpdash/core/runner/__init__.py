@@ -12,6 +12,7 @@ from .executor import (
     Handle,
     Leftover,
     PrepareError,
+    PrepareStopped,
     Runtime,
 )
 from .metrics import HypertuneFollower, Measurement
@@ -30,6 +31,7 @@ __all__ = [
     "PackageError",
     "Placement",
     "PrepareError",
+    "PrepareStopped",
     "ProcessOutcome",
     "RunAs",
     "Runtime",

@@ -3,7 +3,7 @@ gives back.  The implementations, registered by name, are in :mod:`hpdash.core.r
 
 The worker drives an executor through one attempt (:mod:`hpdash.worker.trial_runner`)::
 
-    runtime = executor.prepare(training=..., project=..., job_id=...)   # stage the job's needs
+    runtime = executor.prepare(training=..., project=..., job_id=..., log=...)  # the job's needs
     plan = plan_trial(..., python=runtime.python, pythonpath=runtime.pythonpath, ...)
     handle = executor.start(plan)                                       # the trial's dirs, then go
     while (status := executor.poll(handle, timeout=poll_interval)) is None:
@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from hpdash.core.layout import DataLayout
@@ -44,6 +45,10 @@ class PrepareError(Exception):
     the trial's failure cause, so it says what to do."""
 
 
+class PrepareStopped(PrepareError):
+    """Preparing was stopped by the worker's ``tick`` (the job was cancelled, ...)."""
+
+
 @dataclass(frozen=True)
 class ExecutorConfig:
     """What the service configures for every executor of a worker."""
@@ -52,6 +57,11 @@ class ExecutorConfig:
     python: str  # the interpreter trainers run with, when the executor provides none
     user: TrialUser | None = None  # the sandbox user trainers run as (None: the worker's own)
     log_cap_bytes: int = 10 * 1024 * 1024
+    # The interpreters jobs may pick (``pythonVersion`` name -> path), the first the default;
+    # and the ``uv`` that builds each job's environment.  Without ``uv`` trainers run with
+    # ``python`` itself (no per-job environment: the executor's unit tests).
+    pythons: Mapping[str, str] = field(default_factory=dict)
+    uv: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,11 +154,13 @@ class Executor(Protocol):
         the process (the local executor becomes the reaper of its trainers' orphans)."""
 
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
-                cancelled: Callable[[], bool] | None = None) -> Runtime:
+                log: Path | None = None, tick: Callable[[], str | None] | None = None
+                ) -> Runtime:
         """Stage what the job's trials need on this machine (packages, an environment, an
-        image); idempotent and safe against other workers doing the same.  Long work asks
-        ``cancelled()`` now and then and stops (:class:`PrepareError`) when it says so.
-        Raises :class:`PrepareError`."""
+        image); idempotent and safe against other workers doing the same.  Progress goes to
+        ``log`` (the trial's log) when given; ``tick`` is called about once a second while a
+        long step runs (the worker's heartbeat), and a reason it returns stops the step.
+        Raises :class:`PrepareError` (:class:`PrepareStopped` when ``tick`` stopped it)."""
 
     def start(self, plan: TrialPlan) -> Handle:
         """Set up the attempt's own directories (fresh: an earlier attempt's files are not this

@@ -233,6 +233,7 @@ _HP_FIELDS: Final = {
 # Where the typed job's fields are in an ml v1 request (NewJob.paths).
 _TYPED_PATHS: Final = {
     "trainer.package_uris": "trainingInput.packageUris",
+    "trainer.python_version": "trainingInput.pythonVersion",
     "job_dir": "trainingInput.jobDir",
     **{f"hyperparameters.{typed}": f"trainingInput.hyperparameters.{name}"
        for name, typed in _HP_FIELDS.items()},
@@ -384,7 +385,8 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str
     return JobDefinition(
         hyperparameters=hp,
         trainer=PythonPackage(module=raw["pythonModule"],
-                              package_uris=tuple(raw.get("packageUris", ()))),
+                              package_uris=tuple(raw.get("packageUris", ())),
+                              python_version=raw.get("pythonVersion")),
         args=tuple(raw.get("args", ())),
         job_dir=raw.get("jobDir"),
         max_running_seconds=float(limit[:-1]) if limit else DEFAULT_MAX_RUNNING_SECONDS,

@@ -45,7 +45,9 @@ def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
         hyperparameters=HyperparameterSpec(**{**hp, "params": _params(hp["params"]),
                                               "given": frozenset(hp["given"])}),
         trainer=PythonPackage(module=trainer["module"],
-                              package_uris=tuple(trainer["package_uris"])),
+                              package_uris=tuple(trainer["package_uris"]),
+                              # absent from documents stored before it existed
+                              python_version=trainer.get("python_version")),
         args=tuple(doc["args"]),
         job_dir=doc["job_dir"],
         max_running_seconds=float(doc["max_running_seconds"]),

@@ -107,6 +107,9 @@ class PythonPackage:
 
     module: str
     package_uris: tuple[str, ...] = ()
+    # ``pythonVersion``: which of the server's interpreters (HPDASH_PYTHONS) builds the job's
+    # environment; None: the server's default.
+    python_version: str | None = None
 
     @property
     def package_paths(self) -> tuple[str, ...]:

@@ -43,7 +43,7 @@ from hpdash.services.jobs import AlreadyExists, job_create
 DEFAULT_PROJECT = "local"
 EXAMPLES = {
     "mlp_digits": (BASE_DIR / "examples/mlp_digits/hptuning_config.yaml",
-                   BASE_DIR / "examples/mlp_digits/trainer"),
+                   BASE_DIR / "examples/mlp_digits"),
 }
 NEW_FORM = {"project": DEFAULT_PROJECT, "goal": "MAXIMIZE", "max_trials": "10",
             "max_parallel_trials": "2", "algorithm": "ALGORITHM_UNSPECIFIED"}

@@ -8,6 +8,7 @@ import binascii
 import datetime as dt
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,9 @@ def rich_job(tmp_path: Path, job_id: str) -> dict[str, Any]:
             "workerConfig": {"acceleratorConfig": {"count": 1, "type": "NVIDIA_TESLA_K80"}},
             "parameterServerType": "n1-standard-2", "parameterServerCount": "1",
             "evaluatorType": "n1-standard-2", "evaluatorCount": 1,
-            "region": "us-central1", "runtimeVersion": "2.11", "pythonVersion": "3.7",
+            "region": "us-central1", "runtimeVersion": "2.11",
+            # One this server offers (any other is a 400): its own interpreter's version.
+            "pythonVersion": f"{sys.version_info[0]}.{sys.version_info[1]}",
             "scheduling": {"maxRunningTime": "3600s", "maxWaitTime": "1.5s", "priority": 5},
             "serviceAccount": "sa@example.com", "network": "default",
             "encryptionConfig": {"kmsKeyName": "k"}, "enableWebAccess": True,

@@ -164,3 +164,22 @@ def test_a_package_under_proc_and_a_7_mb_body_get_the_400_envelope(client, auth,
     resp = post(client, auth, body)
     assert resp.status_code == 400 and resp.json()["error"]["status"] == "INVALID_ARGUMENT"
     assert "larger than" in resp.json()["error"]["message"]
+
+
+def test_a_python_version_the_server_does_not_offer_is_a_400_listing_what_it_offers(
+        client, auth, settings):
+    from dataclasses import replace
+    settings.HPDASH = replace(settings.HPDASH, pythons=(("3.11", "/usr/bin/python3.11"),
+                                                        ("3.12", "/opt/py/bin/python3.12")))
+    bad = json.loads(json.dumps(JOB))
+    bad["trainingInput"].update(pythonVersion="2.7", runtimeVersion="1.15")
+    resp = post(client, auth, bad)
+    assert resp.status_code == 400
+    violation = resp.json()["error"]["details"][0]["fieldViolations"][0]
+    assert violation["field"] == "trainingInput.pythonVersion"
+    assert "'2.7'" in violation["description"] and "3.11, 3.12" in violation["description"]
+    good = json.loads(json.dumps(JOB))
+    good["trainingInput"].update(pythonVersion="3.12", runtimeVersion="1.15")
+    resp = post(client, auth, good)
+    assert resp.status_code == 200, resp.json()
+    assert resp.json()["trainingInput"]["pythonVersion"] == "3.12"

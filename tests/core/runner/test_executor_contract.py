@@ -25,6 +25,7 @@ from hpdash.core.runner.executors import EXECUTORS, executor_for, get_executor
 from hpdash.core.runner.executors.local import ATTEMPT_ENV, LocalExecutor
 from hpdash.core.runner.sandbox import TrialUser
 from hpdash.core.spec import JobDefinition, parse_job
+from hpdash.ops.config import base_python, uv_binary
 
 TRAINER = '''
 import json, os, signal, subprocess, sys, time
@@ -75,8 +76,11 @@ def config(tmp_path: Path, user: TrialUser | None) -> ExecutorConfig:
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o711)
+    # As the service configures it: trainers run in the job's own environment, built from the
+    # base interpreter (never .venv/bin/python: the checkout may be closed to the trial user).
     return ExecutorConfig(layout=DataLayout(data), python=sys.executable, user=user,
-                          log_cap_bytes=100_000)
+                          log_cap_bytes=100_000, pythons={"default": base_python()},
+                          uv=uv_binary())
 
 
 @pytest.fixture
@@ -233,7 +237,7 @@ def _dead_worker_leaves_children(config: ExecutorConfig, plan: TrialPlan) -> lis
 
 def _unrelated(user: TrialUser | None) -> subprocess.Popen[bytes]:
     """A process of the same user, which no trial started."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+    return subprocess.Popen([base_python(), "-c", "import time; time.sleep(120)"],
                             user=user.uid if user else None, group=user.gid if user else None,
                             extra_groups=[] if user else None)
 

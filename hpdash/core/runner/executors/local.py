@@ -1,7 +1,11 @@
-"""The local executor: a trial is a process on the worker's machine, in the worker's Python.
+"""The local executor: a trial is a process on the worker's machine, in its job's own Python
+environment.
 
-- prepare: the job's packages are copied or unpacked into its sandbox (readable by the trial
-  user's group), behind the sandbox gates; the trainer runs with the configured interpreter.
+- prepare: the job's installable packages (wheels, sdists, source trees) are installed with
+  their dependencies into the job's environment, built (as the trial user, through the same
+  launch as a trainer) or found in the cache (:mod:`.jobenv`); plain package directories are
+  copied into its sandbox (readable by the trial user's group), behind the sandbox gates, and
+  put on ``PYTHONPATH``.
 - start: the trial's own directories, fresh and owned by the trial user; the trainer as that
   user, in its own session (:class:`~hpdash.core.runner.process.TrainerProcess`), with
   ``HPD_ATTEMPT=<marker>`` in its environment, which its descendants inherit.
@@ -17,27 +21,31 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import secrets
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hpdash.core.runner import safe_files
+from hpdash.core.runner.envs import EnvError, JobEnvs, Stopped, is_installable
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
     Leftover,
     PrepareError,
+    PrepareStopped,
     Runtime,
     WorkerId,
 )
+from hpdash.core.runner.executors.jobenv import choose_python, job_python
 from hpdash.core.runner.packages import PackageError, stage_packages
 from hpdash.core.runner.plan import TrialPlan
-from hpdash.core.runner.process import ExitStatus, TrainerProcess, become_subreaper
+from hpdash.core.runner.process import ExitStatus, RunAs, TrainerProcess, become_subreaper
 from hpdash.core.runner.sandbox import (
     TRAINER_UMASK,
     SandboxError,
@@ -46,6 +54,7 @@ from hpdash.core.runner.sandbox import (
     own_job_dir,
 )
 from hpdash.core.spec import JobDefinition
+from hpdash.core.spec.types import local_path
 
 # The environment variable that marks every process of an attempt (see Leftover.marker).  Not
 # HPDASH_*: that prefix is the service's own, which a trainer never sees.
@@ -78,19 +87,48 @@ class LocalExecutor:
 
     # -- preparing ---------------------------------------------------------------------------
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
-                cancelled: Callable[[], bool] | None = None) -> Runtime:
+                log: Path | None = None, tick: Callable[[], str | None] | None = None
+                ) -> Runtime:
         user = self.user
+        run_as = user.run_as if user else None
+        uris = list(training.trainer.package_uris)
+        for uri in uris:
+            if not os.path.exists(local_path(uri)):
+                raise PrepareError(f"package {uri} does not exist on this worker")
+        envs = self.config.uv is not None
+        plain = [u for u in uris if not (envs and is_installable(local_path(u)))]
         try:
             gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox, user)
             pythonpath = stage_packages(
-                list(training.trainer.package_uris),
-                str(self.layout.sandbox_packages(project, job_id)),
+                plain, str(self.layout.sandbox_packages(project, job_id)),
                 group=user.gid if user else None, data_dir=str(self.layout.root),
-                cancelled=cancelled)
-        except (PackageError, SandboxError) as exc:
+                cancelled=(lambda: tick() is not None) if tick else None)
+            python = self.config.python
+            if self.config.uv is not None:
+                python = str(job_python(
+                    envs=JobEnvs(self.layout.envs, uv=self.config.uv,
+                                 group=user.gid if user else None),
+                    memo=self.layout.sandbox_job(project, job_id) / "env-key",
+                    python=choose_python(self.config.pythons, training.trainer.python_version),
+                    installables=[local_path(u) for u in uris if u not in plain],
+                    launch=functools.partial(self._launch, run_as=run_as), log=log,
+                    run_as=run_as, environ=os.environ, orphans=_REAPS_ORPHANS.is_set(),
+                    tick=tick))
+        except Stopped as exc:
+            raise PrepareStopped(str(exc)) from exc
+        except (PackageError, SandboxError, EnvError) as exc:
+            if tick is not None and tick() is not None:  # staging stopped for the tick's reason
+                raise PrepareStopped(str(exc)) from exc
             raise PrepareError(str(exc)) from exc
-        return Runtime(python=self.config.python, pythonpath=tuple(pythonpath),
-                       run_as=user.run_as if user else None)
+        return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as)
+
+    def _launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str,
+                *, run_as: RunAs | None) -> TrainerProcess:
+        """Every process a trial runs starts here: its environment's build steps and its
+        trainer."""
+        return TrainerProcess(argv, env, cwd, log_path, run_as=run_as,
+                              log_cap_bytes=self.config.log_cap_bytes,
+                              umask=TRAINER_UMASK if run_as else -1)
 
     def _fresh_dirs(self, plan: TrialPlan) -> None:
         """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
@@ -118,10 +156,8 @@ class LocalExecutor:
         # Recorded before the start: a worker killed a moment after it still leaves a trace.
         record = self._record(leftover)
         try:
-            process = TrainerProcess(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
-                                     str(plan.cwd), str(plan.log_path), run_as=run_as,
-                                     log_cap_bytes=self.config.log_cap_bytes,
-                                     umask=TRAINER_UMASK if run_as else -1)
+            process = self._launch(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
+                                   str(plan.cwd), str(plan.log_path), run_as=run_as)
         except BaseException:
             record.unlink(missing_ok=True)
             raise
