@@ -32,6 +32,7 @@ from django.db import close_old_connections
 
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
+from hpdash.ops.trial_box import box_report
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 log = logging.getLogger("hpdash.ops.supervisor")
@@ -226,6 +227,8 @@ class Supervisor:
         if problem:
             raise SystemExit(f"hpdash: {problem}")
         log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)
+        for line in box_report(settings.TRIAL_BOX):
+            log.info("%s", line)
 
     def _restart(self, child: Child) -> None:
         now = time.monotonic()

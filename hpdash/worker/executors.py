@@ -23,6 +23,7 @@ def executor_config() -> ExecutorConfig:
         python=sys.executable,
         user=settings.TRIAL_USER,
         log_cap_bytes=settings.HPDASH.trial_log_max_bytes,
+        box=settings.TRIAL_BOX,
     )
 
 

@@ -264,7 +264,8 @@ class TrialRun:
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
-                          placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
+                          placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus),
+                                              limits=runtime.limits))
 
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
@@ -325,7 +326,8 @@ class TrialRun:
         return ProcessOutcome(
             returncode=status.returncode, signal=status.signal,
             timed_out=reason is StopReason.TIMED_OUT, stop_reason=reason,
-            duration=time.monotonic() - began, log_truncated=status.log_truncated)
+            duration=time.monotonic() - began, log_truncated=status.log_truncated,
+            cause=status.cause)
 
     def _heartbeat(self, pid: int | None = None) -> StopReason | None:
         if trial_heartbeat(trial=self.trial, pid=pid):

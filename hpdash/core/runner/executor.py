@@ -33,6 +33,8 @@ from typing import Protocol
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec import JobDefinition
 
+from .box import BoxSettings
+from .limits import TrialLimits
 from .plan import TrialPlan
 from .process import ExitStatus, RunAs
 from .sandbox import TrialUser
@@ -51,6 +53,8 @@ class ExecutorConfig:
     python: str  # the interpreter trainers run with, when the executor provides none
     user: TrialUser | None = None  # the sandbox user trainers run as (None: the worker's own)
     log_cap_bytes: int = 10 * 1024 * 1024
+    # Each trial in a box of its own, as a uid of its own (None: as ``user``, unboxed).
+    box: BoxSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Runtime:
     python: str
     pythonpath: tuple[str, ...] = ()
     run_as: RunAs | None = None
+    limits: TrialLimits | None = None
 
 
 def _boot_ticks(pid: int) -> int | None:
