@@ -127,13 +127,13 @@ def _inside(path: str, top: str) -> bool:
 
 
 def _parents(path: str) -> list[str]:
-    """Make ``path``'s parents in the box traversable (0755): bwrap would copy the modes of
-    the host's (a 0700 home directory, the data dir's 0710), which the trial's uid cannot
-    pass.  The trial sees the names on the way, nothing else of them."""
+    """Make ``path``'s parents in the box traversable, not listable (0711): bwrap would copy
+    the modes of the host's (a 0700 home directory, the data dir's 0710), which the trial's
+    uid cannot pass.  The trial can pass through them; it cannot list them."""
     args: list[str] = []
     for parent in reversed(Path(path).parents):
         if str(parent) != "/":
-            args += ["--perms", "0755", "--dir", str(parent)]
+            args += ["--perms", "0711", "--dir", str(parent)]
     return args
 
 
@@ -172,5 +172,6 @@ def box_argv(box: BoxSettings, *, uid: int, cwd: Path, writable: Sequence[tuple[
 
 
 def open_dir(path: Path) -> int:
-    """A directory fd for bwrap's ``--bind-fd``: never through a symlink at ``path`` itself."""
-    return os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    """A directory fd for bwrap's ``--bind-fd`` (and ``fchown``): never through a symlink at
+    ``path`` itself."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)

@@ -141,14 +141,21 @@ class LocalExecutor:
         attempt = BoxedAttempt(lease)
         try:
             user = TrialUser(f"trial-{lease.uid}", lease.uid, lease.uid)
-            self._fresh_dirs(plan, user)
+            self._fresh_dirs(replace(plan, job_dir=None), user)
             limits = plan.placement.limits or box.defaults
             attempt.cgroup = TrialCgroup(self.cgroups, marker, limits)
             attempt.limits = limits
             attempt.fds = [open_dir(plan.cwd)]
             binds = [(attempt.fds[0], plan.cwd)]
             if plan.job_dir is not None:
+                # Its parents need not be passable by the trial's uid: the box binds it by fd.
+                try:
+                    own_job_dir(plan.job_dir, None)
+                except SandboxError as exc:
+                    raise PrepareError(str(exc)) from exc
                 attempt.fds.append(open_dir(plan.job_dir))
+                os.fchown(attempt.fds[1], lease.uid, lease.uid)
+                os.fchmod(attempt.fds[1], 0o700)
                 binds.append((attempt.fds[1], plan.job_dir))
             prefix = [*rlimit_prefix(limits, self.cgroups),
                       *box_argv(box, uid=lease.uid, cwd=plan.cwd, writable=binds,
