@@ -34,7 +34,7 @@ while pid > 0:
         pid = parent(pid)
     except OSError:
         break
-report = {"seen": [], "signalled": [], "ptraced": [], "environ_read": [], "forged": [],
+report: dict[str, list] = {"seen": [], "signalled": [], "ptraced": [], "environ_read": [], "forged": [],
           "token_cmdlines": []}
 own_metric_file = os.environ.get("CLOUD_ML_HP_METRIC_FILE")
 
