@@ -34,7 +34,7 @@ while pid > 0:
         pid = parent(pid)
     except OSError:
         break
-report: dict[str, list] = {k: [] for k in ("seen", "signalled", "ptraced", "environ_read",
+report: dict[str, list[object]] = {k: [] for k in ("seen", "signalled", "ptraced", "environ_read",
                                             "forged", "token_cmdlines")}
 own_metric_file = os.environ.get("CLOUD_ML_HP_METRIC_FILE")
 
