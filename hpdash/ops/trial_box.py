@@ -32,11 +32,11 @@ def _uids(raw: str) -> range:
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a range of uids like {DEFAULT_UIDS}, "
                                    f"got {raw!r}") from None
-    if not uids or uids.start < 1 or uids.stop > 2**32 - 1:
-        raise ImproperlyConfigured(f"{name}={raw!r} is empty or outside 1-4294967294")
     if os.geteuid() in uids:
         raise ImproperlyConfigured(f"{name}={raw!r} holds hpdash's own uid {os.geteuid()}: "
                                    "trials must never run as the service")
+    if not uids or uids.start < 1 or uids.stop > 2**32 - 1:
+        raise ImproperlyConfigured(f"{name}={raw!r} is empty or outside 1-4294967294")
     return uids
 
 
