@@ -84,6 +84,7 @@ def prowl(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prowl]:
     if os.geteuid() != 0:
         pytest.skip("the sandbox needs root (CI runs as root)")
     tmp = tmp_path_factory.mktemp("prowl")
+    tmp.chmod(0o711)  # as an unboxed trial user needs it (the box needs no such thing)
     # Someone on the machine runs `hpdash --token …`, as the README once showed.
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)",
                                "--token", SECRET])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,20 +150,30 @@ class TrialCgroup:
             return int((self._memory / "memory.failcnt").read_text()) > 0
         return False
 
-    def remove(self, timeout: float = 2.0) -> None:
-        """Remove the cgroups (a cgroup goes once its last process has been reaped)."""
-        deadline = time.monotonic() + timeout
-        for path in self.dirs:
-            while True:
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.02)
+    def remove(self, timeout: float = 5.0) -> None:
+        """Remove the cgroups.  A cgroup goes once its last process has been reaped, which
+        the kernel finishes a moment after the trial's end: what is still busy is retried in
+        the background, so that the trial's end is not held up."""
+        busy = [path for path in self.dirs if not _rmdir(path)]
+        if busy:
+            threading.Thread(target=_remove_later, args=(busy, timeout), daemon=True).start()
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False
+    return True
+
+
+def _remove_later(paths: list[Path], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while paths and time.monotonic() < deadline:
+        time.sleep(0.05)
+        paths = [path for path in paths if not _rmdir(path)]
 
 
 def _write(path: Path, value: int) -> None:

@@ -301,7 +301,8 @@ class TrainerProcess:
         the process group."""
         self.started = time.monotonic()
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
-        prefix = _pdeathsig_prefix()
+        # With a before_exec there is a preexec_fn (a fork) anyway: it sets the flag itself.
+        prefix = _pdeathsig_prefix() if before_exec is None else []
         # setpriv would turn "no such program" into its own exit status: keep Popen's error.
         if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
             prefix = []
