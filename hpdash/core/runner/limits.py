@@ -93,9 +93,10 @@ class TrialLimits:
 
 
 def format_bytes(n: int) -> str:
-    if n % GIB == 0 or n >= 10 * GIB:
-        return f"{n / GIB:g} GiB"
-    return f"{n / MIB:.0f} MiB"
+    """``256 MiB``, ``7.2 GiB``, ``15 GiB``."""
+    if n >= GIB:
+        return f"{round(n / GIB, 2):g} GiB"
+    return f"{round(n / MIB, 1):g} MiB"
 
 
 def machine(name: str) -> Machine | None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from hpdash.core.runner.limits import GIB, MIB, TrialLimits, limits_for, machine, parse_size
+from hpdash.core.runner.limits import (
+    GIB,
+    MIB,
+    TrialLimits,
+    format_bytes,
+    limits_for,
+    machine,
+    parse_size,
+)
 
 DEFAULTS = TrialLimits(memory_bytes=2 * GIB, cpus=1.0, processes=100)
 
@@ -77,3 +85,10 @@ def test_sizes_read_as_people_write_them(text, size):
 def test_a_malformed_size_is_refused(text):
     with pytest.raises(ValueError, match="is not a size"):
         parse_size(text)
+
+
+@pytest.mark.parametrize(("size", "text"), [
+    (256 * MIB, "256 MiB"), (int(7.2 * GIB), "7.2 GiB"), (15 * GIB, "15 GiB"),
+    (1360 * GIB, "1360 GiB")])
+def test_a_limit_reads_as_the_machine_tables_write_it(size, text):
+    assert format_bytes(size) == text
