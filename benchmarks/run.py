@@ -38,6 +38,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     # Replays hpdash's rules and Optuna's five pruners on LCBench and scikit-learn curves.
     ("early_stopping", 1800, 60),
     ("load", 300, 90),
+    # The trial box's start overhead (issue 19): needs root and bubblewrap, else skipped.
+    ("trial_box", 180, 60),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

@@ -30,6 +30,7 @@ h.report_hyperparameter_tuning_metric(hyperparameter_metric_tag="score", metric_
 if a.job_dir:
     os.makedirs(a.job_dir, exist_ok=True)
     with open(os.path.join(a.job_dir, "run.json"), "w") as f:
-        json.dump({"start": start, "end": time.time(), "worker_pid": os.getppid(), "env": {
+        json.dump({"start": start, "end": time.time(), "worker_pid": os.getppid(),
+                   "cwd": os.getcwd(), "env": {
             k: v for k, v in os.environ.items()
             if k.startswith(("CLOUD_ML", "TF_CONFIG", "CUDA_VISIBLE_DEVICES"))}}, f)
