@@ -279,6 +279,8 @@ class TrialRun:
         except PrepareError as exc:
             return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")
+        if plan.placement.limits is not None:
+            self.log.note(f"limits: {plan.placement.limits.describe()}")
         if plan.placement.gpus:
             self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.placement.gpus)} on "
                           f"{self.trial.gpu_host}")

@@ -160,6 +160,9 @@ def test_a_trial_over_its_memory_fails_out_of_memory_and_a_fork_bomb_stays_in_it
         bomb_job = wait_for_state(stack.ml(), "projects/greedy/jobs/bomb_1")
         honest_job = wait_for_state(stack.ml(), "projects/honest/jobs/honest_1")
         log = stack.log.read_text()
+        hog_log = (stack.data_dir / "jobs" / "greedy" / "hog_1" / "trials" / "1" /
+                   "trainer.log").read_text()
+    assert "limits: memory 256 MiB, 4 CPUs, 64 processes (server defaults)" in hog_log
     assert hog_job["state"] == "FAILED", hog_job
     assert "out of memory (limit 256 MiB)" in hog_job["errorMessage"], hog_job
     forked = int((tmp_path / "b" / "1" / "forks.txt").read_text())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import os
 import sys
 from collections.abc import Sequence
@@ -97,12 +98,23 @@ def lease_uid(lock_dir: Path, uids: range, seed: int) -> UidLease:
 
 
 def _system_binds() -> list[str]:
-    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
+    """The read-only system; ``/sys`` (read-only: CPU and NUMA topology, what CUDA and
+    PyTorch look up); the GPU devices (which of them a trial uses is CUDA_VISIBLE_DEVICES');
+    and where ``/etc/resolv.conf`` points when it is a link (systemd-resolved's)."""
+    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
+            "--ro-bind-try", "/sys", "/sys"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
             args += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):
             args += ["--ro-bind", top, top]
+    if os.path.islink("/etc/resolv.conf"):
+        target = os.path.dirname(os.path.realpath("/etc/resolv.conf"))
+        if not _inside(target, "/etc") and not _inside(target, "/usr"):
+            args += ["--ro-bind-try", target, target]
+    for dev in [*sorted(glob.glob("/dev/nvidia*")), "/dev/dri"]:
+        if os.path.exists(dev):
+            args += ["--dev-bind", dev, dev]
     return args
 
 

@@ -73,6 +73,16 @@ class CgroupSupport:
         return cls(parents, problems)
 
 
+    def sweep(self) -> None:
+        """Remove the empty trial cgroups of trials whose workers died (a running trial's
+        cgroup is busy, and stays)."""
+        for parent in self.parents.values():
+            with contextlib.suppress(OSError):
+                for child in parent.iterdir():
+                    if child.is_dir():
+                        _rmdir(child)
+
+
 def rlimit_prefix(limits: TrialLimits, support: CgroupSupport) -> list[str]:
     """``prlimit --as=… --nproc=… --`` for what no cgroup enforces ([] when nothing)."""
     exe = shutil.which("prlimit")

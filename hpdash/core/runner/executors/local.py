@@ -82,6 +82,8 @@ class LocalExecutor:
         # group with setsid(): orphans are handed to this worker, which ends them.
         if become_subreaper():
             _REAPS_ORPHANS.set()
+        if self.config.box is not None:
+            self.cgroups.sweep()  # what workers that died left (empty cgroups)
 
     # -- preparing ---------------------------------------------------------------------------
     def prepare(self, *, training: JobDefinition, project: str, job_id: str) -> Runtime:
@@ -135,7 +137,7 @@ class LocalExecutor:
 
     def _start_boxed(self, plan: TrialPlan, box: BoxSettings, marker: str) -> LocalHandle:
         try:
-            lease = lease_uid(self.layout.root / "uids", box.uids, int(marker, 16))
+            lease = lease_uid(self.layout.uids, box.uids, int(marker, 16))
         except UidBusy as exc:
             raise PrepareError(str(exc)) from exc
         attempt = BoxedAttempt(lease)
