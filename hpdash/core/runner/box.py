@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import glob
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -187,3 +188,25 @@ def open_dir(path: Path) -> int:
     """A directory fd for bwrap's ``--bind-fd`` (and ``fchown``): never through a symlink at
     ``path`` itself."""
     return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+
+def reown_tree(dir_fd: int, uid: int, uids: range) -> int:
+    """Give ``uid`` the directory ``dir_fd`` and what is in it that an earlier trial uid owns
+    (a retried trial's ``<jobDir>/<trialId>``, written by its earlier attempt as another uid):
+    walked by directory fds, never following a symlink, and never touching a file owned by
+    anyone outside the trial ``uids`` or with more than one link (a hard link to another's
+    file).  Returns how many entries changed owner."""
+    changed = 0
+    st = os.fstat(dir_fd)
+    if st.st_uid != uid:
+        os.fchown(dir_fd, uid, uid)
+        changed += 1
+    for _path, dirs, files, fd in os.fwalk(".", dir_fd=dir_fd, follow_symlinks=False):
+        for name in (*dirs, *files):
+            with contextlib.suppress(OSError):
+                entry = os.stat(name, dir_fd=fd, follow_symlinks=False)
+                if entry.st_uid != uid and entry.st_uid in uids and (
+                        stat.S_ISDIR(entry.st_mode) or entry.st_nlink == 1):
+                    os.chown(name, uid, uid, dir_fd=fd, follow_symlinks=False)
+                    changed += 1
+    return changed

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hpdash.core.runner.box import BoxSettings, UidBusy, box_argv, lease_uid
+from hpdash.core.runner.box import (
+    BoxSettings,
+    UidBusy,
+    box_argv,
+    lease_uid,
+    open_dir,
+    reown_tree,
+)
 
 UIDS = range(230000, 230004)
 BOX = BoxSettings(bwrap="/usr/bin/bwrap", uids=UIDS, share_gid=65534)
@@ -120,3 +127,28 @@ def test_a_boxed_trainer_reaches_the_web_port_only_with_the_hosts_network(tmp_pa
     finally:
         server.close()
     assert (done.returncode == 0) == network, done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_a_retried_trial_gets_its_earlier_attempts_files_and_nobody_elses(tmp_path: Path):
+    trial = tmp_path / "job" / "1"
+    (trial / "ckpt").mkdir(parents=True)
+    for path in (trial, trial / "ckpt", trial / "ckpt" / "model.pt"):
+        if not path.exists():
+            path.write_text("weights")
+        os.chown(path, UIDS[0], UIDS[0])
+    (trial / "root-owned").write_text("x")  # not an earlier attempt's: left alone
+    os.link(trial / "ckpt" / "model.pt", tmp_path / "elsewhere")  # two links: left alone
+    (trial / "solo.txt").write_text("y")
+    os.chown(trial / "solo.txt", UIDS[0], UIDS[0])
+    os.symlink("/etc/passwd", trial / "link")
+    fd = open_dir(trial)
+    try:
+        reown_tree(fd, UIDS[1], UIDS)
+    finally:
+        os.close(fd)
+    owner = {p.name: p.lstat().st_uid for p in [trial, *trial.rglob("*")]}
+    assert owner["1"] == owner["ckpt"] == owner["solo.txt"] == UIDS[1]
+    assert owner["model.pt"] == UIDS[0]
+    assert owner["root-owned"] == 0 and owner["link"] == 0
+    assert os.stat("/etc/passwd").st_uid == 0

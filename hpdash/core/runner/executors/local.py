@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import hashlib
 import os
 import secrets
 import shutil
@@ -35,6 +36,7 @@ from hpdash.core.runner.box import (
     interpreter_roots,
     lease_uid,
     open_dir,
+    reown_tree,
 )
 from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup, rlimit_prefix
 from hpdash.core.runner.executor import (
@@ -137,7 +139,9 @@ class LocalExecutor:
 
     def _start_boxed(self, plan: TrialPlan, box: BoxSettings, marker: str) -> LocalHandle:
         try:
-            lease = lease_uid(self.layout.uids, box.uids, int(marker, 16))
+            # Seeded by the trial, not the attempt: a retried trial mostly gets its uid back.
+            seed = int.from_bytes(hashlib.sha256(str(plan.cwd).encode()).digest()[:8], "big")
+            lease = lease_uid(self.layout.uids, box.uids, seed)
         except UidBusy as exc:
             raise PrepareError(str(exc)) from exc
         attempt = BoxedAttempt(lease)
@@ -156,7 +160,8 @@ class LocalExecutor:
                 except SandboxError as exc:
                     raise PrepareError(str(exc)) from exc
                 attempt.fds.append(open_dir(plan.job_dir))
-                os.fchown(attempt.fds[1], lease.uid, lease.uid)
+                # What an earlier attempt (another uid) wrote there is this attempt's to resume.
+                reown_tree(attempt.fds[1], lease.uid, box.uids)
                 os.fchmod(attempt.fds[1], 0o700)
                 binds.append((attempt.fds[1], plan.job_dir))
             prefix = [*rlimit_prefix(limits, self.cgroups),
