@@ -32,7 +32,7 @@ from django.db import close_old_connections
 
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
-from hpdash.ops.trial_box import box_report
+from hpdash.ops.trial_box import box_problem, box_report
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 log = logging.getLogger("hpdash.ops.supervisor")
@@ -223,7 +223,8 @@ class Supervisor:
                         "hpdash as root, so trainers run as HPDASH_TRIAL_USER (default nobody)",
                         me)
             return
-        problem = sandbox_problem(user)
+        box = settings.TRIAL_BOX
+        problem = box_problem(box, layout()) if box else sandbox_problem(user)
         if problem:
             raise SystemExit(f"hpdash: {problem}")
         log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)

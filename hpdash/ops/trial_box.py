@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from hpdash.core.runner.box import BoxSettings
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner.box import BoxSettings, box_argv, interpreter_roots, lease_uid
 from hpdash.core.runner.cgroups import CgroupSupport, unenforced
 from hpdash.core.runner.limits import SCALE_TIER_TYPES, TrialLimits, machine, parse_size
 from hpdash.core.runner.sandbox import TrialUser
@@ -77,6 +81,29 @@ def trial_box_from_env(user: TrialUser | None) -> BoxSettings | None:
     assert bwrap is not None and user is not None
     return BoxSettings(bwrap=bwrap, uids=uids, share_gid=user.gid, network=network == "host",
                        defaults=defaults)
+
+
+def box_problem(box: BoxSettings, layout: DataLayout, python: str = sys.executable) -> str | None:
+    """Why a boxed trainer cannot run ``python`` and import what a trainer imports
+    (cloudml-hypertune, hpdash's trainer helpers), or None: tried in a box, as a trial uid.
+    Where the checkout lies does not matter (the box shows the interpreter at its path)."""
+    lease = lease_uid(layout.uids, box.uids, seed=0)
+    try:
+        argv = box_argv(box, uid=lease.uid, cwd=Path("/"), writable=[],
+                        readable=interpreter_roots(python), hide=[layout.root])
+        code = "import hypertune, hpdash.trainer.summary"
+        out = subprocess.run([*argv, python, "-c", code], capture_output=True, text=True,
+                             timeout=60, check=False, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"a boxed trainer cannot start ({exc})"
+    finally:
+        lease.release()
+    if out.returncode == 0:
+        return None
+    why = (out.stderr.strip().splitlines() or [f"exit code {out.returncode}"])[-1]
+    return (f"a boxed trainer (uid {lease.uid}) cannot run {python} and import "
+            f"cloudml-hypertune and hpdash: {why}. The interpreter's files must be readable by "
+            "any user (chmod -R a+rX on the virtualenv), or set HPDASH_TRIAL_BOX=off")
 
 
 def box_report(box: BoxSettings | None) -> list[str]:

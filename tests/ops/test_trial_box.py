@@ -9,9 +9,10 @@ import shutil
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from hpdash.core.layout import DataLayout
 from hpdash.core.runner.limits import GIB, MIB
 from hpdash.core.runner.sandbox import TrialUser
-from hpdash.ops.trial_box import box_report, default_limits, trial_box_from_env
+from hpdash.ops.trial_box import box_problem, box_report, default_limits, trial_box_from_env
 
 NOBODY = TrialUser("nobody", 65534, 65534)
 boxable = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap"),
@@ -82,3 +83,16 @@ def test_zero_means_no_limit(bare_env):
     bare_env.setenv("HPDASH_TRIAL_MAX_PROCESSES", "0")
     limits = default_limits()
     assert limits.memory_bytes is None and limits.processes is None
+
+
+@boxable
+def test_make_run_checks_that_a_boxed_trainer_can_import_what_trainers_import(
+        bare_env, tmp_path):
+    box = trial_box_from_env(NOBODY)
+    assert box is not None
+    layout = DataLayout(tmp_path / "data")
+    assert box_problem(box, layout) is None
+    # The system's Python has no cloudml-hypertune: said, with what to change.
+    problem = box_problem(box, layout, python="/usr/bin/python3")
+    assert problem is not None and "cannot run /usr/bin/python3" in problem
+    assert "ModuleNotFoundError" in problem and "HPDASH_TRIAL_BOX=off" in problem
