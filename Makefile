@@ -5,7 +5,7 @@ PYTHON ?= $(shell python3 hpdash/ops/venv_python.py)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install install-test lint bench bench-smoke bench-peers clean
+.PHONY: run worker test install install-test lint bench bench-smoke bench-peers clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ install-test: $(VENV)/.installed-test
 
 run: $(VENV)/.installed
 	$(PY) manage.py serve
+
+# A second machine: DATABASE_URL=… REDIS_URL=… make worker (README, "Scaling out").
+worker: $(VENV)/.installed
+	$(PY) manage.py workers
 
 # mypy --strict (pyproject) on the product, the benchmarks and the tests' shared helpers. The test
 # modules are type-checked too, bodies included, but their ~1,100 pytest functions and fixtures

@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from hpdash.dashboard.numbers import display_number
-from hpdash.models import ApiToken, GpuHost, Job, Project
+from hpdash.models import ApiToken, GpuHost, Job, Project, WorkerKey
 from hpdash.selectors.trial_counts import jobs_with_trial_counts, trial_counts
 from hpdash.selectors.trials import trials_and_measurements_count, trials_recent
 from hpdash.services.jobs import FailedPrecondition, job_cancel
@@ -136,3 +136,16 @@ class ApiTokenAdmin(admin.ModelAdmin[ApiToken]):
     list_display = ("prefix", "user", "name", "created", "last_used", "revoked")
     list_filter = ("revoked",)
     readonly_fields = ("prefix", "token_hash", "created", "last_used")
+
+
+@admin.register(WorkerKey)
+class WorkerKeyAdmin(admin.ModelAdmin[WorkerKey]):
+    """Worker machines' keys: made by ``manage.py create_worker_key`` (shown once); revoke one
+    here when its machine is retired."""
+
+    list_display = ("prefix", "name", "created", "last_used", "revoked")
+    list_filter = ("revoked",)
+    readonly_fields = ("prefix", "key_hash", "created", "last_used")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

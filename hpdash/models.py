@@ -199,6 +199,9 @@ class Measurement(models.Model):
     reported_at = models.DateTimeField()
     # "hypertune", or "tfevents:<run>" for a TensorBoard run (the folder under the job dir).
     source = models.CharField(max_length=255, default="hypertune")
+    # The trial's attempt that reported it: a re-run's measurements replace an earlier
+    # attempt's from the step the re-run starts at (it may resume from a checkpoint).
+    attempt = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["trial", "step"])]
@@ -207,6 +210,41 @@ class Measurement(models.Model):
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class WorkerKey(models.Model):
+    """The credential a worker machine (``make worker``) sends the server: it may send trial
+    logs (and, later, fetch packages), nothing else; no user API accepts it.  Only its SHA-256
+    is stored; the key is shown once (``manage.py create_worker_key``)."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, name: str) -> tuple[WorkerKey, str]:
+        key = "hpw_" + secrets.token_urlsafe(32)
+        row = cls.objects.create(name=name, prefix=key[:12], key_hash=hash_token(key))
+        return row, key
+
+
+class TrialLogShipment(models.Model):
+    """How many bytes of one attempt's log a worker machine has sent (the server appends them
+    to the trial's log in its own data dir).  Offsets make a resent chunk harmless."""
+
+    trial = models.ForeignKey(Trial, on_delete=models.CASCADE, related_name="log_shipments")
+    attempt = models.PositiveIntegerField()
+    received = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["trial", "attempt"],
+                                               name="one_shipment_per_attempt")]
 
 
 class ApiToken(models.Model):

@@ -6,7 +6,9 @@ from hpdash.dashboard.views import jobs, new_job, study_page
 JOB = "projects/<str:project>/jobs/<str:job_id>/"
 
 urlpatterns = [
+    path("", include("hpdash.api.vertex.urls")),  # before ml v1's catch-all under v1/
     path("", include("hpdash.api.mlv1.urls")),
+    path("", include("hpdash.api.workers.urls")),
     path("admin/", admin.site.urls),
     path("django-rq/", include("django_rq.urls")),  # its views require staff
     path("accounts/", include("django.contrib.auth.urls")),

@@ -369,13 +369,25 @@ def split_user_args(argv: Sequence[str]) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+GCLOUD_GROUP = "ai-platform"
+
+
+def without_gcloud_group(argv: list[str]) -> list[str]:
+    """A gcloud command pasted with only ``gcloud`` replaced (``hpdash ai-platform jobs …``)
+    is the same command: gcloud's group name is dropped where hpdash's ``jobs`` starts."""
+    for i, word in enumerate(argv[:-1]):
+        if word == GCLOUD_GROUP and argv[i + 1] == "jobs":
+            return argv[:i] + argv[i + 1:]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None,
          err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     own, user_args = split_user_args(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(own)
+    args = parser.parse_args(without_gcloud_group(own))
     name = _command_name(args)
     if user_args is not None and (args.group, args.command) != ("jobs", "submit"):
         err.write(render.error(name, "arguments after `--` are only for `jobs submit "

@@ -22,6 +22,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -67,6 +68,13 @@ class HpdashSettings:
     gpus: tuple[str, ...] | None
     # Whether make run starts its own Redis: REDIS_URL set means an external one.
     embedded_redis: bool
+    # A worker machine (make worker): the main machine's web server, where trial logs are sent
+    # ("" on the main machine, and on a worker machine that keeps its logs), and its worker key.
+    server_url: str
+    worker_key: str
+    # Where the Vertex front door finds gs://BUCKET/PATH: <gcs_root>/BUCKET/PATH ("" = gs://
+    # locations are refused).
+    gcs_root: str
 
     @classmethod
     def from_env(cls, *, data_dir: Path) -> HpdashSettings:
@@ -92,7 +100,27 @@ class HpdashSettings:
             bayes_engine=bayes_engine_from_env(),
             gpus=None if gpus is None else tuple(gpus),
             embedded_redis=not os.environ.get("REDIS_URL"),
+            server_url=_server_url(),
+            worker_key=env_str("HPDASH_WORKER_KEY", ""),
+            gcs_root=_gcs_root(),
         )
+
+
+def _gcs_root() -> str:
+    root = env_str("HPDASH_GCS_ROOT", "")
+    if root and not os.path.isabs(root):
+        raise ImproperlyConfigured(f"HPDASH_GCS_ROOT must be an absolute directory (gs://B/P "
+                                   f"is then <root>/B/P), got {root!r}")
+    return root.rstrip("/") or ("/" if root else "")
+
+
+def _server_url() -> str:
+    url = env_str("HPDASH_SERVER_URL", "")
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise ImproperlyConfigured(f"HPDASH_SERVER_URL must be the main machine's http(s) "
+                                   f"address (http://main:8000), got {url!r}")
+    return url.rstrip("/")
 
 
 def _allowed_paths(data_dir: Path) -> tuple[str, ...]:

@@ -1,4 +1,5 @@
-"""``make run``: one foreground process that starts and watches everything hpdash needs.
+"""``make run``: one foreground process that starts and watches everything hpdash needs;
+``make worker``: the same for a worker machine, which runs only workers.
 
 Order: migrate → embedded Redis (unless ``REDIS_URL``) → ``HPDASH_WORKERS`` RQ workers →
 gunicorn on ``HPDASH_HOST:HPDASH_PORT``.  A child that dies is restarted (with a back-off).
@@ -6,6 +7,10 @@ Ctrl-C / SIGTERM stops web, workers (a running trial is stopped and re-queued, s
 lost) and finally Redis, which writes its append-only file so queued work survives a restart.
 Every ``HPDASH_RECONCILE_INTERVAL`` seconds, trials whose worker stopped sending heartbeats
 are re-queued and work Redis lost is put back (:func:`hpdash.services.scheduling.queue_reconcile`).
+
+A worker machine (``workers_only``) migrates nothing and starts no Redis, web server or
+reconciler: it checks that the main machine's database and Redis answer and that their schema is
+this checkout's (:mod:`hpdash.ops.worker_machine`), then starts and restarts its workers.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +39,7 @@ from django.db import close_old_connections
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
 from hpdash.ops.trial_box import box_problem, box_report
+from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
 log = logging.getLogger("hpdash.ops.supervisor")
@@ -112,12 +119,17 @@ class Child:
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    def __init__(self, *, workers_only: bool = False) -> None:
+        self.workers_only = workers_only
         self.data = data_dir()
         self.stopping = False
         self.env = dict(os.environ)
         self.env.setdefault("DJANGO_SETTINGS_MODULE", "hpdash.settings")
         self.env["HPDASH_DATA_DIR"] = str(self.data)
+        if not workers_only:
+            # The main machine's workers write trial logs where the server reads them: sending
+            # them to itself would append each line twice.
+            self.env.pop("HPDASH_SERVER_URL", None)
         self.redis: Child | None = None
         self.workers: list[Child] = []
         self.web: Child | None = None
@@ -180,6 +192,57 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._on_signal)
         log.info("data dir %s", self.data)
         self._check_sandbox()
+        if self.workers_only:
+            problems = worker_machine_problems(self.env, self.cfg.server_url,
+                                               self.cfg.worker_key)
+            if problems:
+                raise SystemExit("hpdash: this machine's workers cannot start:\n  - "
+                                 + "\n  - ".join(problems))
+            if not self.cfg.server_url:
+                log.warning("HPDASH_SERVER_URL is not set: trial logs stay on this machine "
+                            "(the dashboard shows them only where its data dir is)")
+        else:
+            self._prepare_main_machine()
+        n = self.cfg.workers
+        self.workers = [self._worker(i) for i in range(n)]
+        for w in self.workers:
+            w.start()
+        url = f"http://{self.cfg.host}:{self.cfg.port}/"
+        if not self.workers_only:
+            self.web = self._web()
+            self.web.start()
+            log.info("starting the web server at %s (%d workers)…", url, n)
+        up = False
+        last_check = time.monotonic()
+        while not self.stopping:
+            time.sleep(0.5)
+            if not up:
+                up = self._say_when_up(url)
+            for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
+                if not child.alive() and not self.stopping:
+                    self._restart(child)
+            if not self.workers_only and time.monotonic() - last_check > self.reconcile_interval:
+                last_check = time.monotonic()
+                self._reconcile()
+        self._shutdown()
+        return 0
+
+    def _say_when_up(self, url: str) -> bool:
+        """Logs "up" once it is: the web server answers, or (a worker machine) every worker
+        has registered with the queue."""
+        if self.workers_only:
+            host, queue = socket.gethostname(), self.env["REDIS_URL"]
+            if workers_registered(queue, host) < len(self.workers):
+                return False
+            log.info("hpdash workers are up on %s: %d workers taking trials from the queue at "
+                     "%s", host, len(self.workers), address(queue))
+            return True
+        if not web_answers(url):
+            return False
+        log.info("hpdash is up: %s", url)
+        return True
+
+    def _prepare_main_machine(self) -> None:
         subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
                        check=True)
         subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
@@ -189,29 +252,6 @@ class Supervisor:
                        check=True)
         if self.cfg.embedded_redis:
             self._start_redis()
-        n = self.cfg.workers
-        self.workers = [self._worker(i) for i in range(n)]
-        for w in self.workers:
-            w.start()
-        self.web = self._web()
-        self.web.start()
-        url = f"http://{self.cfg.host}:{self.cfg.port}/"
-        log.info("starting the web server at %s (%d workers)…", url, n)
-        up = False
-        last_check = time.monotonic()
-        while not self.stopping:
-            time.sleep(0.5)
-            if not up and web_answers(url):
-                up = True
-                log.info("hpdash is up: %s", url)
-            for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
-                if not child.alive() and not self.stopping:
-                    self._restart(child)
-            if time.monotonic() - last_check > self.reconcile_interval:
-                last_check = time.monotonic()
-                self._reconcile()
-        self._shutdown()
-        return 0
 
     def _check_sandbox(self) -> None:
         """Refuse to start a sandbox that cannot work; say once, plainly, when there is none."""

@@ -56,8 +56,10 @@ def jobs_in_project(*, user: Any, project: str) -> QuerySet[Job]:
 
 def jobs_resumable(*, user: Any) -> list[tuple[str, str, str, str, str]]:
     """Finished jobs ``user`` may see, newest first, as (project, jobId, goal, metric tag,
-    algorithm): the choices of the new-job form's "continue a job"."""
-    rows = visible_jobs(user).filter(state__in=FINAL_JOB_STATES).order_by("-create_time", "-id")
+    algorithm): the choices of the new-job form's "continue a job" (ml v1 jobs: the form is
+    ml v1's)."""
+    rows = (visible_jobs(user).filter(state__in=FINAL_JOB_STATES, family="mlv1")
+            .order_by("-create_time", "-id"))
     return list(rows.values_list("project__name", "job_id", "goal", "metric_tag", "algorithm")[
         :RESUME_CHOICES_LIMIT])
 

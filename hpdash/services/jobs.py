@@ -226,3 +226,17 @@ def job_update_labels(*, job: Job, labels: Any, etag: str | None = None) -> Job:
         locked.save(update_fields=["labels", "etag", "update_time"])
     log.info("updated the labels of %s", locked)
     return locked
+
+
+def job_delete(*, job: Job) -> None:
+    """Delete a finished job with its trials and measurements (Vertex's delete; ml v1 has
+    none).  The trials' logs in the data dir are left, as files a worker may still hold open.
+    Raises :class:`FailedPrecondition` for a job that has not finished: cancel it first."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if not locked.is_terminal:
+            raise FailedPrecondition(
+                f"Job {locked.job_id} is {locked.state}: only a finished job can be deleted "
+                "(cancel it first).")
+        locked.delete()
+    log.info("deleted %s", job)

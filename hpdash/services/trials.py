@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import BigIntegerField, Case, F, FloatField, Q, Value, When
 from django.utils import timezone
 
 from hpdash.core.gpus import GpuMachine
@@ -93,6 +94,26 @@ def _dropped(trial: Trial, what: str) -> bool:
     return False
 
 
+def _final_updates(trial: Trial, measurements: Sequence[ReportedMeasurement]
+                   ) -> dict[str, Any]:
+    """The trial's final value so far: the latest measurement, or with the spec's
+    ``measurement_selection`` BEST the best one yet in the goal's direction (the earliest of
+    equal ones), decided in the one UPDATE so that no two writes race."""
+    spec = trial.job.spec
+    if spec.measurement_selection != "BEST":
+        last = measurements[-1]
+        return {"final_value": last.value, "final_step": last.step}
+    pick = max if spec.maximize else min
+    best = pick(measurements, key=lambda m: m.value)
+    worse = "final_value__lt" if spec.maximize else "final_value__gt"
+    better = Q(final_value__isnull=True) | Q(**{worse: best.value})
+    # Both expressions read the row as it was before the UPDATE.
+    return {"final_value": Case(When(better, then=Value(best.value)), default=F("final_value"),
+                                output_field=FloatField()),
+            "final_step": Case(When(better, then=Value(best.step)), default=F("final_step"),
+                               output_field=BigIntegerField())}
+
+
 def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasurement],
                            source: str) -> bool:
     """Store measurements of the running attempt (and its latest value as the trial's final
@@ -102,14 +123,19 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
     source = source[:SOURCE_MAX_CHARS]
     updates: dict[str, Any] = {"heartbeat_time": now}
     if measurements:
-        last = measurements[-1]
-        updates.update(final_value=last.value, final_step=last.step)
+        updates.update(_final_updates(trial, measurements))
     with transaction.atomic():
         if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
             return _dropped(trial, f"{len(measurements)} measurements")
+        if trial.attempt and measurements:
+            # A re-run that resumed from a checkpoint reports from where it resumed: what an
+            # earlier attempt reported from that step on is replaced, so each step is kept once.
+            Measurement.objects.filter(
+                trial=trial, source=source, attempt__lt=trial.attempt,
+                step__gte=min(m.step for m in measurements)).delete()
         Measurement.objects.bulk_create([
             Measurement(
-                trial=trial, step=m.step, value=m.value, source=source,
+                trial=trial, step=m.step, value=m.value, source=source, attempt=trial.attempt,
                 reported_at=(dt.datetime.fromtimestamp(m.timestamp, tz=dt.UTC)
                              if m.timestamp else now),
             )
@@ -149,14 +175,14 @@ def trial_finish(*, trial: Trial, outcome: TrialOutcome) -> bool:
 
 def trial_requeue(*, trial: Trial) -> bool:
     """Put a running attempt back in the queue (its worker shut down mid-run, or stopped
-    sending heartbeats): the trial restarts from scratch as a new attempt; the partial
-    measurements are dropped.  False when that attempt was not running any more."""
+    sending heartbeats) as a new attempt.  Its measurements are kept until the re-run reports
+    the same steps (:func:`trial_add_measurements`): a trainer that resumes from its checkpoint
+    keeps its curve's beginning.  False when that attempt was not running any more."""
     with transaction.atomic():
         t = (Trial.objects.select_for_update()
              .filter(pk=trial.pk, attempt=trial.attempt, state=TrialState.RUNNING).first())
         if t is None:
             return False
-        t.measurements.all().delete()
         t.state = TrialState.QUEUED
         t.attempt += 1
         t.queued_time = timezone.now()

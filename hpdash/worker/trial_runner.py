@@ -13,6 +13,7 @@ the trainer is stopped and nothing more is written.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -57,6 +58,8 @@ from hpdash.services.trials import (
     trial_start,
 )
 from hpdash.worker.executors import executor_for_training
+from hpdash.worker.lease import LeaseWatch, fence_after
+from hpdash.worker.log_shipper import LogShipper, shipper_for
 from hpdash.worker.worker import SHUTDOWN
 
 log = logging.getLogger(__name__)
@@ -112,8 +115,11 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
         log.exception("%s: internal error", trial)
         outcome = TrialOutcome(TrialState.FAILED, failure_reason=f"internal error in hpdash: {exc}")
     if run.shut_down:
-        log.info("%s stopped by worker shutdown; re-queued", trial)
-        trial_requeue(trial=trial)
+        log.info("%s stopped by worker shutdown or for its lease; re-queued", trial)
+        try:
+            trial_requeue(trial=trial)
+        except DatabaseError as exc:  # the reconciler re-queues it once its lease has expired
+            _db_hiccup(f"re-queueing {trial}", exc)
     elif outcome is not None and _finish_retrying(trial, outcome):
         job_advance(trial.job_id)
 
@@ -254,6 +260,8 @@ class TrialRun:
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
+        self.shipper: LogShipper | None = None  # a worker machine sends the log to the server
+        self.lease = LeaseWatch(math.inf, lambda: None)  # replaced while the trainer runs
 
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self, executor: Executor) -> TrialPlan:
@@ -270,8 +278,17 @@ class TrialRun:
     # -- running -----------------------------------------------------------------------------
     def run(self) -> TrialOutcome | None:
         """Run the attempt.  None when it no longer owns the trial (nothing to record)."""
-        trial = self.trial
         self.log.path.parent.mkdir(parents=True, exist_ok=True)
+        self.shipper = shipper_for(self.log.path, trial_pk=self.trial.pk,
+                                   attempt=self.trial.attempt)
+        try:
+            return self._run()
+        finally:
+            if self.shipper:
+                self.shipper.ship(final=True)
+
+    def _run(self) -> TrialOutcome | None:
+        trial = self.trial
         self.log.note(f"trial {trial.trial_id} attempt {trial.attempt_number} on {worker_name()}")
         executor = executor_for_training(self.job.definition)
         try:
@@ -311,17 +328,20 @@ class TrialRun:
         meanwhile) stops it before the exception goes on."""
         interval, grace = self.cfg.trial_poll_interval, self.cfg.trial_stop_grace
         reason: StopReason | None = None
+        self.lease = LeaseWatch(fence_after(self.cfg.heartbeat_timeout, grace),
+                                lambda: executor.stop(handle, grace))
         try:
-            status = executor.poll(handle, interval)
-            while status is None:
-                if time.monotonic() - began > plan.time_limit:
-                    reason = StopReason.TIMED_OUT
-                else:
-                    reason = self._poll()
-                if reason:
-                    status = executor.stop(handle, grace)
-                    break
+            with self.lease:
                 status = executor.poll(handle, interval)
+                while status is None:
+                    if time.monotonic() - began > plan.time_limit:
+                        reason = StopReason.TIMED_OUT
+                    else:
+                        reason = self._poll()
+                    if reason:
+                        status = executor.stop(handle, grace)
+                        break
+                    status = executor.poll(handle, interval)
         except BaseException:
             executor.stop(handle, min(grace, 2.0))
             raise
@@ -332,7 +352,10 @@ class TrialRun:
             cause=status.cause)
 
     def _heartbeat(self, pid: int | None = None) -> StopReason | None:
+        if self.lease.fenced.is_set():
+            return StopReason.SUPERSEDED  # stopped for its lease: its results are not recorded
         if trial_heartbeat(trial=self.trial, pid=pid):
+            self.lease.renewed()
             return None
         self.refused = trial_refusal(trial_pk=self.trial.pk, attempt=self.trial.attempt)
         return self.refused
@@ -340,6 +363,8 @@ class TrialRun:
     def _poll(self) -> StopReason | None:
         if SHUTDOWN.is_set():
             return StopReason.WORKER_SHUTDOWN
+        if self.shipper:
+            self.shipper.ship()
         try:
             return self._poll_db()
         except DatabaseError as exc:
@@ -380,7 +405,19 @@ class TrialRun:
     # -- concluding --------------------------------------------------------------------------
     def _conclude(self, process: ProcessOutcome) -> TrialOutcome | None:
         reason = process.stop_reason
+        if self.lease.fenced.is_set():
+            self.log.note(f"attempt {self.trial.attempt_number} stopped: no heartbeat could be "
+                          f"recorded for {self.lease.after:.0f} s (database or network "
+                          "unreachable); its results are not recorded and the trial runs again")
+            self.shut_down = True  # re-queued now if the database is back, else by the reconciler
+            return None
         if reason is StopReason.WORKER_SHUTDOWN:
+            # What the trainer reported before it stopped is kept: a re-run that resumes from
+            # its checkpoint goes on after it (services.trials.trial_add_measurements).
+            try:  # once: a shutdown is not held up by a database that is away
+                self.metrics.collect(final=True)
+            except DatabaseError as exc:
+                _db_hiccup(f"{self.trial} was stopping", exc)
             self.log.note(f"attempt {self.trial.attempt_number} stopped: the worker is shutting "
                           "down; the trial runs again")
             self.shut_down = True
@@ -408,7 +445,7 @@ class TrialRun:
             return TrialOutcome(reason.trial_state, reason, self._stop_cause(reason, process))
         if process.describe():
             return TrialOutcome(TrialState.FAILED, reason, process.describe())
-        if self.metrics.stored == 0:
+        if self.metrics.stored == 0 and self.job.definition.requires_metric:
             rejected, seen = self.metrics.sources.rejected, self.metrics.sources.seen()
             return TrialOutcome(TrialState.FAILED, None, rejected[-1] if rejected else
                                 f'no metric "{self.job.metric_tag}" reported'

@@ -14,6 +14,8 @@ shutdown (``SystemExit`` inside the trial, which still re-queues it).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from types import FrameType
 from typing import Any
@@ -32,6 +34,8 @@ SHUTDOWN = threading.Event()
 
 class Worker(SimpleWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Named after its machine (RQ's default is a random hex string), as trials record it.
+        kwargs["name"] = kwargs.get("name") or f"{socket.gethostname()}.{os.getpid()}"
         super().__init__(*args, **kwargs)
         # The local executor makes this worker the reaper of its trainers' orphans, and ends
         # what trainers of a worker that died on this machine left running.

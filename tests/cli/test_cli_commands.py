@@ -37,6 +37,16 @@ def test_the_list_request_carries_filter_page_size_token_and_the_bearer_token():
     assert req.get_method() == "GET"
 
 
+def test_a_pasted_gcloud_command_with_only_gcloud_replaced_runs_as_the_same_command(
+        stub: StubServer):
+    stub.responder = lambda seen: (200, {"jobs": [{"jobId": "census_1", "state": "RUNNING"}]})
+    code, out, err = run("--url", stub.url, "--token", "t", "ai-platform", "jobs", "list",
+                         "--filter", "state:RUNNING")
+    assert code == 0, err
+    assert "census_1" in out
+    assert [_query(s) for s in stub.requests] == [{"filter": ["state:RUNNING"]}]
+
+
 def test_a_plain_list_request_has_no_query_string():
     assert Client("http://h", "t", "p").list_request().full_url == "http://h/v1/projects/p/jobs"
 

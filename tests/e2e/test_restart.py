@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -71,3 +72,37 @@ def test_ctrl_c_stops_everything_cleanly_and_a_restart_runs_the_requeued_trials_
     # Not left QUEUED until the reconciler noticed (that took ~40 s when Redis died first).
     assert rerun_after < 8, f"the re-queued trials started {rerun_after:.0f} s after the restart"
     assert job["state"] == "SUCCEEDED", job
+
+
+def test_after_ctrl_c_a_checkpointing_trainer_resumes_and_its_curve_has_each_step_once(
+        tmp_path: Path):
+    job_dir = tmp_path / "out"
+    hyper = {**QUADRATIC, "maxTrials": 2, "maxParallelTrials": 2}
+    body = trainer_job("resume_1", "e2etrainer.resumable", hyper, args=["--steps=30"],
+                       job_dir=str(job_dir))
+    ckpts = [job_dir / str(t) / "ckpt.json" for t in (1, 2)]
+
+    def reached() -> list[int]:
+        return [json.loads(c.read_text())["step"] if c.exists() else 0 for c in ckpts]
+
+    with running_stack(tmp_path / "data", workers=2) as stack:
+        stack.ml().projects().jobs().create(parent="projects/demo", body=body).execute()
+        deadline = time.monotonic() + 90
+        while min(reached()) < 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert min(reached()) >= 8, reached()
+        assert stack.interrupt() == 0
+    stopped_at = reached()
+    assert max(stopped_at) < 30, "the trials ended before the Ctrl-C"
+    with running_stack(tmp_path / "data", workers=2) as stack:
+        job = wait_for_state(stack.ml(), "projects/demo/jobs/resume_1", timeout=120)
+        stored = json.loads(stack.manage("shell", "-c", (
+            "import json; from hpdash.models import Measurement; print(json.dumps(list("
+            "Measurement.objects.filter(trial__job__job_id='resume_1').order_by('id')"
+            ".values_list('trial__trial_id', 'step'))))")).splitlines()[-1])
+    assert job["state"] == "SUCCEEDED", job
+    for t in (1, 2):
+        starts = (job_dir / str(t) / "starts.txt").read_text().split()
+        assert starts[0] == "0" and int(starts[1]) >= 8, starts  # resumed, not started over
+        steps = [step for trial_id, step in stored if trial_id == t]
+        assert sorted(steps) == list(range(1, 31)), steps  # every step, each once

@@ -1,12 +1,13 @@
-"""Scale-out as the README's "Scaling out" recipe describes it: hpdash on PostgreSQL and an
-external Redis, plus RQ workers started by hand the way a second machine would start them
-(own data dir, same DATABASE_URL, REDIS_URL and SECRET_KEY; packages and jobDir on a shared
-path).  Runs when E2E_DATABASE_URL names a PostgreSQL server (.ci/run starts one)."""
+"""Scale-out as the README's "Scaling out" page describes it: hpdash on PostgreSQL and an
+external Redis, plus a second machine's `make worker` (`manage.py workers`: its own data dir,
+the same DATABASE_URL and REDIS_URL, nothing else; packages and jobDir still on a shared path).
+Runs when E2E_DATABASE_URL names a PostgreSQL server (.ci/run starts one)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -52,34 +53,55 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, l
                               "127.0.0.1", "--requirepass", "s3cret", "--save", "",
                               "--dir", str(root)], stdout=subprocess.DEVNULL)
     redis_url = f"redis://:s3cret@127.0.0.1:{port}/0"
-    hand: list[subprocess.Popen[bytes]] = []
+    second: subprocess.Popen[bytes] | None = None
     try:
         with running_stack(root / "main", workers=1, REDIS_URL=redis_url) as stack:
-            second = root / "second-machine"
-            second.mkdir()
-            env = {**stack.env, "HPDASH_DATA_DIR": str(second),
-                   "SECRET_KEY": (root / "main" / "secret_key").read_text().strip()}
-            for _ in range(2):  # what the README tells a second machine to run
-                hand.append(subprocess.Popen(
-                    [sys.executable, str(ROOT / "manage.py"), "rqworker", "default",
-                     "--worker-class", "hpdash.worker.worker.Worker"], env=env, cwd=ROOT,
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            time.sleep(3)
-            yield stack, [p.pid for p in hand]
+            data = root / "second-machine"
+            data.mkdir()
+            key = subprocess.run([sys.executable, str(ROOT / "manage.py"), "create_worker_key",
+                                  "second-machine"], env=stack.env, cwd=ROOT, check=True,
+                                 capture_output=True, text=True).stdout.split()[-1]
+            env = {k: v for k, v in stack.env.items() if k != "SECRET_KEY"}
+            env.update(HPDASH_DATA_DIR=str(data), HPDASH_WORKERS="2",
+                       HPDASH_SERVER_URL=stack.url, HPDASH_WORKER_KEY=key)
+            log = data / "workers.log"
+            with open(log, "wb") as out:  # what the README tells a second machine to run
+                second = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "workers"],
+                                          env=env, cwd=ROOT, stdout=out,
+                                          stderr=subprocess.STDOUT, start_new_session=True)
+            deadline = time.monotonic() + 90
+            while "workers are up" not in log.read_text():
+                assert second.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+            assert f"workers are up on {socket.gethostname()}: 2 workers" in log.read_text()
+            children = Path(f"/proc/{second.pid}/task/{second.pid}/children").read_text()
+            yield stack, [int(pid) for pid in children.split()]
     finally:
-        for p in hand:
-            p.send_signal(signal.SIGTERM)
-        for p in hand:
+        if second is not None:
+            os.killpg(second.pid, signal.SIGINT)  # Ctrl-C in its terminal
             try:
-                p.wait(timeout=20)
+                second.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(second.pid, signal.SIGKILL)
         redis.terminate()
         redis.wait(timeout=10)
 
 
-def test_hand_started_workers_share_the_work_and_every_limit_holds(cluster, tmp_path: Path):
-    stack, _hand_pids = cluster
+def test_a_worker_machine_refuses_to_start_without_the_main_machines_database_and_queue(
+        tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(HPDASH_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="hpdash.settings")
+    out = subprocess.run([sys.executable, str(ROOT / "manage.py"), "workers"], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode != 0
+    assert "DATABASE_URL is not set to the main machine's PostgreSQL" in out.stderr
+    assert "REDIS_URL is not set to the main machine's Redis" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_a_second_machines_workers_share_the_work_and_every_limit_holds(cluster, tmp_path: Path):
+    stack, hand_pids = cluster
     ml = stack.ml()
     job_dir = tmp_path / "shared" / "limits"
     ml.projects().jobs().create(parent="projects/scale", body=trainer_job(
@@ -97,11 +119,18 @@ def test_hand_started_workers_share_the_work_and_every_limit_holds(cluster, tmp_
         running += delta
         peak = max(peak, running)
     assert peak == 3, f"maxParallelTrials is 3 with 3 workers; saw {peak} at once"
-    # A trial's directory is on the machine that ran it (a boxed trainer cannot know its
-    # worker's pid: its parent is its box's).
-    machines = {Path(r["cwd"]).parents[4] for r in runs}
-    assert stack.data_dir.parent / "second-machine" in machines, "the second machine took trials"
-    assert len(machines) == 2
+    # Which worker ran each trial, from its log (a boxed trainer cannot know: its parent is
+    # its box's).  Every trial's log is on the main machine, where the dashboard reads it.
+    logs = [(stack.data_dir / "jobs" / "scale" / "limits_1" / "trials" / str(i)
+             / "trainer.log").read_text() for i in range(1, 10)]
+    host = re.escape(socket.gethostname())
+    workers = {int(pid) for log in logs for pid in re.findall(rf"attempt \d+ on {host}:(\d+)",
+                                                               log)}
+    assert workers & set(hand_pids), "the second machine's workers took trials"
+    assert len(workers) >= 2
+    for i, log in enumerate(logs, start=1):
+        assert log.count("quadratic: final value") == 1, log
+        assert f"[hpdash] trial {i} SUCCEEDED" in log, log
 
 
 def test_cancel_reaches_trials_on_every_worker(cluster, tmp_path: Path):
@@ -118,7 +147,7 @@ def test_cancel_reaches_trials_on_every_worker(cluster, tmp_path: Path):
     pids = trainer_pids(job_dir)
     assert len(pids) == 3
     parents = {worker_of(pid) for pid in pids}
-    assert parents & set(hand_pids), "some trials run on hand-started workers"
+    assert parents & set(hand_pids), "some trials run on the second machine's workers"
     ml.projects().jobs().cancel(name="projects/scale/jobs/cancel_1", body={}).execute()
     job = wait_for_state(ml, "projects/scale/jobs/cancel_1", timeout=30)
     assert job["state"] == "CANCELLED"

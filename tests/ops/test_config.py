@@ -32,7 +32,7 @@ def test_every_knob_takes_its_default_when_unset(bare_env):
     assert cfg.workers >= 2
     assert (cfg.heartbeat_timeout, cfg.reconcile_interval) == (60.0, 10.0)
     assert (cfg.early_stopping_rule, cfg.bayes_engine) == ("curve_bound", "hpdash")
-    assert cfg.gpus is None and cfg.embedded_redis
+    assert cfg.gpus is None and cfg.embedded_redis and cfg.gcs_root == ""
     assert os.path.realpath(DATA) in cfg.allowed_paths
 
 
@@ -41,17 +41,19 @@ def test_each_knob_is_read_from_its_variable(bare_env):
                         "HPDASH_GPUS": "0,1", "HPDASH_ALLOWED_PATHS": f"/a{os.pathsep}/b",
                         "REDIS_URL": "redis://elsewhere:6379/0",
                         "HPDASH_EARLY_STOPPING_RULE": " median ",
-                        "HPDASH_BAYES_ENGINE": " SKOPT "}.items():
+                        "HPDASH_BAYES_ENGINE": " SKOPT ", "HPDASH_GCS_ROOT": "/srv/gcs/"}.items():
         bare_env.setenv(name, value)
     cfg = HpdashSettings.from_env(data_dir=DATA)
     assert (cfg.trial_poll_interval, cfg.workers, cfg.gpus) == (0.2, 3, ("0", "1"))
     assert cfg.allowed_paths == ("/a", "/b") and not cfg.embedded_redis
     assert (cfg.early_stopping_rule, cfg.bayes_engine) == ("median", "skopt")
+    assert cfg.gcs_root == "/srv/gcs"
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("HPDASH_WORKERS", "two", "^HPDASH_WORKERS must be an integer ≥ 1, got 'two'$"),
     ("HPDASH_GPUS", "0,zero one", "^HPDASH_GPUS must list GPU ids"),
+    ("HPDASH_GCS_ROOT", "gcs", "^HPDASH_GCS_ROOT must be an absolute directory"),
     ("HPDASH_BAYES_ENGINE", "spearmint",
      "^HPDASH_BAYES_ENGINE='spearmint' is not a Bayesian engine; use one of hpdash, skopt$"),
     ("HPDASH_EARLY_STOPPING_RULE", "meadian",

@@ -230,3 +230,46 @@ def test_a_trial_reporting_another_tag_fails_naming_what_it_reported_and_the_clo
     assert trial.failure_reason == (
         'no metric "scores" reported (the trainer reported "score" through hypertune; did you '
         'mean the metric tag "score"?)')
+
+
+def test_a_worker_that_cannot_record_heartbeats_stops_its_trainer_before_the_lease_ends(
+        fake_queue, monkeypatch, settings):
+    """Fencing: with the database unreachable for the running attempt, the trainer is stopped
+    before the reconciler could re-queue the trial, and the attempt records nothing."""
+    import time
+
+    from django.db import OperationalError
+
+    from hpdash.worker import trial_runner
+
+    settings.HPDASH = replace(settings.HPDASH, heartbeat_timeout=6.0, trial_stop_grace=0.5)
+    claimed: dict[int, float] = {}
+
+    def unreachable_for_attempt_0(real):
+        def call(**kwargs):
+            if kwargs["trial"].attempt == 0:
+                raise OperationalError("could not connect to server")
+            return real(**kwargs)
+        return call
+
+    def start(**kwargs):
+        claimed[kwargs["attempt"]] = time.monotonic()
+        return real_start(**kwargs)
+
+    real_start = getattr(trial_runner, "trial_start")  # noqa: B009  # imported there
+    monkeypatch.setattr(trial_runner, "trial_start", start)
+    for attr in ("trial_heartbeat", "trial_add_measurements"):
+        monkeypatch.setattr(trial_runner, attr,
+                            unreachable_for_attempt_0(getattr(trial_runner, attr)))
+    job = _job("fenced", "e2etrainer.curve", [
+        {"parameterName": "quality", "type": "DOUBLE", "minValue": 0.1, "maxValue": 1}],
+        max_trials=1, args=("--steps=20", "--step-sleep=0.5"))
+    fake_queue()
+    trial = Job.objects.get(pk=job.pk).trials.get()
+    assert trial.state == TrialState.SUCCEEDED and trial.attempt == 1
+    # Attempt 0's trainer (10 s of work) was stopped and its trial re-run well within the
+    # heartbeat timeout: the lease had not expired, so no stale trainer could outlive it.
+    assert claimed[1] - claimed[0] < 6.0
+    assert set(trial.measurements.values_list("attempt", flat=True)) == {1}
+    log = DataLayout(settings.DATA_DIR).trial_log("tier", "fenced", 1).read_text()
+    assert "attempt 1 stopped: no heartbeat could be recorded for 2 s" in log

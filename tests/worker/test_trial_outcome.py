@@ -16,10 +16,11 @@ from hpdash.worker.trial_runner import TrialRun
 
 
 def decide(reason: StopReason | None, *, over_cap: bool = False, stored: int = 3,
-           returncode: int = 0) -> TrialOutcome:
+           returncode: int = 0, requires_metric: bool = True) -> TrialOutcome:
     run: Any = object.__new__(TrialRun)  # only what _decide reads, no database
     run.trial = SimpleNamespace(trial_id=7)
-    run.job = SimpleNamespace(metric_tag="acc")
+    run.job = SimpleNamespace(metric_tag="acc",
+                              definition=SimpleNamespace(requires_metric=requires_metric))
     run.metrics = SimpleNamespace(over_cap=over_cap, stored=stored,
                                   sources=SimpleNamespace(rejected=[], seen=lambda: ""))
     stopped = reason is not None  # hpdash stopped it: SIGTERM
@@ -55,3 +56,8 @@ def test_a_trainer_that_ended_by_itself_succeeds_or_fails_on_its_exit_and_its_me
     assert decide(None, returncode=2) == TrialOutcome(TrialState.FAILED, None, "exit code 2")
     assert decide(None, stored=0) == TrialOutcome(TrialState.FAILED, None,
                                                   'no metric "acc" reported')
+
+
+def test_the_one_run_of_a_vertex_custom_job_needs_no_metric():
+    assert decide(None, stored=0, requires_metric=False) == TrialOutcome(TrialState.SUCCEEDED)
+    assert decide(None, stored=0, returncode=1, requires_metric=False).state == TrialState.FAILED

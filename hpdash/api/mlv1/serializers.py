@@ -11,6 +11,7 @@ from hpdash.api.common.filtering import Columns
 from hpdash.core.listfilter import Catalogue
 from hpdash.core.spec.parse import training_input_fields
 from hpdash.core.spec.space import format_value
+from hpdash.core.spec.types import ParameterSpec
 from hpdash.core.states import FILTER_STATES, TrialState
 from hpdash.models import Job, Trial
 from hpdash.selectors.trials import TrialRow, rank_trials, trial_rows
@@ -99,6 +100,8 @@ def training_input(job: Job, depth: int = 0) -> dict[str, Any]:
     """The ``trainingInput`` as it was sent; a resumed job's shows the goal, metric tag, params
     and algorithm it took from the job it resumes (as that job shows them), so a client sees
     what the job runs with."""
+    if job.family != "mlv1":
+        return typed_training_input(job)
     sent: dict[str, Any] = job.request["trainingInput"]
     hp = sent.get("hyperparameters") or {}
     previous = job.previous_job
@@ -107,6 +110,34 @@ def training_input(job: Job, depth: int = 0) -> dict[str, Any]:
     theirs = training_input(previous, depth + 1).get("hyperparameters") or {}
     taken = {k: theirs[k] for k in _RESUMED_KEYS if k in theirs and k not in hp}
     return {**sent, "hyperparameters": {**hp, **taken}} if taken else sent
+
+
+def _param(p: ParameterSpec) -> dict[str, Any]:
+    return _drop_unset({
+        "parameterName": p.name, "type": p.type, "minValue": p.min_value,
+        "maxValue": p.max_value, "categoricalValues": list(p.categorical_values),
+        "discreteValues": list(p.discrete_values),
+        "scaleType": p.scale_type if p.scale_type != "NONE" else None})
+
+
+def typed_training_input(job: Job) -> dict[str, Any]:
+    """A job created through another family (Vertex AI) in ml v1's words, read from the typed
+    job: what it runs, as ml v1 would have asked for it (the CLI and ml v1 clients list and
+    read every job)."""
+    d = job.definition
+    hp = d.hyperparameters
+    return _drop_unset({
+        "pythonModule": d.trainer.module, "packageUris": list(d.trainer.package_uris),
+        "args": list(d.args),
+        "scheduling": {"maxRunningTime":
+                       f"{d.max_running_seconds:.9f}".rstrip("0").rstrip(".") + "s"},
+        "hyperparameters": _drop_unset({
+            "goal": hp.goal, "hyperparameterMetricTag": hp.metric_tag,
+            "maxTrials": hp.max_trials, "maxParallelTrials": hp.max_parallel_trials,
+            "maxFailedTrials": hp.max_failed_trials or None,
+            "enableTrialEarlyStopping": hp.enable_early_stopping or None,
+            "algorithm": hp.algorithm, "params": [_param(p) for p in hp.params]}),
+    })
 
 
 def job_details(job: Job, *, waiting: str, trials: Sequence[Trial],

@@ -1,9 +1,10 @@
-"""The command line and environment of one trial, exactly as AI Platform gave them.
+"""The command line and environment of one trial, exactly as AI Platform (or Vertex AI) gave them.
 
 ``python -m <pythonModule> <args…> [--job-dir <jobDir>/<trialId>] --<name>=<value>…``: the
 user's own args first, then ``--job-dir`` as two tokens, then one ``--name=value`` token per
 hyperparameter in spec order (argparse's "last occurrence wins" lets tuned values override
-defaults the user put in ``args``).  Nothing here ever goes through a shell.
+defaults the user put in ``args``).  Vertex AI trials get no ``--job-dir``: their outputs are
+the ``AIP_*`` directories of :func:`vertex_env`.  Nothing here ever goes through a shell.
 """
 
 from __future__ import annotations
@@ -78,4 +79,31 @@ def build_env(
     if pythonpath:
         existing = env.get("PYTHONPATH")
         env["PYTHONPATH"] = os.pathsep.join([*pythonpath, *([existing] if existing else [])])
+    return env
+
+
+def vertex_env(trial_dir: str | None, *, trial_id: int, described: Mapping[str, Any]
+               ) -> dict[str, str]:
+    """What Vertex AI adds for a trial (``trial_dir`` is ``<baseOutputDirectory>/<trialId>``):
+    ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR`` under it (with
+    Vertex's trailing slash; none without a base output directory), and one replica as
+    ``CLUSTER_SPEC`` (Vertex's worker pools) and ``TF_CONFIG`` (TensorFlow's ``chief``)."""
+    env: dict[str, str] = {}
+    if trial_dir:
+        base = trial_dir.rstrip("/")
+        env.update(AIP_MODEL_DIR=f"{base}/model/", AIP_CHECKPOINT_DIR=f"{base}/checkpoints/",
+                   AIP_TENSORBOARD_LOG_DIR=f"{base}/logs/")
+    address = ["127.0.0.1:2222"]
+    env["CLUSTER_SPEC"] = json.dumps({
+        "cluster": {"workerpool0": address},
+        "environment": "cloud",
+        "task": {"type": "workerpool0", "index": 0, "trial": str(trial_id)},
+        "job": json.dumps(dict(described)),
+    })
+    env["TF_CONFIG"] = json.dumps({
+        "cluster": {"chief": address},
+        "task": {"type": "chief", "index": 0, "trial": str(trial_id)},
+        "job": dict(described),
+        "environment": "cloud",
+    })
     return env

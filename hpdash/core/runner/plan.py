@@ -15,7 +15,7 @@ from hpdash.core.gpus import visible_devices
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec import JobDefinition, ParamValue
 
-from .command import build_argv, build_env, trial_job_dir
+from .command import build_argv, build_env, trial_job_dir, vertex_env
 from .limits import TrialLimits
 from .process import RunAs
 
@@ -63,11 +63,17 @@ def plan_trial(
     hp = training.hyperparameters
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
-    argv = build_argv(python, training.trainer.module, args=training.args, trial_dir=job_dir,
-                      spec=hp, params=params)
-    env = build_env(base_env, job_id=job_id, trial_id=trial_id, metric_tag=hp.metric_tag,
-                    metric_file=str(metric_file), described=training.described,
-                    pythonpath=pythonpath)
+    vertex = training.contract in ("vertex", "vertex_custom")
+    if training.contract == "vertex_custom" and training.job_dir:
+        job_dir = training.job_dir_path  # a CustomJob is one run: its outputs are the base's
+    # Vertex passes no --job-dir: its trainers read the AIP_* directories instead.
+    argv = build_argv(python, training.trainer.module, args=training.args,
+                      trial_dir=None if vertex else job_dir, spec=hp, params=params)
+    env = build_env({**base_env, **dict(training.env)}, job_id=job_id, trial_id=trial_id,
+                    metric_tag=hp.metric_tag, metric_file=str(metric_file),
+                    described=training.described, pythonpath=pythonpath)
+    if vertex:
+        env.update(vertex_env(job_dir, trial_id=trial_id, described=training.described))
     # Always set: a trial that was given no GPU must not see GPU 0 by default.
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)
     # The ids are nvidia-smi's, which count in PCI bus order; CUDA's default order (fastest

@@ -76,6 +76,7 @@ __all__ = [
     "JOB_ID_PATTERN",
     "PROJECT_PATTERN",
     "RESERVED_METRIC_TAGS",
+    "check_labels",
     "parse_hyperparameters",
     "parse_job",
     "parse_labels",
@@ -165,6 +166,10 @@ def _check_labels(ctx: Ctx, value: Any, path: str) -> Any:
         if ok:
             out[key] = v
     return out
+
+
+# The labels rule, for the other front doors (Google's label rules are the same everywhere).
+check_labels: Checker = _check_labels
 
 
 def parse_labels(data: Any, path: str = "labels") -> dict[str, str]:

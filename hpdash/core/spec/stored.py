@@ -51,4 +51,7 @@ def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
         max_running_seconds=float(doc["max_running_seconds"]),
         gpus=GpuRequest(**doc["gpus"]),
         described=doc["described"],
+        # Added after version 1 was written: older documents lack them (ml v1 jobs).
+        contract=doc.get("contract", "mlv1"),
+        env=tuple((str(k), str(v)) for k, v in doc.get("env", ())),
     )

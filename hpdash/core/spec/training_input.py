@@ -186,6 +186,11 @@ _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
 }
 
 
+# For the Vertex front door, whose pythonPackageSpec has the same two fields.
+check_local_location: Checker = _check_local_location
+check_python_module: Checker = _check_python_module
+
+
 def gpu_request(training_input: Mapping[str, Any]) -> GpuRequest:
     """What each trial asks for, by AI Platform's rules as far as a workstation has them:
     ``masterConfig.acceleratorConfig.count`` devices (of the stored, shown, never matched

@@ -29,6 +29,8 @@ ALGORITHMS: dict[str, str] = {
     "RANDOM_SEARCH": "Random search",
 }
 DEFAULT_METRIC_TAG = "training/hptuning/metric"
+MEASUREMENT_SELECTIONS = ("LAST", "BEST")
+TRAINER_CONTRACTS = ("mlv1", "vertex", "vertex_custom")
 # ml v1's scheduling.maxRunningTime default (7 days); hpdash applies it to each trial.
 DEFAULT_MAX_RUNNING_SECONDS = 7 * 24 * 3600.0
 
@@ -42,6 +44,9 @@ class ParameterSpec:
     categorical_values: tuple[str, ...] = ()
     discrete_values: tuple[float, ...] = ()
     scale_type: str = "NONE"  # one of SCALE_TYPES; NONE behaves as linear
+    # Vertex's defaultValue (one of the parameter's values; ml v1 has none): when every
+    # parameter has one, a study's first trial takes them (hpdash.core.suggest.with_defaults).
+    default_value: ParamValue | None = None
 
     @property
     def is_log(self) -> bool:
@@ -63,6 +68,9 @@ class HyperparameterSpec:
     enable_early_stopping: bool = False
     resume_previous_job_id: str | None = None
     algorithm: str = "ALGORITHM_UNSPECIFIED"
+    # Which measurement is a trial's final one: "LAST" (ml v1's rule) or "BEST" (in the goal's
+    # direction; Vertex's measurementSelectionType, whose SDK asks for BEST by default).
+    measurement_selection: str = "LAST"
     # The fields above that the request set (a resumed job takes the others from the job it
     # resumes, and those it set must agree with it).
     given: frozenset[str] = field(default=frozenset(), compare=False)
@@ -121,6 +129,20 @@ class JobDefinition:
     # The job as its trainers are told about it (``TF_CONFIG``'s ``job`` and ``CLOUD_ML_JOB``):
     # each API family describes a job in its own words, so its parser writes this.
     described: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    # How a trial is told its parameters and outputs, one of TRAINER_CONTRACTS: "mlv1"
+    # (``--job-dir <jobDir>/<trialId>`` before the parameters) or "vertex" (no ``--job-dir``;
+    # ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR`` under
+    # ``<job_dir>/<trialId>/``, ``CLUSTER_SPEC``) or "vertex_custom" (a Vertex CustomJob,
+    # which is no trial: the same, with the AIP_* directories right under ``job_dir``).
+    contract: str = "mlv1"
+    # Environment variables the request gives every trial (Vertex's ``env``), in its order.
+    env: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def requires_metric(self) -> bool:
+        """Whether a trial that reports no metric has failed: a tuning trial has; the one run
+        of a Vertex CustomJob, which tunes nothing, has not."""
+        return self.contract != "vertex_custom"
 
     @property
     def job_dir_path(self) -> str | None:

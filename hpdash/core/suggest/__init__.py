@@ -9,6 +9,11 @@ ALGORITHM_UNSPECIFIED runs on the engine named by the caller's ``bayes_engine`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import cast
+
+from hpdash.core.spec import HyperparameterSpec
+
 from .base import FAILED, PENDING, SUCCEEDED, Observation, Point, Suggester
 from .engines import DEFAULT_ENGINE, ENGINES, BayesSuggester
 from .grid import GridSuggester
@@ -20,6 +25,16 @@ SUGGESTERS: dict[str, Suggester] = {
     "RANDOM_SEARCH": RandomSuggester(),
     "GRID_SEARCH": GridSuggester(),
 }
+
+
+def with_defaults(spec: HyperparameterSpec, history: Sequence[Observation],
+                  points: list[Point]) -> list[Point]:
+    """Vertex's rule, for any algorithm: a study's first trial takes every parameter's
+    ``default_value`` when all of them have one (ml v1 parameters have none)."""
+    defaults = {p.name: p.default_value for p in spec.params}
+    if history or not points or not defaults or None in defaults.values():
+        return points
+    return [cast(Point, defaults), *points[1:]]
 
 
 def get_suggester(algorithm: str, *, bayes_engine: str = DEFAULT_ENGINE) -> Suggester:
@@ -49,4 +64,5 @@ __all__ = [
     "RandomSuggester",
     "Suggester",
     "get_suggester",
+    "with_defaults",
 ]

@@ -161,6 +161,10 @@ def _initial_for_resume(request: HttpRequest, value: str) -> Initial | None:
     if prev is None:
         messages.error(request, f"There is no job {value} to continue.")
         return None
+    if prev.family != "mlv1":
+        messages.error(request, f"{value} was created through the Vertex AI API: continue it "
+                                "there (the form continues ml v1 jobs).")
+        return None
     sent = prev.request["trainingInput"]
     hp = {k: v for k, v in sent.get("hyperparameters", {}).items()
           if k not in ("params", "resumePreviousJobId")}

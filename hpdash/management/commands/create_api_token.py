@@ -28,8 +28,8 @@ class Command(BaseCommand):
             # A user made here is meant to submit jobs: let them create, relabel and cancel.
             user.user_permissions.add(*Permission.objects.filter(
                 content_type__app_label="hpdash",
-                codename__in=["add_job", "change_job", "cancel_job"]))
+                codename__in=["add_job", "change_job", "cancel_job", "delete_job"]))
             self.stderr.write(f"Created user {user.get_username()!r} (no password; API only) "
-                              "with permission to create, relabel and cancel jobs.")
+                              "with permission to create, relabel, cancel and delete jobs.")
         _, token = ApiToken.issue(user, options["name"])
         self.stdout.write(token)

@@ -253,3 +253,25 @@ def test_the_requests_googles_client_builds_reach_the_right_handlers(client, aut
 def test_the_schema_check_reports_mismatches(value, words):
     errors = schema_errors(value, {"$ref": "GoogleCloudMlV1__Job"}, "job")
     assert any(words in e for e in errors), errors
+
+
+def test_a_job_created_through_vertex_reads_as_a_documented_ml_v1_job(client, vauth, package):
+    """ml v1 (the CLI's `jobs list`, gcloud-era scripts) lists and reads every job: one
+    created through the Vertex front door too, in ml v1's documented fields only."""
+    body = {"displayName": "v", "maxTrialCount": 2, "parallelTrialCount": 1,
+            "studySpec": {"metrics": [{"metricId": "acc", "goal": 2}], "parameters": [
+                {"parameterId": "lr", "doubleValueSpec": {"maxValue": 0.5}, "scaleType": 1},
+                {"parameterId": "opt", "categoricalValueSpec": {"values": ["a", "b"]}}]},
+            "trialJobSpec": {"workerPoolSpecs": [{"replicaCount": "1", "pythonPackageSpec": {
+                "packageUris": [package], "pythonModule": "trainer.task"}}],
+                "scheduling": {"timeout": "1800s"}}}
+    created = client.post("/v1/projects/p/locations/us-central1/hyperparameterTuningJobs",
+                          data=json.dumps(body), content_type="application/json", **vauth)
+    job_id = created.json()["name"].rsplit("/", 1)[1]
+    job = client.get(f"/v1/projects/p/jobs/{job_id}", **vauth).json()
+    assert_matches(job, "GoogleCloudMlV1__Job")
+    hp = job["trainingInput"]["hyperparameters"]
+    assert hp["goal"] == "MINIMIZE" and hp["params"][0]["minValue"] == 0
+    assert job["trainingInput"]["scheduling"] == {"maxRunningTime": "1800s"}
+    assert_matches(client.get("/v1/projects/p/jobs", **vauth).json(),
+                   "GoogleCloudMlV1__ListJobsResponse")

@@ -67,3 +67,31 @@ def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
     assert plan.env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
     own_order = {**common, "base_env": {"CUDA_DEVICE_ORDER": "FASTEST_FIRST"}}
     assert plan_trial(**own_order).env["CUDA_DEVICE_ORDER"] == "FASTEST_FIRST"
+
+
+def test_a_vertex_trial_gets_no_job_dir_flag_but_the_aip_directories_and_one_replica():
+    import json
+
+    from hpdash.core.spec.vertex import parse_tuning_job
+
+    spec = parse_tuning_job({
+        "displayName": "t", "maxTrialCount": 2, "parallelTrialCount": 1,
+        "studySpec": {"metrics": [{"metricId": "acc", "goal": 1}], "parameters": [
+            {"parameterId": "lr", "doubleValueSpec": {"minValue": 0.01, "maxValue": 0.1}}]},
+        "trialJobSpec": {"baseOutputDirectory": {"outputUriPrefix": "/srv/out"},
+                         "workerPoolSpecs": [{"replicaCount": "1", "pythonPackageSpec": {
+                             "packageUris": ["/srv/t.tar.gz"], "pythonModule": "trainer.task",
+                             "args": ["--epochs", "3"],
+                             "env": [{"name": "MODE", "value": "fast"}]}}]}})
+    plan = plan_trial(training=spec.definition, layout=DataLayout(Path("/data")),
+                      project="p", job_id="123", trial_id=7, params={"lr": 0.05},
+                      python="/py", base_env={"PATH": "/bin"})
+    assert plan.argv == ("/py", "-m", "trainer.task", "--epochs", "3", "--lr=0.05")
+    assert plan.env["AIP_MODEL_DIR"] == "/srv/out/7/model/"
+    assert plan.env["AIP_CHECKPOINT_DIR"] == "/srv/out/7/checkpoints/"
+    assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == "/srv/out/7/logs/"
+    assert plan.env["CLOUD_ML_TRIAL_ID"] == "7" and plan.env["MODE"] == "fast"
+    assert json.loads(plan.env["CLUSTER_SPEC"])["task"] == {
+        "type": "workerpool0", "index": 0, "trial": "7"}
+    assert json.loads(plan.env["TF_CONFIG"])["cluster"] == {"chief": ["127.0.0.1:2222"]}
+    assert plan.job_dir == Path("/srv/out/7")  # TensorBoard runs are still followed there

@@ -29,6 +29,7 @@ for step in range(1, a.steps + 1):
         hyperparameter_metric_tag="score", metric_value=value - 1.0 / step, global_step=step)
 h.report_hyperparameter_tuning_metric(hyperparameter_metric_tag="score", metric_value=value,
                                       global_step=a.steps * 10)
+print(f"quadratic: final value {value:.6f}", flush=True)
 if a.job_dir:
     os.makedirs(a.job_dir, exist_ok=True)
     with open(os.path.join(a.job_dir, "run.json"), "w") as f:
