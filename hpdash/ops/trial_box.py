@@ -47,7 +47,8 @@ def _uids(raw: str) -> range:
 def default_limits() -> TrialLimits:
     """For jobs that name no machine type: ``HPDASH_TRIAL_MEMORY`` and ``HPDASH_TRIAL_CPUS``
     (default: AI Platform's default tier, BASIC, whose master is an n1-standard-4: 15 GiB and
-    4 vCPUs), ``HPDASH_TRIAL_MAX_PROCESSES`` (default 1024) for every job."""
+    4 vCPUs), ``HPDASH_TRIAL_MAX_PROCESSES`` (default 4096: threads count, and a data
+    loader on a large machine starts many) for every job."""
     basic = machine(SCALE_TIER_TYPES["BASIC"])
     assert basic is not None
     raw = env_str("HPDASH_TRIAL_MEMORY", "")
@@ -57,7 +58,7 @@ def default_limits() -> TrialLimits:
         raise ImproperlyConfigured(f"HPDASH_TRIAL_MEMORY: {exc}") from None
     return TrialLimits(memory_bytes=memory or None,
                        cpus=env_float("HPDASH_TRIAL_CPUS", float(basic.vcpus)) or None,
-                       processes=env_int("HPDASH_TRIAL_MAX_PROCESSES", 1024) or None)
+                       processes=env_int("HPDASH_TRIAL_MAX_PROCESSES", 4096) or None)
 
 
 def trial_box_from_env(user: TrialUser | None) -> BoxSettings | None:

@@ -33,7 +33,7 @@ def test_a_root_service_with_bubblewrap_boxes_trials_by_default(bare_env):
     assert (box.uids.start, box.uids.stop) == (200000, 265536)
     assert box.network and box.share_gid == 65534
     assert box.defaults.memory_bytes == 15 * GIB and box.defaults.cpus == 4.0
-    assert box.defaults.processes == 1024
+    assert box.defaults.processes == 4096
     assert "each trial in its own namespaces" in box_report(box)[0]
 
 
