@@ -40,6 +40,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("load", 300, 90),
     # uv against pip, cold and cached, for a job's own Python environment (needs an index).
     ("job_envs", 900, 300),
+    # The trial box's start overhead (issue 19): needs root and bubblewrap, else skipped.
+    ("trial_box", 180, 60),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

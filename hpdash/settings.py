@@ -14,6 +14,7 @@ from hpdash.ops.config import HpdashSettings
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
+from hpdash.ops.trial_box import trial_box_from_env
 
 django_stubs_ext.monkeypatch()  # generic Django classes (ModelAdmin[Job]) at run time
 
@@ -21,6 +22,8 @@ DATA_DIR = data_dir()
 # Trainers run as this user (None: as the service's own user); see hpdash/ops/sandbox.py.
 TRIAL_USER = trial_user_from_env()
 secure_data_dir(DATA_DIR, TRIAL_USER.gid if TRIAL_USER else None)
+# Each trial in a box of its own (None: unboxed); see hpdash/ops/trial_box.py.
+TRIAL_BOX = trial_box_from_env(TRIAL_USER)
 
 SECRET_KEY = secret_key()
 DEBUG = env_bool("HPDASH_DEBUG")

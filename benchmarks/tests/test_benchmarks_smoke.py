@@ -4,6 +4,8 @@ latency measurement and the report writer, with nothing timed or asserted about 
 from __future__ import annotations
 
 import math
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import problems  # noqa: E402
 import run  # noqa: E402
 import search_quality  # noqa: E402
 import suggest_latency  # noqa: E402
+import trial_box  # noqa: E402
 
 
 @pytest.mark.parametrize("method", search_quality.METHODS)
@@ -182,3 +185,12 @@ def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(
     )
     assert "rebuilt from saved runs" in text
     assert (tmp_path / "search_quality.png").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap"),
+                    reason="the trial box needs root and bubblewrap (CI has both)")
+def test_the_trial_box_suite_times_boxed_and_bare_trials_and_judges_the_overhead() -> None:
+    times = trial_box.measure(rounds=1)
+    assert all(len(v) == 1 and v[0] > 0 for v in times.values())
+    text = trial_box.render(times, 1.0)
+    assert "Overhead of the box per trial" in text and "| boxed |" in text

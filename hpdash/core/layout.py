@@ -68,6 +68,11 @@ class DataLayout:
         return self.root / "envs"
 
     @property
+    def uids(self) -> Path:
+        """A lock file per trial uid, held by the worker whose trial runs as it (the box)."""
+        return self.root / "uids"
+
+    @property
     def sandbox(self) -> Path:
         """What sandboxed trainers may reach: their own trial dirs and their job's packages."""
         return self.root / "sandbox"

@@ -39,6 +39,7 @@ from django.db import close_old_connections
 from hpdash.ops.exiting import skip_final_collection
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
 from hpdash.ops.sandbox import sandbox_problem
+from hpdash.ops.trial_box import box_problem, box_report
 from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 
@@ -267,10 +268,14 @@ class Supervisor:
                         "hpdash as root, so trainers run as HPDASH_TRIAL_USER (default nobody)",
                         me)
             return
-        problem = sandbox_problem(user, [path for _name, path in settings.HPDASH.pythons])
+        box = settings.TRIAL_BOX
+        pythons = [path for _name, path in settings.HPDASH.pythons]
+        problem = box_problem(box, layout()) if box else sandbox_problem(user, pythons)
         if problem:
             raise SystemExit(f"hpdash: {problem}")
         log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)
+        for line in box_report(settings.TRIAL_BOX):
+            log.info("%s", line)
 
     def _restart(self, child: Child) -> None:
         now = time.monotonic()

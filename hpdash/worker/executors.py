@@ -25,6 +25,7 @@ def executor_config() -> ExecutorConfig:
         log_cap_bytes=settings.HPDASH.trial_log_max_bytes,
         pythons=dict(settings.HPDASH.pythons),
         uv=settings.HPDASH.uv or None,
+        box=settings.TRIAL_BOX,
     )
 
 

@@ -289,7 +289,8 @@ class TrialRun:
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
-                          placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus)))
+                          placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus),
+                                              limits=runtime.limits))
 
     def _preparing(self) -> str | None:
         """Ticks while the executor prepares (a job's environment may take minutes to build):
@@ -339,6 +340,8 @@ class TrialRun:
         except PrepareError as exc:
             return self._failed_to_start(exc)
         self.log.note(f"argv: {list(plan.argv[1:])}")
+        if plan.placement.limits is not None:
+            self.log.note(f"limits: {plan.placement.limits.describe()}")
         if plan.placement.gpus:
             self.log.note(f"GPUs: CUDA_VISIBLE_DEVICES={','.join(plan.placement.gpus)} on "
                           f"{self.trial.gpu_host}")
@@ -397,7 +400,8 @@ class TrialRun:
         return ProcessOutcome(
             returncode=status.returncode, signal=status.signal,
             timed_out=reason is StopReason.TIMED_OUT, stop_reason=reason,
-            duration=time.monotonic() - began, log_truncated=status.log_truncated)
+            duration=time.monotonic() - began, log_truncated=status.log_truncated,
+            cause=status.cause)
 
     def _heartbeat(self, pid: int | None = None) -> StopReason | None:
         if self.lease.fenced.is_set():

@@ -171,6 +171,63 @@ def wait_until_true(page: Page, expression: str, timeout: float = 30) -> None:
         time.sleep(0.05)
 
 
+def _status_nspid(pid: str) -> list[int]:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("NSpid:"):
+                return [int(v) for v in line.split()[1:]]
+    return [int(pid)]
+
+
+def host_pids(trial_pids: list[int], trial_dir: Path) -> list[int]:
+    """The host pids of processes of the trial whose ``<jobDir>/<trialId>`` is ``trial_dir``,
+    given as that trial saw them: a boxed trial has a PID namespace of its own, so the pid a
+    trainer writes down is its box's (unboxed, it is the host's).  A process is the trial's
+    when its environment names the trial (``CLOUD_ML_TRIAL_ID``) and the jobDir (in
+    ``TF_CONFIG``).  Processes already gone are left out."""
+    wanted, found = set(trial_pids), {}
+    trial_var = f"CLOUD_ML_TRIAL_ID={trial_dir.name}".encode()
+    job_dir = str(trial_dir.parent).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            nspid = _status_nspid(entry)
+            if nspid[-1] not in wanted:
+                continue
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() == "bwrap":
+                    continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = f.read().split(b"\0")
+        except OSError:
+            continue
+        if trial_var in environ and any(v.startswith(b"TF_CONFIG=") and job_dir in v
+                                        for v in environ):
+            found[nspid[-1]] = int(entry)
+    return [found[p] for p in trial_pids if p in found]
+
+
+def trainer_pids(job_dir: Path) -> list[int]:
+    """The host pids of the trainers that wrote ``<job_dir>/<trialId>/pid.<pid>`` files
+    (e2etrainer.quadratic does), still running."""
+    pids = []
+    for pid_file in sorted(job_dir.glob("*/pid.*")):
+        pids += host_pids([int(pid_file.read_text())], pid_file.parent)
+    return pids
+
+
+def worker_of(pid: int) -> int:
+    """The worker that runs trainer ``pid``: its parent, past a box's bubblewrap processes."""
+    while True:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        pid = int(stat[stat.rfind(")") + 2:].split()[1])
+        with open(f"/proc/{pid}/comm") as f:
+            if f.read().strip() != "bwrap":
+                return pid
+
+
 def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:

@@ -11,7 +11,17 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, Stack, alive, running_stack, trainer_job, wait_for_state
+from harness import (
+    QUADRATIC,
+    Stack,
+    alive,
+    host_pids,
+    running_stack,
+    trainer_job,
+    trainer_pids,
+    wait_for_state,
+    worker_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -31,7 +41,7 @@ def _wait_for(predicate, timeout: float = 60) -> None:
 
 
 def _trainer_pids(job_dir: Path) -> list[int]:
-    return [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+    return trainer_pids(job_dir)
 
 
 def test_a_worker_killed_mid_trial_is_noticed_and_its_trial_runs_again(tmp_path: Path):
@@ -44,8 +54,7 @@ def test_a_worker_killed_mid_trial_is_noticed_and_its_trial_runs_again(tmp_path:
             args=["--sleep=3"], job_dir=str(job_dir))).execute()
         _wait_for(lambda: len(_trainer_pids(job_dir)) == 1)
         trainer = _trainer_pids(job_dir)[0]
-        with open(f"/proc/{trainer}/stat") as f:
-            worker = int(f.read().split()[3])  # the trainer's parent: the RQ worker
+        worker = worker_of(trainer)  # the RQ worker
         killed_at = time.monotonic()
         os.kill(worker, signal.SIGKILL)
         _wait_for(lambda: not alive(trainer), timeout=10)  # PR_SET_PDEATHSIG took it down
@@ -121,7 +130,9 @@ def test_cancel_kills_a_trainer_that_forks_and_ignores_sigterm(tmp_path: Path):
             "stubborn_1", "e2etrainer.stubborn", {**QUADRATIC, "maxTrials": 1},
             job_dir=str(job_dir))).execute()
         _wait_for(lambda: (job_dir / "1" / "pids").exists())
-        pids = [int(p) for p in (job_dir / "1" / "pids").read_text().split()]
+        pids = host_pids([int(p) for p in (job_dir / "1" / "pids").read_text().split()],
+                         job_dir / "1")
+        assert len(pids) == 2
         ml.projects().jobs().cancel(name="projects/f/jobs/stubborn_1", body={}).execute()
         job = wait_for_state(ml, "projects/f/jobs/stubborn_1", timeout=30)
     assert job["state"] == "CANCELLED"

@@ -15,7 +15,15 @@ from typing import Any
 
 import pytest
 from googleapiclient.errors import HttpError
-from harness import QUADRATIC, alive, running_stack, trainer_job, wait_for_state
+from harness import (
+    QUADRATIC,
+    alive,
+    host_pids,
+    running_stack,
+    trainer_job,
+    wait_for_state,
+    worker_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -134,15 +142,14 @@ def test_a_killed_workers_gpu_lease_is_released_and_a_waiting_trial_takes_it(tmp
             assert time.monotonic() < deadline, "no trial started"
             time.sleep(0.1)
         [pid_file] = list(out.glob("*/pid.*"))
-        trainer = int(pid_file.read_text())
+        [trainer] = host_pids([int(pid_file.read_text())], pid_file.parent)
         # The other trial waits for the one GPU, and says so.
         deadline = time.monotonic() + 30
         while "waiting" not in _details(stack, "projects/g/jobs/lease"):
             assert time.monotonic() < deadline, _details(stack, "projects/g/jobs/lease")
             time.sleep(0.2)
         waiting = _details(stack, "projects/g/jobs/lease")["waiting"]
-        with open(f"/proc/{trainer}/stat") as f:
-            worker = int(f.read().split()[3])
+        worker = worker_of(trainer)
         os.kill(worker, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while alive(trainer):

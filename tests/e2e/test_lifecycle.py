@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import QUADRATIC, Stack, alive, trainer_job, wait_for_state
+from harness import QUADRATIC, Stack, alive, trainer_job, trainer_pids, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def test_cancel_kills_the_trainer_processes(stack: Stack):
     deadline = time.monotonic() + 60
     while len(list(job_dir.glob("*/pid.*"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    pids = [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+    pids = trainer_pids(job_dir)
     assert len(pids) == 2 and all(alive(p) for p in pids)
     started = time.monotonic()
     ml.projects().jobs().cancel(name="projects/life/jobs/cancel_procs", body={}).execute()

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import QUADRATIC, alive, running_stack, trainer_job, wait_for_state
+from harness import QUADRATIC, alive, running_stack, trainer_job, trainer_pids, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_stopping_the_service_mid_trial_kills_trainers_and_a_restart_finishes_th
         deadline = time.monotonic() + 60
         while len(list(job_dir.glob("*/pid.*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        first_pids = [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+        first_pids = trainer_pids(job_dir)
         assert len(first_pids) == 2 and all(alive(p) for p in first_pids)
     # The context manager sent SIGTERM to `manage.py serve` and waited for it to exit.
     assert not any(alive(p) for p in first_pids), "a trainer outlived the service"
@@ -53,7 +53,7 @@ def test_ctrl_c_stops_everything_cleanly_and_a_restart_runs_the_requeued_trials_
         deadline = time.monotonic() + 60
         while len(list(job_dir.glob("*/pid.*"))) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        first_pids = [int(p.read_text()) for p in job_dir.glob("*/pid.*")]
+        first_pids = trainer_pids(job_dir)
         assert len(first_pids) == 2
         started = time.monotonic()
         code = stack.interrupt()

@@ -35,6 +35,8 @@ from typing import Protocol
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec import JobDefinition
 
+from .box import BoxSettings
+from .limits import TrialLimits
 from .plan import TrialPlan
 from .process import ExitStatus, RunAs
 from .sandbox import TrialUser
@@ -62,6 +64,8 @@ class ExecutorConfig:
     # ``python`` itself (no per-job environment: the executor's unit tests).
     pythons: Mapping[str, str] = field(default_factory=dict)
     uv: str | None = None
+    # Each trial in a box of its own, as a uid of its own (None: as ``user``, unboxed).
+    box: BoxSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class Runtime:
     python: str
     pythonpath: tuple[str, ...] = ()
     run_as: RunAs | None = None
+    limits: TrialLimits | None = None
 
 
 def _boot_ticks(pid: int) -> int | None:

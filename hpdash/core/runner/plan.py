@@ -16,15 +16,17 @@ from hpdash.core.layout import DataLayout
 from hpdash.core.spec import JobDefinition, ParamValue
 
 from .command import build_argv, build_env, trial_job_dir, vertex_env
+from .limits import TrialLimits
 from .process import RunAs
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a trial runs: as which user, on which GPUs."""
+    """Where a trial runs: as which user, on which GPUs, within which limits."""
 
     run_as: RunAs | None = None  # the trial user (None: the service's own user)
     gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
+    limits: TrialLimits | None = None  # memory, CPUs, processes (None: not limited)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from hpdash.core.states import StopReason
@@ -146,10 +146,13 @@ class ProcessOutcome:
     stop_reason: StopReason | None  # why *we* stopped it (the timeout included)
     duration: float
     log_truncated: bool
+    cause: str = ""  # ExitStatus.cause
 
     def describe(self) -> str:
         """How the process ended, as a failure cause users can act on, or "" for a clean exit
         (a stop hpdash asked for is ``stop_reason``, not described here)."""
+        if self.cause:
+            return self.cause
         if self.timed_out:
             return f"timed out after {self.duration:.0f} s"
         if self.signal is not None:
@@ -223,6 +226,41 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
+def _child_setup(prefix: list[str],
+                 before_exec: Callable[[], None] | None) -> Callable[[], None] | None:
+    """The ``preexec_fn``: none at all when possible (then ``subprocess`` can ``vfork``)."""
+    if before_exec is None:
+        return None if prefix else _die_with_parent
+
+    def setup() -> None:
+        if not prefix:
+            _die_with_parent()
+        before_exec()
+    return setup
+
+
+def signal_uid(uid: int, sig: int) -> int:
+    """Send ``sig`` to every process running as ``uid`` (each pinned by a pidfd first, so a
+    reused pid is never signalled); how many.  For a uid of one trial's own."""
+    sent = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fd = os.pidfd_open(int(entry))
+        except OSError:
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid == uid:
+                signal.pidfd_send_signal(fd, sig)
+                sent += 1
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return sent
+
+
 @dataclass(frozen=True)
 class ExitStatus:
     """How a trainer process ended, as the executor saw it."""
@@ -230,12 +268,21 @@ class ExitStatus:
     returncode: int | None  # exit status, or None if killed by a signal
     signal: int | None  # the signal that ended it
     log_truncated: bool = False
+    # A cause the executor knows better than the exit status ("out of memory (limit 2 GiB)").
+    cause: str = ""
 
     @classmethod
     def from_returncode(cls, rc: int, *, log_truncated: bool = False) -> ExitStatus:
-        """``Popen.returncode`` (negative: the signal)."""
+        """``Popen.returncode`` (negative: the signal; 128+n, a box's way of saying signal n,
+        when ``rc`` is a boxed trainer's: see :meth:`unboxed`)."""
         return cls(returncode=rc if rc >= 0 else None, signal=-rc if rc < 0 else None,
                    log_truncated=log_truncated)
+
+    def unboxed(self) -> ExitStatus:
+        """bubblewrap exits with 128+n when its trainer was killed by signal n."""
+        if self.returncode is not None and 128 < self.returncode < 128 + 65:
+            return replace(self, returncode=None, signal=self.returncode - 128)
+        return self
 
 
 class TrainerProcess:
@@ -248,10 +295,17 @@ class TrainerProcess:
 
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str, *,
                  run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024,
-                 umask: int = -1) -> None:
+                 umask: int = -1, pass_fds: Sequence[int] = (),
+                 before_exec: Callable[[], None] | None = None,
+                 stop_uid: int | None = None) -> None:
+        """``umask``: the trainer's (-1: the worker's); ``before_exec`` runs in the child
+        between fork and exec (joining a cgroup); ``stop_uid``: :meth:`stop` sends SIGTERM to
+        every process of that uid (a boxed trial's, whose first processes are its box's, which
+        must outlive the grace period) instead of the process group."""
         self.started = time.monotonic()
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
-        prefix = _pdeathsig_prefix()
+        # With a before_exec there is a preexec_fn (a fork) anyway: it sets the flag itself.
+        prefix = _pdeathsig_prefix() if before_exec is None else []
         # setpriv would turn "no such program" into its own exit status: keep Popen's error.
         if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
             prefix = []
@@ -266,8 +320,9 @@ class TrainerProcess:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=None if prefix else _die_with_parent,  # noqa: PLW1509
+                preexec_fn=_child_setup(prefix, before_exec),  # noqa: PLW1509
                 close_fds=True,
+                pass_fds=tuple(pass_fds),
                 user=run_as.uid if run_as else None,
                 group=run_as.gid if run_as else None,
                 extra_groups=[] if run_as else None,
@@ -281,6 +336,7 @@ class TrainerProcess:
         self._pump.start()
         self._waiter = _ExitWaiter(self.proc)
         self._ended: ExitStatus | None = None
+        self._stop_uid = stop_uid
 
     @property
     def pid(self) -> int:
@@ -296,7 +352,10 @@ class TrainerProcess:
         """SIGTERM to the process group, then SIGKILL to it after ``grace`` seconds."""
         if self.proc.returncode is not None:
             return
-        _signal_group(self.proc.pid, signal.SIGTERM)
+        if self._stop_uid is not None:
+            signal_uid(self._stop_uid, signal.SIGTERM)
+        else:
+            _signal_group(self.proc.pid, signal.SIGTERM)
         if not self._waiter.wait(grace):
             _signal_group(self.proc.pid, signal.SIGKILL)
             self.proc.wait()

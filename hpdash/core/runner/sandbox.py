@@ -21,6 +21,9 @@ class TrialUser:
     name: str
     uid: int
     gid: int
+    # Every uid trainers run as (a boxed trial's is leased from a range): a directory or link
+    # one of them owns is a trainer's, never to be walked through by the root worker.
+    trainer_uids: range = range(0)
 
     @property
     def run_as(self) -> RunAs:
@@ -82,10 +85,10 @@ TRAINER_UMASK = 0o027
 
 
 def _owned_by_trainer(st: os.stat_result, user: TrialUser | None) -> bool:
-    return user is not None and st.st_uid == user.uid
+    return user is not None and (st.st_uid == user.uid or st.st_uid in user.trainer_uids)
 
 
-def own_job_dir(path: Path, user: TrialUser | None) -> None:
+def own_job_dir(path: Path, user: TrialUser | None, *, bound: bool = False) -> None:
     """``<jobDir>/<trialId>``, set up without following a link a trainer could have planted.
 
     The jobDir is resolved once (its owner's links are fine) and walked from ``/`` with
@@ -97,7 +100,8 @@ def own_job_dir(path: Path, user: TrialUser | None) -> None:
     the trial user with the jobDir's group, mode 2750 (setgid: what the trainer creates keeps
     that group; its umask is :data:`TRAINER_UMASK`), so whoever reads the jobDir through its
     group reads the trial's outputs.  A parent the trial user cannot pass through is an error
-    that names it, instead of a trainer failing on its first write."""
+    that names it, instead of a trainer failing on its first write (unless ``bound``: a boxed
+    trial gets the folder bound by fd and never passes through its parents)."""
     _no_trainers_link(Path(os.path.abspath(path.parent)), user)
     job_dir = Path(os.path.realpath(path.parent))
     fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -107,7 +111,7 @@ def own_job_dir(path: Path, user: TrialUser | None) -> None:
             os.close(fd)
             fd = nxt
         group = os.fstat(fd).st_gid
-        if user is not None:
+        if user is not None and not bound:
             blocked = blocked_at(job_dir / path.name, user)
             if blocked is not None:
                 st = blocked.stat()

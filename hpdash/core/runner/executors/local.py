@@ -7,8 +7,10 @@ environment.
   copied into its sandbox (readable by the trial user's group), behind the sandbox gates, and
   put on ``PYTHONPATH``.
 - start: the trial's own directories, fresh and owned by the trial user; the trainer as that
-  user, in its own session (:class:`~hpdash.core.runner.process.TrainerProcess`), with
-  ``HPD_ATTEMPT=<marker>`` in its environment, which its descendants inherit.
+  user (boxed: in namespaces of its own, as a uid leased for the attempt, within its
+  limits, :mod:`hpdash.core.runner.box`), in its own session
+  (:class:`~hpdash.core.runner.process.TrainerProcess`), with ``HPD_ATTEMPT=<marker>`` in its
+  environment, which its descendants inherit.
 - stop: SIGTERM to the process group, SIGKILL after the grace period; then whatever is left of
   the group and, when the worker is their subreaper, every orphan (a descendant that left the
   group with ``setsid()``).
@@ -22,16 +24,28 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import hashlib
 import os
 import secrets
 import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hpdash.core.runner import safe_files
+from hpdash.core.runner.box import (
+    BoxSettings,
+    UidBusy,
+    UidLease,
+    box_argv,
+    interpreter_roots,
+    lease_uid,
+    open_dir,
+    reown_tree,
+)
+from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup, rlimit_prefix
 from hpdash.core.runner.envs import EnvError, JobEnvs, Stopped, is_installable
 from hpdash.core.runner.executor import (
     ExecutorConfig,
@@ -43,12 +57,14 @@ from hpdash.core.runner.executor import (
     WorkerId,
 )
 from hpdash.core.runner.executors.jobenv import choose_python, job_python
+from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
 from hpdash.core.runner.packages import PackageError, stage_packages
 from hpdash.core.runner.plan import TrialPlan
 from hpdash.core.runner.process import ExitStatus, RunAs, TrainerProcess, become_subreaper
 from hpdash.core.runner.sandbox import (
     TRAINER_UMASK,
     SandboxError,
+    TrialUser,
     gate,
     own_dir,
     own_job_dir,
@@ -69,6 +85,7 @@ _REAPS_ORPHANS = threading.Event()
 class LocalHandle(Handle):
     process: TrainerProcess
     record: Path
+    boxed: BoxedAttempt | None = None
 
 
 class LocalExecutor:
@@ -78,12 +95,15 @@ class LocalExecutor:
         self.config = config
         self.layout = config.layout
         self.user = config.user
+        self.cgroups = _cgroup_support() if config.box else CgroupSupport()
 
     def on_worker_start(self) -> None:
         # Every process a trial starts ends with it, even one that left the trainer's process
         # group with setsid(): orphans are handed to this worker, which ends them.
         if become_subreaper():
             _REAPS_ORPHANS.set()
+        if self.config.box is not None:
+            self.cgroups.sweep()  # what workers that died left (empty cgroups)
 
     # -- preparing ---------------------------------------------------------------------------
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
@@ -120,7 +140,9 @@ class LocalExecutor:
             if tick is not None and tick() is not None:  # staging stopped for the tick's reason
                 raise PrepareStopped(str(exc)) from exc
             raise PrepareError(str(exc)) from exc
-        return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as)
+        box = self.config.box
+        return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as,
+                       limits=limits_for(training.described, box.defaults) if box else None)
 
     def _launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str,
                 *, run_as: RunAs | None) -> TrainerProcess:
@@ -130,26 +152,30 @@ class LocalExecutor:
                               log_cap_bytes=self.config.log_cap_bytes,
                               umask=TRAINER_UMASK if run_as else -1)
 
-    def _fresh_dirs(self, plan: TrialPlan) -> None:
+    def _fresh_dirs(self, plan: TrialPlan, user: TrialUser | None, *,
+                    bound: bool = False) -> None:
         """The trial's own directories, fresh for each attempt (an earlier attempt's metric file
-        is not this attempt's result), owned by the trial user."""
-        user = self.user
+        is not this attempt's result), owned by the trial user (``user``: the attempt's own
+        uid when boxed).  ``bound``: the box binds the job dir by fd, so its parents need not
+        be passable by that uid."""
         try:
-            gate(plan.cwd.parent, self.layout.sandbox, user)
+            gate(plan.cwd.parent, self.layout.sandbox, self.user)
             with safe_files.dir_fd(plan.cwd.parent) as trials:
                 safe_files.remove_tree(trials, plan.cwd.name)
             own_dir(plan.cwd, user)
             own_dir(plan.metric_file.parent, user)
             if plan.job_dir is not None:
-                own_job_dir(plan.job_dir, user)
+                own_job_dir(plan.job_dir, user, bound=bound)
         except SandboxError as exc:
             raise PrepareError(str(exc)) from exc
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> LocalHandle:
-        self._fresh_dirs(plan)
-        run_as = plan.placement.run_as
         marker = secrets.token_hex(16)
+        if self.config.box is not None:
+            return self._start_boxed(plan, self.config.box, marker)
+        self._fresh_dirs(plan, self.user)
+        run_as = plan.placement.run_as
         leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
                             trial=str(plan.cwd),
                             uid=run_as.uid if run_as else os.geteuid())
@@ -163,6 +189,55 @@ class LocalExecutor:
             raise
         return LocalHandle(replace(leftover, pid=process.pid), process, record)
 
+    def _start_boxed(self, plan: TrialPlan, box: BoxSettings, marker: str) -> LocalHandle:
+        try:
+            # Seeded by the trial, not the attempt: a retried trial mostly gets its uid back.
+            seed = int.from_bytes(hashlib.sha256(str(plan.cwd).encode()).digest()[:8], "big")
+            lease = lease_uid(self.layout.uids, box.uids, seed)
+        except UidBusy as exc:
+            raise PrepareError(str(exc)) from exc
+        attempt = BoxedAttempt(lease)
+        try:
+            user = TrialUser(f"trial-{lease.uid}", lease.uid, lease.uid,
+                             trainer_uids=box.uids)
+            self._fresh_dirs(plan, user, bound=True)
+            limits = plan.placement.limits or box.defaults
+            attempt.cgroup = TrialCgroup(self.cgroups, marker, limits)
+            attempt.limits = limits
+            attempt.fds = [open_dir(plan.cwd)]
+            binds = [(attempt.fds[0], plan.cwd)]
+            if plan.job_dir is not None:
+                attempt.fds.append(open_dir(plan.job_dir))
+                # What an earlier attempt (another uid) wrote there is this attempt's to resume.
+                reown_tree(attempt.fds[1], lease.uid, box.uids)
+                binds.append((attempt.fds[1], plan.job_dir))
+            prefix = [*rlimit_prefix(limits, self.cgroups),
+                      *box_argv(box, uid=lease.uid, cwd=plan.cwd, writable=binds,
+                                readable=[*interpreter_roots(plan.argv[0]),
+                                          *_existing(plan.env.get("PYTHONPATH", ""))],
+                                hide=[self.layout.root])]
+            # No passwd entry has this uid: the names come from the environment.
+            env = {**plan.env, ATTEMPT_ENV: marker, "USER": user.name, "LOGNAME": user.name,
+                   "TMPDIR": "/tmp"}  # noqa: S108 - the box's private tmpfs
+            leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
+                                trial=str(plan.cwd), uid=lease.uid)
+            record = self._record(leftover)
+            try:
+                process = TrainerProcess([*prefix, *plan.argv], env, "/", str(plan.log_path),
+                                         log_cap_bytes=self.config.log_cap_bytes,
+                                         pass_fds=attempt.fds, umask=TRAINER_UMASK,
+                                         before_exec=attempt.cgroup.join
+                                         if attempt.cgroup.dirs else None,
+                                         stop_uid=lease.uid)
+            except BaseException:
+                record.unlink(missing_ok=True)
+                raise
+        except BaseException:
+            attempt.close()
+            raise
+        attempt.close_fds()
+        return LocalHandle(replace(leftover, pid=process.pid), process, record, attempt)
+
     def poll(self, handle: Handle, timeout: float) -> ExitStatus | None:
         local = _local(handle)
         return self._end(local) if local.process.wait(timeout) else None
@@ -175,6 +250,8 @@ class LocalExecutor:
     def _end(self, handle: LocalHandle) -> ExitStatus:
         status = handle.process.end(orphans=_REAPS_ORPHANS.is_set())
         handle.record.unlink(missing_ok=True)
+        if handle.boxed is not None:
+            status = handle.boxed.conclude(status.unboxed())
         return status
 
     # -- what dead workers left --------------------------------------------------------------
@@ -224,6 +301,46 @@ class LocalExecutor:
 
     def _record_path(self, leftover: Leftover) -> Path:
         return self.layout.attempts / f"{leftover.marker}.json"
+
+
+@dataclass
+class BoxedAttempt:
+    """What a boxed attempt holds while it runs: its uid, its cgroups, the fds bwrap binds."""
+
+    lease: UidLease
+    cgroup: TrialCgroup | None = None
+    limits: TrialLimits | None = None
+    fds: list[int] = field(default_factory=list)
+
+    def close_fds(self) -> None:
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
+
+    def close(self) -> None:
+        self.close_fds()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        self.lease.release()
+
+    def conclude(self, status: ExitStatus) -> ExitStatus:
+        """``status``, with "out of memory" as its cause when the kernel's OOM killer ended a
+        process of the trial; the attempt's uid and cgroups are released."""
+        oom = self.cgroup is not None and self.cgroup.out_of_memory()
+        self.close()
+        if oom and self.limits is not None and self.limits.memory_bytes:
+            cause = f"out of memory (limit {format_bytes(self.limits.memory_bytes)})"
+            return replace(status, cause=cause)
+        return status
+
+
+@functools.cache  # once per worker process: an executor is made per trial
+def _cgroup_support() -> CgroupSupport:
+    return CgroupSupport.probe()
+
+
+def _existing(pythonpath: str) -> list[str]:
+    return [p for p in pythonpath.split(os.pathsep) if p and os.path.isdir(p)]
 
 
 def _local(handle: Handle) -> LocalHandle:

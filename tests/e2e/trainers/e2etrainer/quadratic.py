@@ -4,6 +4,7 @@ import argparse
 import json
 import os
 import time
+import uuid
 
 import hypertune
 
@@ -17,7 +18,8 @@ a = p.parse_args()
 start = time.time()
 if a.job_dir:
     os.makedirs(a.job_dir, exist_ok=True)
-    with open(os.path.join(a.job_dir, f"pid.{os.getpid()}"), "w") as f:
+    # One file per attempt: a boxed trainer's pid is its box's, the same in every attempt.
+    with open(os.path.join(a.job_dir, f"pid.{uuid.uuid4().hex[:12]}"), "w") as f:
         f.write(str(os.getpid()))
 h = hypertune.HyperTune()
 value = -((a.x - 0.3) ** 2) - (a.y - 0.7) ** 2
@@ -31,6 +33,7 @@ print(f"quadratic: final value {value:.6f}", flush=True)
 if a.job_dir:
     os.makedirs(a.job_dir, exist_ok=True)
     with open(os.path.join(a.job_dir, "run.json"), "w") as f:
-        json.dump({"start": start, "end": time.time(), "worker_pid": os.getppid(), "env": {
+        json.dump({"start": start, "end": time.time(), "worker_pid": os.getppid(),
+                   "cwd": os.getcwd(), "env": {
             k: v for k, v in os.environ.items()
             if k.startswith(("CLOUD_ML", "TF_CONFIG", "CUDA_VISIBLE_DEVICES"))}}, f)

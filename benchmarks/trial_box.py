@@ -1,0 +1,148 @@
+"""Trial start overhead of the box (issue 19): a trial started by the local executor in its box
+(bubblewrap namespaces, a leased uid, cgroups with limits) against today's bare process (the
+shared trial user, no namespaces), both through :class:`LocalExecutor` ``start`` -> exit, in
+one run, rounds interleaved; the trainer is ``python -S -c pass`` (the interpreter's own start
+is in both columns).  The target is < 50 ms of overhead per trial.
+
+For reference, the bare tools on ``/bin/true``: ``bwrap`` with the same options, and
+``unshare -m -p -i -u -f --mount-proc`` (which makes no read-only root, no private /tmp and
+switches no user), the other candidate the issue names.
+
+    .venv/bin/python benchmarks/trial_box.py [--quick] [--rounds N]
+
+Needs root and bubblewrap (``apt-get install bubblewrap``); elsewhere it says so and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pwd
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner.box import BoxSettings
+from hpdash.core.runner.cgroups import CgroupSupport
+from hpdash.core.runner.executor import ExecutorConfig
+from hpdash.core.runner.executors.local import LocalExecutor
+from hpdash.core.runner.limits import GIB, TrialLimits
+from hpdash.core.runner.plan import Placement, TrialPlan
+from hpdash.core.runner.sandbox import TrialUser
+
+TARGET_MS = 50.0
+
+
+def _plan(layout: DataLayout, n: int, user: TrialUser, limits: TrialLimits) -> TrialPlan:
+    cwd = layout.sandbox_trial("bench", "box", n)
+    return TrialPlan(
+        argv=(sys.executable, "-S", "-c", "pass"), env={"PATH": "/usr/bin:/bin"}, cwd=cwd,
+        log_path=layout.trial_log("bench", "box", n),
+        metric_file=layout.trial_metric_file("bench", "box", n), metric_tag="score",
+        job_dir=None, time_limit=60.0,
+        placement=Placement(run_as=user.run_as, limits=limits))
+
+
+def _timed_trial(executor: LocalExecutor, plan: TrialPlan) -> float:
+    began = time.perf_counter()
+    handle = executor.start(plan)
+    status = executor.poll(handle, 30.0)
+    took = time.perf_counter() - began
+    if status is None or status.returncode != 0:
+        raise RuntimeError(f"the trial did not end cleanly: {status}; log: "
+                           f"{plan.log_path.read_text()[-2000:]}")
+    return took * 1000
+
+
+def _timed_cmd(argv: list[str]) -> float:
+    began = time.perf_counter()
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL)
+    return (time.perf_counter() - began) * 1000
+
+
+def measure(rounds: int) -> dict[str, list[float]]:
+    entry = pwd.getpwnam("nobody")
+    user = TrialUser("nobody", entry.pw_uid, entry.pw_gid)
+    limits = TrialLimits(memory_bytes=2 * GIB, cpus=2.0, processes=256)
+    box = BoxSettings(bwrap=shutil.which("bwrap") or "bwrap", uids=range(240000, 240100),
+                      share_gid=user.gid, defaults=limits)
+    times: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="hpdash-bench-box-") as tmp:
+        layout = DataLayout(Path(tmp))
+        bare = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable, user=user))
+        boxed = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable, user=user,
+                                             box=box))
+        # The box with rlimits instead of cgroups (what a machine without usable cgroups
+        # gets): no cgroup to join, so no preexec_fn and the worker is not forked.
+        rlimited = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable,
+                                                user=user, box=box))
+        rlimited.cgroups = CgroupSupport()
+        bwrap = [box.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
+                 "--unshare-uts", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+                 "--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc", "--symlink",
+                 "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64",
+                 "/lib64", "--", "/usr/bin/true"]
+        unshare = ["unshare", "-m", "-p", "-i", "-u", "-f", "--mount-proc", "--", "true"]
+        cells: dict[str, Callable[[int], float]] = {
+            "bare (today)": lambda n: _timed_trial(bare, _plan(layout, n, user, limits)),
+            "boxed": lambda n: _timed_trial(boxed, _plan(layout, n, user, limits)),
+            "boxed, rlimits (no cgroups)": lambda n: _timed_trial(
+                rlimited, _plan(layout, n, user, limits)),
+            "bwrap /bin/true": lambda n: _timed_cmd(bwrap),
+            "unshare /bin/true": lambda n: _timed_cmd(unshare),
+            "/bin/true": lambda n: _timed_cmd(["true"]),
+        }
+        for cell in cells.values():  # warm-up: caches, the cgroup probe
+            cell(0)
+        for n in range(1, rounds + 1):
+            for name, cell in cells.items():
+                times.setdefault(name, []).append(cell(n))
+    return times
+
+
+def render(times: dict[str, list[float]], seconds: float) -> str:
+    med = {name: statistics.median(values) for name, values in times.items()}
+    rounds = len(times["boxed"])
+    overhead = med["boxed"] - med["bare (today)"]
+    verdict = "met" if overhead < TARGET_MS else "missed"
+    lines = ["## Trial box: start overhead", "",
+             f"Median of {rounds} interleaved rounds, milliseconds, one run on this machine "
+             "(`benchmarks/trial_box.py`): a trial through the local executor from `start` to "
+             "its exit, trainer `python -S -c pass`; and the bare tools on `/bin/true`.", "",
+             "| cell | median ms | min | max |", "|---|---:|---:|---:|"]
+    lines += [f"| {name} | {med[name]:.1f} | {min(v):.1f} | {max(v):.1f} |"
+              for name, v in times.items()]
+    lines += ["", f"Overhead of the box per trial: **{overhead:.1f} ms** (target < "
+              f"{TARGET_MS:.0f} ms: **{verdict}**); with rlimits instead of cgroups "
+              f"{med['boxed, rlimits (no cgroups)'] - med['bare (today)']:.1f} ms."]
+    return "\n".join(lines) + "\n" + report.footer(seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0 or not shutil.which("bwrap"):
+        print("trial_box: needs root and bubblewrap; skipped")
+        return 0
+    began = time.monotonic()
+    times = measure(3 if args.quick else args.rounds)
+    text = render(times, time.monotonic() - began)
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "trial_box.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

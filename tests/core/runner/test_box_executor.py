@@ -1,0 +1,116 @@
+"""The local executor with the box (root and bubblewrap): a trainer runs as a uid of its own,
+in a PID namespace of its own, gets its SIGTERM grace on stop, and ends FAILED out of memory
+over its limit."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan, plan_trial
+from hpdash.core.runner.box import BoxSettings
+from hpdash.core.runner.executors.local import LocalExecutor
+from hpdash.core.runner.limits import MIB, TrialLimits
+from hpdash.core.runner.sandbox import TrialUser
+from hpdash.core.spec import parse_job
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("bwrap"),
+                                reason="the box needs root and bubblewrap (CI has both)")
+
+TRAINER = '''
+import json, os, signal, sys, time
+mode = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--mode="))
+home = os.environ["HOME"]
+def saved(*_):
+    time.sleep(0.5)  # a checkpoint takes a moment
+    open(os.path.join(home, "saved"), "w").write("yes")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, saved)
+with open(os.path.join(home, "seen.json"), "w") as f:
+    json.dump({"uid": os.getuid(), "gid": os.getgid(), "pid": os.getpid(),
+               "procs": sorted(int(p) for p in os.listdir("/proc") if p.isdigit())}, f)
+if mode == "hog":
+    held = [bytearray(32 * 2**20) for _ in range(32)]
+time.sleep(60)
+'''
+UIDS = range(250000, 250010)
+
+
+@pytest.fixture
+def executor(tmp_path: Path) -> LocalExecutor:
+    data = tmp_path / "data"
+    data.mkdir()
+    entry = pwd.getpwnam("nobody")
+    box = BoxSettings(bwrap=shutil.which("bwrap") or "", uids=UIDS, share_gid=entry.pw_gid,
+                      defaults=TrialLimits(memory_bytes=128 * MIB, cpus=1.0, processes=64))
+    return LocalExecutor(ExecutorConfig(
+        layout=DataLayout(data), python=sys.executable,
+        user=TrialUser("nobody", entry.pw_uid, entry.pw_gid), box=box))
+
+
+def _plan(executor: LocalExecutor, tmp_path: Path, mode: str) -> TrialPlan:
+    pkg = tmp_path / "src" / "boxtrainer"
+    pkg.mkdir(parents=True, exist_ok=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "task.py").write_text(textwrap.dedent(TRAINER))
+    training = parse_job({"jobId": "boxed", "trainingInput": {
+        "pythonModule": "boxtrainer.task", "packageUris": [str(pkg)],
+        "args": [f"--mode={mode}"], "hyperparameters": {
+            "goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": 1,
+            "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
+                        "maxValue": 0.1}]}}}).definition
+    runtime = executor.prepare(training=training, project="p", job_id="boxed")
+    return plan_trial(training=training, layout=executor.layout, project="p", job_id="boxed",
+                      trial_id=1, params={"lr": 0.05}, python=runtime.python,
+                      base_env={"PATH": "/usr/bin:/bin"}, pythonpath=runtime.pythonpath,
+                      placement=Placement(run_as=runtime.run_as, limits=runtime.limits))
+
+
+def _wait_for_seen(plan: TrialPlan) -> dict[str, int | list[int]]:
+    seen = plan.cwd / "seen.json"
+    deadline = time.monotonic() + 30
+    while not seen.exists():
+        assert time.monotonic() < deadline, plan.log_path.read_text()
+        time.sleep(0.05)
+    time.sleep(0.1)
+    data: dict[str, int | list[int]] = json.loads(seen.read_text())
+    return data
+
+
+def test_a_boxed_trainer_runs_as_a_uid_of_its_own_seeing_only_its_own_processes(
+        executor: LocalExecutor, tmp_path: Path):
+    plan = _plan(executor, tmp_path, "sleep")
+    handle = executor.start(plan)
+    try:
+        seen = _wait_for_seen(plan)
+    finally:
+        executor.stop(handle, grace=5)
+    assert seen["uid"] in UIDS and seen["gid"] == seen["uid"]
+    assert seen["procs"] == [1, seen["pid"]]  # its box's init, and itself
+
+
+def test_stop_gives_a_boxed_trainer_its_sigterm_grace(executor: LocalExecutor, tmp_path: Path):
+    plan = _plan(executor, tmp_path, "sleep")
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    status = executor.stop(handle, grace=10)
+    assert (plan.cwd / "saved").read_text() == "yes"
+    assert status.returncode == 0, status
+
+
+def test_a_boxed_trainer_over_its_memory_ends_out_of_memory(executor: LocalExecutor,
+                                                            tmp_path: Path):
+    plan = _plan(executor, tmp_path, "hog")
+    handle = executor.start(plan)
+    status = executor.poll(handle, 60)
+    assert status is not None, "the hog was not stopped"
+    assert status.cause == "out of memory (limit 128 MiB)", status
