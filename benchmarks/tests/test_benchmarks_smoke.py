@@ -48,6 +48,24 @@ def test_a_sklearn_problem_evaluates_with_cross_validation() -> None:
     assert set(problems.optuna_distributions(problem.spec)) == {"n_neighbors", "p"}
 
 
+def test_optuna_gets_a_discrete_parameter_as_an_ordered_index() -> None:
+    import optuna
+
+    spec = problems.build_problems()["net7"].spec
+    dists = problems.optuna_distributions(spec)
+    assert dists["warmup"] == optuna.distributions.IntDistribution(0, 4)
+    point = problems.optuna_point(spec, {"warmup": 3, "kernel": 0, "layers": 2})
+    assert point == {"warmup": 1000.0, "kernel": 1.0, "layers": 2}
+    assert problems.optuna_params(spec, point) == {"warmup": 3, "kernel": 0, "layers": 2}
+
+
+def test_the_held_out_set_has_at_least_12_problems_none_of_them_tuned_on() -> None:
+    known = problems.build_problems()
+    assert len(set(problems.HELDOUT)) >= 12
+    assert set(problems.HELDOUT) <= set(known)
+    assert not set(problems.HELDOUT) & set(problems.TUNING)
+
+
 def test_the_report_writer_produces_a_markdown_section(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
