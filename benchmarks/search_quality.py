@@ -127,6 +127,23 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23: running trials count towards the initial design (the model starts after "
+        "clamp(d+1, 5, 10) trials exist, running ones entering with their lies, so 4 in "
+        "parallel does not hand out 3 extra design points): not taken "
+        "(bayes.DESIGN_COUNTS_RUNNING)",
+        "tuning set, seeds 0-9, 4 in parallel (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30/@50 0.353/0.226/0.154/0.100 -> 0.337/0.231/0.169/0.114; paired @20 +0.005 "
+        "[-0.024, +0.032], @50 +0.014 [+0.001, +0.028] (DT_diabetes_mse 0.060 -> 0.126): the "
+        "longer design is not what 4 in parallel costs",
+    ),
+    (
+        "issue 23: the centre of the box as the first design point (as Vizier): not taken "
+        "(bayes.CENTRE_FIRST)",
+        "tuning set, seeds 0-9, sequential, 30 trials (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30 0.298/0.163/0.115 -> 0.325/0.192/0.132; paired @20 +0.030 [+0.004, "
+        "+0.056] (worse on DT_diabetes_mse, styblinski_tang4, kNN_diabetes_mse)",
+    ),
+    (
         "issue 11: trust region (random candidates in L-inf boxes of half-width 0.2 around the "
         "best fifth of the trials) + perturbations reflected, not clipped (kept)",
         "tuning set, seeds 0-9, sequential; resume: 9 problems x 10 repetitions",

@@ -200,3 +200,21 @@ def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(
     )
     assert "rebuilt from saved runs" in text
     assert (tmp_path / "search_quality.png").exists()
+
+
+def test_an_ablation_runs_a_variant_and_compares_it_with_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ablate
+
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(ablate, "OUT", tmp_path)
+    monkeypatch.setattr(bayes, "CENTRE_FIRST", False)
+    ablate.run("a", [], ["branin"], seeds=2, budget=6, modes=["seq"], workers=1)
+    ablate.run("b", ["CENTRE_FIRST=true"], ["branin"], seeds=2, budget=6, modes=["seq"],
+               workers=1)
+    assert bayes.CENTRE_FIRST is True  # the variant's setting was applied
+    ablate.compare("b", "a", [6])
+    out = capsys.readouterr().out
+    assert "b vs a, seq, 1 problems" in out and "| @6 | 2 |" in out
