@@ -86,12 +86,14 @@ def tpe_time(spec: HyperparameterSpec, hist: list[Observation], repeats: int) ->
     except ImportError:
         return None
     sys.path.insert(0, str(HERE))
-    from problems import optuna_distributions
+    from problems import optuna_distributions, optuna_params
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     dists: dict[str, Any] = optuna_distributions(spec)
     trials = [
-        optuna.trial.create_trial(params=dict(o.params), distributions=dists, value=o.value)
+        optuna.trial.create_trial(
+            params=optuna_params(spec, o.params), distributions=dists, value=o.value
+        )
         for o in hist
     ]
     times = []

@@ -19,8 +19,9 @@ of DOUBLE, INTEGER, CATEGORICAL, DISCRETE); the objective is minimised.
 Peers:
 
 * ``optuna-gp``: ``optuna.samplers.GPSampler(seed=seed)`` with its defaults (Optuna 5, torch on
-  CPU).  DISCRETE lists become ``CategoricalDistribution``s of their values, as an Optuna user
-  writes ``suggest_categorical``.
+  CPU).  A DISCRETE list becomes an ordered ``IntDistribution`` over the indices of its
+  sorted values (issue 23: as a ``CategoricalDistribution`` the GP lost their order, which
+  was not the peer's fair best).
 * ``vizier``: OSS Vizier's default designer (``policy_factory`` maps ``DEFAULT`` to
   ``VizierGPUCBPEBandit``: GP-UCB with pure-exploration batch members and a trust region),
   defaults, ``rng=PRNGKey(seed)``, with ``jax_enable_x64`` and the number of trials padded to
@@ -46,6 +47,7 @@ class OptunaGP:
         self.study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
         d = optuna.distributions
         self.dists: dict[str, Any] = {}
+        self.discrete: dict[str, list[float]] = {}
         for p in space:
             if p["type"] == "DOUBLE":
                 self.dists[p["name"]] = d.FloatDistribution(p["min"], p["max"], log=p["log"])
@@ -53,6 +55,11 @@ class OptunaGP:
                 self.dists[p["name"]] = d.IntDistribution(
                     int(p["min"]), int(p["max"]), log=p["log"]
                 )
+            elif p["type"] == "DISCRETE":
+                # Ordered: the index into the sorted values, an integer the GP sees as a
+                # number (a CategoricalDistribution would hide the order from it).
+                self.discrete[p["name"]] = sorted(float(v) for v in p["values"])
+                self.dists[p["name"]] = d.IntDistribution(0, len(p["values"]) - 1)
             else:
                 self.dists[p["name"]] = d.CategoricalDistribution(p["values"])
         self.trials: dict[int, Any] = {}
@@ -60,7 +67,10 @@ class OptunaGP:
     def ask(self) -> tuple[int, dict[str, Any]]:
         trial = self.study.ask(self.dists)
         self.trials[trial.number] = trial
-        return trial.number, dict(trial.params)
+        params = dict(trial.params)
+        for name, values in self.discrete.items():
+            params[name] = values[int(params[name])]
+        return trial.number, params
 
     def tell(self, tid: int, value: float | None) -> None:
         trial = self.trials.pop(tid)

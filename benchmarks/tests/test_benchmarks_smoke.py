@@ -51,6 +51,24 @@ def test_a_sklearn_problem_evaluates_with_cross_validation() -> None:
     assert set(problems.optuna_distributions(problem.spec)) == {"n_neighbors", "p"}
 
 
+def test_optuna_gets_a_discrete_parameter_as_an_ordered_index() -> None:
+    import optuna
+
+    spec = problems.build_problems()["net7"].spec
+    dists = problems.optuna_distributions(spec)
+    assert dists["warmup"] == optuna.distributions.IntDistribution(0, 4)
+    point = problems.optuna_point(spec, {"warmup": 3, "kernel": 0, "layers": 2})
+    assert point == {"warmup": 1000.0, "kernel": 1.0, "layers": 2}
+    assert problems.optuna_params(spec, point) == {"warmup": 3, "kernel": 0, "layers": 2}
+
+
+def test_the_held_out_set_has_at_least_12_problems_none_of_them_tuned_on() -> None:
+    known = problems.build_problems()
+    assert len(set(problems.HELDOUT)) >= 12
+    assert set(problems.HELDOUT) <= set(known)
+    assert not set(problems.HELDOUT) & set(problems.TUNING)
+
+
 def test_the_report_writer_produces_a_markdown_section(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)
@@ -194,3 +212,21 @@ def test_the_trial_box_suite_times_boxed_and_bare_trials_and_judges_the_overhead
     assert all(len(v) == 1 and v[0] > 0 for v in times.values())
     text = trial_box.render(times, 1.0)
     assert "Overhead of the box per trial" in text and "| boxed |" in text
+
+
+def test_an_ablation_runs_a_variant_and_compares_it_with_another(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import ablate
+
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(ablate, "OUT", tmp_path)
+    monkeypatch.setattr(bayes, "CENTRE_FIRST", False)
+    ablate.run("a", [], ["branin"], seeds=2, budget=6, modes=["seq"], workers=1)
+    ablate.run("b", ["CENTRE_FIRST=true"], ["branin"], seeds=2, budget=6, modes=["seq"],
+               workers=1)
+    assert bayes.CENTRE_FIRST is True  # the variant's setting was applied
+    ablate.compare("b", "a", [6])
+    out = capsys.readouterr().out
+    assert "b vs a, seq, 1 problems" in out and "| @6 | 2 |" in out

@@ -4,8 +4,8 @@ Vizier (Golovin et al. 2017, §3; contract §12).
 How one call works (stateless: everything is rebuilt from the history every time):
 
 1. **Initial design.**  Until ``n_init = clamp(d + 1, 5, 10)`` trials have *finished*
-   (``d`` = parameters with more than one feasible value; running trials do not count), or
-   while fewer than 2 succeeded, points
+   (``d`` = parameters with more than one feasible value; running trials do not count unless
+   ``DESIGN_COUNTS_RUNNING``), or while fewer than 2 succeeded, points
    come from a scrambled Sobol sequence seeded with the job seed, taken at indices
    ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence
    (a point that is already taken is skipped).  Unit coordinates become values through
@@ -112,6 +112,16 @@ MAX_DECODES = 500
 # The trust region the random candidates are drawn in: L-inf boxes of half-width TRUST_RADIUS
 # (unit cube) around the best TRUST_TOP share of the succeeded trials (at least TRUST_MIN).
 TRUST_RADIUS, TRUST_TOP, TRUST_MIN = 0.2, 0.2, 3
+# Alternatives measured on the tuning set for issue 23 (benchmarks/ablate.py; figures in
+# search_quality.ABLATIONS), both off because they did worse there:
+# * CENTRE_FIRST: design point 0 is the centre of the box (Vizier's first suggestion), then
+#   the Sobol sequence: sequential @20 0.192 against 0.163 (paired +0.030 [+0.004, +0.056]).
+# * DESIGN_COUNTS_RUNNING: running trials count towards the design, so 4 in parallel starts
+#   the model after as many design points as sequential does (with 2-4 results and lies for
+#   the running ones): 4 in parallel @20 0.231 against 0.226, @50 0.114 against 0.100
+#   (paired +0.014 [+0.001, +0.028]); the lengthened design is not what parallel costs.
+CENTRE_FIRST = False
+DESIGN_COUNTS_RUNNING = False
 
 
 # =========================================================================== encoding
@@ -261,9 +271,8 @@ class Encoder:
 
 
 def n_initial(spec: HyperparameterSpec) -> int:
-    """Finished trials the model waits for: ``clamp(d + 1, 5, 10)``.  Only finished trials
-    count: counting running ones, 4 in parallel would start the model from 2-3 results and 3
-    guesses (the measurements are in the commit that chose this rule)."""
+    """Design trials before the model: ``clamp(d + 1, 5, 10)`` (finished ones, unless
+    ``DESIGN_COUNTS_RUNNING``)."""
     return min(max(len(free_params(spec)) + 1, N_INIT_MIN), N_INIT_MAX)
 
 
@@ -271,10 +280,16 @@ def in_initial_design(
     spec: HyperparameterSpec, history: Sequence[Observation], good: Sequence[Observation]
 ) -> bool:
     """Whether the next points still come from the space-filling design: fewer than
-    :func:`n_initial` trials have finished (running ones do not count), fewer than 2 succeeded
-    with a usable value (``good``), or nothing is free to choose."""
-    finished = sum(o.state != PENDING for o in history)
-    return finished < n_initial(spec) or len(good) < 2 or not free_params(spec)
+    :func:`n_initial` trials have finished (with ``DESIGN_COUNTS_RUNNING``: exist, finished or
+    running), fewer than 2 succeeded with a usable value (``good``), or nothing is free to
+    choose.
+
+    Counting only finished trials, every trial running at the end of the design adds a design
+    point (3 more with 4 in parallel) and the model starts 3 trials later than sequentially.
+    Counting running ones too (they enter the model with their lies) starts it from 2-4
+    results, which measured worse on the tuning set (see ``DESIGN_COUNTS_RUNNING``)."""
+    started = len(history) if DESIGN_COUNTS_RUNNING else sum(o.state != PENDING for o in history)
+    return started < n_initial(spec) or len(good) < 2 or not free_params(spec)
 
 
 def warp_objectives(y: np.ndarray) -> np.ndarray:
@@ -304,14 +319,24 @@ def warp_objectives(y: np.ndarray) -> np.ndarray:
 def space_filling(
     spec: HyperparameterSpec, taken: set[PointKey], start: int, n: int, seed: int
 ) -> list[Point]:
-    """Points ``start, start+1, ...`` of the job's scrambled Sobol sequence, skipping taken
-    ones (then random points if the sequence keeps hitting taken points)."""
+    """Points ``start, start+1, ...`` of the job's design: with ``CENTRE_FIRST`` the centre of
+    the box, then its scrambled Sobol sequence, skipping taken ones (then random points if the
+    sequence keeps hitting taken points)."""
     d = len(free_params(spec))
     out: list[Point] = []
+    if d > 0 and CENTRE_FIRST and start == 0:
+        centre = decode_unit(spec, np.full(d, 0.5))
+        key = key_of(spec, centre)
+        if key is not None and key not in taken:
+            taken.add(key)
+            out.append(centre)
+            if len(out) == n:
+                return out
     if d > 0:
         sobol = qmc.Sobol(d, scramble=True, seed=make_rng(seed, 0x50B01))
-        if start:
-            sobol.fast_forward(start)
+        skip = start - 1 if CENTRE_FIRST and start > 0 else start
+        if skip:
+            sobol.fast_forward(skip)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "balance properties" needs powers of two
             U = sobol.random(n + 64)

@@ -431,13 +431,13 @@ def test_bayes_enumerates_a_small_finite_space_to_the_end():
     assert first_best < 20
 
 
-def test_bayes_waits_for_d_plus_1_finished_trials_not_for_running_ones():
-    """With 4 in parallel the model used to start once 6 trials existed, i.e. from 2-3 results
-    and 3 guesses about the running ones; now it waits for 6 results."""
+def test_by_default_the_model_waits_for_d_plus_1_finished_trials_not_for_running_ones():
+    """The default (DESIGN_COUNTS_RUNNING off: counting running trials measured worse)."""
     spec = spec_for("ALGORITHM_UNSPECIFIED")
     design = BAYES.suggest(spec, [], 10, seed=5)
     running = [Observation(p, "PENDING") for p in design[:6]]
     assert BAYES.suggest(spec, running, 2, seed=5) == design[6:8]
+
     def loss(p: Point) -> float:
         return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
 
@@ -445,3 +445,64 @@ def test_bayes_waits_for_d_plus_1_finished_trials_not_for_running_ones():
     assert BAYES.suggest(spec, half + running[3:], 2, seed=5) == design[6:8]
     finished = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:6]]
     assert BAYES.suggest(spec, finished, 2, seed=5) != design[6:8]  # the model's points
+
+
+def test_a_batch_never_lengthens_the_design_phase_when_running_trials_count(
+        monkeypatch: pytest.MonkeyPatch):
+    """Issue 23's rule (DESIGN_COUNTS_RUNNING): with trials running, the model starts after
+    as many design points as it does sequentially, once 2 results are in."""
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(bayes, "DESIGN_COUNTS_RUNNING", True)
+    spec = spec_for("ALGORITHM_UNSPECIFIED")
+    assert n_initial(spec) == 6
+    design = BAYES.suggest(spec, [], 10, seed=5)
+
+    def loss(p: Point) -> float:
+        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
+
+    done = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
+    running = [Observation(p, "PENDING") for p in design[3:6]]
+    # 6 trials exist, 3 of them finished: no 7th design point, the model's own.
+    (p,) = BAYES.suggest(spec, done + running, 1, seed=5)
+    assert p != design[6]
+    assert_feasible(spec, p)
+    # Sequentially the same: design point 7 is never handed out.
+    finished = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:6]]
+    assert BAYES.suggest(spec, finished, 1, seed=5) != [design[6]]
+    # Before 6 trials exist the design goes on, whatever finished.
+    assert BAYES.suggest(spec, done + running[:2], 1, seed=5) == [design[5]]
+
+
+def test_the_design_goes_on_while_fewer_than_2_trials_succeeded(
+        monkeypatch: pytest.MonkeyPatch):
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(bayes, "DESIGN_COUNTS_RUNNING", True)
+    spec = spec_for("ALGORITHM_UNSPECIFIED")
+    design = BAYES.suggest(spec, [], 10, seed=5)
+    running = [Observation(p, "PENDING") for p in design[:5]]
+    history = [Observation(design[5], "SUCCEEDED", 0.5), *running]
+    assert BAYES.suggest(spec, history, 2, seed=5) == design[6:8]
+
+
+def test_the_centre_of_the_box_comes_first_when_chosen(monkeypatch: pytest.MonkeyPatch):
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(bayes, "CENTRE_FIRST", True)
+    spec = HyperparameterSpec(
+        params=(
+            ParameterSpec("lr", "DOUBLE", 1e-4, 1.0, scale_type="UNIT_LOG_SCALE"),
+            ParameterSpec("dropout", "DOUBLE", 0.0, 0.5),
+            ParameterSpec("layers", "INTEGER", 1, 9),
+            ParameterSpec("cell", "CATEGORICAL", categorical_values=("lstm", "gru", "rnn")),
+        ),
+        goal="MINIMIZE",
+    )
+    first, *rest = BAYES.suggest(spec, [], 4, seed=3)
+    assert first == {"lr": pytest.approx(1e-2), "dropout": 0.25, "layers": 5, "cell": "gru"}
+    # The Sobol design follows, and a later call continues it where the first one stopped.
+    later = BAYES.suggest(spec, [Observation(p, "PENDING") for p in [first, *rest]], 2, seed=3)
+    assert [first, *rest, *later] == BAYES.suggest(spec, [], 6, seed=3)
+    assert first not in rest + later
+
