@@ -128,7 +128,7 @@ def limits_for(described: Mapping[str, Any], defaults: TrialLimits) -> TrialLimi
         why = f"{name!r} is not a machine type hpdash knows: server defaults" if name else ""
         return defaults if not why else TrialLimits(
             defaults.memory_bytes, defaults.cpus, defaults.processes, why)
-    source = f"masterType {named}" if named else f"scaleTier {tier} ({name})"
+    source = f"machine type {named}" if named else f"scale tier {tier} ({name})"
     return TrialLimits(memory_bytes=found.memory_bytes, cpus=float(found.vcpus),
                        processes=defaults.processes, source=source)
 

@@ -46,7 +46,7 @@ def test_it_knows_no_made_up_machine_type(name):
 def test_master_type_sets_memory_and_cpus_and_the_server_sets_processes():
     limits = limits_for({"scale_tier": "CUSTOM", "master_type": "n1-standard-8"}, DEFAULTS)
     assert limits == TrialLimits(memory_bytes=30 * GIB, cpus=8.0, processes=100,
-                                 source="masterType n1-standard-8")
+                                 source="machine type n1-standard-8")
 
 
 @pytest.mark.parametrize(("tier", "vcpus", "gib"), [
@@ -55,7 +55,7 @@ def test_master_type_sets_memory_and_cpus_and_the_server_sets_processes():
 def test_a_scale_tier_maps_to_its_masters_machine(tier, vcpus, gib):
     limits = limits_for({"scale_tier": tier}, DEFAULTS)
     assert (limits.cpus, limits.memory_bytes) == (vcpus, int(gib * GIB))
-    assert limits.source.startswith(f"scaleTier {tier}")
+    assert limits.source.startswith(f"scale tier {tier}")
 
 
 def test_a_job_naming_no_machine_gets_the_server_defaults():
