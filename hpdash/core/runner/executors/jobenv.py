@@ -8,6 +8,7 @@ its output going to the trial's log.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -68,9 +69,21 @@ def step_runner(launch: Launch, log: Path | None, *, orphans: bool,
     ``orphans``: the caller is the subreaper of its trainers' orphans (see TrainerProcess.end).
     """
     def run(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> tuple[int, str]:
-        path = str(log) if log is not None else os.devnull
-        since = os.path.getsize(path) if log is not None and log.exists() else 0
-        process = launch(argv, env, cwd, path)
+        if log is not None:
+            return _run_step(argv, env, cwd, log)
+        # No trial log (the executor's own tests): a private file of the step's own, which
+        # gives its failure tail too (a process's log is never a special file like /dev/null).
+        fd, name = tempfile.mkstemp(prefix="hpdash-build-", suffix=".log")
+        os.close(fd)
+        try:
+            return _run_step(argv, env, cwd, Path(name))
+        finally:
+            os.unlink(name)
+
+    def _run_step(argv: Sequence[str], env: Mapping[str, str], cwd: str,
+                  path: Path) -> tuple[int, str]:
+        since = path.stat().st_size if path.exists() else 0
+        process = launch(argv, env, cwd, str(path))
         began, reason = time.monotonic(), None
         while not process.wait(1.0):
             if time.monotonic() - began > BUILD_TIMEOUT:
@@ -84,7 +97,7 @@ def step_runner(launch: Launch, log: Path | None, *, orphans: bool,
         if reason:
             raise Stopped(reason)
         code = status.returncode if status.returncode is not None else -(status.signal or 1)
-        return code, _tail(log, since)
+        return code, _tail(path, since)
     return run
 
 
