@@ -181,15 +181,38 @@ def test_what_a_trial_writes_in_its_job_dir_is_readable_through_the_job_dirs_gro
     assert outsider.returncode != 0
 
 
+def _cli_anyone_can_run(root: Path) -> Path:
+    """The hpdash command as another user of the machine has it: that user cannot enter the
+    checkout (CI clones it into a 0700 directory), so the CLI's sources (it needs only hpdash's
+    pure-Python part and PyYAML) are copied where anyone may read them, for the interpreter
+    the checkout's venv was made from."""
+    import shutil
+
+    import yaml
+
+    import hpdash
+
+    skip = shutil.ignore_patterns("__pycache__")
+    for package in (Path(hpdash.__file__).parent, Path(yaml.__file__).parent):
+        shutil.copytree(package, root / package.name, ignore=skip, dirs_exist_ok=True)
+    for base, _dirs, files in os.walk(root):
+        os.chmod(base, 0o755)
+        for name in files:
+            os.chmod(os.path.join(base, name), 0o644)
+    return root
+
+
 @needs_root
 def test_a_user_without_the_data_dir_follows_a_trials_log_with_the_cli(stack: Stack):
     assert _run(stack, "logs_1", "probe-jobdir", stack.out_dir / "logs")["state"] == "SUCCEEDED"
-    hpdash = str(Path(sys.executable).with_name("hpdash"))
     env = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "HPDASH_URL": stack.url,
            "HPDASH_TOKEN": stack.token, "HPDASH_PROJECT": "hostile",
-           "HPDASH_CONFIG": "/nonexistent/config.yaml"}
+           "HPDASH_CONFIG": "/nonexistent/config.yaml",
+           "PYTHONPATH": str(_cli_anyone_can_run(stack.out_dir / "cli"))}
     # As a user who cannot enter the data dir (0710, the trial user's group).
-    shown = subprocess.run([hpdash, "jobs", "stream-logs", "logs_1"], user=MEMBER_UID,
+    shown = subprocess.run([sys._base_executable, "-s", "-c",  # type: ignore[attr-defined]
+                            "import sys; from hpdash.cli.main import main; sys.exit(main())",
+                            "jobs", "stream-logs", "logs_1"], user=MEMBER_UID,
                            group=MEMBER_UID, extra_groups=[], env=env, capture_output=True,
                            text=True, timeout=120, cwd="/", check=False)
     assert shown.returncode == 0, shown.stderr
