@@ -39,12 +39,16 @@ from hpdash.core.runner.plan import Placement, TrialPlan
 from hpdash.core.runner.sandbox import TrialUser
 
 TARGET_MS = 50.0
+# The trainer's interpreter: the one the checkout's venv was made from, which the trial user
+# can run (hpdash/ops/venv_python.py), wherever the checkout lies; `python -S -c pass` needs
+# nothing of the venv (CI clones into a 0700 directory the trial user cannot enter).
+PYTHON: str = getattr(sys, "_base_executable", sys.executable)
 
 
 def _plan(layout: DataLayout, n: int, user: TrialUser, limits: TrialLimits) -> TrialPlan:
     cwd = layout.sandbox_trial("bench", "box", n)
     return TrialPlan(
-        argv=(sys.executable, "-S", "-c", "pass"), env={"PATH": "/usr/bin:/bin"}, cwd=cwd,
+        argv=(PYTHON, "-S", "-c", "pass"), env={"PATH": "/usr/bin:/bin"}, cwd=cwd,
         log_path=layout.trial_log("bench", "box", n),
         metric_file=layout.trial_metric_file("bench", "box", n), metric_tag="score",
         job_dir=None, time_limit=60.0,
@@ -77,12 +81,12 @@ def measure(rounds: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="hpdash-bench-box-") as tmp:
         layout = DataLayout(Path(tmp))
-        bare = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable, user=user))
-        boxed = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable, user=user,
+        bare = LocalExecutor(ExecutorConfig(layout=layout, python=PYTHON, user=user))
+        boxed = LocalExecutor(ExecutorConfig(layout=layout, python=PYTHON, user=user,
                                              box=box))
         # The box with rlimits instead of cgroups (what a machine without usable cgroups
         # gets): no cgroup to join, so no preexec_fn and the worker is not forked.
-        rlimited = LocalExecutor(ExecutorConfig(layout=layout, python=sys.executable,
+        rlimited = LocalExecutor(ExecutorConfig(layout=layout, python=PYTHON,
                                                 user=user, box=box))
         rlimited.cgroups = CgroupSupport()
         bwrap = [box.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-ipc",
