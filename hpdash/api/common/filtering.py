@@ -16,7 +16,19 @@ from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.lookups import Exact, StartsWith
 
-from hpdash.core.listfilter import And, Expr, Not, Or, Restriction
+from hpdash.api.common.errors import ApiError
+from hpdash.core import listfilter
+from hpdash.core.listfilter import And, Catalogue, Expr, Not, Or, Restriction
+
+
+def list_filter(text: str, catalogue: Catalogue) -> Expr | None:
+    """A list's ``filter`` parsed on ``catalogue``'s fields (None: everything), or
+    INVALID_ARGUMENT naming ``filter``."""
+    try:
+        return listfilter.parse_filter(text, catalogue)
+    except listfilter.FilterError as exc:
+        raise ApiError("INVALID_ARGUMENT", f"Invalid filter: {exc}",
+                       [("filter", str(exc))]) from None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,16 @@ def page_token(last: Job, filter_text: str) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def rows_after(token: str, filter_text: str) -> Q:
+    """:func:`page_after`, or INVALID_ARGUMENT naming ``pageToken`` for a token this server
+    did not issue (for this filter): what every family's list answers."""
+    after = page_after(token, filter_text)
+    if after is None:
+        raise ApiError("INVALID_ARGUMENT", "Invalid pageToken.", [(
+            "pageToken", "not a nextPageToken of this list (with the same filter)")])
+    return after
+
+
 def page_after(token: str, filter_text: str) -> Q | None:
     """The rows after the page a ``nextPageToken`` ended on (newest first: keyset pagination,
     so jobs created meanwhile shift nothing).  None for a token this server did not issue."""

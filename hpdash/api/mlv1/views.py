@@ -11,7 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from hpdash.api.common import filtering
 from hpdash.api.common.errors import ApiError, error
-from hpdash.api.common.pagination import page_after, page_size, page_token
+from hpdash.api.common.pagination import page_size, page_token, rows_after
 from hpdash.api.common.request import ApiRequest, endpoint
 from hpdash.api.mlv1.serializers import JOB_COLUMNS, JOB_FILTER, job_details, job_resource
 from hpdash.core import listfilter
@@ -48,20 +48,12 @@ def jobs_create(api: ApiRequest) -> dict[str, Any]:
 @endpoint()
 def jobs_list(api: ApiRequest) -> dict[str, Any]:
     filter_text = api.query("filter")
-    try:
-        expr = listfilter.parse_filter(filter_text, JOB_FILTER)
-    except listfilter.FilterError as exc:
-        raise ApiError("INVALID_ARGUMENT", f"Invalid filter: {exc}",
-                       [("filter", str(exc))]) from None
+    expr = filtering.list_filter(filter_text, JOB_FILTER)
     size = page_size(api.query("pageSize"))
     rows = jobs_in_project(user=api.user, project=api.project)
     token = api.query("pageToken")
     if token:
-        after = page_after(token, filter_text)
-        if after is None:
-            raise ApiError("INVALID_ARGUMENT", "Invalid pageToken.", [(
-                "pageToken", "not a nextPageToken of this list (with the same filter)")])
-        rows = rows.filter(after)
+        rows = rows.filter(rows_after(token, filter_text))
     if expr is None:
         found = list(rows[:size + 1])
     else:

@@ -19,7 +19,7 @@ from django.db.models import QuerySet
 
 from hpdash.api.common import filtering
 from hpdash.api.common.errors import ApiError
-from hpdash.api.common.pagination import page_after, page_size, page_token
+from hpdash.api.common.pagination import page_size, page_token, rows_after
 from hpdash.api.common.request import ApiRequest, endpoint
 from hpdash.api.vertex.serializers import (
     JOB_COLUMNS,
@@ -96,20 +96,12 @@ def jobs_list(api: ApiRequest, location: str, collection: str) -> dict[str, Any]
     """Newest first (by ``createTime``, then id), ``pageSize`` at most 100."""
     _check_location(location)
     filter_text = api.query("filter")
-    try:
-        expr = listfilter.parse_filter(filter_text, JOB_FILTER)
-    except listfilter.FilterError as exc:
-        raise ApiError("INVALID_ARGUMENT", f"Invalid filter: {exc}",
-                       [("filter", str(exc))]) from None
+    expr = filtering.list_filter(filter_text, JOB_FILTER)
     size = page_size(api.query("pageSize"))
     rows = _listed(api, collection, location)
     token = api.query("pageToken")
     if token:
-        after = page_after(token, filter_text)
-        if after is None:
-            raise ApiError("INVALID_ARGUMENT", "Invalid pageToken.", [(
-                "pageToken", "not a nextPageToken of this list (with the same filter)")])
-        rows = rows.filter(after)
+        rows = rows.filter(rows_after(token, filter_text))
     found: list[Job] = []
     for candidate in rows.filter(filtering.to_q(expr, JOB_COLUMNS)).iterator(chunk_size=200):
         if expr is None or listfilter.matches(expr, filter_view(candidate)):
