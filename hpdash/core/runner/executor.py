@@ -181,7 +181,9 @@ class Executor(Protocol):
     def stop(self, handle: Handle, grace: float) -> ExitStatus:
         """Ask the trainer to stop (SIGTERM or the like), kill what is left after ``grace``
         seconds, and end everything the attempt started; how it ended.  Idempotent: after an
-        exit it only returns the status."""
+        exit it only returns the status.  May be called from another thread while
+        :meth:`poll` waits (the worker's lease watch does): both then return the one status,
+        and what the attempt held is released once."""
 
     def leftovers(self) -> list[Leftover]:
         """What attempts of this executor whose worker died on this machine left behind."""

@@ -114,3 +114,35 @@ def test_a_boxed_trainer_over_its_memory_ends_out_of_memory(executor: LocalExecu
     status = executor.poll(handle, 60)
     assert status is not None, "the hog was not stopped"
     assert status.cause == "out of memory (limit 128 MiB)", status
+
+
+def test_a_stop_from_the_lease_watch_while_the_poll_loop_sees_the_end_releases_once(
+        executor: LocalExecutor, tmp_path: Path, monkeypatch):
+    """The worker's lease watch stops a trainer from its own thread while the poll loop waits:
+    both get the one status, and the attempt's uid and cgroups are released once (releasing
+    twice closed an fd another part of the worker had since opened: "Bad file descriptor")."""
+    import threading
+
+    from hpdash.core.runner.executors import local
+
+    concluded = []
+    real_conclude = local.BoxedAttempt.conclude
+
+    def slow_conclude(self, status):
+        concluded.append(status)
+        time.sleep(0.3)  # widens the window in which the other thread could end it too
+        return real_conclude(self, status)
+
+    monkeypatch.setattr(local.BoxedAttempt, "conclude", slow_conclude)
+    plan = _plan(executor, tmp_path, "sleep")
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    stopped = []
+    watch = threading.Thread(target=lambda: stopped.append(executor.stop(handle, grace=10)))
+    watch.start()
+    polled = None
+    while polled is None:
+        polled = executor.poll(handle, 0.05)
+    watch.join()
+    assert stopped == [polled] and polled.returncode == 0
+    assert len(concluded) == 1

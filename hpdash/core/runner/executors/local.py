@@ -86,6 +86,10 @@ class LocalHandle(Handle):
     process: TrainerProcess
     record: Path
     boxed: BoxedAttempt | None = None
+    # The lease watch may stop the attempt from its own thread while the poll loop sees it
+    # end: the first to get here ends it, the other gets the same status.
+    ending: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    status: ExitStatus | None = None
 
 
 class LocalExecutor:
@@ -248,11 +252,14 @@ class LocalExecutor:
         return self._end(local)
 
     def _end(self, handle: LocalHandle) -> ExitStatus:
-        status = handle.process.end(orphans=_REAPS_ORPHANS.is_set())
-        handle.record.unlink(missing_ok=True)
-        if handle.boxed is not None:
-            status = handle.boxed.conclude(status.unboxed())
-        return status
+        with handle.ending:
+            if handle.status is None:
+                status = handle.process.end(orphans=_REAPS_ORPHANS.is_set())
+                handle.record.unlink(missing_ok=True)
+                if handle.boxed is not None:
+                    status = handle.boxed.conclude(status.unboxed())
+                handle.status = status
+            return handle.status
 
     # -- what dead workers left --------------------------------------------------------------
     def _record(self, leftover: Leftover) -> Path:
