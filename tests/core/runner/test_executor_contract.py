@@ -20,7 +20,7 @@ import pytest
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan, plan_trial
-from hpdash.core.runner.executor import Executor, Leftover, PrepareError, WorkerId
+from hpdash.core.runner.executor import Executor, Leftover, PrepareError, WorkerId, gpus_in_use
 from hpdash.core.runner.executors import EXECUTORS, executor_for, get_executor
 from hpdash.core.runner.executors.local import ATTEMPT_ENV, LocalExecutor
 from hpdash.core.runner.sandbox import TrialUser
@@ -153,12 +153,14 @@ def test_poll_reports_a_running_trainer_and_stop_ends_it_within_the_grace(config
     _seen(plan)
     assert executor.poll(handle, 0.2) is None
     assert len(list(config.layout.attempts.glob("*.json"))) == 1  # recorded while it runs
+    assert gpus_in_use(config.layout.attempts) == {"3"}  # no other trial gets its GPU meanwhile
     start = time.monotonic()
     status = executor.stop(handle, grace=5.0)
     assert time.monotonic() - start < 2.0  # a trainer that honours SIGTERM ends at once
     assert status.signal == signal.SIGTERM
     assert handle.pid is not None and not _alive(handle.pid)
     assert executor.stop(handle, grace=5.0) == status  # stopping again changes nothing
+    assert gpus_in_use(config.layout.attempts) == set()
 
 
 def test_stop_kills_a_trainer_that_ignores_sigterm_after_the_grace(config, package):

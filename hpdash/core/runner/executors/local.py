@@ -181,7 +181,7 @@ class LocalExecutor:
         self._fresh_dirs(plan, self.user)
         run_as = plan.placement.run_as
         leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
-                            trial=str(plan.cwd),
+                            trial=str(plan.cwd), gpus=plan.placement.gpus,
                             uid=run_as.uid if run_as else os.geteuid())
         # Recorded before the start: a worker killed a moment after it still leaves a trace.
         record = self._record(leftover)
@@ -224,7 +224,7 @@ class LocalExecutor:
             env = {**plan.env, ATTEMPT_ENV: marker, "USER": user.name, "LOGNAME": user.name,
                    "TMPDIR": "/tmp"}  # noqa: S108 - the box's private tmpfs
             leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
-                                trial=str(plan.cwd), uid=lease.uid)
+                                trial=str(plan.cwd), uid=lease.uid, gpus=plan.placement.gpus)
             record = self._record(leftover)
             try:
                 process = TrainerProcess([*prefix, *plan.argv], env, "/", str(plan.log_path),
