@@ -80,7 +80,8 @@ def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
 def _check_local_paths(spec: NewJob) -> list[FieldViolation]:
     definition = spec.definition
     violations = []
-    for i, uri in enumerate(definition.trainer.package_uris):
+    package = definition.package
+    for i, uri in enumerate(package.package_uris if package else ()):
         field = f"{spec.path('trainer.package_uris')}[{i}]"
         why = _outside_allowed(uri, PathUse.PACKAGE)
         if why:
@@ -98,7 +99,8 @@ def _check_python(spec: NewJob) -> list[FieldViolation]:
     """``pythonVersion`` names one of the interpreters this server offers (HPDASH_PYTHONS).
     ``runtimeVersion`` is accepted and ignored: on AI Platform it named a stack of packages,
     here a job's packages declare their own dependencies."""
-    version = spec.definition.trainer.python_version
+    package = spec.definition.package
+    version = package.python_version if package else None
     offered = [name for name, _path in settings.HPDASH.pythons]
     if version is None or version in offered:
         return []

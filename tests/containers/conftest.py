@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -34,9 +33,3 @@ def image(podman: Podman) -> str:
     build(DEFAULT_TAG, podman=podman)
     return DEFAULT_TAG
 
-
-def container_names(podman: Podman, label: str) -> list[str]:
-    return [str(n) for row in podman.containers({label: ""}) for n in row.get("Names") or ()]
-
-
-__all__ = ["Path", "container_names"]

@@ -36,6 +36,14 @@ _NPROC_SOFT = 4096
 _CAP = 1 << 20  # "unlimited" on the host: podman's own maximum for nofile
 
 
+@dataclass(frozen=True)
+class ContainerSettings:
+    """How trials in containers run on this machine (``HPDASH_CONTAINER_*``)."""
+
+    podman: str  # the podman executable
+    network: bool = False  # True: the host's network (``HPDASH_CONTAINER_NETWORK=host``)
+
+
 class PodmanError(Exception):
     """A podman call failed; the message is podman's own last line."""
 

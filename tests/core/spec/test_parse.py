@@ -183,7 +183,7 @@ def test_it_parses_the_census_hptuning_config_with_the_module_from_the_command_l
 def test_it_parses_a_json_job_resource() -> None:
     job = parse_job(json.loads(json.dumps(make_job())))
     assert job.job_id == "job_1"
-    assert job.definition.trainer.module == "trainer.task"
+    assert job.definition.package and job.definition.package.module == "trainer.task"
 
 
 @pytest.mark.parametrize("word", ["True", "TRUE", "true"])
@@ -424,7 +424,8 @@ def test_it_requires_a_python_module_and_names_the_flag_a_gcloud_user_knows() ->
 
 @pytest.mark.parametrize("module", ["trainer.task", "task", "my_pkg.sub2.main_"])
 def test_it_accepts_dotted_module_names(module: str) -> None:
-    assert ok(make_job(pythonModule=module)).definition.trainer.module == module
+    package = ok(make_job(pythonModule=module)).definition.package
+    assert package and package.module == module
 
 
 @pytest.mark.parametrize("module", ["", "trainer/task.py", "trainer.", ".task", "1trainer.task",
@@ -443,7 +444,8 @@ def test_it_suggests_the_module_for_a_script_path() -> None:
 def test_it_accepts_local_package_paths_and_file_uris() -> None:
     uris = ["/srv/pkgs/trainer-0.1.tar.gz", "file:///srv/pkgs/dep%201.whl",
             "file://localhost/srv/x.tar.gz"]
-    trainer = ok(make_job(packageUris=uris)).definition.trainer
+    trainer = ok(make_job(packageUris=uris)).definition.package
+    assert trainer is not None
     assert trainer.package_uris == tuple(uris)
     assert trainer.package_paths == ("/srv/pkgs/trainer-0.1.tar.gz", "/srv/pkgs/dep 1.whl",
                                 "/srv/x.tar.gz")
