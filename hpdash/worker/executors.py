@@ -26,6 +26,7 @@ def executor_config() -> ExecutorConfig:
         pythons=dict(settings.HPDASH.pythons),
         uv=settings.HPDASH.uv or None,
         box=settings.TRIAL_BOX,
+        containers=settings.CONTAINERS,
     )
 
 

@@ -28,6 +28,7 @@ from typing import Any
 
 CONF_ENV = "CONTAINERS_CONF"
 CONF_NAME = "containers.conf"
+CDI_GPU = "nvidia.com/gpu"  # the CDI device kind of a GPU (`nvidia-ctk cdi generate`)
 # The limits a container starts with: nofile's hard limit is this machine's; nproc's is the
 # soft one (higher ones were refused here even under the host's hard limit; a trial's process
 # count is its cgroup's ``--pids-limit`` anyway, and with a uid per trial this is per trial).

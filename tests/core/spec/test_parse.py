@@ -15,6 +15,7 @@ import pytest
 
 from hpdash.core.spec import (
     DEFAULT_METRIC_TAG,
+    ContainerImage,
     HyperparameterSpec,
     NewJob,
     SpecError,
@@ -594,13 +595,34 @@ def test_it_type_checks_replica_configs() -> None:
     }
 
 
-@pytest.mark.parametrize("replica", ["masterConfig", "workerConfig", "parameterServerConfig",
-                                     "evaluatorConfig"])
-def test_it_refuses_a_container_image_by_name_and_says_to_send_a_package(replica: str) -> None:
+def test_a_master_image_is_the_trainer_with_its_command_and_args() -> None:
+    job = ok(make_job(pythonModule=None, packageUris=None, masterConfig={
+        "imageUri": "gcr.io/p/trainer:1", "containerCommand": ["python3", "-m", "t"],
+        "containerArgs": ["--epochs=3"]}))
+    assert job.definition.image == ContainerImage("gcr.io/p/trainer:1", ("python3", "-m", "t"),
+                                                  ("--epochs=3",))
+    assert job.definition.package is None
+
+
+def test_a_master_image_with_a_python_module_is_refused_naming_both() -> None:
+    field, message = only_violation(make_job(masterConfig={"imageUri": "gcr.io/p/t:1"}))
+    assert field == "trainingInput.pythonModule"
+    assert "cannot be given with masterConfig.imageUri" in message
+
+
+@pytest.mark.parametrize("image", ["gcr.io/p/Trainer:1", "x y", "-v", "a\nb"])
+def test_an_image_that_is_no_image_reference_is_refused(image: str) -> None:
+    field, message = only_violation(make_job(pythonModule=None, packageUris=None,
+                                             masterConfig={"imageUri": image}))
+    assert field == "trainingInput.masterConfig.imageUri"
+    assert "is not a container image reference" in message
+
+
+@pytest.mark.parametrize("replica", ["workerConfig", "parameterServerConfig", "evaluatorConfig"])
+def test_another_replicas_image_is_refused_by_name(replica: str) -> None:
     field, message = only_violation(make_job(**{replica: {"imageUri": "gcr.io/p/trainer:1"}}))
     assert field == f"trainingInput.{replica}.imageUri"
-    assert "hpdash runs Python packages, not containers" in message
-    assert "packageUris" in message and "--package-path" in message
+    assert "masterConfig.imageUri" in message
 
 
 def test_it_rejects_a_replica_config_that_is_not_an_object() -> None:

@@ -50,6 +50,7 @@ from hpdash.core.runner.executors.local import _REAPS_ORPHANS
 from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
 from hpdash.core.runner.plan import TrialPlan
 from hpdash.core.runner.podman import (
+    CDI_GPU,
     Podman,
     PodmanError,
     bind,
@@ -66,7 +67,6 @@ LABEL_ATTEMPT = "hpdash.attempt"
 LABEL_WORKER = "hpdash.worker"
 LABEL_TRIAL = "hpdash.trial"
 HYPERTUNE_DIR = "/tmp/hypertune"  # noqa: S108 - cloudml-hypertune's default, in the container
-CDI_GPU = "nvidia.com/gpu"  # the CDI device kind of a GPU (`nvidia-ctk cdi generate`)
 NOBODY = 65534  # the uid of an unboxed container trial (never root)
 
 
