@@ -7,11 +7,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+from pathlib import Path
 
 import pytest
 
 from hpdash.core.runner.podman import Podman
 from hpdash.ops.host_python_image import DEFAULT_TAG, build
+
+# The end-to-end container tests start the stack with the e2e tests' harness.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 
 
 @pytest.fixture(scope="session")
