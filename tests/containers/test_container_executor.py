@@ -44,6 +44,8 @@ TRAINER = textwrap.dedent('''
         json.dump(seen, f)
     hypertune.HyperTune().report_hyperparameter_tuning_metric(
         hyperparameter_metric_tag="score", metric_value=lr * 10, global_step=1)
+    if mode == "hog":
+        held = [bytearray(32 * 2**20) for _ in range(32)]
     if mode != "quick":
         time.sleep(120)
 ''')
@@ -138,6 +140,16 @@ def test_a_stop_from_another_thread_while_poll_waits_ends_the_attempt_once(
     watch.join(30)
     assert polled is not None and stopped == [polled]
     assert polled.signal == 15  # --init passes SIGTERM on: python ends at once
+
+
+def test_a_trainer_over_its_memory_ends_out_of_memory(executor: ContainerExecutor,
+                                                      tmp_path: Path, image: str):
+    plan = _plan(executor, tmp_path, image, "hog")
+    handle = executor.start(plan)
+    status = executor.poll(handle, 120)
+    assert status is not None, "the hog was not stopped"
+    assert status.cause in ("out of memory (limit 256 MiB)", "killed by SIGKILL, most likely "
+                            "out of memory (limit 256 MiB)"), (status, plan.log_path.read_text())
 
 
 def test_a_missing_image_is_a_clear_error_and_nothing_is_pulled(

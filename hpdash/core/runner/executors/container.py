@@ -30,6 +30,7 @@ import json
 import math
 import os
 import secrets
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -68,6 +69,7 @@ LABEL_WORKER = "hpdash.worker"
 LABEL_TRIAL = "hpdash.trial"
 HYPERTUNE_DIR = "/tmp/hypertune"  # noqa: S108 - cloudml-hypertune's default, in the container
 NOBODY = 65534  # the uid of an unboxed container trial (never root)
+_ASK_PODMAN = (125, 126, 127, 137, None)
 
 
 @dataclass
@@ -80,6 +82,7 @@ class ContainerHandle(Handle):
     # end: the first to get here ends it, the other gets the same status.
     ending: threading.Lock = field(default_factory=threading.Lock, repr=False)
     status: ExitStatus | None = None
+    stopped: bool = False  # hpdash stopped it (a SIGKILL after the grace is hpdash's)
 
 
 class ContainerExecutor:
@@ -220,6 +223,7 @@ class ContainerExecutor:
 
     def stop(self, handle: Handle, grace: float) -> ExitStatus:
         mine = _mine(handle)
+        mine.stopped = True
         if mine.status is None and self.podman is not None:
             # SIGTERM to the trainer (through --init), SIGKILL after the grace period.
             self.podman.run("stop", "--time", str(max(1, math.ceil(grace))), mine.name,
@@ -236,18 +240,25 @@ class ContainerExecutor:
         podman = self._podman()
         handle.client.wait(30)  # the client ends with its container (stopped or not)
         state: dict[str, Any] = {}
-        with contextlib.suppress(PodmanError, ValueError, IndexError, TypeError):
-            out = podman.run("inspect", "--type", "container", "--format", "json",
-                             handle.name)
-            state = dict(json.loads(out.stdout)[0].get("State") or {})
+        # Asked only when the exit status may not be the trainer's own (~0.1 s a call): a
+        # SIGKILL (the OOM killer's?) or podman's own 125-127 (the container did not start).
+        if handle.client.proc.returncode in _ASK_PODMAN:
+            with contextlib.suppress(PodmanError, ValueError, IndexError, TypeError):
+                out = podman.run("inspect", "--type", "container", "--format", "json",
+                                 handle.name)
+                state = dict(json.loads(out.stdout)[0].get("State") or {})
         podman.run("rm", "--force", "--time", "0", handle.name, check=False)
         status = handle.client.end(orphans=_REAPS_ORPHANS.is_set()).unboxed()
         if handle.lease is not None:
             handle.lease.release()
+        limit = handle.limits.memory_bytes if handle.limits else None
+        shown = f" (limit {format_bytes(limit)})" if limit else ""
         if state.get("OOMKilled"):
-            limit = handle.limits.memory_bytes if handle.limits else None
-            shown = f" (limit {format_bytes(limit)})" if limit else ""
             return replace(status, cause=f"out of memory{shown}")
+        if status.signal == signal.SIGKILL and limit and not handle.stopped:
+            # Nothing outside the container's PID namespace but the kernel kills in it, and
+            # podman's own OOM flag stays false where conmon cannot watch cgroup v1 events.
+            return replace(status, cause=f"killed by SIGKILL, most likely out of memory{shown}")
         if state.get("Error"):  # podman's, not the trainer's (a device, the runtime)
             return replace(status, cause=f"the container could not start: {state['Error']}")
         return status
