@@ -178,3 +178,23 @@ def test_a_dead_workers_container_is_found_by_its_label_and_removed(
     assert container_names(podman, f"{LABEL_ATTEMPT}={name}") == []
     if handle.lease is not None:
         handle.lease.release()
+
+
+def test_the_reconcile_sweep_removes_a_dead_workers_container_without_a_new_worker(
+        executor: ContainerExecutor, tmp_path: Path, image: str, podman: Podman, monkeypatch,
+        settings):
+    from hpdash.worker.executors import containers_reap
+
+    dead = WorkerId(WorkerId.this().host, 2**22 + 9, 1)
+    monkeypatch.setattr(WorkerId, "this", classmethod(lambda cls: dead))
+    plan = _plan(executor, tmp_path, image, "sleep")
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    handle.client.proc.kill()
+    handle.client.proc.wait()
+    if handle.lease is not None:
+        handle.lease.release()
+    name = handle.leftover.marker
+    settings.CONTAINERS = ContainerSettings(podman=podman.exe)
+    containers_reap()  # what `make run` does every HPDASH_RECONCILE_INTERVAL
+    assert container_names(podman, f"{LABEL_ATTEMPT}={name}") == []
