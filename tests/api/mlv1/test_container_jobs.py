@@ -54,3 +54,12 @@ def test_an_image_a_worker_machine_has_is_accepted_and_echoed(client, auth, sett
     assert violation["field"] == "trainingInput.masterConfig.imageUri"
     assert violation["description"].startswith(
         "image gcr.io/p/other:1 is on no worker machine (gpu-box), and hpdash does not pull")
+
+
+def test_admin_lists_each_machines_images_or_why_it_runs_no_containers(admin_client):
+    GpuHost.objects.create(name="gpu-box", containers={
+        "problem": "", "images": ["localhost/trainer:latest"], "cdi_gpus": False})
+    GpuHost.objects.create(name="old-box", containers={
+        "problem": "podman is not installed on this machine", "images": []})
+    page = admin_client.get("/admin/hpdash/gpuhost/").content.decode()
+    assert "localhost/trainer:latest" in page and "podman is not installed" in page

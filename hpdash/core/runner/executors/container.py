@@ -18,6 +18,10 @@ trial:
 - stop: ``podman stop -t <grace>`` (SIGTERM to the trainer, SIGKILL after the grace): a
   signal to the podman client would leave the container running.  The container is removed
   at the end (``podman rm -f``).
+- podman binds by path: each bound directory is the attempt's own, just made (or checked)
+  without following a link by :func:`~hpdash.core.runner.sandbox.own_dir` and
+  :func:`~hpdash.core.runner.sandbox.own_job_dir`, in parents no trainer can write, and no
+  process of its leased uid runs yet: the path podman resolves is the one checked.
 - every container carries labels naming its attempt and worker: the next worker on this
   machine finds those of a dead worker (:meth:`ContainerExecutor.leftovers`) and removes them.
 """
