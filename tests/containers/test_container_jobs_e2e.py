@@ -151,3 +151,23 @@ def test_a_sigkilled_workers_container_is_removed_by_the_next_worker(stack: Stac
     ml = stack.ml()  # a new connection: the server closed the idle one meanwhile
     ml.projects().jobs().cancel(name="projects/p/jobs/img_orphan", body={}).execute()
     wait_for_state(ml, "projects/p/jobs/img_orphan", ("CANCELLED",), timeout=60)
+
+
+def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
+        stack: Stack, podman: Podman):
+    missing = "gcr.io/hpdash-e2e/elsewhere:v1"
+    # Another machine of the deployment has the image (so create accepts the job); this one's
+    # workers do not.
+    stack.manage("shell", "-c", "from hpdash.models import GpuHost; GpuHost.objects.create("
+                 f"name='other-box', containers={{'problem': '', 'images': ['{missing}']}})")
+    body = _job(stack, "img_missing", "quick")
+    body["trainingInput"]["masterConfig"]["imageUri"] = missing
+    body["trainingInput"]["hyperparameters"]["maxFailedTrials"] = 1
+    ml = stack.ml()
+    ml.projects().jobs().create(parent="projects/p", body=body).execute()
+    job = wait_for_state(ml, "projects/p/jobs/img_missing", timeout=120)
+    assert job["state"] == "FAILED", job
+    log = next((stack.data_dir / "jobs" / "p" / "img_missing" / "trials").glob("*/trainer.log"))
+    assert (f"FAILED: image {missing} is not on this worker: hpdash does not pull images"
+            in log.read_text())
+    assert not podman.image_exists(missing)
