@@ -42,6 +42,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("job_envs", 900, 300),
     # The trial box's start overhead (issue 19): needs root and bubblewrap, else skipped.
     ("trial_box", 180, 60),
+    # Custom containers' per-trial overhead (issue 21): needs root, podman and bubblewrap.
+    ("container_overhead", 240, 90),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

@@ -124,11 +124,19 @@ class GpuHostAdmin(admin.ModelAdmin[GpuHost]):
     """Worker machines and their GPUs, as their workers reported them at start.  Delete a
     retired machine so its GPUs no longer count as the deployment's."""
 
-    list_display = ("name", "devices", "seen_at")
-    readonly_fields = ("name", "devices", "seen_at")
+    list_display = ("name", "devices", "images", "seen_at")
+    readonly_fields = ("name", "devices", "images", "seen_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # workers register their machines
+
+    @admin.display(description="container images")
+    def images(self, host: GpuHost) -> str:
+        """The images trials can run in there, or why it runs no containers."""
+        report = host.containers or {}
+        if not report:
+            return "not reported"
+        return str(report.get("problem") or ", ".join(report.get("images") or ()) or "none")
 
 
 @admin.register(ApiToken)

@@ -198,6 +198,9 @@ class GpuHost(models.Model):
     name = models.CharField(max_length=255, unique=True)  # socket.gethostname()
     devices = models.JSONField(default=list, blank=True)
     seen_at = models.DateTimeField(default=timezone.now)  # the last worker start there
+    # What it can run in containers, as its last worker found at start (or its reconcile):
+    # {"problem": why not or "", "images": [names], "cdi_gpus": bool}; {}: never said.
+    containers = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]

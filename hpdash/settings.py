@@ -11,6 +11,7 @@ import django_stubs_ext
 from csp.constants import NONE, SELF, UNSAFE_HASHES, UNSAFE_INLINE
 
 from hpdash.ops.config import HpdashSettings
+from hpdash.ops.containers import container_settings_from_env
 from hpdash.ops.env import env_bool, env_choice, env_float, env_int, env_list
 from hpdash.ops.paths import BASE_DIR, data_dir, redis_url, secret_key, secure_data_dir
 from hpdash.ops.sandbox import trial_user_from_env
@@ -24,6 +25,8 @@ TRIAL_USER = trial_user_from_env()
 secure_data_dir(DATA_DIR, TRIAL_USER.gid if TRIAL_USER else None)
 # Each trial in a box of its own (None: unboxed); see hpdash/ops/trial_box.py.
 TRIAL_BOX = trial_box_from_env(TRIAL_USER)
+# Trials of jobs naming an image run in it with podman (None: not here); hpdash/ops/containers.py.
+CONTAINERS = container_settings_from_env()
 
 SECRET_KEY = secret_key()
 DEBUG = env_bool("HPDASH_DEBUG")

@@ -118,7 +118,8 @@ def test_data_written_under_the_first_schema_survives_every_later_migration():
 
         current = Job.objects.get(job_id="old_1")
         assert current.spec.metric_tag == "loss" and current.spec.params[0].name == "lr"
-        assert current.definition.trainer.module == "trainer.task"
+        assert current.definition.package and current.definition.package.module == (
+            "trainer.task")
         resource = job_resource(current)
         assert resource["trainingOutput"]["completedTrialCount"] == "3"
         assert resource["trainingOutput"]["trials"][0]["trialId"] == "3"  # best (lowest) first

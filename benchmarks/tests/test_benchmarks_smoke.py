@@ -14,6 +14,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 
+import container_overhead  # noqa: E402
 import problems  # noqa: E402
 import run  # noqa: E402
 import search_quality  # noqa: E402
@@ -212,6 +213,16 @@ def test_the_trial_box_suite_times_boxed_and_bare_trials_and_judges_the_overhead
     assert all(len(v) == 1 and v[0] > 0 for v in times.values())
     text = trial_box.render(times, 1.0)
     assert "Overhead of the box per trial" in text and "| boxed |" in text
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not all(shutil.which(t) for t in (
+    "podman", "catatonit", "bwrap")), reason="needs root, podman and bubblewrap (CI has them)")
+def test_the_container_suite_times_package_and_container_trials() -> None:
+    times = container_overhead.measure(rounds=1)
+    assert set(times) == set(container_overhead.CELLS)
+    assert all(len(v) == 1 and v[0] > 0 for v in times.values())
+    text = container_overhead.render(times, 1.0)
+    assert "Overhead of a container per trial" in text and "| container |" in text
 
 
 def test_an_ablation_runs_a_variant_and_compares_it_with_another(

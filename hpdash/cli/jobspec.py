@@ -45,10 +45,10 @@ SCALE_TIERS = {
 # dashes on the command line (ChoiceToEnum upper-cases and turns dashes into underscores).
 ACCELERATOR_CHOICES = tuple(t for t in ACCELERATOR_TYPES if t != "ACCELERATOR_TYPE_UNSPECIFIED")
 
-# gcloud's custom-container flags. hpdash runs Python packages only, so these are refused by
-# name (not left to argparse's "unrecognized arguments").
-CONTAINER_FLAGS = ("--master-image-uri", "--worker-image-uri", "--parameter-server-image-uri",
-                   "--tpu-tf-version")
+# gcloud's custom-container flags that hpdash cannot honour (a trial is its master alone; no
+# TPUs): refused by name (not left to argparse's "unrecognized arguments").
+# --master-image-uri is honoured (masterConfig.imageUri).
+CONTAINER_FLAGS = ("--worker-image-uri", "--parameter-server-image-uri", "--tpu-tf-version")
 
 
 class UsageError(Exception):
@@ -56,9 +56,9 @@ class UsageError(Exception):
 
 
 def refuse_container_flag(flag: str) -> UsageError:
-    return UsageError(f"{flag}: hpdash runs Python packages, not containers; package the "
-                      "trainer instead and pass --package-path DIR (or --packages "
-                      "ARCHIVE[,...]) and --module-name MODULE")
+    return UsageError(f"{flag}: hpdash runs one replica per trial, the master: give its image "
+                      "with --master-image-uri IMAGE (or package the trainer and pass "
+                      "--package-path DIR and --module-name MODULE)")
 
 
 def accelerator(value: str, flag: str) -> dict[str, str]:
@@ -164,6 +164,7 @@ class SubmitOptions:
     user_args: list[str] | None = None  # None: no `--` on the command line
     master_machine_type: str | None = None
     master_accelerator: str | None = None  # count=N,type=T
+    master_image_uri: str | None = None  # masterConfig.imageUri
     worker_machine_type: str | None = None
     worker_count: int | None = None
     worker_accelerator: str | None = None
@@ -193,6 +194,15 @@ def _machine_overrides(opts: SubmitOptions) -> dict[str, Any]:
                                  else str(opts.parameter_server_count)),
         "useChiefInTfConfig": opts.use_chief_in_tf_config,
     }
+
+
+def _set_master_image(ti: dict[str, Any], opts: SubmitOptions) -> None:
+    if opts.master_image_uri is None:
+        return
+    master = ti.get("masterConfig")
+    if not isinstance(master, dict):  # absent, or malformed in the file: the flag wins
+        master = ti["masterConfig"] = {}
+    master["imageUri"] = opts.master_image_uri  # the other fields are kept
 
 
 def _set_accelerators(ti: dict[str, Any], opts: SubmitOptions) -> None:
@@ -246,5 +256,6 @@ def build_job(config: dict[str, Any], opts: SubmitOptions,
         if value is not None:
             ti[key] = value
     _set_accelerators(ti, opts)
+    _set_master_image(ti, opts)
     _check_machine_flags(ti, opts)
     return job

@@ -113,6 +113,9 @@ def _machine_flags(parser: argparse.ArgumentParser) -> None:
                    help="parameterServerConfig.acceleratorConfig")
     g.add_argument("--use-chief-in-tf-config", type=_bool_arg, metavar="BOOL",
                    help="useChiefInTfConfig (true or false)")
+    g.add_argument("--master-image-uri", metavar="IMAGE", help="masterConfig.imageUri: each "
+                   "trial runs in this container image, on a worker that has it (instead of "
+                   "--module-name and packages)")
     for flag in jobspec.CONTAINER_FLAGS:
         g.add_argument(flag, action=_Refused, dest="refused_flags", default=[],
                        metavar="VALUE", help=argparse.SUPPRESS)
@@ -259,6 +262,7 @@ def cmd_submit(ctx: _Context) -> int:
         scale_tier=a.scale_tier, region=a.region, runtime_version=a.runtime_version,
         python_version=a.python_version, labels=a.labels, user_args=a.user_args,
         master_machine_type=a.master_machine_type, master_accelerator=a.master_accelerator,
+        master_image_uri=a.master_image_uri,
         worker_machine_type=a.worker_machine_type, worker_count=a.worker_count,
         worker_accelerator=a.worker_accelerator,
         parameter_server_machine_type=a.parameter_server_machine_type,

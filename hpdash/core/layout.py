@@ -11,6 +11,8 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
     <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
                                                a trial's output and hpdash's notes
     <data>/attempts/<marker>.json              what a local trial started, while it runs
+    <data>/podman/containers.conf             podman's settings for this machine (written by
+                                               the worker: hpdash/core/runner/podman.py)
     <data>/envs/<key>/                         a job's Python environment, by the hash of
                                                what it holds (hpdash/core/runner/envs.py)
     <data>/sandbox/<project>/<jobId>/          what a (sandboxed) trainer may reach:
@@ -61,6 +63,11 @@ class DataLayout:
         """The local executor's record of each attempt it runs on this machine, so that what
         a dead worker's trainer left is found and ended by the next worker."""
         return self.root / "attempts"
+
+    @property
+    def podman(self) -> Path:
+        """The ``containers.conf`` hpdash's podman calls use (the container executor)."""
+        return self.root / "podman"
 
     @property
     def envs(self) -> Path:

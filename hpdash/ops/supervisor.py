@@ -42,6 +42,7 @@ from hpdash.ops.sandbox import sandbox_problem
 from hpdash.ops.trial_box import box_problem, box_report
 from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
+from hpdash.worker.executors import containers_reap
 
 log = logging.getLogger("hpdash.ops.supervisor")
 
@@ -222,9 +223,11 @@ class Supervisor:
             for child in [c for c in (self.redis, self.web, *self.workers) if c is not None]:
                 if not child.alive() and not self.stopping:
                     self._restart(child)
-            if not self.workers_only and time.monotonic() - last_check > self.reconcile_interval:
+            if time.monotonic() - last_check > self.reconcile_interval:
                 last_check = time.monotonic()
-                self._reconcile()
+                if not self.workers_only:
+                    self._reconcile()
+                self._reap_containers()
         self._shutdown()
         return 0
 
@@ -303,6 +306,13 @@ class Supervisor:
             log.warning("reconcile failed; retrying", exc_info=True)
         finally:
             close_old_connections()
+
+    def _reap_containers(self) -> None:
+        """This machine's containers of workers that died (see containers_reap)."""
+        try:
+            containers_reap()
+        except Exception:
+            log.warning("removing dead workers' containers failed; retrying", exc_info=True)
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.stopping:

@@ -28,6 +28,7 @@ from hpdash.core.spec.stored import definition_to_json
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Project
 from hpdash.ops import queue
+from hpdash.selectors.containers import image_problem
 from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.job_dirs import job_dir_claim
 from hpdash.services.projects import project_claim_for_create
@@ -77,10 +78,18 @@ def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
     return [FieldViolation(request.field, problem)] if problem else []
 
 
+def _check_image(spec: NewJob) -> list[FieldViolation]:
+    """A container image some worker machine has (hpdash never pulls one)."""
+    image = spec.definition.image
+    problem = image_problem(image.image_uri) if image else None
+    return [FieldViolation(spec.path("trainer.image_uri"), problem)] if problem else []
+
+
 def _check_local_paths(spec: NewJob) -> list[FieldViolation]:
     definition = spec.definition
     violations = []
-    for i, uri in enumerate(definition.trainer.package_uris):
+    package = definition.package
+    for i, uri in enumerate(package.package_uris if package else ()):
         field = f"{spec.path('trainer.package_uris')}[{i}]"
         why = _outside_allowed(uri, PathUse.PACKAGE)
         if why:
@@ -98,7 +107,8 @@ def _check_python(spec: NewJob) -> list[FieldViolation]:
     """``pythonVersion`` names one of the interpreters this server offers (HPDASH_PYTHONS).
     ``runtimeVersion`` is accepted and ignored: on AI Platform it named a stack of packages,
     here a job's packages declare their own dependencies."""
-    version = spec.definition.trainer.python_version
+    package = spec.definition.package
+    version = package.python_version if package else None
     offered = [name for name, _path in settings.HPDASH.pythons]
     if version is None or version in offered:
         return []
@@ -155,7 +165,8 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
     else:  # the system itself (tests, management commands): a project without members
         Project.objects.get_or_create(name=project)
     definition = spec.definition
-    violations = _check_local_paths(spec) + _check_gpus(definition) + _check_python(spec)
+    violations = (_check_local_paths(spec) + _check_gpus(definition) + _check_python(spec)
+                  + _check_image(spec))
     if violations:
         raise SpecError(violations)
     previous = None

@@ -11,7 +11,12 @@ from django.conf import settings
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner.executor import Executor, ExecutorConfig
-from hpdash.core.runner.executors import EXECUTORS, executor_for, get_executor
+from hpdash.core.runner.executors import (
+    EXECUTORS,
+    ContainerExecutor,
+    executor_for,
+    get_executor,
+)
 from hpdash.core.spec import JobDefinition
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,7 @@ def executor_config() -> ExecutorConfig:
         pythons=dict(settings.HPDASH.pythons),
         uv=settings.HPDASH.uv or None,
         box=settings.TRIAL_BOX,
+        containers=settings.CONTAINERS,
     )
 
 
@@ -41,8 +47,19 @@ def executors_start() -> None:
     for name in EXECUTORS:
         executor = get_executor(name, config)
         executor.on_worker_start()
-        for leftover in executor.leftovers():
-            ended = executor.reap(leftover)
-            log.warning("ended %d process(es) left by %s of a dead worker (%s pid %s)",
-                        ended, leftover.trial or leftover.marker, leftover.worker.host,
-                        leftover.worker.pid)
+        _reap(executor)
+
+
+def _reap(executor: Executor) -> None:
+    for leftover in executor.leftovers():
+        ended = executor.reap(leftover)
+        log.warning("ended %d process(es) or container(s) left by %s of a dead worker (%s pid "
+                    "%s)", ended, leftover.trial or leftover.marker, leftover.worker.host,
+                    leftover.worker.pid)
+
+
+def containers_reap() -> None:
+    """Remove the containers of workers that died on this machine (``make run`` calls it every
+    reconcile interval: a machine whose workers are not restarted still gets them removed)."""
+    if settings.CONTAINERS is not None:
+        _reap(get_executor(ContainerExecutor.name, executor_config()))

@@ -227,20 +227,32 @@ def test_a_bad_machine_flag_value_exits_1_naming_the_flag(
     assert f"argument {argv[0]}: " in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flag", ["--master-image-uri", "--worker-image-uri",
-                                  "--parameter-server-image-uri", "--tpu-tf-version"])
-def test_container_flags_are_refused_by_name_with_what_to_do_instead(stub: StubServer,
-                                                                       flag: str):
+def test_submit_sends_the_master_image_in_master_config(stub: StubServer):
+    stub.responder = lambda seen: (200, {**seen.body, "state": "QUEUED"})
+    code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j",
+                       "--master-image-uri", "gcr.io/p/trainer:1",
+                       "--master-accelerator", "count=1,type=nvidia-tesla-t4")
+    assert code == 0, err
+    ti = stub.requests[0].body["trainingInput"]
+    assert ti["masterConfig"] == {"imageUri": "gcr.io/p/trainer:1", "acceleratorConfig": {
+        "count": "1", "type": "NVIDIA_TESLA_T4"}}
+    assert "pythonModule" not in ti
+
+
+@pytest.mark.parametrize("flag", ["--worker-image-uri", "--parameter-server-image-uri",
+                                  "--tpu-tf-version"])
+def test_other_container_flags_are_refused_by_name_with_what_to_do_instead(stub: StubServer,
+                                                                           flag: str):
     code, out, err = run("--url", stub.url, "jobs", "submit", "training", "j", flag,
                          "gcr.io/p/trainer:1", "--module-name", "t.task")
     assert (code, out) == (1, "")
-    assert err.startswith(f"ERROR: (hpdash.jobs.submit.training) {flag}: hpdash runs Python "
-                          "packages, not containers")
-    assert "--package-path" in err and "--module-name" in err
+    assert err.startswith(f"ERROR: (hpdash.jobs.submit.training) {flag}: hpdash runs one "
+                          "replica per trial, the master")
+    assert "--master-image-uri" in err
     assert "unrecognized" not in err
     assert stub.requests == []
     code, _, err = run("--url", stub.url, "jobs", "submit", "training", "j", f"{flag}=x")
-    assert code == 1 and f"{flag}: hpdash runs Python packages" in err
+    assert code == 1 and f"{flag}: hpdash runs one replica" in err
 
 
 def test_a_custom_tier_violation_adds_the_flag_to_use(stub: StubServer):

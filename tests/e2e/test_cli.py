@@ -252,22 +252,26 @@ def test_the_machine_flags_round_trip(stack: Stack):
         assert {k: v for k, v in ti.items() if k not in trainer_fields} == MAPPED
 
 
-def test_a_container_image_is_refused_by_flag_and_by_the_api(stack: Stack, workdir: Path):
+def test_a_master_image_no_worker_has_is_refused_naming_it_and_packages_with_it_too(
+        stack: Stack, workdir: Path):
+    imaged = workdir / "imaged.yaml"
+    imaged.write_text(CONFIG.replace("  pythonModule: clitrainer.task\n", ""))
     res = hpdash(stack, "jobs", "submit", "training", "cli_image_1",
-                 "--master-image-uri", "gcr.io/p/trainer:1", "--config", str(workdir /
-                                                                            "hptuning_config.yaml"))
+                 "--master-image-uri", "gcr.io/p/trainer:1", "--config", str(imaged))
     assert res.returncode == 1
-    assert res.stderr.startswith("ERROR: (hpdash.jobs.submit.training) --master-image-uri: "
-                                 "hpdash runs Python packages, not containers")
+    assert res.stderr.startswith("ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: ")
+    assert "trainingInput.masterConfig.imageUri" in res.stderr
+    assert ("image gcr.io/p/trainer:1 is on no worker machine" in res.stderr
+            or "no worker can run containers: " in res.stderr), res.stderr
     config = workdir / "image.yaml"
     config.write_text(CONFIG.replace("trainingInput:\n", "trainingInput:\n  masterConfig:\n"
                                      "    imageUri: gcr.io/p/trainer:1\n"))
     res = hpdash(stack, "jobs", "submit", "training", "cli_image_2", "--config", str(config),
                  "--packages", str(workdir / "src" / "clitrainer"))
     assert res.returncode == 1
-    assert res.stderr.startswith("ERROR: (hpdash.jobs.submit.training) INVALID_ARGUMENT: ")
-    assert "trainingInput.masterConfig.imageUri" in res.stderr
-    assert "not containers" in res.stderr and "Traceback" not in res.stderr
+    assert "trainingInput.packageUris" in res.stderr
+    assert "cannot be given with masterConfig.imageUri" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_cancel_stops_a_running_job(stack: Stack):

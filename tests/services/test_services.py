@@ -233,7 +233,7 @@ def test_file_uris_with_localhost_and_percent_escapes_are_found_and_allowed(enqu
     b["trainingInput"]["packageUris"] = ["file://" + quote(str(package))]
     b["trainingInput"]["jobDir"] = f"file://localhost{tmp_path}/out"
     job = submit_ml_job(project="p", data=b)
-    assert job.definition.trainer.package_paths == (str(package),)
+    assert job.definition.package and job.definition.package.package_paths == (str(package),)
     assert job.definition.job_dir_path == f"{tmp_path}/out"
 
 

@@ -126,8 +126,13 @@ def typed_training_input(job: Job) -> dict[str, Any]:
     read every job)."""
     d = job.definition
     hp = d.hyperparameters
+    package, image = d.package, d.image
     return _drop_unset({
-        "pythonModule": d.trainer.module, "packageUris": list(d.trainer.package_uris),
+        "pythonModule": package.module if package else None,
+        "packageUris": list(package.package_uris) if package else None,
+        "masterConfig": _drop_unset({
+            "imageUri": image.image_uri, "containerCommand": list(image.command) or None,
+            "containerArgs": list(image.args) or None}) if image else None,
         "args": list(d.args),
         "scheduling": {"maxRunningTime":
                        f"{d.max_running_seconds:.9f}".rstrip("0").rstrip(".") + "s"},

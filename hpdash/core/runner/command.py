@@ -4,7 +4,9 @@
 user's own args first, then ``--job-dir`` as two tokens, then one ``--name=value`` token per
 hyperparameter in spec order (argparse's "last occurrence wins" lets tuned values override
 defaults the user put in ``args``).  Vertex AI trials get no ``--job-dir``: their outputs are
-the ``AIP_*`` directories of :func:`vertex_env`.  Nothing here ever goes through a shell.
+the ``AIP_*`` directories of :func:`vertex_env`.  A container image's trial is told the same
+after its image's entrypoint (or ``containerCommand``): ``<containerArgs…> <args…> [--job-dir
+…] --<name>=<value>…``.  Nothing here ever goes through a shell.
 """
 
 from __future__ import annotations
@@ -32,15 +34,16 @@ def trial_job_dir(job_dir: str, trial_id: int) -> str:
 
 def build_argv(
     python: str,
-    module: str,
+    module: str | None,
     *,
     args: Sequence[str],
     trial_dir: str | None,
     spec: HyperparameterSpec,
     params: Mapping[str, ParamValue],
 ) -> list[str]:
-    """``trial_dir`` is the trial's own ``<jobDir>/<trialId>`` (see :func:`trial_job_dir`)."""
-    argv = [python, "-m", module, *args]
+    """``trial_dir`` is the trial's own ``<jobDir>/<trialId>`` (see :func:`trial_job_dir`).
+    ``module`` None: a container's arguments (``python`` is its image, which runs them)."""
+    argv = [python, *(["-m", module] if module is not None else []), *args]
     if trial_dir:
         argv += ["--job-dir", trial_dir]
     for p in spec.params:

@@ -38,6 +38,7 @@ from hpdash.core.spec import JobDefinition
 from .box import BoxSettings
 from .limits import TrialLimits
 from .plan import TrialPlan
+from .podman import ContainerSettings
 from .process import ExitStatus, RunAs
 from .sandbox import TrialUser
 
@@ -66,6 +67,8 @@ class ExecutorConfig:
     uv: str | None = None
     # Each trial in a box of its own, as a uid of its own (None: as ``user``, unboxed).
     box: BoxSettings | None = None
+    # Trials of jobs that name an image run in it with podman (None: no container runs here).
+    containers: ContainerSettings | None = None
 
 
 @dataclass(frozen=True)

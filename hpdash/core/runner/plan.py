@@ -31,6 +31,8 @@ class Placement:
 
 @dataclass(frozen=True)
 class TrialPlan:
+    # What runs, then its arguments: the interpreter (``python -m <module> …``), or, for a
+    # container trainer, the image (then what its entrypoint is given).
     argv: tuple[str, ...]
     env: Mapping[str, str]
     cwd: Path  # the trial's own directory in the data dir
@@ -42,6 +44,14 @@ class TrialPlan:
     job_dir: Path | None
     time_limit: float  # seconds (scheduling.maxRunningTime)
     placement: Placement = Placement()  # as which user, on which GPUs
+    # A container trainer's ``containerCommand`` (replaces the image's entrypoint; () keeps it).
+    entrypoint: tuple[str, ...] = ()
+    container: bool = False  # argv[0] is an image (the container executor runs the trial)
+
+    @property
+    def image(self) -> str | None:
+        """The container image the trial runs in (``argv[0]``), or None for a process."""
+        return self.argv[0] if self.container else None
 
 
 def plan_trial(
@@ -59,15 +69,23 @@ def plan_trial(
 ) -> TrialPlan:
     """With ``placement.run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own
     directory: the trial user's own home is not its to write, and nothing of the service's is.
-    ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``."""
+    ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``.  A container
+    trainer's environment is the contract's only (its image has its own): ``base_env`` is not
+    passed to it."""
     hp = training.hyperparameters
+    image = training.image
+    if image is not None:
+        base_env = {}
     metric_file = layout.trial_metric_file(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
     vertex = training.contract in ("vertex", "vertex_custom")
     if training.contract == "vertex_custom" and training.job_dir:
         job_dir = training.job_dir_path  # a CustomJob is one run: its outputs are the base's
     # Vertex passes no --job-dir: its trainers read the AIP_* directories instead.
-    argv = build_argv(python, training.trainer.module, args=training.args,
+    package = training.package
+    argv = build_argv(image.image_uri if image else python,
+                      package.module if package else None,
+                      args=(*image.args, *training.args) if image else training.args,
                       trial_dir=None if vertex else job_dir, spec=hp, params=params)
     env = build_env({**base_env, **dict(training.env)}, job_id=job_id, trial_id=trial_id,
                     metric_tag=hp.metric_tag, metric_file=str(metric_file),
@@ -88,4 +106,5 @@ def plan_trial(
         log_path=layout.trial_log(project, job_id, trial_id), metric_file=metric_file,
         metric_tag=hp.metric_tag, job_dir=Path(job_dir) if job_dir else None,
         time_limit=training.max_running_seconds, placement=placement,
+        entrypoint=image.command if image else (), container=image is not None,
     )

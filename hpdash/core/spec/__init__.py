@@ -4,6 +4,7 @@ from .config import load_config
 from .parse import parse_hyperparameters, parse_job
 from .types import (
     DEFAULT_METRIC_TAG,
+    ContainerImage,
     FieldViolation,
     GpuRequest,
     HyperparameterSpec,
@@ -18,6 +19,7 @@ from .types import (
 
 __all__ = [
     "DEFAULT_METRIC_TAG",
+    "ContainerImage",
     "FieldViolation",
     "GpuRequest",
     "HyperparameterSpec",

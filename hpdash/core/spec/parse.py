@@ -57,12 +57,14 @@ from .space import value_count
 from .training_input import (
     _TRAINING_INPUT_SCHEMA,
     gpu_request,
+    image_uri,
     snake_case_keys,
 )
 from .types import (
     ALGORITHMS,
     DEFAULT_MAX_RUNNING_SECONDS,
     DEFAULT_METRIC_TAG,
+    ContainerImage,
     FieldViolation,
     HyperparameterSpec,
     JobDefinition,
@@ -234,6 +236,7 @@ _HP_FIELDS: Final = {
 _TYPED_PATHS: Final = {
     "trainer.package_uris": "trainingInput.packageUris",
     "trainer.python_version": "trainingInput.pythonVersion",
+    "trainer.image_uri": "trainingInput.masterConfig.imageUri",
     "job_dir": "trainingInput.jobDir",
     **{f"hyperparameters.{typed}": f"trainingInput.hyperparameters.{name}"
        for name, typed in _HP_FIELDS.items()},
@@ -354,10 +357,19 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str
         return None, {}
     assert isinstance(data, dict)
 
-    if "pythonModule" not in data:
+    image = image_uri(raw)
+    master = data.get("masterConfig")
+    if image or (isinstance(master, dict) and master.get("imageUri")):  # even a bad one
+        for key in ("pythonModule", "packageUris"):
+            if data.get(key):
+                ctx.add(f"{path}.{key}", f"{key} cannot be given with masterConfig.imageUri: "
+                                         "a trial runs either a container image or Python "
+                                         "packages")
+    elif "pythonModule" not in data:
         ctx.add(f"{path}.pythonModule", "pythonModule is required: the Python module to run "
                                         "for each trial, such as trainer.task (on the command "
-                                        "line: --module-name trainer.task)")
+                                        "line: --module-name trainer.task), unless "
+                                        "masterConfig.imageUri names a container image")
     if "hyperparameters" not in data:
         ctx.add(f"{path}.hyperparameters", "hyperparameters is required: hpdash runs "
                                            "hyperparameter tuning jobs")
@@ -384,9 +396,12 @@ def _parse_training_input(ctx: Ctx, data: Any, path: str
     limit = (raw.get("scheduling") or {}).get("maxRunningTime")
     return JobDefinition(
         hyperparameters=hp,
-        trainer=PythonPackage(module=raw["pythonModule"],
-                              package_uris=tuple(raw.get("packageUris", ())),
-                              python_version=raw.get("pythonVersion")),
+        trainer=ContainerImage(image_uri=image,
+                               command=tuple(raw["masterConfig"].get("containerCommand", ())),
+                               args=tuple(raw["masterConfig"].get("containerArgs", ())))
+        if image else PythonPackage(module=raw["pythonModule"],
+                                    package_uris=tuple(raw.get("packageUris", ())),
+                                    python_version=raw.get("pythonVersion")),
         args=tuple(raw.get("args", ())),
         job_dir=raw.get("jobDir"),
         max_running_seconds=float(limit[:-1]) if limit else DEFAULT_MAX_RUNNING_SECONDS,

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .types import GpuRequest, HyperparameterSpec, JobDefinition, ParameterSpec, PythonPackage
+from .types import (
+    ContainerImage,
+    GpuRequest,
+    HyperparameterSpec,
+    JobDefinition,
+    ParameterSpec,
+    PythonPackage,
+    Trainer,
+)
 
 VERSION = 1
 
@@ -34,20 +42,25 @@ def _params(rows: list[dict[str, Any]]) -> tuple[ParameterSpec, ...]:
                  for row in rows)
 
 
+def _trainer(doc: dict[str, Any]) -> Trainer:
+    if "image_uri" in doc:  # a container image (added in version 1: no older one lacks it)
+        return ContainerImage(image_uri=doc["image_uri"], command=tuple(doc["command"]),
+                              args=tuple(doc["args"]))
+    return PythonPackage(module=doc["module"], package_uris=tuple(doc["package_uris"]),
+                         # absent from documents stored before it existed
+                         python_version=doc.get("python_version"))
+
+
 def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
     version = doc.get("version")
     if version != VERSION:
         raise StoredJobError(f"stored job version {version!r} is not one this hpdash reads "
                              f"(it reads version {VERSION})")
     hp = doc["hyperparameters"]
-    trainer = doc["trainer"]
     return JobDefinition(
         hyperparameters=HyperparameterSpec(**{**hp, "params": _params(hp["params"]),
                                               "given": frozenset(hp["given"])}),
-        trainer=PythonPackage(module=trainer["module"],
-                              package_uris=tuple(trainer["package_uris"]),
-                              # absent from documents stored before it existed
-                              python_version=trainer.get("python_version")),
+        trainer=_trainer(doc["trainer"]),
         args=tuple(doc["args"]),
         job_dir=doc["job_dir"],
         max_running_seconds=float(doc["max_running_seconds"]),

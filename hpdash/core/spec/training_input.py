@@ -118,35 +118,52 @@ def _check_python_module(ctx: Ctx, value: Any, path: str) -> Any:
 _STR_LIST = list_checker(check_str)
 
 
-def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
-    """hpdash runs no containers (yet): a custom container job would be accepted, stored and
-    then run as a Python package it does not have, so it is refused by name instead.  An empty
-    string is proto3's "unset" and passes."""
+_IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
+
+
+def _check_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
+    """A container image reference as podman names one (``gcr.io/my-proj/trainer:v1``,
+    ``trainer``, ``repo@sha256:...``).  An empty string is proto3's "unset" and passes.
+    Whether some worker has the image is the service's check (at create)."""
     if check_str(ctx, value, path) is BAD:
         return BAD
-    if value:
-        ctx.add(path, f"imageUri {show(value)}: hpdash runs Python packages, not containers: "
-                      "package the trainer and give trainingInput.packageUris and "
-                      "trainingInput.pythonModule instead (on the command line: --package-path "
-                      "or --packages, and --module-name)")
+    if value and (len(value) > 512 or not _IMAGE_REF.match(value)):
+        ctx.add(path, f"imageUri {show(value)} is not a container image reference such as "
+                      "gcr.io/my-proj/trainer:v1 (lower-case letters, digits and ./:@_-)")
         return BAD
     return value
 
 
-_REPLICA_CONFIG = object_checker({
-    "acceleratorConfig": object_checker({
-        "count": int_checker(0, _INT64[1], as_string=True),
-        "type": enum_checker(ACCELERATOR_TYPES),
-    }),
-    "containerArgs": _STR_LIST,
-    "containerCommand": _STR_LIST,
-    "diskConfig": object_checker({
-        "bootDiskSizeGb": int_checker(0, _INT32[1]),
-        "bootDiskType": check_str,
-    }),
-    "imageUri": _refuse_image_uri,
-    "tpuTfVersion": check_str,
-})
+def _refuse_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
+    """Only the master runs (one process per trial): another replica's image would be accepted
+    and never run, so it is refused by name.  An empty string is proto3's "unset"."""
+    if check_str(ctx, value, path) is BAD:
+        return BAD
+    if value:
+        ctx.add(path, f"imageUri {show(value)}: hpdash runs one replica per trial, the "
+                      "master: give the image as trainingInput.masterConfig.imageUri")
+        return BAD
+    return value
+
+
+def _replica_config(image: Checker) -> Checker:
+    return object_checker({
+        "acceleratorConfig": object_checker({
+            "count": int_checker(0, _INT64[1], as_string=True),
+            "type": enum_checker(ACCELERATOR_TYPES),
+        }),
+        "containerArgs": _STR_LIST,
+        "containerCommand": _STR_LIST,
+        "diskConfig": object_checker({
+            "bootDiskSizeGb": int_checker(0, _INT32[1]),
+            "bootDiskType": check_str,
+        }),
+        "imageUri": image,
+        "tpuTfVersion": check_str,
+    })
+
+
+_REPLICA_CONFIG = _replica_config(_refuse_image_uri)
 
 _COUNT = int_checker(0, _INT64[1], as_string=True)
 
@@ -160,7 +177,7 @@ _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
     "workerCount": _COUNT,
     "parameterServerCount": _COUNT,
     "evaluatorCount": _COUNT,
-    "masterConfig": _REPLICA_CONFIG,
+    "masterConfig": _replica_config(_check_image_uri),
     "workerConfig": _REPLICA_CONFIG,
     "parameterServerConfig": _REPLICA_CONFIG,
     "evaluatorConfig": _REPLICA_CONFIG,
@@ -189,6 +206,11 @@ _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
 # For the Vertex front door, whose pythonPackageSpec has the same two fields.
 check_local_location: Checker = _check_local_location
 check_python_module: Checker = _check_python_module
+
+
+def image_uri(training_input: Mapping[str, Any]) -> str:
+    """``masterConfig.imageUri``: the image each trial runs in ("" for a Python package)."""
+    return str((training_input.get("masterConfig") or {}).get("imageUri") or "")
 
 
 def gpu_request(training_input: Mapping[str, Any]) -> GpuRequest:

@@ -118,11 +118,25 @@ class PythonPackage:
 
 
 @dataclass(frozen=True)
+class ContainerImage:
+    """A trainer given as a container image (ml v1 ``masterConfig.imageUri``): run with the
+    image's own entrypoint, or ``command`` (``containerCommand``) instead, and ``args``
+    (``containerArgs``) before the job's ``args``."""
+
+    image_uri: str
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+
+
+Trainer = PythonPackage | ContainerImage
+
+
+@dataclass(frozen=True)
 class JobDefinition:
     """What to run for each trial, and under which limits."""
 
     hyperparameters: HyperparameterSpec
-    trainer: PythonPackage
+    trainer: Trainer
     args: tuple[str, ...] = ()
     # The output location: each trial gets ``<job_dir>/<trialId>`` (``--job-dir``).
     job_dir: str | None = None
@@ -146,6 +160,16 @@ class JobDefinition:
         """Whether a trial that reports no metric has failed: a tuning trial has; the one run
         of a Vertex CustomJob, which tunes nothing, has not."""
         return self.contract != "vertex_custom"
+
+    @property
+    def package(self) -> PythonPackage | None:
+        """The trainer's Python packages, or None for a container image."""
+        return self.trainer if isinstance(self.trainer, PythonPackage) else None
+
+    @property
+    def image(self) -> ContainerImage | None:
+        """The trainer's container image, or None for Python packages."""
+        return self.trainer if isinstance(self.trainer, ContainerImage) else None
 
     @property
     def job_dir_path(self) -> str | None:

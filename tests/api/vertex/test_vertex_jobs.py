@@ -260,7 +260,8 @@ def test_with_a_gcs_root_gs_locations_are_its_local_mirror_and_echo_as_sent(
         "gs://my-bucket/t-0.1.tar.gz"]
     definition = Job.objects.get(job_id=job["name"].rsplit("/", 1)[1]).definition
     assert definition.job_dir == f"{tmp_path}/my-bucket/{base.rsplit('/', 1)[1]}"
-    assert definition.trainer.package_uris == (f"{tmp_path}/my-bucket/t-0.1.tar.gz",)
+    assert definition.package
+    assert definition.package.package_uris == (f"{tmp_path}/my-bucket/t-0.1.tar.gz",)
     missing = tuning_body("gs://my-bucket/nope.tar.gz")
     resp = post(client, vauth, TUNING, missing)
     assert resp.status_code == 400 and "does not exist" in resp.json()["error"]["message"]

@@ -15,6 +15,7 @@ import pytest
 
 from hpdash.core.spec import (
     DEFAULT_METRIC_TAG,
+    ContainerImage,
     HyperparameterSpec,
     NewJob,
     SpecError,
@@ -183,7 +184,7 @@ def test_it_parses_the_census_hptuning_config_with_the_module_from_the_command_l
 def test_it_parses_a_json_job_resource() -> None:
     job = parse_job(json.loads(json.dumps(make_job())))
     assert job.job_id == "job_1"
-    assert job.definition.trainer.module == "trainer.task"
+    assert job.definition.package and job.definition.package.module == "trainer.task"
 
 
 @pytest.mark.parametrize("word", ["True", "TRUE", "true"])
@@ -424,7 +425,8 @@ def test_it_requires_a_python_module_and_names_the_flag_a_gcloud_user_knows() ->
 
 @pytest.mark.parametrize("module", ["trainer.task", "task", "my_pkg.sub2.main_"])
 def test_it_accepts_dotted_module_names(module: str) -> None:
-    assert ok(make_job(pythonModule=module)).definition.trainer.module == module
+    package = ok(make_job(pythonModule=module)).definition.package
+    assert package and package.module == module
 
 
 @pytest.mark.parametrize("module", ["", "trainer/task.py", "trainer.", ".task", "1trainer.task",
@@ -443,7 +445,8 @@ def test_it_suggests_the_module_for_a_script_path() -> None:
 def test_it_accepts_local_package_paths_and_file_uris() -> None:
     uris = ["/srv/pkgs/trainer-0.1.tar.gz", "file:///srv/pkgs/dep%201.whl",
             "file://localhost/srv/x.tar.gz"]
-    trainer = ok(make_job(packageUris=uris)).definition.trainer
+    trainer = ok(make_job(packageUris=uris)).definition.package
+    assert trainer is not None
     assert trainer.package_uris == tuple(uris)
     assert trainer.package_paths == ("/srv/pkgs/trainer-0.1.tar.gz", "/srv/pkgs/dep 1.whl",
                                 "/srv/x.tar.gz")
@@ -592,13 +595,34 @@ def test_it_type_checks_replica_configs() -> None:
     }
 
 
-@pytest.mark.parametrize("replica", ["masterConfig", "workerConfig", "parameterServerConfig",
-                                     "evaluatorConfig"])
-def test_it_refuses_a_container_image_by_name_and_says_to_send_a_package(replica: str) -> None:
+def test_a_master_image_is_the_trainer_with_its_command_and_args() -> None:
+    job = ok(make_job(pythonModule=None, packageUris=None, masterConfig={
+        "imageUri": "gcr.io/p/trainer:1", "containerCommand": ["python3", "-m", "t"],
+        "containerArgs": ["--epochs=3"]}))
+    assert job.definition.image == ContainerImage("gcr.io/p/trainer:1", ("python3", "-m", "t"),
+                                                  ("--epochs=3",))
+    assert job.definition.package is None
+
+
+def test_a_master_image_with_a_python_module_is_refused_naming_both() -> None:
+    field, message = only_violation(make_job(masterConfig={"imageUri": "gcr.io/p/t:1"}))
+    assert field == "trainingInput.pythonModule"
+    assert "cannot be given with masterConfig.imageUri" in message
+
+
+@pytest.mark.parametrize("image", ["gcr.io/p/Trainer:1", "x y", "-v", "a\nb"])
+def test_an_image_that_is_no_image_reference_is_refused(image: str) -> None:
+    field, message = only_violation(make_job(pythonModule=None, packageUris=None,
+                                             masterConfig={"imageUri": image}))
+    assert field == "trainingInput.masterConfig.imageUri"
+    assert "is not a container image reference" in message
+
+
+@pytest.mark.parametrize("replica", ["workerConfig", "parameterServerConfig", "evaluatorConfig"])
+def test_another_replicas_image_is_refused_by_name(replica: str) -> None:
     field, message = only_violation(make_job(**{replica: {"imageUri": "gcr.io/p/trainer:1"}}))
     assert field == f"trainingInput.{replica}.imageUri"
-    assert "hpdash runs Python packages, not containers" in message
-    assert "packageUris" in message and "--package-path" in message
+    assert "masterConfig.imageUri" in message
 
 
 def test_it_rejects_a_replica_config_that_is_not_an_object() -> None:

@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from hpdash.core.runner.executor import Executor, ExecutorConfig
-from hpdash.core.spec import JobDefinition, PythonPackage
+from hpdash.core.spec import ContainerImage, JobDefinition, PythonPackage
 
+from .container import ContainerExecutor
 from .local import LocalExecutor
 
 EXECUTORS: dict[str, Callable[[ExecutorConfig], Executor]] = {
     LocalExecutor.name: LocalExecutor,
+    ContainerExecutor.name: ContainerExecutor,
 }
 
-TRAINER_KINDS: dict[type, str] = {PythonPackage: "package"}
-# Which executor runs which kind of trainer (see trainer_kind).  An image trainer
-# (masterConfig.imageUri) will map to the container executor.
-EXECUTOR_FOR_TRAINER: dict[str, str] = {"package": LocalExecutor.name}
+TRAINER_KINDS: dict[type, str] = {PythonPackage: "package", ContainerImage: "image"}
+# Which executor runs which kind of trainer (see trainer_kind).
+EXECUTOR_FOR_TRAINER: dict[str, str] = {"package": LocalExecutor.name,
+                                        "image": ContainerExecutor.name}
 
 
 def get_executor(name: str, config: ExecutorConfig) -> Executor:
@@ -34,8 +36,8 @@ def get_executor(name: str, config: ExecutorConfig) -> Executor:
 
 
 def trainer_kind(training: JobDefinition) -> str:
-    """What kind of trainer a job runs: the typed job's trainer (today every trainer is a
-    Python package; a container image will say "image")."""
+    """What kind of trainer a job runs: "package" (Python packages) or "image" (a container
+    image)."""
     return TRAINER_KINDS[type(training.trainer)]
 
 
@@ -47,6 +49,7 @@ def executor_for(training: JobDefinition) -> str:
 __all__ = [
     "EXECUTORS",
     "EXECUTOR_FOR_TRAINER",
+    "ContainerExecutor",
     "LocalExecutor",
     "executor_for",
     "get_executor",

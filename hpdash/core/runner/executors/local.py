@@ -115,7 +115,10 @@ class LocalExecutor:
                 ) -> Runtime:
         user = self.user
         run_as = user.run_as if user else None
-        uris = list(training.trainer.package_uris)
+        package = training.package
+        if package is None:
+            raise PrepareError("the local executor runs Python packages, not container images")
+        uris = list(package.package_uris)
         for uri in uris:
             if not os.path.exists(local_path(uri)):
                 raise PrepareError(f"package {uri} does not exist on this worker")
@@ -133,7 +136,7 @@ class LocalExecutor:
                     envs=JobEnvs(self.layout.envs, uv=self.config.uv,
                                  group=user.gid if user else None),
                     memo=self.layout.sandbox_job(project, job_id) / "env-key",
-                    python=choose_python(self.config.pythons, training.trainer.python_version),
+                    python=choose_python(self.config.pythons, package.python_version),
                     installables=[local_path(u) for u in uris if u not in plain],
                     launch=functools.partial(self._launch, run_as=run_as), log=log,
                     run_as=run_as, environ=os.environ, orphans=_REAPS_ORPHANS.is_set(),
