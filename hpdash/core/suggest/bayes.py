@@ -5,7 +5,8 @@ How one call works (stateless: everything is rebuilt from the history every time
 
 1. **Initial design.**  Until ``n_init = clamp(d + 1, 5, 10)`` trials have *finished*
    (``d`` = parameters with more than one feasible value; running trials do not count unless
-   ``DESIGN_COUNTS_RUNNING``), or while fewer than 2 succeeded, points
+   ``DESIGN_COUNTS_RUNNING``; a job of few trials caps ``n_init`` at a quarter of its
+   ``maxTrials``, at least 3: :func:`n_initial`), or while fewer than 2 succeeded, points
    come from a scrambled Sobol sequence seeded with the job seed, taken at indices
    ``[len(history), len(history) + n)``: successive calls continue one space-filling sequence
    (a point that is already taken is skipped).  Unit coordinates become values through
@@ -98,6 +99,8 @@ from .base import (
 from .gp import CandidateSet, Posterior, expected_improvement, fit_hyperparameters
 
 N_INIT_MIN, N_INIT_MAX = 5, 10
+# A short job spends at most a quarter of its maxTrials on the design, and at least 3 trials.
+N_INIT_FLOOR, DESIGN_SHARE = 3, 0.25
 HYPERFIT_MAX_ROWS = 200
 POSTERIOR_MAX_ROWS = 1000
 CANDIDATES_MIN, CANDIDATES_MAX, CANDIDATE_WORK = 1000, 4000, 2_000_000
@@ -272,8 +275,11 @@ class Encoder:
 
 def n_initial(spec: HyperparameterSpec) -> int:
     """Design trials before the model: ``clamp(d + 1, 5, 10)`` (finished ones, unless
-    ``DESIGN_COUNTS_RUNNING``)."""
-    return min(max(len(free_params(spec)) + 1, N_INIT_MIN), N_INIT_MAX)
+    ``DESIGN_COUNTS_RUNNING``), but at most ``DESIGN_SHARE`` of the job's ``maxTrials``
+    (rounded up) and never fewer than ``N_INIT_FLOOR``: a job of 10 trials runs 3 design
+    points and 7 of the model's, not 6 and 4."""
+    full = min(max(len(free_params(spec)) + 1, N_INIT_MIN), N_INIT_MAX)
+    return max(N_INIT_FLOOR, min(full, math.ceil(DESIGN_SHARE * spec.max_trials)))
 
 
 def in_initial_design(
