@@ -133,6 +133,23 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23: multi-start acquisition optimisation (hill climbs from the 6 best candidates "
+        "at least 0.1 apart, 4 step sizes x 16 proposals, instead of one round of 40 "
+        "perturbations around each of the 5 best): not taken (bayes.MULTI_START)",
+        "tuning set, seeds 0-9, sequential, 30 trials (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30 0.298/0.163/0.115 -> 0.332/0.209/0.150; paired @20 +0.046 [+0.021, "
+        "+0.073] (hartmann6 0.066 -> 0.166, DT_diabetes_mse 0.109 -> 0.229 @30): it maximises "
+        "EI better and searches worse",
+    ),
+    (
+        "issue 23: local penalisation of a batch (acquisition zero within 0.05 L-inf of a "
+        "running trial or a point of the batch, rising to full at 0.1) (kept)",
+        "tuning set, seeds 0-9, 4 in parallel, 30 trials (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30 0.353/0.226/0.154 -> 0.351/0.225/0.154; paired @20 -0.001 [-0.007, "
+        "+0.005]: neutral here; kept because the lie alone put two points of one batch "
+        "0.0006-0.04 apart in 5 of 6 seeds of the unit test",
+    ),
+    (
         "issue 23: running trials count towards the initial design (the model starts after "
         "clamp(d+1, 5, 10) trials exist, running ones entering with their lies, so 4 in "
         "parallel does not hand out 3 extra design points): not taken "
