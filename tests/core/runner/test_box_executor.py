@@ -146,3 +146,33 @@ def test_a_stop_from_the_lease_watch_while_the_poll_loop_sees_the_end_releases_o
     watch.join()
     assert stopped == [polled] and polled.returncode == 0
     assert len(concluded) == 1
+
+
+def _cgroups(path: str) -> dict[str, str]:
+    with open(path) as f:
+        return {names: where for _id, names, where in
+                (line.rstrip("\n").split(":", 2) for line in f) if names}
+
+
+def test_a_boxed_trainer_is_born_in_its_cgroups_and_the_worker_stays_in_its_own(
+        executor: LocalExecutor, tmp_path: Path):
+    """The launching thread joins the trial's cgroups only for the start (so that the worker
+    is not forked to join them): the trainer is in them, the worker's thread is back home."""
+    import threading
+
+    if not executor.cgroups.parents:
+        pytest.skip("no cgroup v1 controller usable here")
+    own = f"/proc/self/task/{threading.get_native_id()}/cgroup"
+    before = _cgroups(own)
+    plan = _plan(executor, tmp_path, "sleep")
+    handle = executor.start(plan)
+    try:
+        _wait_for_seen(plan)
+        assert handle.pid is not None
+        trainer = _cgroups(f"/proc/{handle.pid}/cgroup")
+    finally:
+        executor.stop(handle, grace=5)
+    assert _cgroups(own) == before
+    for controller in executor.cgroups.parents:
+        assert trainer[controller] == f"{before[controller].rstrip('/')}/hpdash/" \
+                                      f"{handle.leftover.marker}", trainer

@@ -26,7 +26,7 @@ from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup, rlimit_prefix
 from hpdash.core.runner.envs import index_paths
 from hpdash.core.runner.executors.jobenv import Launch
 from hpdash.core.runner.limits import TrialLimits
-from hpdash.core.runner.process import RunAs, TrainerProcess
+from hpdash.core.runner.process import RunAs, Start, TrainerProcess
 from hpdash.core.runner.sandbox import TRAINER_UMASK
 
 
@@ -55,10 +55,13 @@ def start_in_box(how: Confined, *, argv: Sequence[str], env: Mapping[str, str], 
     name = f"trial-{how.uid}"
     env = {**env, "USER": name, "LOGNAME": name, "TMPDIR": "/tmp"}  # noqa: S108 - the box's
     cgroup = how.cgroup
+    # Started from inside the cgroups (this thread joins them for the start), and ended with
+    # the worker by bwrap's --die-with-parent: no preexec_fn, so the worker is not forked.
     return TrainerProcess([*prefix, *argv], env, "/", log_path, log_cap_bytes=log_cap_bytes,
                           pass_fds=[fd for fd, _ in writable], umask=TRAINER_UMASK,
-                          before_exec=cgroup.join if cgroup is not None and cgroup.dirs
-                          else None, stop_uid=how.uid)
+                          start=Start(spawn_in=cgroup.entered if cgroup is not None and
+                                      cgroup.dirs else None, dies_with_parent=True),
+                          stop_uid=how.uid)
 
 
 @contextlib.contextmanager
