@@ -40,6 +40,7 @@ from hpdash.core.runner.box import (
     UidBusy,
     UidLease,
     interpreter_roots,
+    job_wants_network,
     lease_uid,
     open_dir,
     reown_tree,
@@ -113,8 +114,13 @@ class LocalExecutor:
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
                 log: Path | None = None, tick: Callable[[], str | None] | None = None
                 ) -> Runtime:
-        user = self.user
+        user, box = self.user, self.config.box
         run_as = user.run_as if user else None
+        network = job_wants_network(training.described)
+        if not network and box is None:
+            raise PrepareError('the job asks for no network (network: "none"), which only a '
+                               "boxed trial can be given, and trials on this worker are not "
+                               "boxed (HPDASH_TRIAL_BOX=off, or not root, or no bubblewrap)")
         uris = list(training.trainer.package_uris)
         for uri in uris:
             if not os.path.exists(local_path(uri)):
@@ -143,9 +149,9 @@ class LocalExecutor:
             if tick is not None and tick() is not None:  # staging stopped for the tick's reason
                 raise PrepareStopped(str(exc)) from exc
             raise PrepareError(str(exc)) from exc
-        box = self.config.box
         return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as,
-                       limits=limits_for(training.described, box.defaults) if box else None)
+                       limits=limits_for(training.described, box.defaults) if box else None,
+                       network=network)
 
     def _build_as(self, training: JobDefinition, python: str, job: str) -> BuildAs:
         """How a job's environment is built: in a box when trials are (a ``setup.py`` is a
@@ -233,6 +239,8 @@ class LocalExecutor:
                                 trial=str(plan.cwd), uid=lease.uid, gpus=plan.placement.gpus)
             record = self._record(leftover)
             try:
+                if not plan.placement.network:  # the job asked for none, whatever the server's
+                    box = replace(box, network=False)
                 process = start_in_box(
                     Confined(box, self.cgroups, lease.uid, attempt.cgroup, limits),
                     argv=plan.argv, env={**plan.env, ATTEMPT_ENV: marker}, cwd=plan.cwd,
