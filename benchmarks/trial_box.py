@@ -8,7 +8,12 @@ For reference, the bare tools on ``/bin/true``: ``bwrap`` with the same options,
 ``unshare -m -p -i -u -f --mount-proc`` (which makes no read-only root, no private /tmp and
 switches no user), the other candidate the issue names.
 
-    .venv/bin/python benchmarks/trial_box.py [--quick] [--rounds N]
+    .venv/bin/python benchmarks/trial_box.py [--quick] [--rounds N] [--worker-mb MB]
+
+The benchmark's process is made as large as a worker (``--worker-mb``, default 180: the RSS
+of a worker with Django, the suggesters and scikit-learn imported, 178 MB measured), because
+what starting a trainer costs depends on it: a ``fork`` copies the page tables of the whole
+worker, a ``vfork`` none.
 
 Needs root and bubblewrap (``apt-get install bubblewrap``); elsewhere it says so and exits.
 """
@@ -40,6 +45,7 @@ from hpdash.core.runner.plan import Placement, TrialPlan
 from hpdash.core.runner.sandbox import TrialUser
 
 TARGET_MS = 50.0
+WORKER_MB = 180
 # The trainer's interpreter: the one the checkout's venv was made from, which the trial user
 # can run (hpdash/ops/venv_python.py), wherever the checkout lies; `python -S -c pass` needs
 # nothing of the venv (CI clones into a 0700 directory the trial user cannot enter).
@@ -136,7 +142,8 @@ def overhead(times: dict[str, list[float]], cell: str) -> tuple[float, float, fl
                                                   strict=True)])
 
 
-def render(times: dict[str, list[float]], seconds: float, load: tuple[float, float]) -> str:
+def render(times: dict[str, list[float]], seconds: float, load: tuple[float, float],
+           worker_mb: int = 0) -> str:
     med = {name: statistics.median(values) for name, values in times.items()}
     rounds = len(times["boxed"])
     boxed, lo, hi = overhead(times, "boxed")
@@ -145,7 +152,8 @@ def render(times: dict[str, list[float]], seconds: float, load: tuple[float, flo
     lines = ["## Trial box: start overhead", "",
              f"Median of {rounds} interleaved rounds, milliseconds, one run on this machine "
              "(`benchmarks/trial_box.py`): a trial through the local executor from `start` to "
-             "its exit, trainer `python -S -c pass`; and the bare tools on `/bin/true`.", "",
+             f"its exit, trainer `python -S -c pass`, from a process holding {worker_mb} MB "
+             "(as a worker does); and the bare tools on `/bin/true`.", "",
              "| cell | median ms | min | max |", "|---|---:|---:|---:|"]
     lines += [f"| {name} | {med[name]:.1f} | {min(v):.1f} | {max(v):.1f} |"
               for name, v in times.items()]
@@ -161,13 +169,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="3 rounds")
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--worker-mb", type=int, default=WORKER_MB,
+                        help="memory the benchmark's process holds, as a worker does")
     args = parser.parse_args(argv)
     if os.geteuid() != 0 or not shutil.which("bwrap"):
         print("trial_box: needs root and bubblewrap; skipped")
         return 0
+    ballast = bytearray(args.worker_mb * 2**20)
+    for page in range(0, len(ballast), 4096):  # touched: its pages are mapped, as a worker's
+        ballast[page] = 1
     began, load = time.monotonic(), os.getloadavg()[0]
     times = measure(3 if args.quick else args.rounds)
-    text = render(times, time.monotonic() - began, (load, os.getloadavg()[0]))
+    text = render(times, time.monotonic() - began, (load, os.getloadavg()[0]), args.worker_mb)
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "trial_box.md").write_text(text)
