@@ -233,7 +233,7 @@ def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(
 def test_the_trial_box_suite_times_boxed_and_bare_trials_and_judges_the_overhead() -> None:
     times = trial_box.measure(rounds=1)
     assert all(len(v) == 1 and v[0] > 0 for v in times.values())
-    text = trial_box.render(times, 1.0)
+    text = trial_box.render(times, 1.0, (1.0, 1.0))
     assert "Overhead of the box per trial" in text and "| boxed |" in text
 
 

@@ -80,6 +80,7 @@ class Runtime:
     pythonpath: tuple[str, ...] = ()
     run_as: RunAs | None = None
     limits: TrialLimits | None = None
+    network: bool = True  # False: the job asked that its trainers have no network
 
 
 def _boot_ticks(pid: int) -> int | None:
