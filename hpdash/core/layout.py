@@ -10,6 +10,8 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
     <data>/uploads/<random>/<file>             packages uploaded through the new-job form
     <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
                                                a trial's output and hpdash's notes
+    <data>/packages/blobs/<sha256>             the jobs' packages by content hash (a tar each)
+    <data>/packages/open/<sha256>/<name>       a blob unpacked, what staging copies from
     <data>/attempts/<marker>.json              what a local trial started, while it runs
     <data>/envs/<key>/                         a job's Python environment, by the hash of
                                                what it holds (hpdash/core/runner/envs.py)
@@ -89,6 +91,12 @@ class DataLayout:
         """A trial's own writable directory (its cwd, HOME and TMPDIR), owned by the trial
         user."""
         return self.sandbox_job(project, job_id) / "trials" / str(trial_id)
+
+    @property
+    def package_store(self) -> Path:
+        """The jobs' packages by content hash (:mod:`hpdash.core.runner.package_store`): kept
+        by the server when a job is created, fetched into a worker machine's own."""
+        return self.root / "packages"
 
     @property
     def uploads(self) -> Path:

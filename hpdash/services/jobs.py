@@ -30,6 +30,7 @@ from hpdash.models import Job, Project
 from hpdash.ops import queue
 from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.job_dirs import job_dir_claim
+from hpdash.services.packages import job_packages_record, packages_store
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 
@@ -158,6 +159,7 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
     violations = _check_local_paths(spec) + _check_gpus(definition) + _check_python(spec)
     if violations:
         raise SpecError(violations)
+    stored = packages_store(spec)
     previous = None
     if definition.hyperparameters.resume_previous_job_id:
         previous, hps = _resume_from(project, spec)
@@ -189,6 +191,7 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
                 etag=_new_etag(),
                 previous_job=previous,
             )
+            job_packages_record(job=job, spec=spec, stored=stored)
             transaction.on_commit(lambda: queue.enqueue_advance(job.pk))
     except IntegrityError as exc:  # lost a race with an identical create
         raise AlreadyExists(spec.job_id) from exc
