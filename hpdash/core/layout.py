@@ -19,7 +19,10 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
         packages/                              the job's packages, copied when it starts
         env-key                                the key of the job's environment
         trials/<id>/                           the trial's cwd, HOME and TMPDIR, with
-            hypertune/output.metrics           where cloudml-hypertune writes its metric
+            hypertune/output.<attempt>.metrics where cloudml-hypertune writes its metric, a
+                                               file per attempt (a superseded trainer's
+                                               writes never reach its re-run's)
+            aip/{checkpoints,model,logs}/      AIP_* directories without a jobDir
 """
 
 from __future__ import annotations
@@ -111,5 +114,9 @@ class DataLayout:
     def trial_log(self, project: str, job_id: str, trial_id: int | str) -> Path:
         return self.trial_dir(project, job_id, trial_id) / TRIAL_LOG
 
-    def trial_metric_file(self, project: str, job_id: str, trial_id: int | str) -> Path:
-        return self.sandbox_trial(project, job_id, trial_id) / "hypertune" / "output.metrics"
+    def trial_metric_file(self, project: str, job_id: str, trial_id: int | str,
+                          attempt: int = 0) -> Path:
+        """The attempt's own metric file: a trainer of an earlier attempt that still runs (a
+        stalled worker's) writes into its own, which the re-run never reads."""
+        return (self.sandbox_trial(project, job_id, trial_id) / "hypertune"
+                / f"output.{attempt}.metrics")
