@@ -298,7 +298,7 @@ class TrialRun:
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus),
-                                              limits=runtime.limits), attempt=trial.attempt)
+                                              limits=runtime.limits, attempt=trial.attempt))
 
     def _preparing(self) -> str | None:
         """Ticks while the executor prepares (a job's environment may take minutes to build):

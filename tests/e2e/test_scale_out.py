@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from harness import (
     QUADRATIC,
-    TRAINERS,
     ROOT,
+    TRAINERS,
     Stack,
     alive,
     running_stack,

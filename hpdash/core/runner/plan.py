@@ -22,11 +22,13 @@ from .process import RunAs
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a trial runs: as which user, on which GPUs, within which limits."""
+    """Where an attempt of a trial runs: as which user, on which GPUs, within which limits;
+    ``attempt`` names its own files (the metric file)."""
 
     run_as: RunAs | None = None  # the trial user (None: the service's own user)
     gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
     limits: TrialLimits | None = None  # memory, CPUs, processes (None: not limited)
+    attempt: int = 0  # Trial.attempt
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,15 @@ def plan_trial(
     base_env: Mapping[str, str],
     pythonpath: Sequence[str] = (),
     placement: Placement = Placement(),
-    attempt: int = 0,
 ) -> TrialPlan:
     """With ``placement.run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own
     directory: the trial user's own home is not its to write, and nothing of the service's is.
     ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``.  The metric
-    file is ``attempt``'s own.  A package trainer of either API gets Vertex's ``AIP_*``
+    file is ``placement.attempt``'s own.  A package trainer of either API gets Vertex's ``AIP_*``
     directories: under ``<jobDir>/<trialId>/`` (the same for every attempt: where a trainer
     checkpoints to resume), else under the trial's own directory (fresh for each attempt)."""
     hp = training.hyperparameters
-    metric_file = layout.trial_metric_file(project, job_id, trial_id, attempt)
+    metric_file = layout.trial_metric_file(project, job_id, trial_id, placement.attempt)
     cwd = layout.sandbox_trial(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
     vertex = training.contract in ("vertex", "vertex_custom")

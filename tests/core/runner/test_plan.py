@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hpdash.core.layout import DataLayout
-from hpdash.core.runner.plan import plan_trial
+from hpdash.core.runner.plan import Placement, plan_trial
 from hpdash.core.spec import parse_job
 
 
@@ -119,7 +119,7 @@ def test_each_attempt_has_a_metric_file_of_its_own():
                         "maxValue": 0.1}]}}})
     files = {plan_trial(training=spec.definition, layout=DataLayout(Path("/data")),
                         project="p", job_id="j1", trial_id=7, params={"lr": 0.05},
-                        python="/py", base_env={}, attempt=attempt).env[
+                        python="/py", base_env={}, placement=Placement(attempt=attempt)).env[
                             "CLOUD_ML_HP_METRIC_FILE"] for attempt in (1, 2)}
     assert files == {"/data/sandbox/p/j1/trials/7/hypertune/output.1.metrics",
                      "/data/sandbox/p/j1/trials/7/hypertune/output.2.metrics"}
