@@ -42,6 +42,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("job_envs", 900, 300),
     # The trial box's start overhead (issue 19): needs root and bubblewrap, else skipped.
     ("trial_box", 180, 60),
+    # One worker machine against two (issue 20): needs root, ip netns and E2E_DATABASE_URL.
+    ("two_machines", 900, 300),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 
