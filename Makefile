@@ -34,14 +34,15 @@ worker: $(VENV)/.installed
 # may go unannotated: the --allow-untyped-* flags below, and nothing else, are relaxed there.
 # pytest imports every conftest.py as the module `conftest`, so mypy takes those below tests/
 # one at a time.
-TEST_HELPERS := tests/support.py tests/keras_runs.py tests/cli/cli_stub.py tests/e2e/harness.py
+TEST_HELPERS := tests/support.py tests/keras_runs.py tests/cli/cli_stub.py tests/e2e/harness.py \
+	tests/e2e/netns.py
 MYPY_TESTS := $(PY) -m mypy --allow-untyped-defs --allow-incomplete-defs --allow-untyped-calls \
 	--follow-imports=silent --cache-dir=.mypy_cache/tests
 
 lint: $(VENV)/.installed-test
 	$(PY) -m ruff check hpdash tests examples benchmarks
 	$(PY) -m mypy hpdash benchmarks $(TEST_HELPERS)
-	$(MYPY_TESTS) --exclude '^tests/(.+/conftest|support|keras_runs|cli/cli_stub|e2e/harness)\.py$$' tests
+	$(MYPY_TESTS) --exclude '^tests/(.+/conftest|support|keras_runs|cli/cli_stub|e2e/harness|e2e/netns)\.py$$' tests
 	for conftest in tests/*/conftest.py; do $(MYPY_TESTS) $$conftest || exit 1; done
 
 test: $(VENV)/.installed-test lint

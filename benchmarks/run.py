@@ -44,6 +44,8 @@ SUITES: tuple[tuple[str, int, int], ...] = (
     ("trial_box", 180, 60),
     # Custom containers' per-trial overhead (issue 21): needs root, podman and bubblewrap.
     ("container_overhead", 240, 90),
+    # One worker machine against two (issue 20): needs root, ip netns and E2E_DATABASE_URL.
+    ("two_machines", 900, 300),
 )
 VERSIONS = ("numpy", "scipy", "scikit-learn", "scikit-optimize", "optuna", "django", "rq")
 

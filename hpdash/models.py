@@ -124,6 +124,27 @@ class Job(models.Model):
         return self.goal != "MINIMIZE"
 
 
+class JobPackage(models.Model):
+    """One of a job's ``packageUris`` as the server stored it when the job was created, by
+    content hash (:mod:`hpdash.core.runner.package_store`): what every worker stages, on this
+    machine or after fetching it from the server."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="packages")
+    position = models.PositiveIntegerField()  # the order of packageUris (PYTHONPATH's)
+    uri = models.CharField(max_length=2048)  # as the job named it
+    sha256 = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    size = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "position"],
+                                               name="one_package_per_position")]
+        ordering = ["job", "position"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sha256[:12]})"
+
+
 class TrialQuerySet(models.QuerySet["Trial"]):
     def running_attempt(self, pk: int, attempt: int) -> TrialQuerySet:
         """The trial, only while this attempt of it runs: every write a worker makes goes

@@ -10,6 +10,8 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
     <data>/uploads/<random>/<file>             packages uploaded through the new-job form
     <data>/jobs/<project>/<jobId>/trials/<id>/trainer.log
                                                a trial's output and hpdash's notes
+    <data>/packages/blobs/<sha256>             the jobs' packages by content hash (a tar each)
+    <data>/packages/open/<sha256>/<name>       a blob unpacked, what staging copies from
     <data>/attempts/<marker>.json              what a local trial started, while it runs
     <data>/podman/containers.conf             podman's settings for this machine (written by
                                                the worker: hpdash/core/runner/podman.py)
@@ -19,7 +21,10 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
         packages/                              the job's packages, copied when it starts
         env-key                                the key of the job's environment
         trials/<id>/                           the trial's cwd, HOME and TMPDIR, with
-            hypertune/output.metrics           where cloudml-hypertune writes its metric
+            hypertune-<attempt>/output.metrics where cloudml-hypertune writes its metric, a
+                                               folder per attempt (a superseded trainer's
+                                               writes never reach its re-run's)
+            aip/{checkpoints,model,logs}/      AIP_* directories without a jobDir
 """
 
 from __future__ import annotations
@@ -98,6 +103,12 @@ class DataLayout:
         return self.sandbox_job(project, job_id) / "trials" / str(trial_id)
 
     @property
+    def package_store(self) -> Path:
+        """The jobs' packages by content hash (:mod:`hpdash.core.runner.package_store`): kept
+        by the server when a job is created, fetched into a worker machine's own."""
+        return self.root / "packages"
+
+    @property
     def uploads(self) -> Path:
         return self.root / "uploads"
 
@@ -110,5 +121,11 @@ class DataLayout:
     def trial_log(self, project: str, job_id: str, trial_id: int | str) -> Path:
         return self.trial_dir(project, job_id, trial_id) / TRIAL_LOG
 
-    def trial_metric_file(self, project: str, job_id: str, trial_id: int | str) -> Path:
-        return self.sandbox_trial(project, job_id, trial_id) / "hypertune" / "output.metrics"
+    def trial_metric_file(self, project: str, job_id: str, trial_id: int | str,
+                          attempt: int = 0) -> Path:
+        """The attempt's own metric file: a trainer of an earlier attempt that still runs (a
+        stalled worker's) writes into its own, which the re-run never reads.  Its folder is
+        the attempt's too, and the file keeps hypertune's own name, so that a container bound
+        there at ``/tmp/hypertune`` reports even when its image drops the variable."""
+        return (self.sandbox_trial(project, job_id, trial_id) / f"hypertune-{attempt}"
+                / "output.metrics")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from urllib.parse import urlsplit
 
@@ -110,6 +111,10 @@ def server_problem(url: str, key: str) -> str | None:
         if exc.code == 401:
             return (f"the server at {url} does not accept HPDASH_WORKER_KEY (revoked, or made "
                     "on another server): create one with manage.py create_worker_key there")
+        if exc.code == 400:  # Django's answer to a Host it does not serve
+            host = urllib.parse.urlsplit(url).hostname
+            return (f"the server at {url} answered HTTP 400 to a worker machine: add {host} "
+                    "to HPDASH_ALLOWED_HOSTS on the main machine")
         return f"the server at {url} answered HTTP {exc.code} to a worker machine"
     except OSError as exc:
         return f"cannot reach the server at {url} (HPDASH_SERVER_URL): {exc}"

@@ -31,6 +31,7 @@ from hpdash.ops import queue
 from hpdash.selectors.containers import image_problem
 from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.job_dirs import job_dir_claim
+from hpdash.services.packages import job_packages_record, packages_store
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 
@@ -169,6 +170,7 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
                   + _check_image(spec))
     if violations:
         raise SpecError(violations)
+    stored = packages_store(spec)
     previous = None
     if definition.hyperparameters.resume_previous_job_id:
         previous, hps = _resume_from(project, spec)
@@ -200,6 +202,7 @@ def job_create(*, project: str, spec: NewJob, owner: Any = None) -> Job:
                 etag=_new_etag(),
                 previous_job=previous,
             )
+            job_packages_record(job=job, spec=spec, stored=stored)
             transaction.on_commit(lambda: queue.enqueue_advance(job.pk))
     except IntegrityError as exc:  # lost a race with an identical create
         raise AlreadyExists(spec.job_id) from exc

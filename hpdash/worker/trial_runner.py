@@ -64,6 +64,7 @@ from hpdash.services.trials import (
 from hpdash.worker.executors import executor_for_training
 from hpdash.worker.lease import LeaseWatch, fence_after
 from hpdash.worker.log_shipper import LogShipper, shipper_for
+from hpdash.worker.packages import PackagesUnavailable, definition_with_local_packages
 from hpdash.worker.worker import SHUTDOWN
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,9 @@ GPU_WAIT_IN_PLACE = 3.0
 GPU_WAIT_POLL = 0.5
 # How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
 FINISH_RETRY_FOR = 60.0
+# How long (seconds) a worker that could not get a trial's packages waits before it takes work
+# again, so that another worker takes the re-queued trial.
+UNAVAILABLE_PAUSE = 5.0
 # The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
 # none: it keeps its last measurement and counts as a success).
 _STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
@@ -124,6 +128,8 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
             trial_requeue(trial=trial)
         except DatabaseError as exc:  # the reconciler re-queues it once its lease has expired
             _db_hiccup(f"re-queueing {trial}", exc)
+        if run.unavailable:
+            SHUTDOWN.wait(UNAVAILABLE_PAUSE)
     elif outcome is not None and _finish_retrying(trial, outcome):
         job_advance(trial.job_id)
 
@@ -276,6 +282,7 @@ class TrialRun:
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
+        self.unavailable = False  # this machine could not get the packages: re-queued too
         self.prepare_stop: StopReason | None = None  # why preparing was stopped, if it was
         self.shipper: LogShipper | None = None  # a worker machine sends the log to the server
         self.lease = LeaseWatch(math.inf, lambda: None)  # replaced while the trainer runs
@@ -283,14 +290,16 @@ class TrialRun:
     # -- preparing ---------------------------------------------------------------------------
     def _plan(self, executor: Executor) -> TrialPlan:
         job, trial = self.job, self.trial
-        runtime = executor.prepare(training=job.definition, project=job.project_id,
+        definition = definition_with_local_packages(job, self._preparing)
+        runtime = executor.prepare(training=definition, project=job.project_id,
                                    job_id=job.job_id, log=self.log.path, tick=self._preparing)
-        return plan_trial(training=job.definition, layout=self.layout, project=job.project_id,
+        return plan_trial(training=definition, layout=self.layout, project=job.project_id,
                           job_id=job.job_id, trial_id=trial.trial_id, params=trial.params,
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus),
-                                              limits=runtime.limits, network=runtime.network))
+                                              limits=runtime.limits, network=runtime.network,
+                                              attempt=trial.attempt))
 
     def _preparing(self) -> str | None:
         """Ticks while the executor prepares (a job's environment may take minutes to build):
@@ -339,6 +348,12 @@ class TrialRun:
             return self._stopped_while_preparing(exc)
         except PrepareError as exc:
             return self._failed_to_start(exc)
+        except PackagesUnavailable as exc:
+            self.log.note(f"attempt {trial.attempt_number} cannot start on this machine: {exc}; "
+                          "the trial is re-queued for another worker")
+            log.warning("%s: %s; re-queued", trial, exc)
+            self.shut_down = self.unavailable = True
+            return None
         self.log.note(f"argv: {list(plan.argv[1:])}")
         if plan.placement.limits is not None:
             self.log.note(f"limits: {plan.placement.limits.describe()}")

@@ -1,6 +1,6 @@
 """Scale-out as the README's "Scaling out" page describes it: hpdash on PostgreSQL and an
 external Redis, plus a second machine's `make worker` (`manage.py workers`: its own data dir,
-the same DATABASE_URL and REDIS_URL, nothing else; packages and jobDir still on a shared path).
+the same DATABASE_URL and REDIS_URL, nothing else; jobDirs still on a shared path).
 Runs when E2E_DATABASE_URL names a PostgreSQL server (.ci/run starts one)."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ import pytest
 from harness import (
     QUADRATIC,
     ROOT,
+    TRAINERS,
     Stack,
     alive,
     running_stack,
@@ -154,3 +156,34 @@ def test_cancel_reaches_trials_on_every_worker(cluster, tmp_path: Path):
     time.sleep(0.5)
     assert not any(alive(p) for p in pids)
     assert len(job["trainingOutput"]["trials"]) == 3
+
+
+def test_a_worker_machine_fetches_packages_it_does_not_have_from_the_server(cluster, tmp_path):
+    """The package's path exists on no machine once the job is created: every worker stages
+    the copy the server stored, the second machine after fetching it over HTTP (issue 20)."""
+    stack, hand_pids = cluster
+    package = tmp_path / "submitter" / "e2etrainer"
+    shutil.copytree(TRAINERS / "e2etrainer", package,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    body = trainer_job("fetch_1", "e2etrainer.quadratic", {**QUADRATIC, "maxTrials": 6,
+                                                            "maxParallelTrials": 3},
+                       args=["--sleep=1"])
+    body["trainingInput"]["packageUris"] = [str(package)]
+    ml = stack.ml()
+    ml.projects().jobs().create(parent="projects/scale", body=body).execute()
+    shutil.rmtree(package)  # gone: what runs is what was submitted
+    job = wait_for_state(ml, "projects/scale/jobs/fetch_1", timeout=180)
+    assert job["state"] == "SUCCEEDED", job
+    logs = [(stack.data_dir / "jobs" / "scale" / "fetch_1" / "trials" / str(i)
+             / "trainer.log").read_text() for i in range(1, 7)]
+    host = re.escape(socket.gethostname())
+    workers = {int(pid) for log in logs for pid in re.findall(rf"attempt \d+ on {host}:(\d+)",
+                                                               log)}
+    assert workers & set(hand_pids), "the second machine's workers took trials"
+    # The second machine keeps the package in its own store, by the hash the server recorded.
+    blobs = {p.name for p in (stack.data_dir.parent / "second-machine" / "packages"
+                              / "blobs").iterdir()}
+    assert blobs & {p.name for p in (stack.data_dir / "packages" / "blobs").iterdir()}
+    for log in logs:
+        assert "cannot start on this machine" not in log, log
+        assert log.count("quadratic: final value") == 1, log

@@ -28,9 +28,8 @@ def _header_int(request: HttpRequest, name: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@csrf_exempt
-@require_POST
-def trial_log(request: HttpRequest, trial_pk: int) -> JsonResponse:
+def worker_refusal(request: HttpRequest) -> JsonResponse | None:
+    """A 401 unless the request carries a live worker key (then marked used)."""
     header = request.headers.get("Authorization", "")
     key = worker_key_find(key=header[7:].strip()) if header[:7].lower() == "bearer " else None
     if key is None:
@@ -38,6 +37,14 @@ def trial_log(request: HttpRequest, trial_pk: int) -> JsonResponse:
                                       "manage.py create_worker_key on the main machine)"},
                             status=401)
     worker_key_mark_used(key=key)
+    return None
+
+
+@csrf_exempt
+@require_POST
+def trial_log(request: HttpRequest, trial_pk: int) -> JsonResponse:
+    if refused := worker_refusal(request):
+        return refused
     attempt, offset = _header_int(request, ATTEMPT), _header_int(request, OFFSET)
     for name, value in ((ATTEMPT, attempt), (OFFSET, offset)):
         if value is None:

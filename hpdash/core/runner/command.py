@@ -85,17 +85,21 @@ def build_env(
     return env
 
 
+def aip_dirs(base: str) -> dict[str, str]:
+    """Vertex's output directories under ``base``, with its trailing slash: the model, the
+    checkpoints (what a resuming trainer reads back), the TensorBoard logs."""
+    base = base.rstrip("/")
+    return {"AIP_MODEL_DIR": f"{base}/model/", "AIP_CHECKPOINT_DIR": f"{base}/checkpoints/",
+            "AIP_TENSORBOARD_LOG_DIR": f"{base}/logs/"}
+
+
 def vertex_env(trial_dir: str | None, *, trial_id: int, described: Mapping[str, Any]
                ) -> dict[str, str]:
     """What Vertex AI adds for a trial (``trial_dir`` is ``<baseOutputDirectory>/<trialId>``):
     ``AIP_MODEL_DIR``, ``AIP_CHECKPOINT_DIR`` and ``AIP_TENSORBOARD_LOG_DIR`` under it (with
     Vertex's trailing slash; none without a base output directory), and one replica as
     ``CLUSTER_SPEC`` (Vertex's worker pools) and ``TF_CONFIG`` (TensorFlow's ``chief``)."""
-    env: dict[str, str] = {}
-    if trial_dir:
-        base = trial_dir.rstrip("/")
-        env.update(AIP_MODEL_DIR=f"{base}/model/", AIP_CHECKPOINT_DIR=f"{base}/checkpoints/",
-                   AIP_TENSORBOARD_LOG_DIR=f"{base}/logs/")
+    env = aip_dirs(trial_dir) if trial_dir else {}
     address = ["127.0.0.1:2222"]
     env["CLUSTER_SPEC"] = json.dumps({
         "cluster": {"workerpool0": address},

@@ -161,8 +161,9 @@ def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | No
     paths: list[str] = []
     for uri in uris:
         path = local_path(uri)
-        if data_dir is not None and (why := path_refusal(
-                path, use=PathUse.PACKAGE, data_dir=data_dir, allowed=("/",))):
+        if (data_dir is not None and not _unpacked_from_store(path, data_dir)
+                and (why := path_refusal(path, use=PathUse.PACKAGE, data_dir=data_dir,
+                                         allowed=("/",)))):
             raise PackageError(f"package {why}")
         if not os.path.exists(path):
             raise PackageError(f"package {uri} does not exist on this worker")
@@ -185,6 +186,13 @@ def stage_packages(uris: list[str] | tuple[str, ...], dest: str, group: int | No
                    budget=_Budget(uri, cancelled))
         paths.append(_staged_root(target, path, is_dir))
     return paths
+
+
+def _unpacked_from_store(path: str, data_dir: str) -> bool:
+    """A package hpdash unpacked itself from its content store (``<data>/packages/open/``),
+    not one a job named: the only packages read from inside the data dir besides uploads."""
+    store = os.path.join(os.path.realpath(data_dir), "packages", "open", "")
+    return os.path.realpath(path).startswith(store)
 
 
 def _staged_root(target: str, path: str, is_dir: bool) -> str:

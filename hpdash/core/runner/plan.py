@@ -15,19 +15,21 @@ from hpdash.core.gpus import visible_devices
 from hpdash.core.layout import DataLayout
 from hpdash.core.spec import JobDefinition, ParamValue
 
-from .command import build_argv, build_env, trial_job_dir, vertex_env
+from .command import aip_dirs, build_argv, build_env, trial_job_dir, vertex_env
 from .limits import TrialLimits
 from .process import RunAs
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a trial runs: as which user, on which GPUs, within which limits."""
+    """Where an attempt of a trial runs: as which user, on which GPUs, within which limits;
+    ``attempt`` names its own files (the metric file)."""
 
     run_as: RunAs | None = None  # the trial user (None: the service's own user)
     gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
     limits: TrialLimits | None = None  # memory, CPUs, processes (None: not limited)
     network: bool = True  # False: none but its own loopback (the job asked: Runtime.network)
+    attempt: int = 0  # Trial.attempt
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,18 @@ def plan_trial(
 ) -> TrialPlan:
     """With ``placement.run_as`` (a sandboxed trainer), HOME and TMPDIR are the trial's own
     directory: the trial user's own home is not its to write, and nothing of the service's is.
-    ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``.  A container
-    trainer's environment is the contract's only (its image has its own): ``base_env`` is not
-    passed to it."""
+    ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``.  The metric
+    file is ``placement.attempt``'s own.  A package trainer of either API gets Vertex's ``AIP_*``
+    directories: under ``<jobDir>/<trialId>/`` (the same for every attempt: where a trainer
+    checkpoints to resume), else under the trial's own directory (fresh for each attempt).  A
+    container trainer's environment is the contract's only (its image has its own): ``base_env``
+    is not passed to it."""
     hp = training.hyperparameters
     image = training.image
     if image is not None:
         base_env = {}
-    metric_file = layout.trial_metric_file(project, job_id, trial_id)
+    metric_file = layout.trial_metric_file(project, job_id, trial_id, placement.attempt)
+    cwd = layout.sandbox_trial(project, job_id, trial_id)
     job_dir = trial_job_dir(training.job_dir, trial_id) if training.job_dir else None
     vertex = training.contract in ("vertex", "vertex_custom")
     if training.contract == "vertex_custom" and training.job_dir:
@@ -93,13 +99,14 @@ def plan_trial(
                     described=training.described, pythonpath=pythonpath)
     if vertex:
         env.update(vertex_env(job_dir, trial_id=trial_id, described=training.described))
+    else:
+        env.update(aip_dirs(job_dir or str(cwd / "aip")))
     # Always set: a trial that was given no GPU must not see GPU 0 by default.
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)
     # The ids are nvidia-smi's, which count in PCI bus order; CUDA's default order (fastest
     # first) can differ on a mixed machine, and the trial would then use a GPU it was not
     # given.  A service that sets its own order keeps it (its HPDASH_GPUS follows it).
     env.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
-    cwd = layout.sandbox_trial(project, job_id, trial_id)
     if placement.run_as is not None:
         env.update(HOME=str(cwd), TMPDIR=str(cwd))
     return TrialPlan(

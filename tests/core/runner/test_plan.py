@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hpdash.core.layout import DataLayout
-from hpdash.core.runner.plan import plan_trial
+from hpdash.core.runner.plan import Placement, plan_trial
 from hpdash.core.spec import parse_job
 
 
@@ -29,7 +29,7 @@ def test_the_plan_carries_argv_dirs_metric_file_and_default_time_limit():
                          "/srv/out/7", "--lr=0.05")
     assert plan.cwd == Path("/data/sandbox/p/j1/trials/7")
     assert plan.log_path == Path("/data/jobs/p/j1/trials/7/trainer.log")
-    assert plan.metric_file == plan.cwd / "hypertune" / "output.metrics"
+    assert plan.metric_file == plan.cwd / "hypertune-0" / "output.metrics"
     assert plan.env["CLOUD_ML_HP_METRIC_FILE"] == str(plan.metric_file)
     assert plan.job_dir == Path("/srv/out/7")
     assert plan.time_limit == 7 * 24 * 3600
@@ -95,3 +95,31 @@ def test_a_vertex_trial_gets_no_job_dir_flag_but_the_aip_directories_and_one_rep
         "type": "workerpool0", "index": 0, "trial": "7"}
     assert json.loads(plan.env["TF_CONFIG"])["cluster"] == {"chief": ["127.0.0.1:2222"]}
     assert plan.job_dir == Path("/srv/out/7")  # TensorBoard runs are still followed there
+
+
+def test_an_ml_v1_trial_gets_aip_directories_that_outlive_its_attempt_under_its_job_dir():
+    plan = _plan("/srv/out")
+    assert plan.env["AIP_CHECKPOINT_DIR"] == "/srv/out/7/checkpoints/"
+    assert plan.env["AIP_MODEL_DIR"] == "/srv/out/7/model/"
+    assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == "/srv/out/7/logs/"
+
+
+def test_without_a_job_dir_the_aip_directories_are_in_the_trials_own_directory():
+    plan = _plan(None)
+    assert plan.env["AIP_CHECKPOINT_DIR"] == f"{plan.cwd}/aip/checkpoints/"
+    assert plan.env["AIP_MODEL_DIR"] == f"{plan.cwd}/aip/model/"
+    assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == f"{plan.cwd}/aip/logs/"
+
+
+def test_each_attempt_has_a_metric_file_of_its_own():
+    spec = parse_job({"jobId": "j1", "trainingInput": {
+        "pythonModule": "trainer.task", "hyperparameters": {
+            "goal": "MAXIMIZE", "hyperparameterMetricTag": "acc", "maxTrials": 2,
+            "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
+                        "maxValue": 0.1}]}}})
+    files = {plan_trial(training=spec.definition, layout=DataLayout(Path("/data")),
+                        project="p", job_id="j1", trial_id=7, params={"lr": 0.05},
+                        python="/py", base_env={}, placement=Placement(attempt=attempt)).env[
+                            "CLOUD_ML_HP_METRIC_FILE"] for attempt in (1, 2)}
+    assert files == {"/data/sandbox/p/j1/trials/7/hypertune-1/output.metrics",
+                     "/data/sandbox/p/j1/trials/7/hypertune-2/output.metrics"}

@@ -78,10 +78,11 @@ for entry in os.listdir("/proc"):
         if var.startswith(b"CLOUD_ML_HP_METRIC_FILE="):
             forge(var.split(b"=", 1)[1].decode())
 # The other trial's metric file by the data dir's layout, as a trainer that reads the README
-# would guess it: <data>/sandbox/<project>/<jobId>/trials/<trialId>/hypertune/output.metrics.
+# would guess it: <data>/sandbox/<project>/<jobId>/trials/<trialId>/hypertune-1/output.metrics
+# (its first attempt's).
 data = Path.cwd().parents[4]
 project, job, trial = a.victim.split("/")
-forge(str(data / "sandbox" / project / job / "trials" / trial / "hypertune" / "output.metrics"))
+forge(str(data / "sandbox" / project / job / "trials" / trial / "hypertune-1" / "output.metrics"))
 Path(a.job_dir, "prowl.json").write_text(json.dumps(report))
 hypertune.HyperTune().report_hyperparameter_tuning_metric(
     hyperparameter_metric_tag="score", metric_value=a.x, global_step=1)
