@@ -11,7 +11,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from .types import GpuRequest, HyperparameterSpec, JobDefinition, ParameterSpec, PythonPackage
+from .types import (
+    GpuRequest,
+    HyperparameterSpec,
+    JobDefinition,
+    MetricSpec,
+    ParameterSpec,
+    PythonPackage,
+)
 
 VERSION = 1
 
@@ -43,7 +50,11 @@ def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
     trainer = doc["trainer"]
     return JobDefinition(
         hyperparameters=HyperparameterSpec(**{**hp, "params": _params(hp["params"]),
-                                              "given": frozenset(hp["given"])}),
+                                              "given": frozenset(hp["given"]),
+                                              # absent before several metrics existed
+                                              "more_metrics": tuple(
+                                                  MetricSpec(**m)
+                                                  for m in hp.get("more_metrics", ()))}),
         trainer=PythonPackage(module=trainer["module"],
                               package_uris=tuple(trainer["package_uris"]),
                               # absent from documents stored before it existed

@@ -58,6 +58,18 @@ class ParameterSpec:
 
 
 @dataclass(frozen=True)
+class MetricSpec:
+    """One objective: the tag the trainer reports it under, and which way is better."""
+
+    tag: str
+    goal: str = "MAXIMIZE"  # one of GOALS
+
+    @property
+    def maximize(self) -> bool:
+        return self.goal == "MAXIMIZE"
+
+
+@dataclass(frozen=True)
 class HyperparameterSpec:
     params: tuple[ParameterSpec, ...]
     goal: str = "MAXIMIZE"
@@ -71,6 +83,10 @@ class HyperparameterSpec:
     # Which measurement is a trial's final one: "LAST" (ml v1's rule) or "BEST" (in the goal's
     # direction; Vertex's measurementSelectionType, whose SDK asks for BEST by default).
     measurement_selection: str = "LAST"
+    # The objectives after the first (``metric_tag``/``goal``): Vertex's several ``metrics``
+    # make a multi-objective study (ml v1 has one).  A Measurement row names its objective by
+    # position in :attr:`metrics` (0: the first).
+    more_metrics: tuple[MetricSpec, ...] = ()
     # The fields above that the request set (a resumed job takes the others from the job it
     # resumes, and those it set must agree with it).
     given: frozenset[str] = field(default=frozenset(), compare=False)
@@ -78,6 +94,15 @@ class HyperparameterSpec:
     @property
     def maximize(self) -> bool:
         return self.goal == "MAXIMIZE"
+
+    @property
+    def metrics(self) -> tuple[MetricSpec, ...]:
+        """Every objective, the first (``metric_tag``, ``goal``) first."""
+        return (MetricSpec(self.metric_tag, self.goal), *self.more_metrics)
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.more_metrics)
 
     def param(self, name: str) -> ParameterSpec:
         for p in self.params:
