@@ -20,7 +20,7 @@ from hpdash.core.states import (
     StopReason,
     TrialState,
 )
-from hpdash.core.suggest import get_suggester, with_defaults
+from hpdash.core.suggest import get_suggester, suggest_active, with_defaults
 from hpdash.models import Job, Trial
 from hpdash.ops import queue
 from hpdash.selectors.trials import job_history
@@ -105,7 +105,7 @@ def _start_or_finish(job: Job, trials: list[Trial]) -> None:
         suggester = get_suggester(job.algorithm, bayes_engine=settings.HPDASH.bayes_engine)
         history = job_history(job)
         points = with_defaults(job.spec, history,
-                               suggester.suggest(job.spec, history, room, job.seed))
+                               suggest_active(suggester, job.spec, history, room, job.seed))
         exhausted = len(points) < room
         next_id = (trials[-1].trial_id if trials else 0) + 1
         created = [Trial.objects.create(job=job, trial_id=next_id + offset, params=params,

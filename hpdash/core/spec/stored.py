@@ -37,7 +37,9 @@ def definition_to_json(definition: JobDefinition) -> dict[str, Any]:
 def _params(rows: list[dict[str, Any]]) -> tuple[ParameterSpec, ...]:
     return tuple(ParameterSpec(**{**row,
                                   "categorical_values": tuple(row["categorical_values"]),
-                                  "discrete_values": tuple(row["discrete_values"])})
+                                  "discrete_values": tuple(row["discrete_values"]),
+                                  # absent before conditional parameters existed
+                                  "parent_values": tuple(row.get("parent_values", ()))})
                  for row in rows)
 
 

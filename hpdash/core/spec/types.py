@@ -47,6 +47,11 @@ class ParameterSpec:
     # Vertex's defaultValue (one of the parameter's values; ml v1 has none): when every
     # parameter has one, a study's first trial takes them (hpdash.core.suggest.with_defaults).
     default_value: ParamValue | None = None
+    # Vertex's conditionalParameterSpecs: the parameter is active (suggested, and passed to the
+    # trainer) only when its ``parent`` is active and takes one of ``parent_values``
+    # (hpdash.core.spec.conditions).  None: always active.
+    parent: str | None = None
+    parent_values: tuple[ParamValue, ...] = ()
 
     @property
     def is_log(self) -> bool:

@@ -118,7 +118,6 @@ def test_what_is_not_supported_yet_is_refused_by_name(client, vauth, package):
     spec = body["trialJobSpec"]["workerPoolSpecs"][0]
     spec["containerSpec"] = {"imageUri": "gcr.io/p/t:v1"}
     del spec["pythonPackageSpec"]
-    body["studySpec"]["parameters"][2]["conditionalParameterSpecs"] = [{"parameterSpec": {}}]
     body["trialJobSpec"]["baseOutputDirectory"] = {"outputUriPrefix": "gs://b/out"}
     resp = post(client, vauth, TUNING, body)
     assert resp.status_code == 400
@@ -126,8 +125,6 @@ def test_what_is_not_supported_yet_is_refused_by_name(client, vauth, package):
             for v in resp.json()["error"]["details"][0]["fieldViolations"]}
     assert "containerSpec is not supported yet" in text[
         "trialJobSpec.workerPoolSpecs[0].containerSpec"]
-    assert "conditionalParameterSpecs" in text[
-        "studySpec.parameters[2].conditionalParameterSpecs"]
     assert "base_output_dir" in text["trialJobSpec.baseOutputDirectory.outputUriPrefix"]
 
 
