@@ -18,6 +18,7 @@ from .types import (
     MetricSpec,
     ParameterSpec,
     PythonPackage,
+    StudyStopping,
 )
 
 VERSION = 1
@@ -56,7 +57,10 @@ def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
                                               # absent before several metrics existed
                                               "more_metrics": tuple(
                                                   MetricSpec(**m)
-                                                  for m in hp.get("more_metrics", ()))}),
+                                                  for m in hp.get("more_metrics", ())),
+                                              "study_stopping": StudyStopping(
+                                                  **hp["study_stopping"])
+                                              if hp.get("study_stopping") else None}),
         trainer=PythonPackage(module=trainer["module"],
                               package_uris=tuple(trainer["package_uris"]),
                               # absent from documents stored before it existed

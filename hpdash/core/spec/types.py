@@ -75,6 +75,28 @@ class MetricSpec:
 
 
 @dataclass(frozen=True)
+class StudyStopping:
+    """Vertex's ``studyStoppingConfig``: when a study stops starting trials before
+    ``max_trials`` (hpdash.core.study_stopping decides).  Times in seconds; end times RFC 3339."""
+
+    min_trials: int | None = None  # minNumTrials: no stop before this many succeeded
+    max_trials: int | None = None  # maxNumTrials
+    max_trials_no_progress: int | None = None  # maxNumTrialsNoProgress
+    max_seconds_no_progress: float | None = None  # maxDurationNoProgress
+    min_runtime_seconds: float | None = None  # minimumRuntimeConstraint.maxDuration
+    min_end_time: str | None = None  # minimumRuntimeConstraint.endTime
+    max_runtime_seconds: float | None = None  # maximumRuntimeConstraint.maxDuration
+    max_end_time: str | None = None  # maximumRuntimeConstraint.endTime
+    stop_asap: bool = False  # shouldStopAsap: stop running trials too
+
+    @property
+    def has_deadline(self) -> bool:
+        """Whether time alone can stop the study (checked while trials run)."""
+        return (self.max_runtime_seconds is not None or self.max_end_time is not None
+                or self.max_seconds_no_progress is not None)
+
+
+@dataclass(frozen=True)
 class HyperparameterSpec:
     params: tuple[ParameterSpec, ...]
     goal: str = "MAXIMIZE"
@@ -92,6 +114,7 @@ class HyperparameterSpec:
     # make a multi-objective study (ml v1 has one).  A Measurement row names its objective by
     # position in :attr:`metrics` (0: the first).
     more_metrics: tuple[MetricSpec, ...] = ()
+    study_stopping: StudyStopping | None = None
     # The fields above that the request set (a resumed job takes the others from the job it
     # resumes, and those it set must agree with it).
     given: frozenset[str] = field(default=frozenset(), compare=False)

@@ -20,7 +20,7 @@ Decisions (documented in the README's "Coming from Vertex AI"):
   rest ``more_metrics``); ``conditionalParameterSpecs`` are refused until they are built.
   ``defaultValue`` is checked; when every parameter has one, the first trial takes them.  Any
   of the stopping specs turns early stopping on (the rule is the server's);
-  ``studyStoppingConfig`` is refused.
+  ``studyStoppingConfig`` stops the study early (hpdash.core.study_stopping).
 - ``packageUris`` and ``baseOutputDirectory.outputUriPrefix`` are absolute paths or
   ``file://`` URIs, as in ml v1: there is no Cloud Storage.  A server with
   ``HPDASH_GCS_ROOT`` reads ``gs://BUCKET/PATH`` as ``<root>/BUCKET/PATH`` (a local mirror).
@@ -64,7 +64,13 @@ from .types import (
     SpecError,
 )
 from .vertex_gcs import echo_as_sent, on_local_disk
-from .vertex_study import STOPPING_SPEC_KEYS, STUDY_SCHEMA, parse_parameters, vertex_enum
+from .vertex_study import (
+    STOPPING_SPEC_KEYS,
+    STUDY_SCHEMA,
+    parse_parameters,
+    study_stopping,
+    vertex_enum,
+)
 
 __all__ = ["ACCELERATORS", "parse_custom_job", "parse_tuning_job"]
 
@@ -286,6 +292,10 @@ def _study(ctx: Ctx, data: Any, path: str, counts: dict[str, Any]
     if ctx.count or params is None or not metrics:
         return None, raw
     selection = raw.get("measurementSelectionType", "")
+    stopping = study_stopping(ctx, raw.get("studyStoppingConfig"),
+                              f"{path}.studyStoppingConfig")
+    if ctx.count:
+        return None, raw
     return HyperparameterSpec(
         params=params, goal=metrics[0].goal, metric_tag=metrics[0].tag,
         more_metrics=metrics[1:],
@@ -295,6 +305,7 @@ def _study(ctx: Ctx, data: Any, path: str, counts: dict[str, Any]
         enable_early_stopping=any(key in raw for key in STOPPING_SPEC_KEYS),
         algorithm=raw.get("algorithm", "ALGORITHM_UNSPECIFIED"),
         measurement_selection="BEST" if selection == "BEST_MEASUREMENT" else "LAST",
+        study_stopping=stopping,
     ), raw
 
 

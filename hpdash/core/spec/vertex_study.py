@@ -10,6 +10,7 @@ path and wording is mapped back onto Vertex's field names.  No Django here.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from typing import Any, Final
 
@@ -19,8 +20,10 @@ from .checks import (
     Ctx,
     check_bool,
     check_double,
+    check_duration,
     check_object,
     check_str,
+    field_name,
     got,
     int_checker,
     list_checker,
@@ -31,7 +34,7 @@ from .checks import (
 )
 from .params import parse_params
 from .space import value_count
-from .types import ParameterSpec, ParamValue
+from .types import ParameterSpec, ParamValue, StudyStopping
 
 # Enums by number, as proto3 JSON may send them (the SDK sends numbers); names pass as names.
 GOALS: Final = {0: "GOAL_TYPE_UNSPECIFIED", 1: "MAXIMIZE", 2: "MINIMIZE"}
@@ -106,12 +109,53 @@ _STOPPING_SPECS: Final = {
 }
 
 
-def _refuse_study_stopping(ctx: Ctx, value: Any, path: str) -> Any:
-    if isinstance(value, dict) and not value:
-        return value
-    ctx.add(path, "studyStoppingConfig is not supported yet: hpdash stops a study after "
-                  "maxTrialCount trials (leave it out)")
-    return BAD
+def _check_time(ctx: Ctx, value: Any, path: str) -> Any:
+    """An RFC 3339 timestamp with its zone (``2026-12-07T08:00:00Z``)."""
+    try:
+        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        ctx.add(path, f"{field_name(path)} must be an RFC 3339 time with its zone such as "
+                      f'"2026-12-07T08:00:00Z", got {got(value)}')
+        return BAD
+    return value
+
+
+_TIME_CONSTRAINT: Final = object_checker({"maxDuration": check_duration, "endTime": _check_time})
+_STUDY_STOPPING: Final = object_checker({
+    "shouldStopAsap": check_bool,
+    "minimumRuntimeConstraint": _TIME_CONSTRAINT,
+    "maximumRuntimeConstraint": _TIME_CONSTRAINT,
+    "minNumTrials": int_checker(1, 2**31 - 1),
+    "maxNumTrials": int_checker(1, 2**31 - 1),
+    "maxNumTrialsNoProgress": int_checker(1, 2**31 - 1),
+    "maxDurationNoProgress": check_duration,
+})
+
+
+def _seconds(duration: str | None) -> float | None:
+    return float(duration[:-1]) if duration else None
+
+
+def study_stopping(ctx: Ctx, raw: Any, path: str) -> StudyStopping | None:
+    """``studySpec.studyStoppingConfig`` (checked by the schema) → the typed rule."""
+    if not isinstance(raw, dict) or not raw:
+        return None
+    low = raw.get("minimumRuntimeConstraint") or {}
+    high = raw.get("maximumRuntimeConstraint") or {}
+    for key, given in (("minimumRuntimeConstraint", low), ("maximumRuntimeConstraint", high)):
+        if "maxDuration" in given and "endTime" in given:
+            ctx.add(f"{path}.{key}", f"{key} takes one of maxDuration and endTime, not both")
+    if raw.get("minNumTrials", 0) > raw.get("maxNumTrials", 2**31):
+        ctx.add(f"{path}.minNumTrials", "minNumTrials must be ≤ maxNumTrials")
+    return StudyStopping(
+        min_trials=raw.get("minNumTrials"), max_trials=raw.get("maxNumTrials"),
+        max_trials_no_progress=raw.get("maxNumTrialsNoProgress"),
+        max_seconds_no_progress=_seconds(raw.get("maxDurationNoProgress")),
+        min_runtime_seconds=_seconds(low.get("maxDuration")), min_end_time=low.get("endTime"),
+        max_runtime_seconds=_seconds(high.get("maxDuration")),
+        max_end_time=high.get("endTime"), stop_asap=bool(raw.get("shouldStopAsap", False)))
 
 
 def _values_of(value: Any) -> Any:
@@ -390,7 +434,7 @@ STUDY_SCHEMA: Final[dict[str, Checker]] = {
     "algorithm": vertex_enum(ALGORITHMS),
     "measurementSelectionType": vertex_enum(SELECTIONS),
     "observationNoise": vertex_enum(NOISES),
-    "studyStoppingConfig": _refuse_study_stopping,
+    "studyStoppingConfig": _STUDY_STOPPING,
     **_STOPPING_SPECS,
 }
 # The stopping specs are a oneof; any of them turns early stopping on.

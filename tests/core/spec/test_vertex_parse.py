@@ -104,8 +104,11 @@ def test_the_valid_job_parses_with_enums_as_numbers_or_names():
      "studySpec.parameters[0].parameterId"),
     ({"studySpec": {**JOB["studySpec"], "algorithm": 2}},
      "studySpec.parameters[0].doubleValueSpec"),
-    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {"maxNumTrials": 3}}},
-     "studySpec.studyStoppingConfig"),
+    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {"maxNumTrials": 0}}},
+     "studySpec.studyStoppingConfig.maxNumTrials"),
+    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {
+        "minimumRuntimeConstraint": {"maxDuration": "60s", "endTime": "2026-12-07T08:00:00Z"}}}},
+     "studySpec.studyStoppingConfig.minimumRuntimeConstraint"),
     ({"studySpec": {**JOB["studySpec"],
                     "decayCurveStoppingSpec": {"useElapsedDuration": True}}},
      "studySpec.decayCurveStoppingSpec.useElapsedDuration"),
