@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from google.cloud.aiplatform_v1.types import HyperparameterTuningJob
+from google.cloud.aiplatform_v1.types import HyperparameterTuningJob, ListOptimalTrialsResponse
 from google.protobuf import json_format
 from test_vertex_jobs import TUNING, post, tuning_body
 
@@ -81,6 +81,8 @@ def test_the_pareto_optimal_trials_are_listed(client, vauth, package):
     _run_trials(job)
     optimal = client.post(f"/v1/{created['name']}:listOptimalTrials", **vauth)
     assert optimal.status_code == 200, optimal.content
+    json_format.Parse(optimal.content, ListOptimalTrialsResponse.pb()(),
+                      ignore_unknown_fields=False)  # Vertex's own message, strictly
     trials = optimal.json()["optimalTrials"]
     assert [t["id"] for t in trials] == ["1", "2"]
     assert trials[0]["finalMeasurement"]["metrics"][1] == {"metricId": "latency", "value": 40.0}
