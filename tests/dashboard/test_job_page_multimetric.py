@@ -4,6 +4,7 @@ trials marked (no single "best" trial)."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 
 import pytest
@@ -54,3 +55,22 @@ def test_each_metric_has_a_column_and_the_pareto_trials_are_marked(client, staff
     shown = dict((int(tid), body) for _, tid, body in rows)
     some = next(iter(optimal))
     assert f'title="{latency[some]!r}"' in shown[some] or str(latency[some]) in shown[some]
+
+
+def test_the_pareto_chart_plots_every_trial_and_highlights_the_front(client, staff,
+                                                                     two_metric_job, seeded):
+    client.force_login(staff)
+    figures = json.loads(client.get(PAGE, {"format": "figures"}).content)
+    dominated, front = figures["pareto"]["data"]
+    optimal = {int(t) for t in front["text"]}
+    done = two_metric_job.trials.filter(state=TrialState.SUCCEEDED)
+    assert optimal | {int(t) for t in dominated["text"]} == {t.trial_id for t in done}
+    table = client.get(PAGE).content.decode()
+    marked = {int(tid) for cls, tid in re.findall(
+        r'<tr class="trial-row([^"]*)" data-trial="(\d+)"', table) if "is-pareto" in cls}
+    assert optimal == marked and 'id="chart-pareto"' in table
+    # staircase order: along the first metric
+    assert front["x"] == sorted(front["x"])
+    seeded(5, job_id="single")
+    single = json.loads(client.get("/projects/demo/jobs/single/", {"format": "figures"}).content)
+    assert "pareto" not in single
