@@ -20,9 +20,9 @@ TITLE = "Pareto front"
 
 def pareto_figure(matching: QuerySet[Trial], spec: HyperparameterSpec,
                   front: frozenset[int], message: str) -> dict[str, Any]:
-    done = dict(matching.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
-                .values_list("pk", "trial_id"))
-    values = final_values(spec=spec, trial_pks=done)
+    succeeded = matching.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
+    done = dict(succeeded.values_list("pk", "trial_id"))
+    values = final_values(spec=spec, trials=succeeded)
     rows = sorted((done[pk], v[0], v[1]) for pk, v in values.items()
                   if v[0] is not None and v[1] is not None)
     if not rows:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from hpdash.core.pareto import pareto_optimal
 from hpdash.core.spec import HyperparameterSpec
@@ -25,12 +25,15 @@ def _at_final_step(metric: int) -> Subquery:
     ).order_by("-step", "-id").values("value")[:1])
 
 
-def final_values(*, spec: HyperparameterSpec, trial_pks: Iterable[int]
+def final_values(*, spec: HyperparameterSpec, trials: QuerySet[Trial] | Iterable[int]
                  ) -> dict[int, FinalValues]:
-    """Every metric's final value of these trials, by primary key (None where the trial has no
-    final step yet, or never reported that metric by then)."""
+    """Every metric's final value of these trials (a queryset, or primary keys), by primary
+    key (None where the trial has no final step yet, or never reported that metric by then).
+    A queryset keeps a 10,000-trial job's ids out of the SQL."""
     n = len(spec.metrics)
-    rows = Trial.objects.filter(pk__in=list(trial_pks)).annotate(
+    chosen = (trials if isinstance(trials, QuerySet)
+              else Trial.objects.filter(pk__in=list(trials)))
+    rows = chosen.annotate(
         **{f"m{j}": _at_final_step(j) for j in range(1, n)})
     fields = ("pk", "final_value", "final_step", *(f"m{j}" for j in range(1, n)))
     out: dict[int, FinalValues] = {}
@@ -43,9 +46,9 @@ def pareto_trial_ids(job: Job) -> frozenset[int]:
     """The trial ids of the job's Pareto-optimal SUCCEEDED trials (of a single-metric job:
     those with the best value).  Empty until a trial succeeds with every metric."""
     spec = job.spec
-    done = dict(job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
-                .values_list("pk", "trial_id"))
-    values = final_values(spec=spec, trial_pks=done)
+    succeeded = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
+    done = dict(succeeded.values_list("pk", "trial_id"))
+    values = final_values(spec=spec, trials=succeeded)
     full = [(done[pk], v) for pk, v in values.items() if None not in v]
     optimal = pareto_optimal([v for _, v in full],  # type: ignore[misc]  # None-free
                              [m.maximize for m in spec.metrics])

@@ -146,9 +146,8 @@ def job_history(job: Job) -> list[Observation]:
     trials = job.trials.order_by("trial_id").only("trial_id", "state", "final_value", "params")
     if not job.spec.multi_objective:
         return chain + trial_observations(trials)
-    done = list(trials.filter(state=TrialState.SUCCEEDED))
-    return chain + trial_observations(trials, final_values(spec=job.spec,
-                                                           trial_pks=[t.pk for t in done]))
+    done = job.trials.filter(state=TrialState.SUCCEEDED)
+    return chain + trial_observations(trials, final_values(spec=job.spec, trials=done))
 
 
 # "Best first", the one definition every ranking uses (the API's trial list, the job page's

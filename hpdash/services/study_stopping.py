@@ -20,8 +20,9 @@ def study_stop_reason(job: Job, trials: Sequence[Trial]) -> str | None:
         return None
     done = sorted((t for t in trials if t.end_time and t.state in (
         TrialState.SUCCEEDED, TrialState.FAILED)), key=lambda t: (t.end_time, t.trial_id))
-    ok = [t.pk for t in done if t.state == TrialState.SUCCEEDED and t.final_value is not None]
-    values = (final_values(spec=spec, trial_pks=ok) if spec.multi_objective
+    ok = {t.pk for t in done if t.state == TrialState.SUCCEEDED and t.final_value is not None}
+    values = (final_values(spec=spec, trials=job.trials.filter(
+        state=TrialState.SUCCEEDED, final_value__isnull=False)) if spec.multi_objective
               else {t.pk: (t.final_value,) for t in done if t.pk in ok})
     ended = []
     for t in done:

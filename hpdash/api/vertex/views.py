@@ -66,7 +66,8 @@ def _job(api: ApiRequest, location: str, collection: str, job_id: str) -> Job:
 def _render(job: Job) -> dict[str, Any]:
     trials = list(job.trials.order_by("trial_id"))
     pks = [t.pk for t in trials]
-    finals = final_values(spec=job.spec, trial_pks=pks) if job.spec.multi_objective else None
+    finals = (final_values(spec=job.spec, trials=job.trials.all())
+              if job.spec.multi_objective else None)
     return job_resource(job, trials, metric_steps(pks), finals)
 
 
@@ -138,7 +139,7 @@ def jobs_optimal_trials(api: ApiRequest, location: str, collection: str, job_id:
     optimal = pareto_trial_ids(job)
     trials = list(job.trials.filter(trial_id__in=optimal).order_by("trial_id"))
     pks = [t.pk for t in trials]
-    finals = final_values(spec=job.spec, trial_pks=pks)
+    finals = final_values(spec=job.spec, trials=pks)
     steps = metric_steps(pks)
     return {"optimalTrials": [trial_resource(job, t, steps[t.pk], finals[t.pk])
                               for t in trials]} if trials else {}

@@ -177,7 +177,7 @@ def _trial_rows(job: Job, spec: HyperparameterSpec, trials: list[Trial], best: B
     # per cell cost the 50-row table a third of its rendering time.
     base = reverse("trial-detail", args=(job.project_id, job.job_id, 0))[:-2]
     multi = spec.multi_objective
-    finals = final_values(spec=spec, trial_pks=[t.pk for t in trials]) if multi else {}
+    finals = final_values(spec=spec, trials=[t.pk for t in trials]) if multi else {}
     front = pareto_trial_ids(job) if multi else frozenset()
     return [{
         "t": t,
