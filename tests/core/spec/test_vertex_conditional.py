@@ -7,7 +7,9 @@ import copy
 from typing import Any
 
 import pytest
-from test_vertex_parse import JOB
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_vertex_parse import EXAMPLES, JOB, JSON, _paths
 
 from hpdash.core.runner.command import build_argv
 from hpdash.core.spec import SpecError
@@ -136,3 +138,30 @@ def test_a_name_used_twice_is_named_where_it_was_first_used():
     params[0]["conditionalParameterSpecs"][1]["parameterSpec"]["parameterId"] = "lr"
     found = violations(job(params))
     assert f"{CHILD}[1].parameterSpec" in found["studySpec.parameters[1].parameterId"]
+
+
+COND_JOB = job(PARAMS)  # with two metrics and a stopping config, fuzzed alike
+COND_JOB["studySpec"]["metrics"].append({"metricId": "latency", "goal": 2})
+COND_JOB["studySpec"]["studyStoppingConfig"] = {
+    "maxNumTrialsNoProgress": 5, "maxDurationNoProgress": "600s", "minNumTrials": 2,
+    "maximumRuntimeConstraint": {"endTime": "2026-12-07T08:00:00Z"}, "shouldStopAsap": True}
+COND_PATHS = [p for p in _paths(COND_JOB) if "studySpec" in p and len(p) > 2]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(COND_PATHS), JSON), min_size=1, max_size=3))
+def test_any_corrupted_study_spec_parses_or_raises_spec_error_only(changes):
+    body = copy.deepcopy(COND_JOB)
+    for path, value in changes:
+        target: Any = body
+        try:
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        parse_tuning_job(body)
+    except SpecError as exc:
+        assert exc.violations and all(v.field and v.description for v in exc.violations)
