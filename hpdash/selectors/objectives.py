@@ -19,7 +19,8 @@ from hpdash.models import Job, Measurement, Trial
 FinalValues = tuple[float | None, ...]
 
 
-def _at_final_step(metric: int) -> Subquery:
+def at_final_step(metric: int) -> Subquery:
+    """A trial's final value of its ``metric`` (by position), as an expression on ``Trial``."""
     return Subquery(Measurement.objects.filter(
         trial=OuterRef("pk"), metric=metric, step__lte=OuterRef("final_step"),
     ).order_by("-step", "-id").values("value")[:1])
@@ -34,7 +35,7 @@ def final_values(*, spec: HyperparameterSpec, trials: QuerySet[Trial] | Iterable
     chosen = (trials if isinstance(trials, QuerySet)
               else Trial.objects.filter(pk__in=list(trials)))
     rows = chosen.annotate(
-        **{f"m{j}": _at_final_step(j) for j in range(1, n)})
+        **{f"m{j}": at_final_step(j) for j in range(1, n)})
     fields = ("pk", "final_value", "final_step", *(f"m{j}" for j in range(1, n)))
     out: dict[int, FinalValues] = {}
     for pk, first, step, *more in rows.values_list(*fields):

@@ -74,3 +74,23 @@ def test_the_pareto_chart_plots_every_trial_and_highlights_the_front(client, sta
     seeded(5, job_id="single")
     single = json.loads(client.get("/projects/demo/jobs/single/", {"format": "figures"}).content)
     assert "pareto" not in single
+
+
+def test_the_table_and_charts_filter_by_every_metric(client, staff, two_metric_job):
+    client.force_login(staff)
+    done = list(two_metric_job.trials.filter(state=TrialState.SUCCEEDED))
+    latency = {m.trial.trial_id: m.value
+               for m in Measurement.objects.filter(trial__in=done, metric=1)}
+    cut = sorted(latency.values())[len(latency) // 2]
+    html = client.get(PAGE, {"metric.latency_ms__lte": str(cut)}).content.decode()
+    shown = {int(t) for t in re.findall(r'<tr class="trial-row[^"]*" data-trial="(\d+)"', html)}
+    assert shown == {tid for tid, v in latency.items() if v <= cut}
+    assert 'name="metric.latency_ms__lte" size="8" value="' + str(cut) in html
+    figures = json.loads(client.get(PAGE, {"format": "figures",
+                                           "metric.latency_ms__gte": str(cut)}).content)
+    plotted = {int(t) for trace in figures["pareto"]["data"] for t in trace["text"]}
+    assert plotted == {tid for tid, v in latency.items() if v >= cut}
+    bad = client.get(PAGE, {"metric.nope__gte": "1", "metric.latency_ms__gte": "x"})
+    assert bad.status_code == 200
+    text = bad.content.decode()
+    assert "no other metric" in text and "is not a number" in text

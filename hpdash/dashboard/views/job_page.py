@@ -58,6 +58,10 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         "figures_json": figures_text,
         "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
         "param_names": [p.name for p in spec.params], "importance_method": insight.METHOD,
+        "metric_filters": [{"tag": m.tag, **{op: (f"metric.{m.tag}__{op}",
+                                                  flt.given.get(f"metric.{m.tag}__{op}", ""))
+                                             for op in ("gte", "lte")}}
+                           for m in spec.more_metrics],
         "spec_json": json.dumps(job.request, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
         "note_url": reverse("job-note", args=[job.project_id, job.job_id]),
