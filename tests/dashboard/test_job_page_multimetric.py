@@ -94,3 +94,12 @@ def test_the_table_and_charts_filter_by_every_metric(client, staff, two_metric_j
     assert bad.status_code == 200
     text = bad.content.decode()
     assert "no other metric" in text and "is not a number" in text
+
+
+def test_a_trial_page_shows_every_metric(client, staff, two_metric_job):
+    client.force_login(staff)
+    trial = two_metric_job.trials.filter(state=TrialState.SUCCEEDED).first()
+    latency = Measurement.objects.get(trial=trial, metric=1).value
+    html = client.get(f"{PAGE}trials/{trial.trial_id}/").content.decode()
+    assert re.search(r"<dt>latency_ms</dt><dd class=\"trial-more-metric\"><span title=\""
+                     + re.escape(repr(latency)), html), html[:2000]
