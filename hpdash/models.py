@@ -241,6 +241,9 @@ class Measurement(models.Model):
     # The trial's attempt that reported it: a re-run's measurements replace an earlier
     # attempt's from the step the re-run starts at (it may resume from a checkpoint).
     attempt = models.PositiveIntegerField(default=0)
+    # Which of the job's metrics this is, by position in its spec's ``metrics`` (0: the first,
+    # ml v1's hyperparameterMetricTag; a multi-objective Vertex study has more).
+    metric = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["trial", "step"])]

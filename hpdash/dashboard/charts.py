@@ -305,8 +305,9 @@ def slice_figures(points: Sequence[Point], spec: HyperparameterSpec, maximize: b
     shown = sample(ranked, MAX_POINTS, ranked[:100])
     figures = []
     for p in spec.params:
-        xs = [format_value(p, t.params[p.name]) if p.type == "CATEGORICAL" else t.params.get(
-            p.name) for t in shown]
+        xs = [format_value(p, t.params[p.name])
+              if p.type == "CATEGORICAL" and p.name in t.params else t.params.get(p.name)
+              for t in shown]  # an inactive conditional parameter: None, no point
         xaxis: dict[str, Any] = {"title": {"text": p.name}}
         logs = [math.log10(v) for v in xs if isinstance(v, (int, float)) and v > 0]
         if p.is_log and logs:  # a log axis, ticks in real units (0.001, not 1m or -3)

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from hpdash.core.spec import HyperparameterSpec
@@ -26,7 +27,9 @@ from hpdash.dashboard.charts import (
     slice_figures,
     timeline_figure,
 )
-from hpdash.models import Job
+from hpdash.dashboard.pareto_chart import pareto_figure
+from hpdash.models import Job, Trial
+from hpdash.selectors.objectives import pareto_trial_ids
 from hpdash.selectors.trial_points import trial_points, trial_spans
 from hpdash.selectors.trial_table import TrialFilter, trials_matching
 from hpdash.selectors.trials import job_curves
@@ -36,8 +39,20 @@ def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids
                 recommended: int | None, *, active: Mapping[str, str] | None = None
                 ) -> dict[str, Any]:
     """Every figure of the job page, over exactly the trials matching ``where``: the best trial
-    is marked only if it matches, and no match gives empty figures saying so."""
+    is marked only if it matches, and no match gives empty figures saying so.  A study with
+    several metrics has its Pareto front too (:mod:`hpdash.dashboard.pareto_chart`)."""
     matching = trials_matching(job, where)
+    out = _single_metric_figures(job, spec, where, best_ids, recommended, matching, active)
+    if spec.multi_objective:
+        message = NO_MATCH if where != TrialFilter() else NO_FINISHED
+        out["pareto"] = pareto_figure(matching, spec, pareto_trial_ids(job), message)
+    return out
+
+
+def _single_metric_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter,  # noqa: PLR0917
+                           best_ids: Iterable[int], recommended: int | None,
+                           matching: QuerySet[Trial], active: Mapping[str, str] | None
+                           ) -> dict[str, Any]:
     points = trial_points(matching)
     timeline = timeline_figure(trial_spans(matching), timezone.now())
     metric = job.metric_tag

@@ -2,7 +2,8 @@
 
 ``state=SUCCEEDED`` · ``metric__gte=0.9`` · ``metric__lte=`` · ``step__gte=`` · ``step__lte=`` ·
 ``param.<name>__gte=`` · ``param.<name>__lte=`` · ``param.<name>=<value>`` (exact; categorical
-values verbatim) · ``sort=`` one of ``trial``, ``metric``, ``step``, ``duration``,
+values verbatim) · ``metric.<tag>__gte=`` · ``metric.<tag>__lte=`` (a multi-objective study's
+other metrics) · ``sort=`` one of ``trial``, ``metric``, ``step``, ``duration``,
 ``param.<name>``, with ``-`` for descending (default: best first).
 
 :func:`parse_filter` reads them into the selector's :class:`~hpdash.selectors.trial_table.
@@ -20,7 +21,13 @@ from urllib.parse import urlencode
 
 from hpdash.core.spec import HyperparameterSpec, ParameterSpec
 from hpdash.core.states import TrialState
-from hpdash.selectors.trial_table import SORT_COLUMNS, ParamCondition, TrialFilter, TrialSort
+from hpdash.selectors.trial_table import (
+    SORT_COLUMNS,
+    MetricCondition,
+    ParamCondition,
+    TrialFilter,
+    TrialSort,
+)
 
 # The page's other query keys: not filters.
 PAGE_KEYS = frozenset({"page", "sort", "trials", "format", "compare", "since", "x", "y"})
@@ -70,6 +77,7 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
     names = {p.name: p for p in spec.params}
     conditions: dict[str, Any] = {}
     params: list[ParamCondition] = []
+    metrics: list[MetricCondition] = []
     for key, value in query.items():
         raw = value.strip()
         if raw == "" or key in PAGE_KEYS:
@@ -83,13 +91,16 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
                 conditions[key.replace("__", "_")] = _number(key, raw, _NUMERIC_FILTERS[key])
             elif key.startswith("param."):
                 params.append(_param_condition(key, raw, names))
+            elif key.startswith("metric."):
+                metrics.append(_metric_condition(key, raw, spec))
             else:
                 raise FilterError(key, f"unknown filter {key!r}")
             out.active[key] = raw
         except FilterError as exc:
             out.errors[exc.key] = str(exc)
         out.given[key] = raw
-    out.where = dataclasses.replace(TrialFilter(params=tuple(params)), **conditions)
+    out.where = dataclasses.replace(TrialFilter(params=tuple(params), metrics=tuple(metrics)),
+                                    **conditions)
     out.messages = [f"{label(key, spec)}: {why}" for key, why in out.errors.items()]
     out.messages += _empty_ranges(out.where, spec)
     sort = query.get("sort", "")
@@ -107,7 +118,7 @@ def label(key: str, spec: HyperparameterSpec) -> str:
     """The filter field's label on the page (``accuracy ≥`` for ``metric__gte``)."""
     name, _, op = key.partition("__")
     shown = {"metric": spec.metric_tag, "step": "step", "state": "State",
-             "sort": "Sort"}.get(name, name.removeprefix("param."))
+             "sort": "Sort"}.get(name, name.removeprefix("param.").removeprefix("metric."))
     return f"{shown} {_OPS[op]}" if op in _OPS else shown
 
 
@@ -119,12 +130,29 @@ def _empty_ranges(where: TrialFilter, spec: HyperparameterSpec) -> list[str]:
     ranges: list[tuple[str, float | None, float | None]] = [
         (spec.metric_tag, where.metric_gte, where.metric_lte),
         ("step", where.step_gte, where.step_lte)]
+    for j in dict.fromkeys(c.metric for c in where.metrics):
+        lows = [c.value for c in where.metrics if c.metric == j and c.op == "gte"]
+        highs = [c.value for c in where.metrics if c.metric == j and c.op == "lte"]
+        ranges.append((spec.metrics[j].tag, max(lows, default=None), min(highs, default=None)))
     for name in dict.fromkeys(c.name for c in where.params):
         lows = [float(c.value) for c in where.params if c.name == name and c.op == "gte"]
         highs = [float(c.value) for c in where.params if c.name == name and c.op == "lte"]
         ranges.append((name, max(lows, default=None), min(highs, default=None)))
     return [f"{name} ≥ {low:g} is above {name} ≤ {high:g}: no trial can match; swap them"
             for name, low, high in ranges if low is not None and high is not None and low > high]
+
+
+def _metric_condition(key: str, raw: str, spec: HyperparameterSpec) -> MetricCondition:
+    """``metric.<tag>__gte`` / ``__lte``: a bound on another metric of a multi-objective
+    study (the first metric is ``metric__gte``)."""
+    tag, _, op = key[len("metric."):].rpartition("__")
+    tags = [m.tag for m in spec.metrics]
+    if tag not in tags[1:]:
+        raise FilterError(key, f"no other metric {tag!r} in this job")
+    if op not in ("gte", "lte"):
+        raise FilterError(key, f"unknown comparison {op!r} (use __gte or __lte)")
+    return MetricCondition(tags.index(tag), "gte" if op == "gte" else "lte",
+                           _number(key, raw, float))
 
 
 def _param_condition(key: str, raw: str, names: Mapping[str, ParameterSpec]) -> ParamCondition:

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('hpdash', '0010_job_dirs'),
+        ('hpdash', '0016_gpuhost_containers'),
     ]
 
     operations = [

@@ -15,9 +15,11 @@ from typing import Any, Literal
 
 from django.db.models import DurationField, ExpressionWrapper, F, Q, QuerySet
 from django.db.models.functions import Coalesce, Now
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
+from hpdash.selectors.objectives import at_final_step
 from hpdash.selectors.trials import metric_order
 
 TIE_RELATIVE_TOLERANCE = 1e-9
@@ -40,6 +42,16 @@ class ParamCondition:
 
 
 @dataclass(frozen=True)
+class MetricCondition:
+    """The final value of the job's metric number ``metric`` (≥ 1: a multi-objective study's
+    other metrics) at least (``gte``) or at most (``lte``) ``value``."""
+
+    metric: int
+    op: Literal["gte", "lte"]
+    value: float
+
+
+@dataclass(frozen=True)
 class TrialFilter:
     """Which trials to show; every condition given must hold.  A bound on the metric matches
     only SUCCEEDED trials (only they have a final metric)."""
@@ -50,6 +62,7 @@ class TrialFilter:
     step_gte: int | None = None
     step_lte: int | None = None
     params: tuple[ParamCondition, ...] = ()
+    metrics: tuple[MetricCondition, ...] = ()
 
     def q(self) -> Q:
         q = Q()
@@ -61,8 +74,11 @@ class TrialFilter:
                               ("final_step__lte", self.step_lte)):
             if value is not None:
                 q &= Q(**{lookup: value})
-        if self.metric_gte is not None or self.metric_lte is not None:
+        if self.metric_gte is not None or self.metric_lte is not None or self.metrics:
             q &= Q(state=TrialState.SUCCEEDED)
+        for m in self.metrics:
+            compare = GreaterThanOrEqual if m.op == "gte" else LessThanOrEqual
+            q &= Q(compare(at_final_step(m.metric), m.value))
         for p in self.params:
             lookup = f"params__{p.name}" if p.op == "eq" else f"params__{p.name}__{p.op}"
             q &= Q(**{lookup: p.value})

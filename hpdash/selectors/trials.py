@@ -36,6 +36,7 @@ from hpdash.core.states import (
 )
 from hpdash.core.suggest import Observation
 from hpdash.models import Job, Measurement, Trial
+from hpdash.selectors.objectives import final_values
 
 
 class TrialRow(NamedTuple):
@@ -107,18 +108,26 @@ class MeasurementsSoFar(NamedTuple):
 
 def trial_measurements_so_far(*, trial: Trial) -> MeasurementsSoFar:
     """How many measurements ``trial`` reported, and its latest."""
-    latest = trial.measurements.order_by("-reported_at", "-id").values_list(
+    latest = trial.measurements.filter(metric=0).order_by("-reported_at", "-id").values_list(
         "step", "value").first()
     return MeasurementsSoFar(trial.measurements.count(), latest)
 
 
-def trial_observations(trials: Iterable[Trial]) -> list[Observation]:
-    """What the suggesters learn from: results of finished trials, pending ones as taken."""
+def trial_observations(trials: Iterable[Trial],
+                       values: dict[int, tuple[float | None, ...]] | None = None
+                       ) -> list[Observation]:
+    """What the suggesters learn from: results of finished trials, pending ones as taken.
+    ``values``: every metric's final value by trial pk (a multi-objective study); a trial
+    without all of them teaches as a failed one."""
     out: list[Observation] = []
     for t in trials:
-        if t.state == TrialState.SUCCEEDED and t.final_value is not None:
+        more = values.get(t.pk, ()) if values is not None else ()
+        if None in more:
+            out.append(Observation(params=t.params, state=ObservationState.FAILED))
+        elif t.state == TrialState.SUCCEEDED and t.final_value is not None:
             out.append(Observation(params=t.params, state=ObservationState.SUCCEEDED,
-                                   value=t.final_value))
+                                   value=t.final_value,
+                                   values=tuple(v for v in more if v is not None)))
         elif t.state in ACTIVE_TRIAL_STATES:
             out.append(Observation(params=t.params, state=ObservationState.PENDING))
         elif t.state == TrialState.FAILED:
@@ -135,7 +144,10 @@ def job_history(job: Job) -> list[Observation]:
         chain = [o for o in job_history(prev) if o.state != ObservationState.PENDING]
     # Only the columns the suggesters learn from: this runs before every suggestion.
     trials = job.trials.order_by("trial_id").only("trial_id", "state", "final_value", "params")
-    return chain + trial_observations(trials)
+    if not job.spec.multi_objective:
+        return chain + trial_observations(trials)
+    done = job.trials.filter(state=TrialState.SUCCEEDED)
+    return chain + trial_observations(trials, final_values(spec=job.spec, trials=done))
 
 
 # "Best first", the one definition every ranking uses (the API's trial list, the job page's
@@ -176,15 +188,17 @@ def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
                                                        t.trial_id, maximize=maximize))
 
 
-# A trial's curve, wherever it is shown: (step, value) in step order, report order within a
-# step (two metric sources, or an epoch counter that restarted, report out of step order).
+# A trial's curve (its first metric's), wherever it is shown: (step, value) in step order,
+# report order within a step (two metric sources, or an epoch counter that restarted, report
+# out of step order).
 CURVE_ORDER = ("trial_id", "step", "id")
 
 
 def trial_curves(trials: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
     """The curves of the trials with these primary keys."""
     curves: dict[int, list[tuple[int, float]]] = {pk: [] for pk in trials}
-    rows = (Measurement.objects.filter(trial_id__in=list(curves)).order_by(*CURVE_ORDER)
+    rows = (Measurement.objects.filter(trial_id__in=list(curves), metric=0)
+            .order_by(*CURVE_ORDER)
             .values_list("trial_id", "step", "value"))
     for trial_pk, step, value in rows:
         curves[trial_pk].append((step, value))
@@ -195,7 +209,7 @@ def job_curves(*, job: Job, trial_ids: Iterable[int]) -> dict[int, list[tuple[in
     """The curves of these trials of ``job``, by trial id (a caller has already checked that
     the user may see the job)."""
     ids = list(trial_ids)
-    rows = (Measurement.objects.filter(trial__job=job, trial__trial_id__in=ids)
+    rows = (Measurement.objects.filter(trial__job=job, trial__trial_id__in=ids, metric=0)
             .order_by(*CURVE_ORDER).values_list("trial__trial_id", "step", "value"))
     curves: dict[int, list[tuple[int, float]]] = {i: [] for i in ids}
     for tid, step, value in rows:
@@ -208,7 +222,7 @@ def completed_curves(*, job_pk: int, exclude: Iterable[int] = ()
     """The curves of the job's SUCCEEDED trials by trial primary key, each with whether hpdash
     stopped it early, leaving out ``exclude``: the early-stopping rule's reference."""
     rows = (Measurement.objects
-            .filter(trial__job_id=job_pk, trial__state=TrialState.SUCCEEDED)
+            .filter(trial__job_id=job_pk, trial__state=TrialState.SUCCEEDED, metric=0)
             .exclude(trial_id__in=list(exclude))
             .order_by("trial_id", "id")
             .values_list("trial_id", "step", "value", "trial__is_stopped_early"))
@@ -226,7 +240,7 @@ def trials_params(*, pks: Iterable[int]) -> dict[int, dict[str, Any]]:
 def running_curves(*, job_pk: int, exclude: int) -> dict[int, list[tuple[int, float]]]:
     """The measurements so far of the job's other RUNNING trials (the ``asha`` rule's rungs)."""
     rows = (Measurement.objects
-            .filter(trial__job_id=job_pk, trial__state=TrialState.RUNNING)
+            .filter(trial__job_id=job_pk, trial__state=TrialState.RUNNING, metric=0)
             .exclude(trial_id=exclude).order_by("trial_id", "id")
             .values_list("trial_id", "step", "value"))
     curves: dict[int, list[tuple[int, float]]] = {}

@@ -20,11 +20,12 @@ from hpdash.core.states import (
     StopReason,
     TrialState,
 )
-from hpdash.core.suggest import get_suggester, with_defaults
+from hpdash.core.suggest import get_suggester, suggest_active, with_defaults
 from hpdash.models import Job, Trial
 from hpdash.ops import queue
 from hpdash.selectors.trials import job_history
 from hpdash.services import trials
+from hpdash.services.study_stopping import study_stop_reason
 
 log = logging.getLogger(__name__)
 
@@ -98,22 +99,28 @@ def _fail_if_policy_says(job: Job, trials: list[Trial]) -> bool:
 
 def _start_or_finish(job: Job, trials: list[Trial]) -> None:
     active = [t for t in trials if t.state in ACTIVE_TRIAL_STATES]
+    stopped = study_stop_reason(job, trials)
+    if stopped:  # the study starts nothing more (studyStoppingConfig)
+        active = _stop_study(job, active, stopped)
     room = min(job.max_parallel_trials - len(active), job.max_trials - len(trials))
+    if stopped:
+        room = 0
     created: list[Trial] = []
     exhausted = False
     if room > 0:
         suggester = get_suggester(job.algorithm, bayes_engine=settings.HPDASH.bayes_engine)
         history = job_history(job)
         points = with_defaults(job.spec, history,
-                               suggester.suggest(job.spec, history, room, job.seed))
+                               suggest_active(suggester, job.spec, history, room, job.seed))
         exhausted = len(points) < room
         next_id = (trials[-1].trial_id if trials else 0) + 1
         created = [Trial.objects.create(job=job, trial_id=next_id + offset, params=params,
                                         state=TrialState.QUEUED)
                    for offset, params in enumerate(points)]
-    if not active and not created and (len(trials) >= job.max_trials or exhausted):
+    if not active and not created and (len(trials) >= job.max_trials or exhausted or stopped):
         if any(t.state == TrialState.SUCCEEDED for t in trials):
-            finish_job(job=job, state=JobState.SUCCEEDED)
+            finish_job(job=job, state=JobState.SUCCEEDED,
+                       message=f"Study stopped early: {stopped}." if stopped else "")
         else:
             finish_job(job=job, state=JobState.FAILED, message="Failing job: no trial succeeded")
         log.info("%s finished: %s", job, job.state)
@@ -121,6 +128,16 @@ def _start_or_finish(job: Job, trials: list[Trial]) -> None:
     pairs = [(t.pk, t.attempt) for t in created]
     if pairs:
         transaction.on_commit(lambda: _enqueue_trials(pairs))
+
+
+def _stop_study(job: Job, active: list[Trial], reason: str) -> list[Trial]:
+    """Cancel the stopped study's queued trials (and, with ``shouldStopAsap``, its running
+    ones); returns the trials still active."""
+    rule = job.spec.study_stopping
+    asap = rule is not None and rule.stop_asap
+    states = [TrialState.QUEUED, TrialState.RUNNING] if asap else [TrialState.QUEUED]
+    _settle_trials(job, states, StopReason.CANCELLED, f"study stopped: {reason}")
+    return [t for t in active if t.state not in states]
 
 
 def _enqueue_trials(pairs: list[tuple[int, int]]) -> None:
@@ -147,6 +164,11 @@ def queue_reconcile(min_age_seconds: float) -> list[str]:
     for job in idle:
         queue.enqueue_advance(job.pk)
         done.append(f"advanced {job}")
+    # A study that stops its running trials when time is up is looked at while they run.
+    for job in Job.objects.exclude(state__in=FINAL_JOB_STATES).filter(family="vertex"):
+        rule = job.spec.study_stopping
+        if rule is not None and rule.stop_asap and rule.has_deadline:
+            queue.enqueue_advance(job.pk)
     return done
 
 

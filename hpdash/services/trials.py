@@ -122,8 +122,9 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
     # A TensorBoard run's name is a path of any length; the source names it as far as it fits.
     source = source[:SOURCE_MAX_CHARS]
     updates: dict[str, Any] = {"heartbeat_time": now}
-    if measurements:
-        updates.update(_final_updates(trial, measurements))
+    primary = [m for m in measurements if m.metric == 0]  # the final step follows the first
+    if primary:
+        updates.update(_final_updates(trial, primary))
     with transaction.atomic():
         if not Trial.objects.running_attempt(trial.pk, trial.attempt).update(**updates):
             return _dropped(trial, f"{len(measurements)} measurements")
@@ -136,6 +137,7 @@ def trial_add_measurements(*, trial: Trial, measurements: Sequence[ReportedMeasu
         Measurement.objects.bulk_create([
             Measurement(
                 trial=trial, step=m.step, value=m.value, source=source, attempt=trial.attempt,
+                metric=m.metric,
                 reported_at=(dt.datetime.fromtimestamp(m.timestamp, tz=dt.UTC)
                              if m.timestamp else now),
             )

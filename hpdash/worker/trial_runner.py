@@ -260,7 +260,8 @@ class MetricCollector:
         if not written:
             return StopReason.SUPERSEDED
         self.stored += len(kept)
-        self.arrived.extend((m.step, m.value) for m in kept)
+        # The early-stopping rule follows the first metric.
+        self.arrived.extend((m.step, m.value) for m in kept if m.metric == 0)
         if len(new) > room:
             self.over_cap = True
             return StopReason.TOO_MANY_METRICS
@@ -364,7 +365,8 @@ class TrialRun:
         not_before = trial.start_time.timestamp() - 1 if trial.start_time else None
         sources = MetricSources(str(plan.metric_file), plan.metric_tag,
                                 str(plan.job_dir) if plan.job_dir else None, not_before,
-                                trusted=str(plan.cwd.parent))
+                                trusted=str(plan.cwd.parent),
+                                more_tags=tuple(m.tag for m in self.job.spec.more_metrics))
         self.metrics = MetricCollector(trial, sources, self.cfg.trial_max_measurements,
                                        note=self.log.note)
         began = time.monotonic()
@@ -517,6 +519,11 @@ class TrialRun:
             return TrialOutcome(TrialState.FAILED, None, rejected[-1] if rejected else
                                 f'no metric "{self.job.metric_tag}" reported'
                                 f"{f' ({seen})' if seen else ''}")
+        missing = self.metrics.sources.missing() if self.job.spec.multi_objective else []
+        if missing:  # a multi-objective trial without every metric has no final measurement
+            return TrialOutcome(TrialState.FAILED, None, "no metric " + ", ".join(
+                f'"{tag}"' for tag in missing) + " reported (the study has several metrics: "
+                "report each of them)")
         return TrialOutcome(TrialState.SUCCEEDED)
 
     def _stop_cause(self, reason: StopReason, process: ProcessOutcome) -> str:

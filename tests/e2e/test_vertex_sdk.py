@@ -33,6 +33,7 @@ p.add_argument("--opt", default="sgd")
 p.add_argument("--steps", type=int, default=3)
 p.add_argument("--sleep", type=float, default=0.0)
 p.add_argument("--tag", default="")
+p.add_argument("--units", type=int, default=0)  # a conditional parameter: adam's only
 a = p.parse_args()
 out = os.environ.get("AIP_MODEL_DIR")
 if out:
@@ -48,6 +49,10 @@ for step in range(1, a.steps + 1):
     value = quality * (1.0 if step == 2 else 0.5)
     h.report_hyperparameter_tuning_metric(hyperparameter_metric_tag="accuracy",
                                           metric_value=value, global_step=step)
+    # A second metric, one more call per step (a single-metric study ignores it).
+    h.report_hyperparameter_tuning_metric(hyperparameter_metric_tag="latency",
+                                          metric_value=a.layers * 10 + a.units / 8 + step,
+                                          global_step=step)
 '''
 
 
@@ -107,6 +112,41 @@ def _tuning_job(name: str, package: Path, out: Path, args: list[str], trials: in
                         "opt": hpt.CategoricalParameterSpec(values=["sgd", "adam"])},
         max_trial_count=trials, parallel_trial_count=parallel, search_algorithm="random",
         labels={"suite": "e2e"})
+
+
+def test_a_two_metric_study_with_a_conditional_parameter_runs_through_the_sdk(
+        stack: Stack, vertex: Path):
+    out = stack.out_dir / "vertex-multi"
+    units = hpt.DiscreteParameterSpec(values=[16, 32], scale="linear", parent_values=["adam"])
+    job = aiplatform.HyperparameterTuningJob(
+        display_name="vertex-multi",
+        custom_job=_custom_job(vertex, out, ["--steps=3", "--sleep=0.3"]),
+        metric_spec={"accuracy": "maximize", "latency": "minimize"},
+        parameter_spec={"layers": hpt.IntegerParameterSpec(min=1, max=2, scale="linear"),
+                        "opt": hpt.CategoricalParameterSpec(
+                            values=["sgd", "adam"], conditional_parameter_spec={"units": units})},
+        max_trial_count=4, parallel_trial_count=2, search_algorithm="grid")
+    job.run()
+    assert job.state == aiplatform.gapic.JobState.JOB_STATE_SUCCEEDED
+    trials = sorted(job.trials, key=lambda t: int(t.id))
+    assert len(trials) == 4
+    seen = []
+    for t in trials:
+        p = {x.parameter_id: x.value for x in t.parameters}
+        seen.append((p["layers"], p["opt"], p.get("units")))
+        # units is adam's only: given (and passed to the trainer) only with it
+        run = json.loads((out / t.id / "model" / "run.json").read_text())
+        assert ("units" in p) == (p["opt"] == "adam")
+        assert any(a.startswith("--units=") for a in run["argv"]) == (p["opt"] == "adam")
+        assert t.state == aiplatform.gapic.Trial.State.SUCCEEDED
+        # every measurement carries both metrics; the final (BEST on the first) one too
+        assert [[m.metric_id for m in ms.metrics] for ms in t.measurements] == [
+            ["accuracy", "latency"]] * 3
+        final = t.final_measurement
+        assert final.step_count == 2
+        assert dict((m.metric_id, m.value) for m in final.metrics)["latency"] == (
+            pytest.approx(p["layers"] * 10 + p.get("units", 0) / 8 + 2))
+    assert seen == [(1, "sgd", None), (1, "adam", 16), (1, "adam", 32), (2, "sgd", None)]
 
 
 def _overlap(trials: list[Any]) -> int:

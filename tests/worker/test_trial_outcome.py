@@ -16,13 +16,18 @@ from hpdash.worker.trial_runner import TrialRun
 
 
 def decide(reason: StopReason | None, *, over_cap: bool = False, stored: int = 3,
-           returncode: int = 0, requires_metric: bool = True) -> TrialOutcome:
+           returncode: int = 0, requires_metric: bool = True,
+           missing: tuple[str, ...] | None = None) -> TrialOutcome:
+    """``missing``: a multi-objective study's metrics that nothing reported (None: the study
+    has one metric)."""
     run: Any = object.__new__(TrialRun)  # only what _decide reads, no database
     run.trial = SimpleNamespace(trial_id=7)
     run.job = SimpleNamespace(metric_tag="acc",
+                              spec=SimpleNamespace(multi_objective=missing is not None),
                               definition=SimpleNamespace(requires_metric=requires_metric))
     run.metrics = SimpleNamespace(over_cap=over_cap, stored=stored,
-                                  sources=SimpleNamespace(rejected=[], seen=lambda: ""))
+                                  sources=SimpleNamespace(rejected=[], seen=lambda: "",
+                                                          missing=lambda: list(missing or ())))
     stopped = reason is not None  # hpdash stopped it: SIGTERM
     process = ProcessOutcome(
         returncode=None if stopped else returncode, signal=signal.SIGTERM if stopped else None,
@@ -61,3 +66,10 @@ def test_a_trainer_that_ended_by_itself_succeeds_or_fails_on_its_exit_and_its_me
 def test_the_one_run_of_a_vertex_custom_job_needs_no_metric():
     assert decide(None, stored=0, requires_metric=False) == TrialOutcome(TrialState.SUCCEEDED)
     assert decide(None, stored=0, returncode=1, requires_metric=False).state == TrialState.FAILED
+
+
+def test_a_multi_objective_trial_without_every_metric_fails_naming_those_it_lacks():
+    assert decide(None, missing=()) == TrialOutcome(TrialState.SUCCEEDED)
+    outcome = decide(None, missing=("latency",))
+    assert outcome.state == TrialState.FAILED
+    assert outcome.failure_reason.startswith('no metric "latency" reported')

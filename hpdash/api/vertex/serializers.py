@@ -4,14 +4,16 @@ omitted), built from hpdash's job and trial rows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from hpdash.api.common.filtering import Columns
 from hpdash.api.mlv1.serializers import rfc3339
 from hpdash.core.listfilter import Catalogue
+from hpdash.core.spec import HyperparameterSpec
 from hpdash.core.states import JobState, TrialState
 from hpdash.models import Job, Trial
+from hpdash.selectors.objectives import FinalValues, Step
 
 # The two collections, by their URL names, and what a list answers them in.
 TUNING_JOBS = "hyperparameterTuningJobs"
@@ -80,38 +82,48 @@ def _trial_state(trial: Trial, job_state: JobState) -> str:
     return "SUCCEEDED" if state == TrialState.SUCCEEDED else "INFEASIBLE"
 
 
-def _measurement(metric: str, step: int, value: float) -> dict[str, Any]:
-    return {"stepCount": str(step), "metrics": [{"metricId": metric, "value": value}]}
+def _measurement(spec: HyperparameterSpec, step: int, values: Mapping[int, float | None]
+                 ) -> dict[str, Any]:
+    """One ``Measurement``: its step and each metric reported there, in the spec's order."""
+    tags = [m.tag for m in spec.metrics]
+    return {"stepCount": str(step),
+            "metrics": [{"metricId": tags[i], "value": values[i]} for i in sorted(values)
+                        if i < len(tags) and values[i] is not None]}
 
 
-def trial_resource(job: Job, trial: Trial, curve: Sequence[tuple[int, float]]
-                   ) -> dict[str, Any]:
-    """One ``Trial``: ``measurements`` are every step reported, ``finalMeasurement`` the one
-    the spec selects (a succeeded trial's only)."""
+def trial_resource(job: Job, trial: Trial, steps: Sequence[Step],
+                   final: FinalValues | None = None) -> dict[str, Any]:
+    """One ``Trial``: ``measurements`` are every step reported (each with the metrics reported
+    there), ``finalMeasurement`` the one the spec selects (a succeeded trial's only), with
+    every metric's value (``final``; by default the first metric's ``final_value``)."""
     spec = job.spec
     state = _trial_state(trial, JobState(job.state))
     reason = None
     if state == "INFEASIBLE":
         reason = trial.failure_reason or f"the trial was {trial.state.lower()}"
-    final = None
+    measured = None
     if trial.state == TrialState.SUCCEEDED and trial.final_value is not None:
-        final = _measurement(spec.metric_tag, trial.final_step or 0, trial.final_value)
+        values = final if final is not None else (trial.final_value,)
+        measured = _measurement(spec, trial.final_step or 0, dict(enumerate(values)))
     return _drop_unset({
         "id": str(trial.trial_id), "state": state,
         "parameters": [{"parameterId": p.name, "value": trial.params[p.name]}
                        for p in spec.params if p.name in trial.params],
-        "finalMeasurement": final,
-        "measurements": [_measurement(spec.metric_tag, step, value) for step, value in curve],
+        "finalMeasurement": measured,
+        "measurements": [_measurement(spec, step, values) for step, values in steps],
         "startTime": rfc3339(trial.start_time), "endTime": rfc3339(trial.end_time),
         "infeasibleReason": reason,
     })
 
 
 def job_resource(job: Job, trials: Iterable[Trial] = (),
-                 curves: dict[int, list[tuple[int, float]]] | None = None) -> dict[str, Any]:
-    """A ``HyperparameterTuningJob`` (with its trials) or a ``CustomJob``, as created."""
+                 steps: dict[int, list[Step]] | None = None,
+                 finals: dict[int, FinalValues] | None = None) -> dict[str, Any]:
+    """A ``HyperparameterTuningJob`` (with its trials) or a ``CustomJob``, as created.
+    ``steps`` and ``finals`` by trial pk (:mod:`hpdash.selectors.objectives`)."""
     body = job.request["body"]
     out = {"name": resource_name(job), **body, **_common(job)}
     if job.request["collection"] == TUNING_JOBS:
-        out["trials"] = [trial_resource(job, t, (curves or {}).get(t.pk, ())) for t in trials]
+        out["trials"] = [trial_resource(job, t, (steps or {}).get(t.pk, ()),
+                                        (finals or {}).get(t.pk)) for t in trials]
     return _drop_unset(out)

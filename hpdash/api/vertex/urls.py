@@ -16,4 +16,7 @@ urlpatterns = [
     re_path(_JOB + "$", methods(GET=views.jobs_get, DELETE=views.jobs_delete),
             name="vertex-job"),
     re_path(_JOB + ":cancel$", methods(POST=views.jobs_cancel), name="vertex-job-cancel"),
+    re_path(_JOB + ":listOptimalTrials$", methods(GET=views.jobs_optimal_trials,
+                                                  POST=views.jobs_optimal_trials),
+            name="vertex-job-optimal-trials"),
 ]

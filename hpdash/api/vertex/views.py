@@ -28,12 +28,13 @@ from hpdash.api.vertex.serializers import (
     filter_view,
     job_resource,
     resource_name,
+    trial_resource,
 )
 from hpdash.core import listfilter
 from hpdash.core.spec.vertex import parse_custom_job, parse_tuning_job
 from hpdash.models import Job
 from hpdash.selectors.jobs import job_get, jobs_in_project
-from hpdash.selectors.trials import trial_curves
+from hpdash.selectors.objectives import final_values, metric_steps, pareto_trial_ids
 from hpdash.services.jobs import AlreadyExists, job_cancel, job_create, job_delete
 
 _LOCATION = re.compile(r"[a-z][a-z0-9-]{0,62}")
@@ -64,7 +65,10 @@ def _job(api: ApiRequest, location: str, collection: str, job_id: str) -> Job:
 
 def _render(job: Job) -> dict[str, Any]:
     trials = list(job.trials.order_by("trial_id"))
-    return job_resource(job, trials, trial_curves(t.pk for t in trials))
+    pks = [t.pk for t in trials]
+    finals = (final_values(spec=job.spec, trials=job.trials.all())
+              if job.spec.multi_objective else None)
+    return job_resource(job, trials, metric_steps(pks), finals)
 
 
 @endpoint(creates=True)
@@ -120,6 +124,25 @@ def jobs_list(api: ApiRequest, location: str, collection: str) -> dict[str, Any]
 @endpoint()
 def jobs_get(api: ApiRequest, location: str, collection: str, job_id: str) -> dict[str, Any]:
     return _render(_job(api, location, collection, job_id))
+
+
+@endpoint()
+def jobs_optimal_trials(api: ApiRequest, location: str, collection: str, job_id: str
+                        ) -> dict[str, Any]:
+    """``:listOptimalTrials``: the tuning job's Pareto-optimal trials (of a single-metric job,
+    its best ones), in the shape of Vertex's ``ListOptimalTrialsResponse`` (Vertex serves it
+    for a Vizier study; hpdash for a tuning job, whose resource has no field for it)."""
+    job = _job(api, location, collection, job_id)
+    if collection != TUNING_JOBS:
+        raise ApiError("INVALID_ARGUMENT", "listOptimalTrials is a hyperparameterTuningJobs "
+                       "method: a CustomJob runs no trials to compare.")
+    optimal = pareto_trial_ids(job)
+    trials = list(job.trials.filter(trial_id__in=optimal).order_by("trial_id"))
+    pks = [t.pk for t in trials]
+    finals = final_values(spec=job.spec, trials=pks)
+    steps = metric_steps(pks)
+    return {"optimalTrials": [trial_resource(job, t, steps[t.pk], finals[t.pk])
+                              for t in trials]} if trials else {}
 
 
 @endpoint()

@@ -47,7 +47,8 @@ def build_argv(
     if trial_dir:
         argv += ["--job-dir", trial_dir]
     for p in spec.params:
-        argv.append(f"--{p.name}={format_value(p, params[p.name])}")
+        if p.name in params:  # an inactive conditional parameter is not passed
+            argv.append(f"--{p.name}={format_value(p, params[p.name])}")
     return argv
 
 

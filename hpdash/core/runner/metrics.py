@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import safe_files
 
@@ -31,16 +31,23 @@ class Measurement:
     step: int
     value: float
     timestamp: float
+    # Which of the job's metrics, by position (0: the first; a multi-objective study has more).
+    metric: int = field(default=0, kw_only=True)
 
 
 class HypertuneFollower:
-    def __init__(self, path: str, tag: str, trusted: str | None = None) -> None:
+    def __init__(self, path: str, tag: str, trusted: str | None = None,
+                 more_tags: tuple[str, ...] = ()) -> None:
         """``trusted``: the directory above the trainer's own (default: the file's folder);
-        nothing below it is followed if a link."""
+        nothing below it is followed if a link.  ``more_tags``: the job's other metrics (a
+        multi-objective study): hypertune writes one record per metric per call, so a step
+        reported for two metrics is two lines (which share its 100-record window), each
+        stored as a measurement of its own metric."""
         self.path = path
         self.trusted = trusted if trusted is not None else os.path.dirname(path)
         self.rel = os.path.relpath(path, self.trusted)
         self.tag = tag
+        self.tags = (tag, *more_tags)
         self._seen: set[tuple[object, ...]] = set()
         self.rejected: list[str] = []  # why records were refused, newest last
         # Tags the trainer reported that are not the metric's, in the order they came: the
@@ -70,30 +77,34 @@ class HypertuneFollower:
                 continue  # partial write; complete next time
             if not isinstance(record, dict):
                 continue
-            if self.tag not in record:
+            mine = [i for i, tag in enumerate(self.tags) if tag in record]
+            if not mine:
                 self._note_other_tags(record)
                 continue
-            key = (record.get("timestamp"), record.get("global_step"), str(record[self.tag]))
-            if key in self._seen:
-                continue
-            self._seen.add(key)
-            m = self._measurement(record)
-            if m is not None:
-                new.append(m)
+            for metric in mine:
+                tag = self.tags[metric]
+                key = (tag, record.get("timestamp"), record.get("global_step"), str(record[tag]))
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                m = self._measurement(record, metric)
+                if m is not None:
+                    new.append(m)
         return new
 
     def _note_other_tags(self, record: dict[str, object]) -> None:
         for key in record:
             if (key not in BOOKKEEPING_KEYS and key not in self.other_tags
-                    and len(self.other_tags) < MAX_OTHER_TAGS):
+                    and key not in self.tags and len(self.other_tags) < MAX_OTHER_TAGS):
                 self.other_tags.append(str(key))
 
-    def _measurement(self, record: dict[str, object]) -> Measurement | None:
-        raw_value = record[self.tag]
+    def _measurement(self, record: dict[str, object], metric: int = 0) -> Measurement | None:
+        tag = self.tags[metric]
+        raw_value = record[tag]
         try:
             value = float(raw_value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            self.rejected.append(f"metric {self.tag!r} value {raw_value!r} is not a number")
+            self.rejected.append(f"metric {tag!r} value {raw_value!r} is not a number")
             return None
         if not math.isfinite(value):
             self.rejected.append(f"metric was {raw_value}")
@@ -104,4 +115,4 @@ class HypertuneFollower:
             step = 0
         ts = record.get("timestamp")
         timestamp = float(ts) if isinstance(ts, (int, float)) else 0.0
-        return Measurement(step=step, value=value, timestamp=timestamp)
+        return Measurement(step=step, value=value, timestamp=timestamp, metric=metric)

@@ -23,11 +23,16 @@ TFEVENTS = "tfevents"
 
 class MetricSources:
     def __init__(self, hypertune_file: str, tag: str, events_root: str | None,
-                 not_before: float | None = None, trusted: str | None = None) -> None:
+                 not_before: float | None = None, trusted: str | None = None, *,
+                 more_tags: tuple[str, ...] = ()) -> None:
         """``trusted``: the directory above the trial's own folder, where the metric file's
-        trainer-written path begins (see :class:`HypertuneFollower`)."""
+        trainer-written path begins (see :class:`HypertuneFollower`).  ``more_tags``: the
+        job's other metrics, read from the hypertune file only (TensorBoard summaries give
+        the first metric)."""
         self.tag = tag
-        self.hypertune = HypertuneFollower(hypertune_file, tag, trusted)
+        self.tags = (tag, *more_tags)
+        self.reported: set[int] = set()  # the metrics (by position) that yielded a value
+        self.hypertune = HypertuneFollower(hypertune_file, tag, trusted, more_tags)
         self.tfevents = (TfEventsFollower(events_root, tag, min_wall_time=not_before)
                          if events_root else None)
         self.runs = RunChooser(tag)
@@ -46,14 +51,20 @@ class MetricSources:
             new = self.hypertune.poll()
             if new:
                 self.chosen = HYPERTUNE
+                self.reported.update(m.metric for m in new)
                 return self.source, new
         if self.tfevents is not None and self.chosen in (None, TFEVENTS):
             new = self.runs.feed(self.tfevents.poll(final=final), self.tfevents.runs,
                                  final=final)
             if new:
                 self.chosen = TFEVENTS
+                self.reported.add(0)
                 return self.source, new
         return self.source, []
+
+    def missing(self) -> list[str]:
+        """The tags of the job's metrics that nothing reported yet."""
+        return [tag for i, tag in enumerate(self.tags) if i not in self.reported]
 
     def take_notes(self) -> list[str]:
         """Lines for the trial's log, each given once: which TensorBoard run is the metric and

@@ -16,8 +16,10 @@ from .types import (
     GpuRequest,
     HyperparameterSpec,
     JobDefinition,
+    MetricSpec,
     ParameterSpec,
     PythonPackage,
+    StudyStopping,
     Trainer,
 )
 
@@ -38,7 +40,9 @@ def definition_to_json(definition: JobDefinition) -> dict[str, Any]:
 def _params(rows: list[dict[str, Any]]) -> tuple[ParameterSpec, ...]:
     return tuple(ParameterSpec(**{**row,
                                   "categorical_values": tuple(row["categorical_values"]),
-                                  "discrete_values": tuple(row["discrete_values"])})
+                                  "discrete_values": tuple(row["discrete_values"]),
+                                  # absent before conditional parameters existed
+                                  "parent_values": tuple(row.get("parent_values", ()))})
                  for row in rows)
 
 
@@ -59,7 +63,14 @@ def definition_from_json(doc: dict[str, Any]) -> JobDefinition:
     hp = doc["hyperparameters"]
     return JobDefinition(
         hyperparameters=HyperparameterSpec(**{**hp, "params": _params(hp["params"]),
-                                              "given": frozenset(hp["given"])}),
+                                              "given": frozenset(hp["given"]),
+                                              # absent before several metrics existed
+                                              "more_metrics": tuple(
+                                                  MetricSpec(**m)
+                                                  for m in hp.get("more_metrics", ())),
+                                              "study_stopping": StudyStopping(
+                                                  **hp["study_stopping"])
+                                              if hp.get("study_stopping") else None}),
         trainer=_trainer(doc["trainer"]),
         args=tuple(doc["args"]),
         job_dir=doc["job_dir"],

@@ -47,6 +47,11 @@ class ParameterSpec:
     # Vertex's defaultValue (one of the parameter's values; ml v1 has none): when every
     # parameter has one, a study's first trial takes them (hpdash.core.suggest.with_defaults).
     default_value: ParamValue | None = None
+    # Vertex's conditionalParameterSpecs: the parameter is active (suggested, and passed to the
+    # trainer) only when its ``parent`` is active and takes one of ``parent_values``
+    # (hpdash.core.spec.conditions).  None: always active.
+    parent: str | None = None
+    parent_values: tuple[ParamValue, ...] = ()
 
     @property
     def is_log(self) -> bool:
@@ -55,6 +60,40 @@ class ParameterSpec:
     @property
     def is_reverse_log(self) -> bool:
         return self.scale_type == "UNIT_REVERSE_LOG_SCALE"
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One objective: the tag the trainer reports it under, and which way is better."""
+
+    tag: str
+    goal: str = "MAXIMIZE"  # one of GOALS
+
+    @property
+    def maximize(self) -> bool:
+        return self.goal == "MAXIMIZE"
+
+
+@dataclass(frozen=True)
+class StudyStopping:
+    """Vertex's ``studyStoppingConfig``: when a study stops starting trials before
+    ``max_trials`` (hpdash.core.study_stopping decides).  Times in seconds; end times RFC 3339."""
+
+    min_trials: int | None = None  # minNumTrials: no stop before this many succeeded
+    max_trials: int | None = None  # maxNumTrials
+    max_trials_no_progress: int | None = None  # maxNumTrialsNoProgress
+    max_seconds_no_progress: float | None = None  # maxDurationNoProgress
+    min_runtime_seconds: float | None = None  # minimumRuntimeConstraint.maxDuration
+    min_end_time: str | None = None  # minimumRuntimeConstraint.endTime
+    max_runtime_seconds: float | None = None  # maximumRuntimeConstraint.maxDuration
+    max_end_time: str | None = None  # maximumRuntimeConstraint.endTime
+    stop_asap: bool = False  # shouldStopAsap: stop running trials too
+
+    @property
+    def has_deadline(self) -> bool:
+        """Whether time alone can stop the study (checked while trials run)."""
+        return (self.max_runtime_seconds is not None or self.max_end_time is not None
+                or self.max_seconds_no_progress is not None)
 
 
 @dataclass(frozen=True)
@@ -71,6 +110,11 @@ class HyperparameterSpec:
     # Which measurement is a trial's final one: "LAST" (ml v1's rule) or "BEST" (in the goal's
     # direction; Vertex's measurementSelectionType, whose SDK asks for BEST by default).
     measurement_selection: str = "LAST"
+    # The objectives after the first (``metric_tag``/``goal``): Vertex's several ``metrics``
+    # make a multi-objective study (ml v1 has one).  A Measurement row names its objective by
+    # position in :attr:`metrics` (0: the first).
+    more_metrics: tuple[MetricSpec, ...] = ()
+    study_stopping: StudyStopping | None = None
     # The fields above that the request set (a resumed job takes the others from the job it
     # resumes, and those it set must agree with it).
     given: frozenset[str] = field(default=frozenset(), compare=False)
@@ -78,6 +122,15 @@ class HyperparameterSpec:
     @property
     def maximize(self) -> bool:
         return self.goal == "MAXIMIZE"
+
+    @property
+    def metrics(self) -> tuple[MetricSpec, ...]:
+        """Every objective, the first (``metric_tag``, ``goal``) first."""
+        return (MetricSpec(self.metric_tag, self.goal), *self.more_metrics)
+
+    @property
+    def multi_objective(self) -> bool:
+        return bool(self.more_metrics)
 
     def param(self, name: str) -> ParameterSpec:
         for p in self.params:

@@ -16,10 +16,11 @@ Decisions (documented in the README's "Coming from Vertex AI"):
   containers); ``executorImageUri`` is recorded and ignored (the trial runs in hpdash's Python
   environment, as ml v1's ``runtimeVersion``).  ``machineSpec.acceleratorCount`` GPUs of the
   recorded ``acceleratorType`` are leased to each trial; TPUs are refused.
-- One metric; several (multi-objective) and ``conditionalParameterSpecs`` are refused until
-  they are built.  ``defaultValue`` is checked; when every parameter has
-  one, the first trial takes them.  Any of the stopping
-  specs turns early stopping on (the rule is the server's); ``studyStoppingConfig`` is refused.
+- Several metrics make a multi-objective study (the first is ``metric_tag``/``goal``, the
+  rest ``more_metrics``); ``conditionalParameterSpecs`` are refused until they are built.
+  ``defaultValue`` is checked; when every parameter has one, the first trial takes them.  Any
+  of the stopping specs turns early stopping on (the rule is the server's);
+  ``studyStoppingConfig`` stops the study early (hpdash.core.study_stopping).
 - ``packageUris`` and ``baseOutputDirectory.outputUriPrefix`` are absolute paths or
   ``file://`` URIs, as in ml v1: there is no Cloud Storage.  A server with
   ``HPDASH_GCS_ROOT`` reads ``gs://BUCKET/PATH`` as ``<root>/BUCKET/PATH`` (a local mirror).
@@ -57,12 +58,19 @@ from .types import (
     GpuRequest,
     HyperparameterSpec,
     JobDefinition,
+    MetricSpec,
     NewJob,
     PythonPackage,
     SpecError,
 )
 from .vertex_gcs import echo_as_sent, on_local_disk
-from .vertex_study import STOPPING_SPEC_KEYS, STUDY_SCHEMA, parse_parameters, vertex_enum
+from .vertex_study import (
+    STOPPING_SPEC_KEYS,
+    STUDY_SCHEMA,
+    parse_parameters,
+    study_stopping,
+    vertex_enum,
+)
 
 __all__ = ["ACCELERATORS", "parse_custom_job", "parse_tuning_job"]
 
@@ -77,6 +85,7 @@ _INT32_MAX: Final = 2**31 - 1
 _MAX_TRIALS: Final = 100_000
 _MAX_PARALLEL: Final = 1000
 _MAX_DISPLAY_NAME: Final = 128
+_MAX_METRICS: Final = 10
 _MAX_SPEC_JSON: Final = 100_000  # the job reaches each trial in TF_CONFIG (see parse.py)
 # Output-only fields a client may send back (a resource it read): accepted and ignored.
 _OUTPUT_ONLY: Final = frozenset({
@@ -243,6 +252,32 @@ def _typed_paths(spec_key: str) -> dict[str, str]:
             "job_dir": f"{spec_key}.baseOutputDirectory.outputUriPrefix"}
 
 
+def _metrics(ctx: Ctx, given: Any, checked: Any, path: str) -> tuple[MetricSpec, ...]:
+    """``studySpec.metrics``: one or more objectives, each with its ``metricId`` and ``goal``;
+    several make a multi-objective study (hpdash.core.suggest.multiobjective)."""
+    if not given:
+        ctx.add(path, "metrics is required: at least one metric (metricId and goal)")
+        return ()
+    if isinstance(given, list) and len(given) > _MAX_METRICS:
+        ctx.add(path, f"metrics has {len(given)} entries; at most {_MAX_METRICS} are allowed")
+    if not isinstance(checked, list):
+        return ()
+    out: list[MetricSpec] = []
+    for i, metric in enumerate(checked):
+        goal = metric.get("goal", "GOAL_TYPE_UNSPECIFIED")
+        if goal == "GOAL_TYPE_UNSPECIFIED":
+            ctx.add(f"{path}[{i}].goal", "goal is required: MAXIMIZE (1) or MINIMIZE (2)")
+        if "metricId" not in metric:
+            ctx.add(f"{path}[{i}].metricId", "metricId is required: the tag the trainer "
+                                             "reports with hypertune")
+        elif any(m.tag == metric["metricId"] for m in out):
+            ctx.add(f"{path}[{i}].metricId", f"metricId {metric['metricId']!r} is given twice: "
+                                             "each metric needs its own id")
+        else:
+            out.append(MetricSpec(metric["metricId"], goal))
+    return tuple(out) if len(out) == len(checked) else ()
+
+
 def _study(ctx: Ctx, data: Any, path: str, counts: dict[str, Any]
            ) -> tuple[HyperparameterSpec | None, Any]:
     raw = check_object(ctx, data, path, STUDY_SCHEMA)
@@ -253,31 +288,24 @@ def _study(ctx: Ctx, data: Any, path: str, counts: dict[str, Any]
                                       raw.get("algorithm"))
     if echoed is not BAD:
         raw["parameters"] = echoed
-    metrics = raw.get("metrics")
-    if not data.get("metrics"):
-        ctx.add(f"{path}.metrics", "metrics is required: one metric (metricId and goal)")
-    elif isinstance(data["metrics"], list) and len(data["metrics"]) > 1:
-        ctx.add(f"{path}.metrics[1]", "several metrics (multi-objective studies) are not "
-                                      "supported yet: give one metric")
-    goal = "GOAL_TYPE_UNSPECIFIED"
-    if isinstance(metrics, list) and metrics:
-        goal = metrics[0].get("goal", goal)
-        if goal == "GOAL_TYPE_UNSPECIFIED":
-            ctx.add(f"{path}.metrics[0].goal", "goal is required: MAXIMIZE (1) or MINIMIZE (2)")
-        if "metricId" not in metrics[0]:
-            ctx.add(f"{path}.metrics[0].metricId", "metricId is required: the tag the trainer "
-                                                   "reports with hypertune")
-    if ctx.count or params is None or not isinstance(metrics, list) or not metrics:
+    metrics = _metrics(ctx, data.get("metrics"), raw.get("metrics"), f"{path}.metrics")
+    if ctx.count or params is None or not metrics:
         return None, raw
     selection = raw.get("measurementSelectionType", "")
+    stopping = study_stopping(ctx, raw.get("studyStoppingConfig"),
+                              f"{path}.studyStoppingConfig")
+    if ctx.count:
+        return None, raw
     return HyperparameterSpec(
-        params=params, goal=goal, metric_tag=metrics[0]["metricId"],
+        params=params, goal=metrics[0].goal, metric_tag=metrics[0].tag,
+        more_metrics=metrics[1:],
         max_trials=counts.get("maxTrialCount", 1),
         max_parallel_trials=counts.get("parallelTrialCount", 1),
         max_failed_trials=counts.get("maxFailedTrialCount", 0),
         enable_early_stopping=any(key in raw for key in STOPPING_SPEC_KEYS),
         algorithm=raw.get("algorithm", "ALGORITHM_UNSPECIFIED"),
         measurement_selection="BEST" if selection == "BEST_MEASUREMENT" else "LAST",
+        study_stopping=stopping,
     ), raw
 
 

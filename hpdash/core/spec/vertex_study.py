@@ -10,6 +10,8 @@ path and wording is mapped back onto Vertex's field names.  No Django here.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import re
 from typing import Any, Final
 
 from .checks import (
@@ -18,8 +20,10 @@ from .checks import (
     Ctx,
     check_bool,
     check_double,
+    check_duration,
     check_object,
     check_str,
+    field_name,
     got,
     int_checker,
     list_checker,
@@ -30,7 +34,7 @@ from .checks import (
 )
 from .params import parse_params
 from .space import value_count
-from .types import ParameterSpec, ParamValue
+from .types import ParameterSpec, ParamValue, StudyStopping
 
 # Enums by number, as proto3 JSON may send them (the SDK sends numbers); names pass as names.
 GOALS: Final = {0: "GOAL_TYPE_UNSPECIFIED", 1: "MAXIMIZE", 2: "MINIMIZE"}
@@ -105,24 +109,57 @@ _STOPPING_SPECS: Final = {
 }
 
 
-def _refuse_study_stopping(ctx: Ctx, value: Any, path: str) -> Any:
-    if isinstance(value, dict) and not value:
-        return value
-    ctx.add(path, "studyStoppingConfig is not supported yet: hpdash stops a study after "
-                  "maxTrialCount trials (leave it out)")
-    return BAD
+def _check_time(ctx: Ctx, value: Any, path: str) -> Any:
+    """An RFC 3339 timestamp with its zone (``2026-12-07T08:00:00Z``)."""
+    try:
+        when = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        ctx.add(path, f"{field_name(path)} must be an RFC 3339 time with its zone such as "
+                      f'"2026-12-07T08:00:00Z", got {got(value)}')
+        return BAD
+    return value
+
+
+_TIME_CONSTRAINT: Final = object_checker({"maxDuration": check_duration, "endTime": _check_time})
+_STUDY_STOPPING: Final = object_checker({
+    "shouldStopAsap": check_bool,
+    "minimumRuntimeConstraint": _TIME_CONSTRAINT,
+    "maximumRuntimeConstraint": _TIME_CONSTRAINT,
+    "minNumTrials": int_checker(1, 2**31 - 1),
+    "maxNumTrials": int_checker(1, 2**31 - 1),
+    "maxNumTrialsNoProgress": int_checker(1, 2**31 - 1),
+    "maxDurationNoProgress": check_duration,
+})
+
+
+def _seconds(duration: str | None) -> float | None:
+    return float(duration[:-1]) if duration else None
+
+
+def study_stopping(ctx: Ctx, raw: Any, path: str) -> StudyStopping | None:
+    """``studySpec.studyStoppingConfig`` (checked by the schema) → the typed rule."""
+    if not isinstance(raw, dict) or not raw:
+        return None
+    low = raw.get("minimumRuntimeConstraint") or {}
+    high = raw.get("maximumRuntimeConstraint") or {}
+    for key, given in (("minimumRuntimeConstraint", low), ("maximumRuntimeConstraint", high)):
+        if "maxDuration" in given and "endTime" in given:
+            ctx.add(f"{path}.{key}", f"{key} takes one of maxDuration and endTime, not both")
+    if raw.get("minNumTrials", 0) > raw.get("maxNumTrials", 2**31):
+        ctx.add(f"{path}.minNumTrials", "minNumTrials must be ≤ maxNumTrials")
+    return StudyStopping(
+        min_trials=raw.get("minNumTrials"), max_trials=raw.get("maxNumTrials"),
+        max_trials_no_progress=raw.get("maxNumTrialsNoProgress"),
+        max_seconds_no_progress=_seconds(raw.get("maxDurationNoProgress")),
+        min_runtime_seconds=_seconds(low.get("maxDuration")), min_end_time=low.get("endTime"),
+        max_runtime_seconds=_seconds(high.get("maxDuration")),
+        max_end_time=high.get("endTime"), stop_asap=bool(raw.get("shouldStopAsap", False)))
 
 
 def _values_of(value: Any) -> Any:
     return value.get("values") if isinstance(value, dict) else None
-
-
-def _refuse_conditional(ctx: Ctx, value: Any, path: str) -> Any:
-    if isinstance(value, list) and not value:
-        return value
-    ctx.add(path, "conditionalParameterSpecs are not supported yet: list every parameter in "
-                  "studySpec.parameters (each is then passed to every trial)")
-    return BAD
 
 
 # The value specs: which ml v1 type each is, and its fields.
@@ -136,7 +173,7 @@ _PARAM_SCHEMA: Final[dict[str, Checker]] = {
     **{key: object_checker({"minValue": _ANY, "maxValue": _ANY, "defaultValue": _ANY,
                             "values": _ANY}) for key in _VALUE_SPECS},
     "scaleType": vertex_enum(SCALES),
-    "conditionalParameterSpecs": _refuse_conditional,
+    "conditionalParameterSpecs": _ANY,  # _flatten
 }
 _RANGE_KEYS: Final = ("minValue", "maxValue", "defaultValue")
 _LIST_KEYS: Final = ("values", "defaultValue")
@@ -213,16 +250,117 @@ _WORDS: Final = (("parameterName", "parameterId"), ("categoricalValues", "values
                  ("discreteValues", "values"))
 
 
+_PARENT_KEYS: Final = {"parentDiscreteValues": "DISCRETE", "parentIntValues": "INTEGER",
+                       "parentCategoricalValues": "CATEGORICAL"}
+_MAX_DEPTH: Final = 8
+
+
+@dataclasses.dataclass
+class _Flat:
+    """One parameter of the tree, flattened: the item as given, its path, and its condition
+    (the index of its parent among the flattened ones, the condition's key and values)."""
+
+    item: Any
+    path: str
+    parent: int | None = None
+    key: str = ""
+    values: Any = None
+
+
+def _flatten(ctx: Ctx, items: list[Any], path: str, parent: int | None, *, depth: int,
+             out: list[_Flat]) -> None:
+    """Parents before their children, depth first."""
+    for i, item in enumerate(items):
+        here = len(out)
+        base = f"{path}[{i}]" if parent is None else f"{path}[{i}].parameterSpec"
+        if parent is not None:
+            cond = item if isinstance(item, dict) else {}
+            keys = [k for k in _PARENT_KEYS if k in cond]
+            unknown = [k for k in cond if k not in _PARENT_KEYS and k != "parameterSpec"]
+            for k in unknown:
+                ctx.add(f"{path}[{i}].{k}", f"{k} is not a field of a conditional parameter "
+                        "spec (parameterSpec and one of parentDiscreteValues, parentIntValues, "
+                        "parentCategoricalValues)")
+            if not isinstance(item, dict) or len(keys) != 1:
+                ctx.add(f"{path}[{i}]", "a conditional parameter spec needs exactly one of "
+                        "parentDiscreteValues, parentIntValues and parentCategoricalValues, "
+                        f"got {len(keys)}")
+                continue
+            if "parameterSpec" not in cond:
+                ctx.add(f"{path}[{i}].parameterSpec", "parameterSpec is required: the child "
+                                                      "parameter")
+                continue
+            out.append(_Flat(cond["parameterSpec"], base, parent, keys[0],
+                             _values_of(cond[keys[0]])))
+        else:
+            out.append(_Flat(item, base))
+        node = out[-1].item
+        children = node.get("conditionalParameterSpecs") if isinstance(node, dict) else None
+        if children is None:
+            continue
+        cpath = f"{base}.conditionalParameterSpecs"
+        if not isinstance(children, list):
+            ctx.add(cpath, f"conditionalParameterSpecs must be a list, got {got(children)}")
+        elif depth >= _MAX_DEPTH:
+            ctx.add(cpath, f"conditional parameters nest at most {_MAX_DEPTH} levels deep")
+        else:
+            _flatten(ctx, children, cpath, here, depth=depth + 1, out=out)
+
+
+def _condition(ctx: Ctx, flat: _Flat, parent: ParameterSpec) -> tuple[ParamValue, ...] | None:
+    """The parent values that activate a child, checked against the parent's values."""
+    where = f"{flat.path.removesuffix('.parameterSpec')}.{flat.key}"
+    wanted = _PARENT_KEYS[flat.key]
+    if parent.type != wanted:
+        kinds = {"INTEGER": "parentIntValues", "DISCRETE": "parentDiscreteValues",
+                 "CATEGORICAL": "parentCategoricalValues"}
+        hint = (f"use {kinds[parent.type]}" if parent.type in kinds else
+                "a doubleValueSpec parameter cannot be a parent (its values are not a list)")
+        ctx.add(where, f"{flat.key} does not fit parent parameter {parent.name!r} of type "
+                       f"{parent.type}: {hint}")
+        return None
+    if not isinstance(flat.values, list) or not flat.values:
+        ctx.add(f"{where}.values", f"values must be a non-empty list of {parent.name!r}'s "
+                                   f"values, got {got(flat.values)}")
+        return None
+    out: list[ParamValue] = []
+    for j, v in enumerate(flat.values):
+        if parent.type == "CATEGORICAL":
+            ok: ParamValue | None = v if v in parent.categorical_values else None
+        else:
+            x = to_float(v)
+            ok = None
+            if x is not None and parent.type == "DISCRETE" and x in parent.discrete_values:
+                ok = x
+            elif (x is not None and parent.type == "INTEGER" and x.is_integer()
+                  and parent.min_value is not None and parent.max_value is not None
+                  and parent.min_value <= x <= parent.max_value):
+                ok = int(x)
+        if ok is None:
+            ctx.add(f"{where}.values[{j}]", f"{show(v)} is not a value of parent parameter "
+                                            f"{parent.name!r}")
+            return None
+        out.append(ok)
+    return tuple(out)
+
+
+def _flat_path(flats: list[_Flat], i: int) -> str:
+    return flats[i].path if i < len(flats) else f"parameters[{i}]"
+
+
 def parse_parameters(ctx: Ctx, value: Any, path: str, algorithm: str | None
                      ) -> tuple[tuple[ParameterSpec, ...] | None, Any]:
-    """``studySpec.parameters`` → the typed parameters, and the list as echoed."""
+    """``studySpec.parameters`` (conditional children included, flattened after their parent)
+    → the typed parameters, and the list as echoed."""
     if not isinstance(value, list) or not value:
         ctx.add(path, f"parameters must be a non-empty list of parameter specs, got "
                       f"{got(value)}")
         return None, BAD
+    flats: list[_Flat] = []
+    _flatten(ctx, value, path, None, depth=0, out=flats)
     translated, kinds, echoed = [], [], []
-    for i, item in enumerate(value):
-        out, kind, echo = _translate(ctx, item, f"{path}[{i}]")
+    for flat in flats:
+        out, kind, echo = _translate(ctx, flat.item, flat.path)
         translated.append(out)
         kinds.append(kind or "")
         echoed.append(echo)
@@ -230,23 +368,36 @@ def parse_parameters(ctx: Ctx, value: Any, path: str, algorithm: str | None
     specs, _ = parse_params(inner, translated, path)
     for v in inner.violations:
         i = int(v.field[len(path) + 1:].split("]", 1)[0]) if v.field.startswith(path + "[") else -1
-        field = v.field if i < 0 else _vertex_path(kinds[i], v.field, f"{path}[{i}]")
-        text = v.description
+        if 0 <= i < len(flats):
+            rest = v.field[len(f"{path}[{i}]"):]
+            field = _vertex_path(kinds[i], flats[i].path + rest, flats[i].path)
+        else:
+            field = v.field
+        text = re.sub(r"\bparams\[(\d+)\]", lambda m: _flat_path(flats, int(m[1])),
+                      v.description)
         for ml, vertex in _WORDS:
             text = text.replace(ml, vertex)
         ctx.add(field, text)
     for i, spec in enumerate(specs):
-        item = value[i] if isinstance(value[i], dict) else {}
+        item = flats[i].item if isinstance(flats[i].item, dict) else {}
         default = (item.get(kinds[i]) or {}).get("defaultValue") if kinds[i] else None
         if spec is not None and default is not None:
-            given = _check_default(ctx, spec, default, f"{path}[{i}].{kinds[i]}.defaultValue")
+            given = _check_default(ctx, spec, default, f"{flats[i].path}.{kinds[i]}.defaultValue")
             specs[i] = dataclasses.replace(spec, default_value=given)
+        parent = flats[i].parent
+        if spec is not None and parent is not None and specs[parent] is not None:
+            parent_spec = specs[parent]
+            assert parent_spec is not None
+            values = _condition(ctx, flats[i], parent_spec)
+            if values is not None:
+                specs[i] = dataclasses.replace(spec, parent=parent_spec.name,
+                                               parent_values=values)
         if algorithm == "GRID_SEARCH" and kinds[i] == "doubleValueSpec":
-            ctx.add(f"{path}[{i}].doubleValueSpec", "doubleValueSpec cannot be used with "
+            ctx.add(f"{flats[i].path}.doubleValueSpec", "doubleValueSpec cannot be used with "
                     "GRID_SEARCH, which needs a finite grid: use integerValueSpec, "
                     "categoricalValueSpec or discreteValueSpec, or another algorithm")
-    if inner.count or any(s is None for s in specs):
-        return None, echoed
+    if inner.count or ctx.count or any(s is None for s in specs):
+        return None, _echo_tree(value, flats, echoed)
     typed = tuple(s for s in specs if s is not None)
     if algorithm == "GRID_SEARCH" and all(s.type != "DOUBLE" for s in typed):
         size = 1
@@ -255,7 +406,26 @@ def parse_parameters(ctx: Ctx, value: Any, path: str, algorithm: str | None
         if size > _MAX_GRID:
             ctx.add(path, f"the GRID_SEARCH grid has more than {_MAX_GRID:,} points; narrow "
                           "the parameters")
-    return typed, echoed
+    return typed, _echo_tree(value, flats, echoed)
+
+
+def _echo_tree(value: list[Any], flats: list[_Flat], echoed: list[Any]) -> Any:
+    """The parameters as echoed: each checked (enum names for numbers), children inside
+    their parent's ``conditionalParameterSpecs`` as given."""
+    if any(e is BAD for e in echoed):
+        return BAD
+    out: list[Any] = []
+    holders: dict[int, list[Any]] = {}
+    for i, flat in enumerate(flats):
+        node = {k: v for k, v in echoed[i].items() if k != "conditionalParameterSpecs"}
+        if isinstance(flat.item, dict) and "conditionalParameterSpecs" in flat.item:
+            node["conditionalParameterSpecs"] = holders.setdefault(i, [])
+        if flat.parent is None:
+            out.append(node)
+        else:
+            cond = {flat.key: {"values": flat.values}, "parameterSpec": node}
+            holders.setdefault(flat.parent, []).append(cond)
+    return out
 
 
 STUDY_SCHEMA: Final[dict[str, Checker]] = {
@@ -264,7 +434,7 @@ STUDY_SCHEMA: Final[dict[str, Checker]] = {
     "algorithm": vertex_enum(ALGORITHMS),
     "measurementSelectionType": vertex_enum(SELECTIONS),
     "observationNoise": vertex_enum(NOISES),
-    "studyStoppingConfig": _refuse_study_stopping,
+    "studyStoppingConfig": _STUDY_STOPPING,
     **_STOPPING_SPECS,
 }
 # The stopping specs are a oneof; any of them turns early stopping on.

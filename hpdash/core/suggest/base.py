@@ -47,6 +47,9 @@ class Observation:
     params: dict[str, ParamValue]
     state: str
     value: float | None = None
+    # Every metric's value (the first is ``value``) of a SUCCEEDED trial of a multi-objective
+    # study (:mod:`hpdash.core.suggest.multiobjective`); empty otherwise.
+    values: tuple[float, ...] = ()
 
 
 class Suggester(Protocol):

@@ -11,6 +11,8 @@
 The setting is the environment variable ``HPDASH_BAYES_ENGINE``, read and checked by the Django
 settings (``settings.HPDASH.bayes_engine``, :mod:`hpdash.ops.config`); the scheduler passes the
 name in (``get_suggester(algorithm, bayes_engine=...)``).  The core reads no environment.
+A multi-objective study runs on the same engine through random scalarisations
+(:mod:`hpdash.core.suggest.multiobjective`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from hpdash.core.spec.types import HyperparameterSpec
 
 from .base import Observation, Point, Suggester
 from .bayes import GPBanditSuggester
+from .multiobjective import suggest_scalarised
 from .skopt_engine import SkoptSuggester
 
 DEFAULT_ENGINE = "hpdash"
@@ -46,4 +49,6 @@ class BayesSuggester:
     def suggest(
         self, spec: HyperparameterSpec, history: Sequence[Observation], n: int, seed: int
     ) -> list[Point]:
+        if spec.multi_objective:
+            return suggest_scalarised(ENGINES[self.engine], spec, history, n, seed)
         return ENGINES[self.engine].suggest(spec, history, n, seed)

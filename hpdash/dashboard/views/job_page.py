@@ -24,6 +24,7 @@ from hpdash.dashboard.trial_table import TableQuery, parse_filter
 from hpdash.dashboard.views.common import job_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.gpus import gpu_wait_reason
+from hpdash.selectors.objectives import final_values, pareto_trial_ids
 from hpdash.selectors.study import jobs_resuming
 from hpdash.selectors.trial_counts import TrialCounts, trial_counts
 from hpdash.selectors.trial_failures import failure_tails
@@ -57,6 +58,10 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
         "figures_json": figures_text,
         "slice_charts": [f"chart-slices-{i}" for i in range(n_slices)],
         "param_names": [p.name for p in spec.params], "importance_method": insight.METHOD,
+        "metric_filters": [{"tag": m.tag, **{op: (f"metric.{m.tag}__{op}",
+                                                  flt.given.get(f"metric.{m.tag}__{op}", ""))
+                                             for op in ("gte", "lte")}}
+                           for m in spec.more_metrics],
         "spec_json": json.dumps(job.request, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
         "note_url": reverse("job-note", args=[job.project_id, job.job_id]),
@@ -112,6 +117,10 @@ def _columns(job: Job, spec: HyperparameterSpec, flt: TableQuery) -> list[dict[s
         out.append({"key": key, "label": label, "cls": cls, "arrow": arrow,
                     "aria": "descending" if arrow == "▼" else "ascending",
                     "query": flt.querystring(sort=following)})
+    # A multi-objective study's other metrics, after the first (not sortable: the table is
+    # paged in the database, by the first metric's column).
+    out[2:2] = [{"key": "", "label": m.tag, "cls": "num", "arrow": "", "aria": "",
+                 "query": ""} for m in spec.more_metrics]
     return out
 
 
@@ -171,6 +180,9 @@ def _trial_rows(job: Job, spec: HyperparameterSpec, trials: list[Trial], best: B
     # The trial page's URL and the id as text, built here: {% url %} and a localized int
     # per cell cost the 50-row table a third of its rendering time.
     base = reverse("trial-detail", args=(job.project_id, job.job_id, 0))[:-2]
+    multi = spec.multi_objective
+    finals = final_values(spec=spec, trials=[t.pk for t in trials]) if multi else {}
+    front = pareto_trial_ids(job) if multi else frozenset()
     return [{
         "t": t,
         "id": str(t.trial_id),
@@ -178,8 +190,12 @@ def _trial_rows(job: Job, spec: HyperparameterSpec, trials: list[Trial], best: B
         "value": display_number(t.final_value), "value_full": full_number(t.final_value),
         "params": [(display_param(p, t.params[p.name]), repr(t.params[p.name]))
                    if p.name in t.params else ("", "") for p in params],
-        "is_best": t.trial_id in best.tied,
-        "is_recommended": t.trial_id == best.recommended,
+        # A multi-objective study has no one best trial: its Pareto-optimal ones are marked.
+        "is_best": t.trial_id in best.tied and not multi,
+        "is_recommended": t.trial_id == best.recommended and not multi,
+        "is_pareto": t.trial_id in front,
+        "more": [(display_number(v), full_number(v))
+                 for v in finals.get(t.pk, (None,) * len(spec.metrics))[1:]],
         "duration": getattr(t, "duration", None),
         "stderr_tail": tails.get(t.trial_id, ""),
     } for t in trials]

@@ -142,8 +142,11 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
     spec = job.spec
     rows = []
     for p in spec.params:
-        values = [format_value(p, t.params[p.name]) for t in trials]  # what the trainer got
-        shown = [display_param(p, t.params[p.name]) for t in trials]
+        # what the trainer got ("" for an inactive conditional parameter: nothing)
+        values = [format_value(p, t.params[p.name]) if p.name in t.params else ""
+                  for t in trials]
+        shown = [display_param(p, t.params[p.name]) if p.name in t.params else ""
+                 for t in trials]
         rows.append({"name": p.name, "values": list(zip(shown, values, strict=True)),
                      "differs": len(set(values)) > 1})
     curves = job_curves(job=job, trial_ids=[t.trial_id for t in trials])

@@ -18,6 +18,7 @@ from hpdash.dashboard import charts
 from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.views.common import trial_or_404
 from hpdash.models import Job, Trial
+from hpdash.selectors.objectives import final_values
 from hpdash.selectors.trial_failures import log_tail_lines
 from hpdash.selectors.trial_logs import open_log
 from hpdash.selectors.trials import job_curves, trial_measurements_so_far
@@ -61,7 +62,19 @@ def _summary_context(job: Job, trial: Trial, path: Path) -> dict[str, Any]:
         "latest": None if latest is None else {"step": latest[0], "value": display_number(
             latest[1]), "full": full_number(latest[1])},
         "stderr_tail": log_tail_lines(path) if failed else "",
+        "more_metrics": _more_metrics(job, trial),
     }
+
+
+def _more_metrics(job: Job, trial: Trial) -> list[dict[str, str]]:
+    """A multi-objective study's other metrics at the trial's final step (final once it
+    succeeded, latest meanwhile; "" if not reported yet)."""
+    spec = job.spec
+    if not spec.multi_objective:
+        return []
+    values = final_values(spec=spec, trials=[trial.pk]).get(trial.pk, ())
+    return [{"tag": m.tag, "value": display_number(v), "full": full_number(v)}
+            for m, v in zip(spec.more_metrics, values[1:], strict=False)]
 
 
 def _read_log(path: Path, offset: int | None) -> tuple[str, int, bool]:

@@ -75,3 +75,33 @@ def test_it_ignores_other_tags_and_rejects_non_finite_values_with_a_reason(tmp_p
 
 def test_a_missing_file_means_no_measurements_yet(tmp_path):
     assert HypertuneFollower(str(tmp_path / "nope"), "acc").poll() == []
+
+
+def test_several_metrics_reported_with_several_calls_per_step_are_each_their_own(tmp_path):
+    # hypertune writes one record per call: two metrics per step are two lines sharing its
+    # 100-record window; both are read, each as its own metric (by position in the spec).
+    path = tmp_path / "out.metrics"
+    code = (
+        "import hypertune\n"
+        "h = hypertune.HyperTune()\n"
+        "for s in range(1, 4):\n"
+        "    h.report_hyperparameter_tuning_metric('acc', s / 10, global_step=s)\n"
+        "    h.report_hyperparameter_tuning_metric('latency', 100 - s, global_step=s)\n"
+        "    h.report_hyperparameter_tuning_metric('debug', 0, global_step=s)\n"
+    )
+    env = {**os.environ, "CLOUD_ML_HP_METRIC_FILE": str(path), "CLOUD_ML_TRIAL_ID": "1"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert len(path.read_text().splitlines()) == 9
+    f = HypertuneFollower(str(path), "acc", more_tags=("latency",))
+    got = f.poll()
+    assert [(m.metric, m.step, m.value) for m in got] == [
+        (0, 1, 0.1), (1, 1, 99.0), (0, 2, 0.2), (1, 2, 98.0), (0, 3, 0.3), (1, 3, 97.0)]
+    assert f.other_tags == ["debug"]
+    assert f.poll() == []  # each record once
+
+
+def test_one_record_carrying_two_metrics_gives_both(tmp_path):
+    path = tmp_path / "out.metrics"
+    _write(path, [{**_rec(5, 0.5), "latency": "12"}])
+    got = HypertuneFollower(str(path), "acc", more_tags=("latency",)).poll()
+    assert [(m.metric, m.value) for m in got] == [(0, 0.5), (1, 12.0)]

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hpdash.core.spec import SpecError
+from hpdash.core.spec.stored import definition_from_json, definition_to_json
 from hpdash.core.spec.vertex import parse_custom_job, parse_tuning_job
 
 EXAMPLES = int(os.environ.get("HPDASH_HYPOTHESIS_EXAMPLES", 250))
@@ -103,8 +104,11 @@ def test_the_valid_job_parses_with_enums_as_numbers_or_names():
      "studySpec.parameters[0].parameterId"),
     ({"studySpec": {**JOB["studySpec"], "algorithm": 2}},
      "studySpec.parameters[0].doubleValueSpec"),
-    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {"maxNumTrials": 3}}},
-     "studySpec.studyStoppingConfig"),
+    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {"maxNumTrials": 0}}},
+     "studySpec.studyStoppingConfig.maxNumTrials"),
+    ({"studySpec": {**JOB["studySpec"], "studyStoppingConfig": {
+        "minimumRuntimeConstraint": {"maxDuration": "60s", "endTime": "2026-12-07T08:00:00Z"}}}},
+     "studySpec.studyStoppingConfig.minimumRuntimeConstraint"),
     ({"studySpec": {**JOB["studySpec"],
                     "decayCurveStoppingSpec": {"useElapsedDuration": True}}},
      "studySpec.decayCurveStoppingSpec.useElapsedDuration"),
@@ -114,6 +118,15 @@ def test_the_valid_job_parses_with_enums_as_numbers_or_names():
                                                                     "acceleratorCount": 8}}]}},
      "trialJobSpec.workerPoolSpecs[0].machineSpec.acceleratorType"),
     ({"maxFailedTrialCount": 9}, "maxFailedTrialCount"),
+    ({"studySpec": {**JOB["studySpec"], "metrics": [
+        {"metricId": "acc", "goal": 1}, {"metricId": "acc", "goal": 2}]}},
+     "studySpec.metrics[1].metricId"),
+    ({"studySpec": {**JOB["studySpec"], "metrics": [
+        {"metricId": "acc", "goal": 1}, {"metricId": "loss"}]}},
+     "studySpec.metrics[1].goal"),
+    ({"studySpec": {**JOB["studySpec"], "metrics": [
+        {"metricId": f"m{i}", "goal": 1} for i in range(11)]}},
+     "studySpec.metrics"),
 ])
 def test_a_mistake_is_named_by_its_vertex_path(change, field):
     with pytest.raises(SpecError) as caught:
@@ -128,3 +141,14 @@ def test_ml_v1_words_do_not_leak_into_vertex_messages():
         parse_tuning_job(body)
     text = str(caught.value)
     assert "categoricalValues" not in text and "parameterName" not in text
+
+
+def test_several_metrics_make_a_multi_objective_study_that_survives_storage():
+    body = {**JOB, "studySpec": {**JOB["studySpec"], "metrics": [
+        {"metricId": "acc", "goal": 1}, {"metricId": "latency", "goal": "MINIMIZE"}]}}
+    definition = parse_tuning_job(body).definition
+    hp = definition.hyperparameters
+    assert [(m.tag, m.maximize) for m in hp.metrics] == [("acc", True), ("latency", False)]
+    assert hp.multi_objective and hp.metric_tag == "acc" and hp.goal == "MAXIMIZE"
+    assert definition_from_json(definition_to_json(definition)) == definition
+    assert not parse_tuning_job(JOB).definition.hyperparameters.multi_objective
