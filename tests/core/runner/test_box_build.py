@@ -20,7 +20,7 @@ import pytest
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import ExecutorConfig
-from hpdash.core.runner.box import BoxSettings
+from hpdash.core.runner.box import BoxSettings, lease_uid
 from hpdash.core.runner.executor import PrepareError
 from hpdash.core.runner.executors.local import LocalExecutor
 from hpdash.core.runner.limits import GIB, TrialLimits
@@ -162,3 +162,15 @@ def test_a_plain_setup_py_builds_in_the_box_from_the_servers_find_links(
     # Sealed: the service's, not the build's leased uid's.
     assert env.stat().st_uid == 0 and not any(
         p.stat().st_uid in UIDS for p in env.rglob("*") if not p.is_symlink())
+
+
+def test_a_build_with_every_trial_uid_taken_fails_its_trial_saying_so(
+        executor: LocalExecutor, tmp_path: Path):
+    held = [lease_uid(executor.layout.uids, UIDS, seed=i) for i in range(len(UIDS))]
+    try:
+        with pytest.raises(PrepareError, match="HPDASH_TRIAL_UIDS"):
+            executor.prepare(training=_job("busy", _tree(tmp_path / "busy", PLAIN_SETUP)),
+                             project="mine", job_id="busy")
+    finally:
+        for lease in held:
+            lease.release()

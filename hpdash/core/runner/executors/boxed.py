@@ -21,9 +21,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hpdash.core.runner.box import BoxSettings, box_argv, interpreter_roots, lease_uid, open_dir
+from hpdash.core.runner.box import (
+    BoxSettings,
+    UidBusy,
+    box_argv,
+    interpreter_roots,
+    lease_uid,
+    open_dir,
+)
 from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup, rlimit_prefix
-from hpdash.core.runner.envs import index_paths
+from hpdash.core.runner.envs import EnvError, index_paths
 from hpdash.core.runner.executors.jobenv import Launch
 from hpdash.core.runner.limits import TrialLimits
 from hpdash.core.runner.process import RunAs, Start, TrainerProcess
@@ -71,7 +78,10 @@ def build_box(box: BoxSettings, cgroups: CgroupSupport, *, uid_dir: Path, data_d
     """A uid and cgroups for one environment build, and the launch that runs each of its
     steps in a box (``cwd`` is the build directory, bound writable); released on exit, after
     the steps ended (each step's end takes its whole PID namespace)."""
-    lease = lease_uid(uid_dir, box.uids, seed)
+    try:
+        lease = lease_uid(uid_dir, box.uids, seed)
+    except UidBusy as exc:  # the trial fails saying so, as a trial's own start would
+        raise EnvError(f"cannot build the job's Python environment: {exc}") from exc
     cgroup: TrialCgroup | None = None
     try:
         cgroup = TrialCgroup(cgroups, f"build-{secrets.token_hex(8)}", limits)
