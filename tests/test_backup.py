@@ -16,8 +16,9 @@ def test_a_backup_taken_while_running_restores_every_job(tmp_path):
         return subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env,
                               cwd=ROOT, check=True, capture_output=True, text=True).stdout
 
-    manage("migrate", "-v0")
-    manage("seed_demo_job", "--job-id", "kept", "--trials", "5")
+    # A database with a job (one interpreter for both commands: each takes seconds to start).
+    manage("shell", "-c", "from django.core.management import call_command as c\n"
+           "c('migrate', verbosity=0)\nc('seed_demo_job', job_id='kept', trials=5)")
     manage("backup", str(tmp_path / "backup.sqlite3"))
     # Restore: the backup becomes the database of a fresh data dir.
     restored = tmp_path / "restored"

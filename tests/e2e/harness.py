@@ -54,6 +54,16 @@ class Stack:
         out.chmod(0o755)
         return out
 
+    def log_mark(self) -> int:
+        """Where the service log ends now: :meth:`log_since` reads what was logged after.  A
+        module that shares one stack between its tests reads each test's own lines so."""
+        return self.log.stat().st_size
+
+    def log_since(self, mark: int) -> str:
+        with open(self.log, "rb") as f:
+            f.seek(mark)
+            return f.read().decode(errors="replace")
+
     def interrupt(self, again_after: float | None = None) -> int:
         """Ctrl-C in a terminal: SIGINT to the whole foreground process group of `make run`
         (the stack runs in a session of its own, as a terminal's job does), and once more

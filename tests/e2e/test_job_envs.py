@@ -4,7 +4,8 @@ same packages as the first reuses its environment; a requirement that cannot be 
 the trial with the installer's words; hpdash's own environment is never touched.
 
 Offline: the wheels are built here, and the server's index settings (PIP_FIND_LINKS and
-PIP_NO_INDEX, passed on to uv) point at a local directory of them."""
+PIP_NO_INDEX, passed on to uv) point at a local directory of them.  The tests share one
+stack, whose workers count as lost after 2 s without a heartbeat: builds heartbeat."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import running_stack, wait_for_state
+from harness import Stack, running_stack, wait_for_state
 
 pytestmark = pytest.mark.e2e
 
@@ -59,7 +60,7 @@ def wheel(into: Path, name: str, version: str, files: dict[str, str],
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def wheelhouse() -> Iterator[Path]:
     """pinme 1.0 and 2.0, and setuptools (to build a source tree offline), in a directory the
     trial user can read, as an admin's find-links directory would be."""
@@ -75,6 +76,18 @@ def wheelhouse() -> Iterator[Path]:
         path.chmod(0o644)
     yield house
     shutil.rmtree(house)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Iterator[Stack]:
+    """Offline package installs from the wheelhouse; a worker silent for 2 s counts as lost
+    (checked every 0.5 s), so a build that did not heartbeat would be taken for one."""
+    data = tmp_path_factory.mktemp("envs")
+    data.chmod(0o711)  # the trial user passes through to its sandbox
+    with running_stack(data / "data", workers=2, PIP_FIND_LINKS=str(wheelhouse),
+                       PIP_NO_INDEX="1", HPDASH_HEARTBEAT_TIMEOUT="2",
+                       HPDASH_RECONCILE_INTERVAL="0.5") as s:
+        yield s
 
 
 def _source_tree(root: Path, name: str, pin: str) -> Path:
@@ -102,7 +115,7 @@ def _server_packages() -> list[str]:
 
 
 def test_each_job_imports_the_version_its_package_pins_and_a_second_job_reuses_the_env(
-        tmp_path: Path, wheelhouse: Path):
+        stack: Stack, tmp_path: Path):
     before = _server_packages()
     one = _source_tree(tmp_path / "one", "pinned_one", "pinme==1.0")
     two = wheel(tmp_path, "pinned_two", "1.0", {"pinned_two/__init__.py": "",
@@ -111,22 +124,20 @@ def test_each_job_imports_the_version_its_package_pins_and_a_second_job_reuses_t
     nine = wheel(tmp_path, "pinned_nine", "1.0", {"pinned_nine/__init__.py": "",
                                                   "pinned_nine/task.py": TASK},
                  requires=("pinme==9.0",))
-    with running_stack(tmp_path / "data", workers=2, PIP_FIND_LINKS=str(wheelhouse),
-                       PIP_NO_INDEX="1") as stack:
-        ml = stack.ml()
-        jobs = {"one": _job("one", "pinned_one.task", one),
-                "two": _job("two", "pinned_two.task", two),
-                "nine": _job("nine", "pinned_nine.task", nine)}
-        for body in jobs.values():
-            ml.projects().jobs().create(parent="projects/envs", body=body).execute()
-        done = {name: wait_for_state(ml, f"projects/envs/jobs/{name}", timeout=240)
-                for name in jobs}
-        # The same packages again: the environment is found, not built.
-        ml.projects().jobs().create(parent="projects/envs",
-                                    body=_job("one_again", "pinned_one.task", one)).execute()
-        again = wait_for_state(ml, "projects/envs/jobs/one_again", timeout=120)
-        logs = {name: (stack.data_dir / "jobs" / "envs" / name / "trials" / "1" /
-                       "trainer.log").read_text() for name in (*jobs, "one_again")}
+    ml = stack.ml()
+    jobs = {"one": _job("one", "pinned_one.task", one),
+            "two": _job("two", "pinned_two.task", two),
+            "nine": _job("nine", "pinned_nine.task", nine)}
+    for body in jobs.values():
+        ml.projects().jobs().create(parent="projects/envs", body=body).execute()
+    done = {name: wait_for_state(ml, f"projects/envs/jobs/{name}", timeout=240)
+            for name in jobs}
+    # The same packages again: the environment is found, not built.
+    ml.projects().jobs().create(parent="projects/envs",
+                                body=_job("one_again", "pinned_one.task", one)).execute()
+    again = wait_for_state(ml, "projects/envs/jobs/one_again", timeout=120)
+    logs = {name: (stack.data_dir / "jobs" / "envs" / name / "trials" / "1" /
+                   "trainer.log").read_text() for name in (*jobs, "one_again")}
 
     for name, version in (("one", 1.0), ("two", 2.0)):
         assert done[name]["state"] == "SUCCEEDED", (done[name], logs[name])
@@ -153,32 +164,30 @@ def _slow_tree(root: Path, name: str, seconds: float) -> Path:
     return root
 
 
-def test_a_long_build_keeps_its_trial_alive_and_a_cancel_stops_it(tmp_path: Path,
-                                                                  wheelhouse: Path):
+def test_a_long_build_keeps_its_trial_alive_and_a_cancel_stops_it(stack: Stack,
+                                                                  tmp_path: Path):
     slow = _slow_tree(tmp_path / "slow", "slow_one", 6)
     endless = _slow_tree(tmp_path / "endless", "endless_one", 600)
-    # A worker silent for 2 s counts as lost: a build that heartbeats is not.
-    with running_stack(tmp_path / "data", workers=2, PIP_FIND_LINKS=str(wheelhouse),
-                       PIP_NO_INDEX="1", HPDASH_HEARTBEAT_TIMEOUT="2",
-                       HPDASH_RECONCILE_INTERVAL="0.5") as stack:
-        ml = stack.ml()
-        for body in (_job("slow", "slow_one.task", slow),
-                     _job("endless", "endless_one.task", endless)):
-            ml.projects().jobs().create(parent="projects/envs", body=body).execute()
-        log = stack.data_dir / "jobs" / "envs" / "endless" / "trials" / "1" / "trainer.log"
-        deadline = time.monotonic() + 60
-        while "building Python environment" not in (log.read_text() if log.exists() else ""):
-            assert time.monotonic() < deadline, "the endless build never started"
-            time.sleep(0.2)
-        time.sleep(3)  # past the heartbeat timeout, mid-build
-        ml = stack.ml()  # a new connection: the idle one may have been closed meanwhile
-        ml.projects().jobs().cancel(name="projects/envs/jobs/endless", body={}).execute()
-        cancelled_at = time.monotonic()
-        endless_job = wait_for_state(ml, "projects/envs/jobs/endless", timeout=60)
-        took = time.monotonic() - cancelled_at
-        slow_job = wait_for_state(ml, "projects/envs/jobs/slow", timeout=180)
-        slow_log = (stack.data_dir / "jobs" / "envs" / "slow" / "trials" / "1" /
-                    "trainer.log").read_text()
+    # A worker silent for 2 s counts as lost (the stack's settings): a build that heartbeats
+    # is not.
+    ml = stack.ml()
+    for body in (_job("slow", "slow_one.task", slow),
+                 _job("endless", "endless_one.task", endless)):
+        ml.projects().jobs().create(parent="projects/envs", body=body).execute()
+    log = stack.data_dir / "jobs" / "envs" / "endless" / "trials" / "1" / "trainer.log"
+    deadline = time.monotonic() + 60
+    while "building Python environment" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline, "the endless build never started"
+        time.sleep(0.2)
+    time.sleep(3)  # past the heartbeat timeout, mid-build
+    ml = stack.ml()  # a new connection: the idle one may have been closed meanwhile
+    ml.projects().jobs().cancel(name="projects/envs/jobs/endless", body={}).execute()
+    cancelled_at = time.monotonic()
+    endless_job = wait_for_state(ml, "projects/envs/jobs/endless", timeout=60)
+    took = time.monotonic() - cancelled_at
+    slow_job = wait_for_state(ml, "projects/envs/jobs/slow", timeout=180)
+    slow_log = (stack.data_dir / "jobs" / "envs" / "slow" / "trials" / "1" /
+                "trainer.log").read_text()
     assert slow_job["state"] == "SUCCEEDED", slow_log
     assert "attempt 2" not in slow_log  # never taken for a lost worker and run again
     assert endless_job["state"] == "CANCELLED" and took < 20, (endless_job, took)

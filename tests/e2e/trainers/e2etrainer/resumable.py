@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import time
+import uuid
 
 import hypertune
 
@@ -22,6 +23,9 @@ done = json.load(open(ckpt))["step"] if os.path.exists(ckpt) else 0
 print(f"resumable: starting after step {done}", flush=True)
 with open(os.path.join(a.job_dir, "starts.txt"), "a") as f:
     f.write(f"{done}\n")
+# One file per attempt, as e2etrainer.quadratic writes (harness.trainer_pids reads them).
+with open(os.path.join(a.job_dir, f"pid.{uuid.uuid4().hex[:12]}"), "w") as f:
+    f.write(str(os.getpid()))
 h = hypertune.HyperTune()
 for step in range(done + 1, a.steps + 1):
     time.sleep(a.step_time)
