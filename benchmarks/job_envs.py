@@ -20,6 +20,7 @@ on as hpdash does).  Medians of ``--repeats`` runs (3; 1 with --quick).  Writes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -79,7 +80,8 @@ def cached(work: Path, requirements: Sequence[str]) -> tuple[float, float, float
     for memo in ("job1", "job2", "job2"):
         began = time.perf_counter()
         job_python(envs=envs, memo=work / memo, python=base_python(), installables=[str(pkg)],
-                   launch=_launch, log=None, run_as=None, environ=os.environ)
+                   build_as=lambda: contextlib.nullcontext((_launch, None)), log=None,
+                   environ=os.environ)
         times.append(time.perf_counter() - began)
     return times[0], times[1], times[2]
 

@@ -61,6 +61,7 @@ the resumed job's seed, in every repetition.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import multiprocessing
@@ -100,10 +101,15 @@ RESULTS = HERE / "results"
 BASELINE = HERE / "baseline.json"
 METHODS = ("hpdash", "skopt", "tpe", "random")
 PEERS = ("optuna-gp", "vizier")
-MODES = {"seq": 1, "par4": 4}
-MODE_LABEL = {"seq": "sequential", "par4": "4 in parallel"}
+MODES = {"seq": 1, "par4": 4, "seq10": 1}
+MODE_LABEL = {"seq": "sequential", "par4": "4 in parallel",
+              "seq10": "sequential, a job of maxTrials 10"}
+# A mode's own trial budget: "seq10" is a job of 10 trials, whose design is shorter than a
+# 50-trial job's (bayes.n_initial); the others run the suite's budget.
+MODE_BUDGET = {"seq10": 10}
+MODE_SHORT = {"par4": " par4", "seq10": " 10-trial job"}  # column suffixes
 # Which schedules each method runs (the peers and skopt: sequential, for time).
-METHOD_MODES = {"hpdash": ("seq", "par4"), "tpe": ("seq", "par4"), "skopt": ("seq",),
+METHOD_MODES = {"hpdash": ("seq", "par4", "seq10"), "tpe": ("seq", "par4"), "skopt": ("seq",),
                 "random": ("seq",), "optuna-gp": ("seq",), "vizier": ("seq",)}
 REPORT_AT = (10, 20, 30, 50)  # trial counts in the tables (30: the anchor's budget)
 TARGET_AT = (20, 50)
@@ -126,6 +132,23 @@ NAMES = {
 # by this harness on the DEFAULT problems, seeds 0-9, 50 trials.  Kept so the report can show
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
+    (
+        "issue 23: multi-start acquisition optimisation (hill climbs from the 6 best candidates "
+        "at least 0.1 apart, 4 step sizes x 16 proposals, instead of one round of 40 "
+        "perturbations around each of the 5 best): not taken (bayes.MULTI_START)",
+        "tuning set, seeds 0-9, sequential, 30 trials (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30 0.298/0.163/0.115 -> 0.332/0.209/0.150; paired @20 +0.046 [+0.021, "
+        "+0.073] (hartmann6 0.066 -> 0.166, DT_diabetes_mse 0.109 -> 0.229 @30): it maximises "
+        "EI better and searches worse",
+    ),
+    (
+        "issue 23: local penalisation of a batch (acquisition zero within 0.05 L-inf of a "
+        "running trial or a point of the batch, rising to full at 0.1) (kept)",
+        "tuning set, seeds 0-9, 4 in parallel, 30 trials (benchmarks/ablate.py, 2026-12-06)",
+        "@10/@20/@30 0.353/0.226/0.154 -> 0.351/0.225/0.154; paired @20 -0.001 [-0.007, "
+        "+0.005]: neutral here; kept because the lie alone put two points of one batch "
+        "0.0006-0.04 apart in 5 of 6 seeds of the unit test",
+    ),
     (
         "issue 23: running trials count towards the initial design (the model starts after "
         "clamp(d+1, 5, 10) trials exist, running ones entering with their lies, so 4 in "
@@ -267,8 +290,11 @@ def run_hpdash_trials(
     problem: Problem, suggester: Suggester, seed: int, budget: int, parallel: int,
     history: Sequence[Observation] = (),
 ) -> tuple[list[float], float, list[Observation]]:
-    """:func:`run_hpdash`, with the job's trials as well (creation order, ``history`` first)."""
-    spec = problem.spec
+    """:func:`run_hpdash`, with the job's trials as well (creation order, ``history`` first).
+
+    The suggester sees the spec a job of ``budget`` trials, ``parallel`` at a time, has: its
+    initial design depends on ``maxTrials`` (until issue 23 every run here said 1)."""
+    spec = dataclasses.replace(problem.spec, max_trials=budget, max_parallel_trials=parallel)
     trials: list[Observation] = list(history)  # in creation order, like the job's trials
     running: list[int] = []  # indices into trials, oldest first
     values: list[float] = []
@@ -624,8 +650,8 @@ def bootstrap(
         float(rlo), float(rhi))
 
 
-ROWS = (("hpdash", "seq"), ("hpdash", "par4"), ("skopt", "seq"), ("optuna-gp", "seq"),
-        ("tpe", "seq"), ("tpe", "par4"), ("vizier", "seq"), ("random", "seq"))
+ROWS = (("hpdash", "seq"), ("hpdash", "par4"), ("hpdash", "seq10"), ("skopt", "seq"),
+        ("optuna-gp", "seq"), ("tpe", "seq"), ("tpe", "par4"), ("vizier", "seq"), ("random", "seq"))
 
 
 def set_section(
@@ -702,24 +728,28 @@ def set_section(
             n = "/".join(str(c) for c in sorted(counts, reverse=True))
             add(f"| {label} | {n} | " + " | ".join(cells) + " |")
         add("")
-    t = ts[-1]
-    add(f"Per problem at {t} trials (mean over seeds):\n")
-    add("| problem | " + " | ".join(
-        f"{r[0]}{' par4' if r[1] == 'par4' else ''}" for r in present) + " |")
-    add("|---|" + "---:|" * len(present))
     worse_than_random: dict[str, list[str]] = defaultdict(list)
+    # The first count too (issue 23: the losses to random are at 10 trials), then the last.
+    for t in sorted({ts[0], ts[-1]}, reverse=True):
+        add(f"Per problem at {t} trials (mean over seeds):\n")
+        shown = [r for r in present if any(table[r][p].get(t) for p in problems)]
+        add("| problem | " + " | ".join(f"{r[0]}{MODE_SHORT.get(r[1], '')}" for r in shown)
+            + " |")
+        add("|---|" + "---:|" * len(shown))
+        for p in problems:
+            vals = {r: statistics.fmean(table[r][p][t].values()) if table[r][p].get(t)
+                    else math.nan for r in shown}
+            best = min((v for v in vals.values() if not math.isnan(v)), default=math.nan)
+            cells = ["—" if math.isnan(v) else f"**{v:.3f}**" if v == best else f"{v:.3f}"
+                     for v in vals.values()]
+            add(f"| {p} | " + " | ".join(cells) + " |")
+        add("")
     for p in problems:
-        vals = {r: statistics.fmean(table[r][p][t].values()) if table[r][p].get(t) else math.nan
-                for r in present}
-        best = min((v for v in vals.values() if not math.isnan(v)), default=math.nan)
-        cells = ["—" if math.isnan(v) else f"**{v:.3f}**" if v == best else f"{v:.3f}"
-                 for v in vals.values()]
-        add(f"| {p} | " + " | ".join(cells) + " |")
-        if ("random", "seq") in vals:
+        if ("random", "seq") in present:
             for tt in ts:
                 rnd = statistics.fmean(table[("random", "seq")][p][tt].values())
-                for mode in ("seq", "par4"):
-                    if ("hpdash", mode) in table:
+                for mode in ("seq", "par4", "seq10"):
+                    if tt in table.get(("hpdash", mode), {}).get(p, {}):
                         h = statistics.fmean(table[("hpdash", mode)][p][tt].values())
                         if h > rnd + 1e-9:
                             worse_than_random[f"hpdash {mode}"].append(
@@ -906,7 +936,8 @@ def plot(table: Any, problems: Sequence[str], budget: int, runs: list[dict[str, 
         row_ts = [t for t in ts if all(full[row][p].get(t) for p in problems)]
         curve = [statistics.fmean(statistics.fmean(full[row][p][t].values()) for p in problems)
                  for t in row_ts]
-        label = NAMES[row[0]].strip("*") + (" (4 in parallel)" if row[1] == "par4" else "")
+        label = NAMES[row[0]].strip("*") + {"par4": " (4 in parallel)",
+                                             "seq10": " (a job of 10 trials)"}.get(row[1], "")
         ax.plot(row_ts, curve, color=f"C{i}", ls="--" if row[1] == "par4" else "-", label=label)
     ax.set_xlabel("trials")
     ax.set_ylabel("Bayesmark mean normalised score (lower is better)")
@@ -1083,13 +1114,14 @@ def run_all(
         for m in methods:
             n_seeds, n_trials = (slow or {}).get(m, (seeds, budget))
             for mode in METHOD_MODES[m]:
+                trials = min(n_trials, MODE_BUDGET.get(mode, n_trials))
                 for s in range(n_seeds):
                     hit = cached.get((p, m, mode, s))
-                    if hit is not None and hit.get("budget", 0) >= n_trials:
-                        runs.append({**hit, "values": hit["values"][:n_trials]})
+                    if hit is not None and hit.get("budget", 0) >= trials:
+                        runs.append({**hit, "values": hit["values"][:trials]})
                         reused.add(m)
                     elif m not in cached_only:
-                        tasks.append((p, m, mode, s, n_trials))
+                        tasks.append((p, m, mode, s, trials))
     # Slow tuners and expensive problems first, so the pool does not end on one straggler.
     slowest = {"vizier": 0, "optuna-gp": 1, "skopt": 2}
     order = {"MLP-sgd_iris_nll": 0, "GBR_friedman_mse": 1, "SVM_wine_nll": 2,

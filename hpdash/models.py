@@ -230,26 +230,40 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class WorkerKey(models.Model):
-    """The credential a worker machine (``make worker``) sends the server: it may send trial
-    logs (and, later, fetch packages), nothing else; no user API accepts it.  Only its SHA-256
-    is stored; the key is shown once (``manage.py create_worker_key``)."""
+class Credential(models.Model):
+    """What API tokens and worker keys share: only the secret's SHA-256 is stored, with its
+    first characters to tell secrets apart; the secret itself is shown once, when issued."""
 
-    name = models.CharField(max_length=100)
-    prefix = models.CharField(max_length=12)
-    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)  # first characters, to tell secrets apart
     created = models.DateTimeField(auto_now_add=True)
     last_used = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def new_secret(kind: str) -> tuple[str, str, str]:
+        """A fresh secret starting with ``kind`` (``hpd_``, ``hpw_``): (secret, prefix, hash)."""
+        secret = kind + secrets.token_urlsafe(32)
+        return secret, secret[:12], hash_token(secret)
+
+
+class WorkerKey(Credential):
+    """The credential a worker machine (``make worker``) sends the server: it may send trial
+    logs (and, later, fetch packages), nothing else; no user API accepts it.  Shown once
+    (``manage.py create_worker_key``)."""
+
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
     @classmethod
     def issue(cls, name: str) -> tuple[WorkerKey, str]:
-        key = "hpw_" + secrets.token_urlsafe(32)
-        row = cls.objects.create(name=name, prefix=key[:12], key_hash=hash_token(key))
-        return row, key
+        key, prefix, digest = cls.new_secret("hpw_")
+        return cls.objects.create(name=name, prefix=prefix, key_hash=digest), key
 
 
 class TrialLogShipment(models.Model):
@@ -265,24 +279,18 @@ class TrialLogShipment(models.Model):
                                                name="one_shipment_per_attempt")]
 
 
-class ApiToken(models.Model):
-    """A bearer token for the REST API.  Only its SHA-256 is stored; the token is shown once."""
+class ApiToken(Credential):
+    """A bearer token for the REST API (a :class:`Credential`)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                              related_name="hpdash_tokens")
     name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=12)  # first characters, to tell tokens apart
     token_hash = models.CharField(max_length=64, unique=True)
-    created = models.DateTimeField(auto_now_add=True)
-    last_used = models.DateTimeField(null=True, blank=True)
-    revoked = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
 
     @classmethod
     def issue(cls, user: object, name: str = "") -> tuple[ApiToken, str]:
-        token = "hpd_" + secrets.token_urlsafe(32)
-        row = cls.objects.create(user=user, name=name, prefix=token[:12],
-                                 token_hash=hash_token(token))
-        return row, token
+        token, prefix, digest = cls.new_secret("hpd_")
+        return cls.objects.create(user=user, name=name, prefix=prefix, token_hash=digest), token

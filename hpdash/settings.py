@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # GZipMiddleware pads each response with up to 100 random bytes ("Heal the Breach").
     # API tokens are shown once, by the create_api_token command, never in a page.
     "django.middleware.gzip.GZipMiddleware",
+    # A NUL character in a URL or query string is a 400 (PostgreSQL refuses one in a query),
+    # before the session, a view or the login throttle (which records the path) reads it.
+    "hpdash.nul.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -588,16 +588,25 @@ def test_any_method_on_any_api_path_answers_cleanly(client, auth, some_jobs, met
     assert Job.objects.count() == 3
 
 
-@pytest.mark.parametrize("url", ["/v1/projects/p/jobs/%00", "/v1/projects/p/jobs/a%00b:cancel",
-                                 "/v1/projects/p/jobs?filter=jobId%3Dx%00"])
-def test_a_nul_character_in_a_name_or_a_filter_is_a_400_naming_it(client, auth, some_jobs, url):
+@pytest.mark.parametrize(("url", "field"), [
+    ("/v1/projects/p/jobs/%00", "job_id"), ("/v1/projects/p/jobs/a%00b:cancel", "job_id"),
+    ("/v1/projects/p/jobs?filter=jobId%3Dx%00", "filter"),
+    ("/v1/projects/p/locations/us-central1/customJobs/a%00b", "job_id"),
+    ("/v1/projects/p/locations/us-central1/hyperparameterTuningJobs?pageToken=%00",
+     "pageToken"),
+])
+def test_a_nul_character_in_a_name_or_a_filter_is_a_400_naming_it(client, auth, some_jobs, url,
+                                                                   field):
     """PostgreSQL refuses a NUL in a query (a 500 there, found by the hypothesis test above
-    when CI first ran every unit test on PostgreSQL); no name or filter can hold one."""
+    when CI first ran every unit test on PostgreSQL); no name or filter can hold one.  (The
+    pages answer 400 too: tests/dashboard/test_nul_characters.py.)"""
     method = "POST" if url.endswith(":cancel") else "GET"
     resp = client.generic(method, url, b"{}", **auth)
     body = assert_answered_cleanly(resp)
     assert resp.status_code == 400 and body["error"]["status"] == "INVALID_ARGUMENT"
-    assert "NUL character" in body["error"]["message"]
+    assert body["error"]["message"] == f"{field} contains a NUL character."
+    [violation] = body["error"]["details"][0]["fieldViolations"]
+    assert violation == {"field": field, "description": "must not contain NUL characters"}
 
 
 # Targeted cases from the issue: each is refused (or accepted) cleanly, with nothing half-made.

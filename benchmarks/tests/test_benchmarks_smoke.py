@@ -34,6 +34,28 @@ def test_a_search_quality_run_asks_every_method_through_the_worker_code_path(
     assert 0.0 <= scores[0] <= 1.0
 
 
+def test_the_suggester_sees_the_max_trials_and_parallelism_of_the_job_it_runs() -> None:
+    """Its initial design depends on maxTrials (issue 23: every run here used to say 1)."""
+    from collections.abc import Sequence
+
+    from hpdash.core.spec.types import HyperparameterSpec
+    from hpdash.core.suggest import Observation, get_suggester
+    from hpdash.core.suggest.base import Point
+
+    seen: set[tuple[int, int]] = set()
+
+    class Recorder:
+        def suggest(self, spec: HyperparameterSpec, history: Sequence[Observation], n: int,
+                    seed: int) -> list[Point]:
+            seen.add((spec.max_trials, spec.max_parallel_trials))
+            return get_suggester("RANDOM_SEARCH").suggest(spec, history, n, seed)
+
+    branin = problems.build_problems()["branin"]
+    assert len(search_quality.run_hpdash(branin, Recorder(), 0, 7, 4)[0]) == 7
+    assert seen == {(7, 4)}
+    assert search_quality.MODE_BUDGET["seq10"] == 10  # the 10-trial jobs of the report
+
+
 def test_every_problem_has_a_frozen_baseline_and_a_finite_objective_at_a_random_point() -> None:
     from hpdash.core.suggest import get_suggester
 
@@ -211,7 +233,7 @@ def test_the_report_and_its_plot_take_a_slow_tuner_given_fewer_trials(
 def test_the_trial_box_suite_times_boxed_and_bare_trials_and_judges_the_overhead() -> None:
     times = trial_box.measure(rounds=1)
     assert all(len(v) == 1 and v[0] > 0 for v in times.values())
-    text = trial_box.render(times, 1.0)
+    text = trial_box.render(times, 1.0, (1.0, 1.0))
     assert "Overhead of the box per trial" in text and "| boxed |" in text
 
 

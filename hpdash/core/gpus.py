@@ -22,10 +22,13 @@ DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 
 @dataclass(frozen=True)
 class GpuMachine:
-    """The machine a worker runs on, and its GPUs."""
+    """The machine a worker runs on, and its GPUs.  ``in_use``: devices that attempts started
+    on this machine may still use whatever the database says, such as a superseded attempt's
+    (its trial re-queued while its worker was frozen): never leased to another trial."""
 
     host: str
     devices: tuple[str, ...] = ()
+    in_use: frozenset[str] = frozenset()
 
 
 def parse_device_list(text: str) -> list[str]:

@@ -13,11 +13,14 @@ import shutil
 import socket
 import subprocess
 from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from hpdash.core.gpus import GpuMachine, parse_device_list
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner.executor import gpus_in_use
 
 log = logging.getLogger(__name__)
 
@@ -62,4 +65,8 @@ def machine_gpus() -> tuple[str, ...]:
 
 
 def this_machine() -> GpuMachine:
-    return GpuMachine(host=socket.gethostname(), devices=machine_gpus())
+    """This machine, its GPUs, and those its attempt records still name (a superseded
+    attempt's trainer may still run on them: see :func:`gpus_in_use`)."""
+    devices = machine_gpus()
+    in_use = gpus_in_use(DataLayout(Path(settings.DATA_DIR)).attempts) if devices else frozenset()
+    return GpuMachine(host=socket.gethostname(), devices=devices, in_use=in_use)

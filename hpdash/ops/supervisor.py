@@ -276,8 +276,9 @@ class Supervisor:
         problem = box_problem(box, layout()) if box else sandbox_problem(user, pythons)
         if problem:
             raise SystemExit(f"hpdash: {problem}")
-        log.info("trainers run as %s (HPDASH_TRIAL_USER), sandboxed", user.name)
-        for line in box_report(settings.TRIAL_BOX):
+        # One account of how trainers run: boxed, each as a uid of its own (never as the
+        # trial user, whose group they only share); unboxed, all as the trial user.
+        for line in box_report(box, user):
             log.info("%s", line)
 
     def _restart(self, child: Child) -> None:

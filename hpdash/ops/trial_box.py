@@ -107,14 +107,20 @@ def box_problem(box: BoxSettings, layout: DataLayout, python: str = sys.executab
             "any user (chmod -R a+rX on the virtualenv), or set HPDASH_TRIAL_BOX=off")
 
 
-def box_report(box: BoxSettings | None) -> list[str]:
-    """What ``make run`` says at start about the box and the limits, one line each."""
+def box_report(box: BoxSettings | None, user: TrialUser | None) -> list[str]:
+    """What ``make run`` says at start about how trainers run, the box and the limits, one line
+    each: boxed, each trial runs as a uid of its own (``user``'s group beside its own, to read
+    its job's packages), never as ``user``; unboxed, every trial runs as ``user``."""
     if box is None:
-        return ["trials are not boxed (HPDASH_TRIAL_BOX=off, or not root, or no bubblewrap): "
-                "no namespaces, one shared trial user, no memory, CPU or process limits"]
+        who = (f"trainers run as {user.name} (HPDASH_TRIAL_USER), all of them as that one user"
+               if user else "trainers run as the service's own user")
+        return [f"{who}, unboxed (HPDASH_TRIAL_BOX=off, or not root, or no bubblewrap): no "
+                "namespaces, no memory, CPU or process limits"]
     uids = f"{box.uids.start}-{box.uids.stop - 1}"
+    group = (f" (and {user.name}'s group, HPDASH_TRIAL_USER's, to read its job's packages)"
+             if user else "")
     lines = [f"each trial in its own namespaces (bubblewrap), as a uid of its own from {uids}"
-             f", network {'shared with the host' if box.network else 'none'}; default limits "
-             f"{box.defaults.describe()}"]
+             f"{group}, network {'shared with the host' if box.network else 'none'}; default "
+             f"limits {box.defaults.describe()}"]
     lines += [f"limits: {note}" for note in unenforced(CgroupSupport.probe())]
     return lines

@@ -41,14 +41,18 @@ def gpu_lease(*, trial: Trial, machine: GpuMachine, request: GpuRequest) -> list
     GpuHost.objects.select_for_update().filter(pk=host.pk).first()  # one claim at a time
     held = list(Trial.objects.filter(state=TrialState.RUNNING, gpu_host=machine.host)
                 .exclude(pk=trial.pk).values_list("gpus", flat=True))
-    lease = pick(machine.devices, held, request.count)
+    stale = machine.in_use.difference(*held)  # a superseded attempt's, still on the machine
+    lease = pick(machine.devices, [*held, stale], request.count)
     if lease is None:
-        free = len(free_devices(machine.devices, held))
+        free = len(free_devices(machine.devices, [*held, stale]))
         if len(machine.devices) < request.count:
             why = (f"{machine.host} has {len(machine.devices)} GPU"
                    f"{'s' if len(machine.devices) != 1 else ''}")
         else:
             why = f"{free} of {machine.host}'s {len(machine.devices)} GPUs are free"
+            if stale:
+                why += (f" ({len(stale)} still held by an attempt that was superseded and has "
+                        "not ended yet)")
         raise GpusBusy(f"waiting for {request.describe()}: {why}")
     return lease
 

@@ -290,7 +290,7 @@ class TrialRun:
                           python=runtime.python, base_env=os.environ,
                           pythonpath=runtime.pythonpath,
                           placement=Placement(run_as=runtime.run_as, gpus=tuple(trial.gpus),
-                                              limits=runtime.limits))
+                                              limits=runtime.limits, network=runtime.network))
 
     def _preparing(self) -> str | None:
         """Ticks while the executor prepares (a job's environment may take minutes to build):

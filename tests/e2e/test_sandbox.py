@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from harness import Stack, alive, running_stack, trainer_job, wait_for_state
@@ -337,3 +338,22 @@ def test_a_trial_over_its_memory_fails_out_of_memory_and_a_fork_bomb_stays_in_it
     # The machine is unharmed: this process can still start others.
     assert subprocess.run(["true"], check=False).returncode == 0
     assert "limits" in log or "each trial in its own namespaces" in log
+
+
+@needs_root
+def test_a_job_that_asks_for_no_network_cannot_reach_the_web_port_one_that_does_not_can(
+        stack: Stack):
+    """The server shares the host's network with trials (the default); a job that says
+    ``network: "none"`` gets none: its trainer cannot connect to hpdash's own web port."""
+    url = urlsplit(stack.url)
+    args = ["--host", url.hostname or "127.0.0.1", "--port", str(url.port)]
+    jobs = {}
+    for job_id, network in (("net_host", None), ("net_none", "none")):
+        body = trainer_job(job_id, "e2etrainer.netprobe", HYPER, args=args)
+        if network:
+            body["trainingInput"]["network"] = network
+        stack.ml().projects().jobs().create(parent="projects/net", body=body).execute()
+        jobs[job_id] = wait_for_state(stack.ml(), f"projects/net/jobs/{job_id}", timeout=90)
+    for job_id, reached in (("net_host", 1.0), ("net_none", 0.0)):
+        assert jobs[job_id]["state"] == "SUCCEEDED", jobs[job_id]
+        assert _trial(jobs[job_id])["finalMetric"]["objectiveValue"] == reached, jobs[job_id]

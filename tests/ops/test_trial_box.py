@@ -10,6 +10,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from hpdash.core.layout import DataLayout
+from hpdash.core.runner.box import BoxSettings
 from hpdash.core.runner.limits import GIB, MIB
 from hpdash.core.runner.sandbox import TrialUser
 from hpdash.ops.trial_box import box_problem, box_report, default_limits, trial_box_from_env
@@ -34,13 +35,13 @@ def test_a_root_service_with_bubblewrap_boxes_trials_by_default(bare_env):
     assert box.network and box.share_gid == 65534
     assert box.defaults.memory_bytes == 15 * GIB and box.defaults.cpus == 4.0
     assert box.defaults.processes == 4096
-    assert "each trial in its own namespaces" in box_report(box)[0]
+    assert "each trial in its own namespaces" in box_report(box, NOBODY)[0]
 
 
 def test_trials_are_unboxed_when_asked_and_make_run_says_what_that_leaves_out(bare_env):
     bare_env.setenv("HPDASH_TRIAL_BOX", "off")
     assert trial_box_from_env(NOBODY) is None
-    assert "no memory, CPU or process limits" in box_report(None)[0]
+    assert "no memory, CPU or process limits" in box_report(None, NOBODY)[0]
 
 
 def test_no_trial_user_means_no_box_and_on_refuses_to_start_without_one(bare_env):
@@ -96,3 +97,35 @@ def test_make_run_checks_that_a_boxed_trainer_can_import_what_trainers_import(
     problem = box_problem(box, layout, python="/usr/bin/python3")
     assert problem is not None and "cannot run /usr/bin/python3" in problem
     assert "ModuleNotFoundError" in problem and "HPDASH_TRIAL_BOX=off" in problem
+
+
+def _start_log(caplog, settings, monkeypatch, box) -> str:
+    """What `make run` logs at start about trainers, with this box (None: unboxed)."""
+    import logging
+
+    from hpdash.ops import supervisor
+
+    monkeypatch.setattr(supervisor, "box_problem", lambda box, layout: None)
+    monkeypatch.setattr(supervisor, "sandbox_problem", lambda user, pythons: None)
+    settings.TRIAL_USER, settings.TRIAL_BOX = NOBODY, box
+    with caplog.at_level(logging.INFO, logger="hpdash.ops.supervisor"):
+        supervisor.Supervisor()._check_sandbox()
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_make_run_says_boxed_trainers_run_as_uids_of_their_own_not_as_the_trial_user(
+        caplog, settings, monkeypatch):
+    box = BoxSettings(bwrap="/usr/bin/bwrap", uids=range(200000, 265536), share_gid=65534)
+    log = _start_log(caplog, settings, monkeypatch, box)
+    assert ("each trial in its own namespaces (bubblewrap), as a uid of its own from "
+            "200000-265535 (and nobody's group, HPDASH_TRIAL_USER's, to read its job's "
+            "packages), network shared with the host") in log
+    assert "run as nobody" not in log and "unboxed" not in log
+
+
+def test_make_run_says_unboxed_trainers_all_run_as_the_trial_user(caplog, settings,
+                                                                  monkeypatch):
+    log = _start_log(caplog, settings, monkeypatch, None)
+    assert ("trainers run as nobody (HPDASH_TRIAL_USER), all of them as that one user, "
+            "unboxed") in log
+    assert "own namespaces" not in log and "uid of its own" not in log

@@ -152,3 +152,17 @@ def test_the_job_says_why_its_trials_wait_all_in_use_or_no_worker_big_enough(mon
     monkeypatch.setattr(queue, "live_worker_hosts", lambda: {"small"})  # box's workers gone
     reason = gpu_wait_reason(job)
     assert "no running worker has that many GPUs" in reason and "is 1" in reason
+
+
+def test_gpus_a_superseded_attempt_may_still_use_on_the_machine_are_not_leased_again():
+    """A frozen worker's trial was re-queued, but its trainer may still run on GPU 0 and 1
+    (its attempt record is still there): the re-run and every other trial get other GPUs, and
+    a trial that would need them waits, saying why."""
+    job = _job("stale", 2)
+    first, second, _, _ = job.trials.order_by("trial_id")
+    machine = GpuMachine(host="box", devices=BOX.devices, in_use=frozenset({"0", "1"}))
+    a = _start(first, machine)
+    assert a is not None and a.gpus == ["2", "3"]
+    with pytest.raises(GpusBusy, match=r"0 of box's 4 GPUs are free \(2 still held by an "
+                                       "attempt that was superseded"):
+        _start(second, machine)

@@ -32,9 +32,10 @@ import glob
 import os
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hpdash
 
@@ -96,6 +97,15 @@ def lease_uid(lock_dir: Path, uids: range, seed: int) -> UidLease:
         return UidLease(uid, fd)
     raise UidBusy(f"every trial uid of {uids.start}-{uids.stop - 1} (HPDASH_TRIAL_UIDS) is "
                   "in use by a running trial")
+
+
+def job_wants_network(described: Mapping[str, Any]) -> bool:
+    """False when a job asks that its trainers have no network: ``network: "none"`` in what
+    it describes (ml v1 ``trainingInput.network``; Vertex ``trialJobSpec.network``,
+    ``jobSpec.network``).  On Google's services that field names a VPC network the job's
+    machines join; hpdash joins none, so any other value changes nothing."""
+    value = described.get("network")
+    return not (isinstance(value, str) and value.strip().lower() == "none")
 
 
 def _system_binds() -> list[str]:

@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,6 +137,8 @@ class TrialCgroup:
             raise
         # Encoded now: join() runs between fork and exec, where as little as possible should.
         self._procs = [os.fsencode(d / "cgroup.procs") for d in self.dirs]
+        # entered(): each trial cgroup's v1 ``tasks`` (one thread) and the worker's own.
+        self._tasks = [(d / "tasks", d.parent.parent / "tasks") for d in self.dirs]
         self._memory = next((d for d in self.dirs if d.parent == support.parents.get("memory")),
                             None)
 
@@ -147,6 +150,28 @@ class TrialCgroup:
                 os.write(fd, b"0")
             finally:
                 os.close(fd)
+
+    @contextlib.contextmanager
+    def entered(self) -> Iterator[None]:
+        """The calling thread (not its process: v1 ``tasks``) in the trial's cgroups for the
+        block, then back in the worker's own: a process it starts meanwhile is born in them,
+        so not one of its children escapes, and the worker is never forked to join them from
+        a ``preexec_fn`` (``subprocess`` can ``vfork``).  Moving one thread (the writer, "0"
+        to ``tasks``) skips the kernel's threadgroup lock, and so the RCU grace period that
+        moving a whole process (``cgroup.procs``, as :meth:`join` does) waits for.  The
+        worker's memory stays charged to the worker (v1 charges a process's memory to the
+        cgroup of its mm's owner, the thread group's leader)."""
+        moved: list[Path] = []
+        try:
+            for trial, home in self._tasks:
+                _write(trial, 0)  # "0": the writing thread
+                moved.append(home)
+            yield
+        finally:
+            for home in moved:
+                # Never fails the start of a process that has started (it would run untracked).
+                with contextlib.suppress(OSError):
+                    _write(home, 0)
 
     def out_of_memory(self) -> bool:
         """Whether the kernel killed a process of the trial for its memory limit."""

@@ -40,6 +40,7 @@ import shutil
 import stat
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -91,6 +92,20 @@ def index_env(environ: Mapping[str, str]) -> dict[str, str]:
         if pip_name in env and uv_name not in env:
             env[uv_name] = env[pip_name]
     return dict(sorted(env.items()))
+
+
+def index_paths(index: Mapping[str, str]) -> list[str]:
+    """The local files and directories the index settings name (a find-links directory, a
+    ``file://`` index, a certificate bundle), which a boxed build must be shown: each value's
+    absolute paths and ``file://`` URLs (lists split on spaces and commas) that exist."""
+    found: list[str] = []
+    for value in index.values():
+        for item in re.split(r"[\s,]+", value):
+            path = urllib.parse.unquote(item[len("file://"):]) if item.startswith(
+                "file://") else item
+            if os.path.isabs(path) and os.path.exists(path):
+                found.append(os.path.normpath(path))
+    return list(dict.fromkeys(found))
 
 
 def _walk(root: str) -> Iterator[tuple[str, str]]:

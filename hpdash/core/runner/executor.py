@@ -80,6 +80,7 @@ class Runtime:
     pythonpath: tuple[str, ...] = ()
     run_as: RunAs | None = None
     limits: TrialLimits | None = None
+    network: bool = True  # False: the job asked that its trainers have no network
 
 
 def _boot_ticks(pid: int) -> int | None:
@@ -127,6 +128,7 @@ class Leftover:
     trial: str = ""  # the attempt, for people reading a record (its plan's cwd)
     uid: int | None = None  # the user its processes run as
     pid: int | None = None  # the trainer's pid, once started
+    gpus: tuple[str, ...] = ()  # its devices: none is leased again while the record is there
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -135,7 +137,22 @@ class Leftover:
     def from_json(cls, text: str) -> Leftover:
         data = json.loads(text)
         data["worker"] = WorkerId(**data["worker"])
+        data["gpus"] = tuple(data.get("gpus", ()))
         return cls(**data)
+
+
+def gpus_in_use(records: Path) -> frozenset[str]:
+    """The GPUs named by the attempt records in ``records`` (``DataLayout.attempts``): every
+    attempt started on this machine that has not been seen to end, its worker's trial
+    superseded or not.  A record goes when its attempt ends or is reaped, so a frozen worker's
+    trainer keeps its GPUs until it is stopped (:mod:`hpdash.services.gpus`)."""
+    found: set[str] = set()
+    for path in records.glob("*.json"):
+        try:
+            found.update(Leftover.from_json(path.read_text()).gpus)
+        except (OSError, ValueError, TypeError, KeyError):
+            continue  # half-written or gone meanwhile
+    return frozenset(found)
 
 
 @dataclass

@@ -27,6 +27,7 @@ class Placement:
     run_as: RunAs | None = None  # the trial user (None: the service's own user)
     gpus: tuple[str, ...] = ()  # its devices: CUDA_VISIBLE_DEVICES ("" for none)
     limits: TrialLimits | None = None  # memory, CPUs, processes (None: not limited)
+    network: bool = True  # False: none but its own loopback (the job asked: Runtime.network)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import IO
 
@@ -226,14 +227,16 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _child_setup(prefix: list[str],
+def _child_setup(flag_set: bool,
                  before_exec: Callable[[], None] | None) -> Callable[[], None] | None:
-    """The ``preexec_fn``: none at all when possible (then ``subprocess`` can ``vfork``)."""
+    """The ``preexec_fn``: none at all when possible (then ``subprocess`` can ``vfork``).
+    ``flag_set``: something else sees to ``PR_SET_PDEATHSIG`` (a setpriv prefix, or the
+    program itself)."""
     if before_exec is None:
-        return None if prefix else _die_with_parent
+        return None if flag_set else _die_with_parent
 
     def setup() -> None:
-        if not prefix:
+        if not flag_set:
             _die_with_parent()
         before_exec()
     return setup
@@ -285,6 +288,21 @@ class ExitStatus:
         return self
 
 
+@dataclass(frozen=True)
+class Start:
+    """How a trainer's first process is started, beyond its argv.
+
+    ``before_exec`` runs in the child between fork and exec (a ``preexec_fn``: the worker is
+    forked, not ``vfork``ed); ``spawn_in`` is a context the child is started in (the launching
+    thread in the trial's cgroups, which the child inherits, without a ``preexec_fn``);
+    ``dies_with_parent``: the program sees to its own end when the worker dies (bubblewrap's
+    ``--die-with-parent``), so hpdash sets no ``PR_SET_PDEATHSIG`` for it."""
+
+    before_exec: Callable[[], None] | None = None
+    spawn_in: Callable[[], AbstractContextManager[None]] | None = None
+    dies_with_parent: bool = False
+
+
 class TrainerProcess:
     """One trainer process, started without a shell in its own session (so its whole process
     group can be signalled), its output copied to ``log_path`` up to ``log_cap_bytes``.
@@ -296,38 +314,40 @@ class TrainerProcess:
     def __init__(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str, *,
                  run_as: RunAs | None = None, log_cap_bytes: int = 10 * 1024 * 1024,
                  umask: int = -1, pass_fds: Sequence[int] = (),
-                 before_exec: Callable[[], None] | None = None,
-                 stop_uid: int | None = None) -> None:
-        """``umask``: the trainer's (-1: the worker's); ``before_exec`` runs in the child
-        between fork and exec (joining a cgroup); ``stop_uid``: :meth:`stop` sends SIGTERM to
-        every process of that uid (a boxed trial's, whose first processes are its box's, which
-        must outlive the grace period) instead of the process group."""
+                 start: Start = Start(), stop_uid: int | None = None) -> None:
+        """``umask``: the trainer's (-1: the worker's); ``start``: how the first process is
+        started (see :class:`Start`); ``stop_uid``: :meth:`stop` sends SIGTERM to every
+        process of that uid (a boxed trial's, whose first processes are its box's, which must
+        outlive the grace period) instead of the process group."""
         self.started = time.monotonic()
         os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
         # With a before_exec there is a preexec_fn (a fork) anyway: it sets the flag itself.
-        prefix = _pdeathsig_prefix() if before_exec is None else []
+        prefix = (_pdeathsig_prefix() if start.before_exec is None and not start.dies_with_parent
+                  else [])
         # setpriv would turn "no such program" into its own exit status: keep Popen's error.
         if prefix and not (os.path.isabs(argv[0]) and os.access(argv[0], os.X_OK)):
             prefix = []
         # Never through a link or into a FIFO, whoever could write the log's folder.
         self._log = os.fdopen(open_append(log_path), "ab")  # closed by end()
         try:
-            self.proc = subprocess.Popen(
-                [*prefix, *argv],
-                env=dict(env),
-                cwd=cwd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_child_setup(prefix, before_exec),  # noqa: PLW1509
-                close_fds=True,
-                pass_fds=tuple(pass_fds),
-                user=run_as.uid if run_as else None,
-                group=run_as.gid if run_as else None,
-                extra_groups=[] if run_as else None,
-                umask=umask,
-            )
+            with start.spawn_in() if start.spawn_in is not None else contextlib.nullcontext():
+                self.proc = subprocess.Popen(
+                    [*prefix, *argv],
+                    env=dict(env),
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_child_setup(bool(prefix) or start.dies_with_parent,  # noqa: PLW1509
+                                            start.before_exec),
+                    close_fds=True,
+                    pass_fds=tuple(pass_fds),
+                    user=run_as.uid if run_as else None,
+                    group=run_as.gid if run_as else None,
+                    extra_groups=[] if run_as else None,
+                    umask=umask,
+                )
         except BaseException:
             self._log.close()
             raise

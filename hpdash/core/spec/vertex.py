@@ -256,7 +256,7 @@ def _study(ctx: Ctx, data: Any, path: str, counts: dict[str, Any]
     metrics = raw.get("metrics")
     if not data.get("metrics"):
         ctx.add(f"{path}.metrics", "metrics is required: one metric (metricId and goal)")
-    elif len(data["metrics"]) > 1:
+    elif isinstance(data["metrics"], list) and len(data["metrics"]) > 1:
         ctx.add(f"{path}.metrics[1]", "several metrics (multi-objective studies) are not "
                                       "supported yet: give one metric")
     goal = "GOAL_TYPE_UNSPECIFIED"

@@ -1,13 +1,19 @@
 """The executor contract, on the local executor with real trainer processes: prepare stages the
 job's package, start runs the plan's argv and env (as the trial user when the tests run as
 root), poll reports a running trainer and then its exit, stop ends it within its grace, and
-what a dead worker's trainer left running is found and ended, and nothing else is."""
+what a dead worker's trainer left running is found and ended, and nothing else is.
+
+Each test runs twice: unboxed, and boxed (each trial in its own namespaces as a leased uid,
+its environment built in a box too: root and bubblewrap, as in CI).  A box ends with its
+first process, taking every process in it: where the unboxed executor finds and ends what a
+trainer left, a boxed trial leaves nothing to find."""
 
 from __future__ import annotations
 
 import json
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import sys
@@ -20,9 +26,11 @@ import pytest
 
 from hpdash.core.layout import DataLayout
 from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan, plan_trial
-from hpdash.core.runner.executor import Executor, Leftover, PrepareError, WorkerId
+from hpdash.core.runner.box import BoxSettings
+from hpdash.core.runner.executor import Executor, Leftover, PrepareError, WorkerId, gpus_in_use
 from hpdash.core.runner.executors import EXECUTORS, executor_for, get_executor
 from hpdash.core.runner.executors.local import ATTEMPT_ENV, LocalExecutor
+from hpdash.core.runner.limits import GIB, TrialLimits
 from hpdash.core.runner.sandbox import TrialUser
 from hpdash.core.spec import JobDefinition, parse_job
 from hpdash.ops.config import base_python, uv_binary
@@ -47,6 +55,18 @@ time.sleep(120)
 '''
 
 
+def _processes_of(uid: int | None) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid and _alive(int(entry)):
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -62,6 +82,20 @@ def _wait_for(check, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
+UIDS = range(252000, 252010)
+CAN_BOX = os.geteuid() == 0 and shutil.which("bwrap") is not None
+
+
+@pytest.fixture(params=["unboxed", pytest.param("boxed", marks=pytest.mark.skipif(
+    not CAN_BOX, reason="the box needs root and bubblewrap (CI has both)"))])
+def box(request: pytest.FixtureRequest) -> BoxSettings | None:
+    if request.param == "unboxed":
+        return None
+    return BoxSettings(bwrap=shutil.which("bwrap") or "", uids=UIDS,
+                       share_gid=pwd.getpwnam("nobody").pw_gid,
+                       defaults=TrialLimits(memory_bytes=2 * GIB, cpus=1.0, processes=256))
+
+
 @pytest.fixture
 def user() -> TrialUser | None:
     """As root, trainers run as nobody (the sandbox); otherwise as the tests' own user."""
@@ -72,7 +106,7 @@ def user() -> TrialUser | None:
 
 
 @pytest.fixture
-def config(tmp_path: Path, user: TrialUser | None) -> ExecutorConfig:
+def config(tmp_path: Path, user: TrialUser | None, box: BoxSettings | None) -> ExecutorConfig:
     data = tmp_path / "data"
     data.mkdir()
     data.chmod(0o711)
@@ -80,7 +114,7 @@ def config(tmp_path: Path, user: TrialUser | None) -> ExecutorConfig:
     # base interpreter (never .venv/bin/python: the checkout may be closed to the trial user).
     return ExecutorConfig(layout=DataLayout(data), python=sys.executable, user=user,
                           log_cap_bytes=100_000, pythons={"default": base_python()},
-                          uv=uv_binary())
+                          uv=uv_binary(), box=box)
 
 
 @pytest.fixture
@@ -108,7 +142,8 @@ def _plan(executor: Executor, config: ExecutorConfig, package: Path, mode: str) 
                       trial_id=1, params={"lr": 0.05}, python=runtime.python,
                       base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                       pythonpath=runtime.pythonpath,
-                      placement=Placement(run_as=runtime.run_as, gpus=("3",)))
+                      placement=Placement(run_as=runtime.run_as, gpus=("3",),
+                                          limits=runtime.limits))
 
 
 def _seen(plan: TrialPlan) -> dict[str, Any]:
@@ -141,7 +176,10 @@ def test_the_trainer_runs_the_plans_argv_and_env_and_poll_reports_it_running_the
     assert seen["env"]["CLOUD_ML_TRIAL_ID"] == "1"
     assert seen["env"]["PYTHONPATH"].startswith(str(config.layout.sandbox_packages("p",
                                                                                    "contract")))
-    assert seen["uid"] == (user.uid if user else os.geteuid())
+    if config.box is not None:  # a uid of its own, leased for the attempt
+        assert seen["uid"] in UIDS and seen["uid"] == handle.leftover.uid
+    else:
+        assert seen["uid"] == (user.uid if user else os.geteuid())
     assert executor.poll(handle, 0) == status  # an ended attempt keeps its status
     assert not list(config.layout.attempts.glob("*.json"))  # and its record is gone
 
@@ -153,12 +191,14 @@ def test_poll_reports_a_running_trainer_and_stop_ends_it_within_the_grace(config
     _seen(plan)
     assert executor.poll(handle, 0.2) is None
     assert len(list(config.layout.attempts.glob("*.json"))) == 1  # recorded while it runs
+    assert gpus_in_use(config.layout.attempts) == {"3"}  # no other trial gets its GPU meanwhile
     start = time.monotonic()
     status = executor.stop(handle, grace=5.0)
     assert time.monotonic() - start < 2.0  # a trainer that honours SIGTERM ends at once
     assert status.signal == signal.SIGTERM
     assert handle.pid is not None and not _alive(handle.pid)
     assert executor.stop(handle, grace=5.0) == status  # stopping again changes nothing
+    assert gpus_in_use(config.layout.attempts) == set()
 
 
 def test_stop_kills_a_trainer_that_ignores_sigterm_after_the_grace(config, package):
@@ -174,6 +214,7 @@ def test_stop_kills_a_trainer_that_ignores_sigterm_after_the_grace(config, packa
 
 
 def test_stop_ends_the_children_the_trainer_left_in_its_process_group(config, package):
+    """Boxed, the one the trainer's left with setsid() ends too (its box ends)."""
     executor = get_executor("local", config)
     plan = _plan(executor, config, package, "leave-children")
     handle = executor.start(plan)
@@ -181,7 +222,10 @@ def test_stop_ends_the_children_the_trainer_left_in_its_process_group(config, pa
     _wait_for(kids_file.exists)
     in_group = int(kids_file.read_text().split()[0])
     executor.stop(handle, grace=1.0)
-    _wait_for(lambda: not _alive(in_group), timeout=5)
+    if config.box is not None:  # pids in its box are not the host's: nothing of its uid is left
+        _wait_for(lambda: not _processes_of(handle.leftover.uid), timeout=5)
+    else:
+        _wait_for(lambda: not _alive(in_group), timeout=5)
 
 
 def test_a_failed_staging_is_a_prepare_error_that_says_what_is_wrong(config, tmp_path):
@@ -201,9 +245,12 @@ from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan
 from hpdash.core.runner.executors.local import LocalExecutor
 from hpdash.core.runner.process import RunAs
 from hpdash.core.runner.sandbox import TrialUser
+from hpdash.core.runner.box import BoxSettings
 a = json.loads(sys.argv[1])
 user = TrialUser(*a["user"]) if a["user"] else None
-executor = LocalExecutor(ExecutorConfig(DataLayout(Path(a["data"])), sys.executable, user))
+box = BoxSettings(a["box"][0], range(*a["box"][1]), a["box"][2]) if a["box"] else None
+executor = LocalExecutor(ExecutorConfig(DataLayout(Path(a["data"])), sys.executable, user,
+                                        box=box))
 plan = TrialPlan(argv=tuple(a["argv"]), env=a["env"], cwd=Path(a["cwd"]),
                  log_path=Path(a["log"]), metric_file=Path(a["metric"]), metric_tag="score",
                  job_dir=None, time_limit=600,
@@ -218,7 +265,9 @@ def _dead_worker_leaves_children(config: ExecutorConfig, plan: TrialPlan) -> lis
     user = config.user
     args = {"data": str(config.layout.root), "argv": list(plan.argv), "env": dict(plan.env),
             "cwd": str(plan.cwd), "log": str(plan.log_path), "metric": str(plan.metric_file),
-            "user": [user.name, user.uid, user.gid] if user else None}
+            "user": [user.name, user.uid, user.gid] if user else None,
+            "box": [b.bwrap, [b.uids.start, b.uids.stop], b.share_gid]
+            if (b := config.box) else None}
     worker = subprocess.Popen([sys.executable, "-c", FAKE_WORKER, json.dumps(args)],
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -230,8 +279,9 @@ def _dead_worker_leaves_children(config: ExecutorConfig, plan: TrialPlan) -> lis
     finally:
         worker.kill()
         worker.wait()
-    _wait_for(lambda: not _alive(trainer))  # PR_SET_PDEATHSIG
-    assert all(_alive(k) for k in kids), "the test needs leftovers to reap"
+    _wait_for(lambda: not _alive(trainer))  # PR_SET_PDEATHSIG (boxed: bwrap's --die-with-parent)
+    if config.box is None:
+        assert all(_alive(k) for k in kids), "the test needs leftovers to reap"
     return kids
 
 
@@ -250,8 +300,14 @@ def test_reap_ends_what_a_dead_workers_trainer_left_and_nothing_else(config, pac
         kids = _dead_worker_leaves_children(config, plan)
         leftovers = executor.leftovers()
         assert len(leftovers) == 1 and leftovers[0].trial == str(plan.cwd)
-        assert executor.reap(leftovers[0], grace=1.0) == 2
-        _wait_for(lambda: not any(_alive(k) for k in kids), timeout=5)
+        if config.box is not None:
+            # The box ended with the dead worker, taking every process in it (the one that
+            # left the trainer's group with setsid() too): there is nothing left to reap.
+            _wait_for(lambda: not _processes_of(leftovers[0].uid), timeout=5)
+            assert executor.reap(leftovers[0], grace=1.0) == 0
+        else:
+            assert executor.reap(leftovers[0], grace=1.0) == 2
+            _wait_for(lambda: not any(_alive(k) for k in kids), timeout=5)
         assert _alive(unrelated.pid), "reap ended a process that was not the trial's"
         assert executor.leftovers() == []  # the record is gone with them
     finally:

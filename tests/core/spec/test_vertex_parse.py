@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from hpdash.core.spec import SpecError
@@ -61,6 +61,7 @@ PATHS = _paths(JOB)[1:]
 @settings(max_examples=EXAMPLES, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(st.sampled_from(PATHS), JSON), min_size=1, max_size=3))
+@example(changes=[(("studySpec", "metrics"), True)])  # found once: a TypeError, not a 400
 def test_any_corrupted_job_parses_or_raises_spec_error_only(changes):
     job = copy.deepcopy(JOB)
     for path, value in changes:

@@ -1,12 +1,13 @@
 """The local executor's half of a job's environment (:mod:`hpdash.core.runner.envs`): which
 interpreter the job asked for, the environment's key (remembered per job in its sandbox, so
 later trials of the job neither copy nor hash its packages again), and the build steps, run
-through the executor's own launch, so a build runs exactly as a trial does (user, sandbox),
-its output going to the trial's log.
+through the launch the executor gives for the build (boxed as a trial is, as a uid leased for
+the build: :mod:`.boxed`), their output going to the trial's log.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -32,6 +33,9 @@ BUILD_TIMEOUT = 3600.0
 TAIL_LINES = 12
 
 Launch = Callable[[Sequence[str], Mapping[str, str], str, str], TrainerProcess]
+# For one build: the launch of its steps and the user it runs as (a boxed build leases a uid
+# and cgroups for its length: :func:`hpdash.core.runner.executors.boxed.build_box`).
+BuildAs = Callable[[], contextlib.AbstractContextManager[tuple[Launch, "RunAs | None"]]]
 
 
 def choose_python(pythons: Mapping[str, str], version: str | None) -> str:
@@ -102,11 +106,11 @@ def step_runner(launch: Launch, log: Path | None, *, orphans: bool,
 
 
 def job_python(*, envs: JobEnvs, memo: Path, python: str, installables: Sequence[str],
-               launch: Launch, log: Path | None, run_as: RunAs | None,
-               environ: Mapping[str, str], orphans: bool = False,
-               tick: Tick | None = None) -> Path:
+               build_as: BuildAs, log: Path | None, environ: Mapping[str, str],
+               orphans: bool = False, tick: Tick | None = None) -> Path:
     """The interpreter of the job's environment, built now if it is not in the cache.
-    ``memo`` (in the job's sandbox, the service's own) remembers the job's key."""
+    ``memo`` (in the job's sandbox, the service's own) remembers the job's key.  The build's
+    steps run through the launch ``build_as`` gives for the build's length, as its user."""
     if memo.exists():
         key = memo.read_text().strip()
         if envs.ready(key):
@@ -133,10 +137,11 @@ def job_python(*, envs: JobEnvs, memo: Path, python: str, installables: Sequence
         what = ", ".join(os.path.basename(p.rstrip("/")) for p in installables)
         note(log, f"building Python environment {key} from {python}: "
                   f"{f'installing {what}' if what else 'no packages to install'}")
-        built = envs.ensure(key=key, build=build, inputs=copies, python=python, index=index,
-                            support=support,
-                            run=step_runner(launch, log, orphans=orphans, tick=tick),
-                            owner=(run_as.uid, run_as.gid) if run_as else None, tick=tick)
+        with build_as() as (launch, owner):
+            built = envs.ensure(key=key, build=build, inputs=copies, python=python,
+                                index=index, support=support,
+                                run=step_runner(launch, log, orphans=orphans, tick=tick),
+                                owner=(owner.uid, owner.gid) if owner else None, tick=tick)
         note(log, f"Python environment {key} "
                   f"{f'built in {time.monotonic() - began:.1f} s' if built else '(cached)'}")
     tmp = memo.with_name(f".{memo.name}.{os.getpid()}")

@@ -2,10 +2,10 @@
 environment.
 
 - prepare: the job's installable packages (wheels, sdists, source trees) are installed with
-  their dependencies into the job's environment, built (as the trial user, through the same
-  launch as a trainer) or found in the cache (:mod:`.jobenv`); plain package directories are
-  copied into its sandbox (readable by the trial user's group), behind the sandbox gates, and
-  put on ``PYTHONPATH``.
+  their dependencies into the job's environment, built (in a box of its own as a trainer
+  is, :mod:`.boxed`; unboxed as the trial user) or found in the cache (:mod:`.jobenv`);
+  plain package directories are copied into its sandbox (readable by the trial user's
+  group), behind the sandbox gates, and put on ``PYTHONPATH``.
 - start: the trial's own directories, fresh and owned by the trial user; the trainer as that
   user (boxed: in namespaces of its own, as a uid leased for the attempt, within its
   limits, :mod:`hpdash.core.runner.box`), in its own session
@@ -39,14 +39,14 @@ from hpdash.core.runner.box import (
     BoxSettings,
     UidBusy,
     UidLease,
-    box_argv,
     interpreter_roots,
+    job_wants_network,
     lease_uid,
     open_dir,
     reown_tree,
 )
-from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup, rlimit_prefix
-from hpdash.core.runner.envs import EnvError, JobEnvs, Stopped, is_installable
+from hpdash.core.runner.cgroups import CgroupSupport, TrialCgroup
+from hpdash.core.runner.envs import EnvError, JobEnvs, Stopped, index_env, is_installable
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
@@ -56,7 +56,8 @@ from hpdash.core.runner.executor import (
     Runtime,
     WorkerId,
 )
-from hpdash.core.runner.executors.jobenv import choose_python, job_python
+from hpdash.core.runner.executors.boxed import Confined, build_box, start_in_box
+from hpdash.core.runner.executors.jobenv import BuildAs, choose_python, job_python
 from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
 from hpdash.core.runner.packages import PackageError, stage_packages
 from hpdash.core.runner.plan import TrialPlan
@@ -113,8 +114,13 @@ class LocalExecutor:
     def prepare(self, *, training: JobDefinition, project: str, job_id: str,
                 log: Path | None = None, tick: Callable[[], str | None] | None = None
                 ) -> Runtime:
-        user = self.user
+        user, box = self.user, self.config.box
         run_as = user.run_as if user else None
+        network = job_wants_network(training.described)
+        if not network and box is None:
+            raise PrepareError('the job asks for no network (network: "none"), which only a '
+                               "boxed trial can be given, and trials on this worker are not "
+                               "boxed (HPDASH_TRIAL_BOX=off, or not root, or no bubblewrap)")
         package = training.package
         if package is None:
             raise PrepareError("the local executor runs Python packages, not container images")
@@ -132,24 +138,38 @@ class LocalExecutor:
                 cancelled=(lambda: tick() is not None) if tick else None)
             python = self.config.python
             if self.config.uv is not None:
+                base = choose_python(self.config.pythons, package.python_version)
                 python = str(job_python(
                     envs=JobEnvs(self.layout.envs, uv=self.config.uv,
                                  group=user.gid if user else None),
                     memo=self.layout.sandbox_job(project, job_id) / "env-key",
-                    python=choose_python(self.config.pythons, package.python_version),
-                    installables=[local_path(u) for u in uris if u not in plain],
-                    launch=functools.partial(self._launch, run_as=run_as), log=log,
-                    run_as=run_as, environ=os.environ, orphans=_REAPS_ORPHANS.is_set(),
-                    tick=tick))
+                    python=base, installables=[local_path(u) for u in uris if u not in plain],
+                    build_as=self._build_as(training, base, f"{project}/{job_id}"), log=log,
+                    environ=os.environ, orphans=_REAPS_ORPHANS.is_set(), tick=tick))
         except Stopped as exc:
             raise PrepareStopped(str(exc)) from exc
         except (PackageError, SandboxError, EnvError) as exc:
             if tick is not None and tick() is not None:  # staging stopped for the tick's reason
                 raise PrepareStopped(str(exc)) from exc
             raise PrepareError(str(exc)) from exc
-        box = self.config.box
         return Runtime(python=python, pythonpath=tuple(pythonpath), run_as=run_as,
-                       limits=limits_for(training.described, box.defaults) if box else None)
+                       limits=limits_for(training.described, box.defaults) if box else None,
+                       network=network)
+
+    def _build_as(self, training: JobDefinition, python: str, job: str) -> BuildAs:
+        """How a job's environment is built: in a box when trials are (a ``setup.py`` is a
+        trainer's code too), else as the trial user, as a trainer is."""
+        box = self.config.box
+        if box is None:
+            run_as = self.user.run_as if self.user else None
+            launch = functools.partial(self._launch, run_as=run_as)
+            return lambda: contextlib.nullcontext((launch, run_as))
+        seed = int.from_bytes(hashlib.sha256(job.encode()).digest()[:8], "big")
+        return functools.partial(
+            build_box, box, self.cgroups, uid_dir=self.layout.uids, data_dir=self.layout.root,
+            python=python, index=index_env(os.environ),
+            limits=limits_for(training.described, box.defaults),
+            log_cap_bytes=self.config.log_cap_bytes, seed=seed)
 
     def _launch(self, argv: Sequence[str], env: Mapping[str, str], cwd: str, log_path: str,
                 *, run_as: RunAs | None) -> TrainerProcess:
@@ -184,7 +204,7 @@ class LocalExecutor:
         self._fresh_dirs(plan, self.user)
         run_as = plan.placement.run_as
         leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
-                            trial=str(plan.cwd),
+                            trial=str(plan.cwd), gpus=plan.placement.gpus,
                             uid=run_as.uid if run_as else os.geteuid())
         # Recorded before the start: a worker killed a moment after it still leaves a trace.
         record = self._record(leftover)
@@ -218,24 +238,19 @@ class LocalExecutor:
                 # What an earlier attempt (another uid) wrote there is this attempt's to resume.
                 reown_tree(attempt.fds[1], lease.uid, box.uids)
                 binds.append((attempt.fds[1], plan.job_dir))
-            prefix = [*rlimit_prefix(limits, self.cgroups),
-                      *box_argv(box, uid=lease.uid, cwd=plan.cwd, writable=binds,
-                                readable=[*interpreter_roots(plan.argv[0]),
-                                          *_existing(plan.env.get("PYTHONPATH", ""))],
-                                hide=[self.layout.root])]
-            # No passwd entry has this uid: the names come from the environment.
-            env = {**plan.env, ATTEMPT_ENV: marker, "USER": user.name, "LOGNAME": user.name,
-                   "TMPDIR": "/tmp"}  # noqa: S108 - the box's private tmpfs
             leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
-                                trial=str(plan.cwd), uid=lease.uid)
+                                trial=str(plan.cwd), uid=lease.uid, gpus=plan.placement.gpus)
             record = self._record(leftover)
             try:
-                process = TrainerProcess([*prefix, *plan.argv], env, "/", str(plan.log_path),
-                                         log_cap_bytes=self.config.log_cap_bytes,
-                                         pass_fds=attempt.fds, umask=TRAINER_UMASK,
-                                         before_exec=attempt.cgroup.join
-                                         if attempt.cgroup.dirs else None,
-                                         stop_uid=lease.uid)
+                if not plan.placement.network:  # the job asked for none, whatever the server's
+                    box = replace(box, network=False)
+                process = start_in_box(
+                    Confined(box, self.cgroups, lease.uid, attempt.cgroup, limits),
+                    argv=plan.argv, env={**plan.env, ATTEMPT_ENV: marker}, cwd=plan.cwd,
+                    log_path=str(plan.log_path), log_cap_bytes=self.config.log_cap_bytes,
+                    writable=binds, readable=[*interpreter_roots(plan.argv[0]),
+                                              *_existing(plan.env.get("PYTHONPATH", ""))],
+                    hide=[self.layout.root])
             except BaseException:
                 record.unlink(missing_ok=True)
                 raise
