@@ -5,6 +5,7 @@ its image through the database."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hpdash.core.layout import DataLayout
@@ -72,3 +73,18 @@ def test_an_image_trainer_reads_back_from_the_database_as_it_was_parsed():
     assert back == training
     assert back.image == ContainerImage("gcr.io/p/t:v1", ("python3", "-m", "trainer.task"),
                                         ("--epochs=3",))
+
+
+def test_no_network_unless_the_server_allows_it_and_never_when_the_job_asks_for_none(
+        tmp_path: Path):
+    def network(server: bool, job: bool) -> str:
+        executor = ContainerExecutor(ExecutorConfig(
+            layout=DataLayout(tmp_path), python="",
+            containers=ContainerSettings(podman="/usr/bin/podman", network=server)))
+        plan = dataclasses.replace(_plan(), placement=Placement(network=job))
+        argv = executor._create_argv(plan, "hpdash-x", 250000, None, {})
+        return next(a for a in argv if a.startswith("--network="))
+
+    assert network(server=False, job=True) == "--network=none"
+    assert network(server=True, job=True) == "--network=host"
+    assert network(server=True, job=False) == "--network=none"

@@ -42,7 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from hpdash.core.runner import safe_files
-from hpdash.core.runner.box import UidBusy, UidLease, lease_uid, open_dir, reown_tree
+from hpdash.core.runner.box import (
+    UidBusy,
+    UidLease,
+    job_wants_network,
+    lease_uid,
+    open_dir,
+    reown_tree,
+)
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
@@ -125,7 +132,8 @@ class ContainerExecutor:
             raise PrepareError(str(exc)) from exc
         box = self.config.box
         return Runtime(python=image.image_uri,
-                       limits=limits_for(training.described, box.defaults) if box else None)
+                       limits=limits_for(training.described, box.defaults) if box else None,
+                       network=job_wants_network(training.described))
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> ContainerHandle:
@@ -194,7 +202,9 @@ class ContainerExecutor:
 
     def _create_argv(self, plan: TrialPlan, name: str, uid: int, limits: TrialLimits | None,
                      labels: Mapping[str, str]) -> list[str]:
-        network = self.settings is not None and self.settings.network
+        # None unless the server allows it; a job that asks for none gets none regardless.
+        network = (self.settings is not None and self.settings.network
+                   and plan.placement.network)
         argv = ["create", "--name", name, "--pull=never", "--init",
                 f"--network={'host' if network else 'none'}", f"--user={uid}:{uid}",
                 "--read-only", "--tmpfs=/tmp:rw,mode=1777", "--cap-drop=all",
