@@ -102,6 +102,18 @@ def build_rootfs(root: Path, python: str = PYTHON, busybox: str = BUSYBOX) -> No
                     ignore=shutil.ignore_patterns("__pycache__"))
 
 
+def _public(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    """Root's, and readable by every uid (a trial runs as a uid of its own, whatever umask
+    built the files)."""
+    if info.isdir():
+        info.mode |= 0o755
+    elif info.isfile():
+        info.mode |= 0o444 | (0o111 if info.mode & 0o100 else 0)
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    return info
+
+
 def build(tag: str = DEFAULT_TAG, *, podman: Podman, force: bool = False) -> bool:
     """Build the image as ``tag`` unless it is there (or ``force``); whether it was built."""
     if not force and podman.image_exists(tag):
@@ -113,7 +125,7 @@ def build(tag: str = DEFAULT_TAG, *, podman: Podman, force: bool = False) -> boo
         archive = Path(tmp) / "rootfs.tar"
         with tarfile.open(archive, "w") as tar:
             for entry in sorted(root.iterdir()):
-                tar.add(entry, arcname=entry.name)
+                tar.add(entry, arcname=entry.name, filter=_public)
         try:
             podman.run("import", "--change", 'CMD ["python3"]', "--change",
                        "ENV PATH=/usr/local/bin:/usr/bin:/bin", str(archive), tag,

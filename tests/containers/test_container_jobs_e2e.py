@@ -148,9 +148,10 @@ def test_a_sigkilled_workers_container_is_removed_by_the_next_worker(stack: Stac
     while name in [n for r in _containers(podman, stack) for n in r["Names"]]:
         assert time.monotonic() < deadline, "the dead worker's container was not reaped"
         time.sleep(0.5)
+    # Not re-run: the trial, RUNNING on a dead worker, is settled CANCELLED once its
+    # heartbeat is overdue (the reconciler), which this test need not wait for.
     ml = stack.ml()  # a new connection: the server closed the idle one meanwhile
     ml.projects().jobs().cancel(name="projects/p/jobs/img_orphan", body={}).execute()
-    wait_for_state(ml, "projects/p/jobs/img_orphan", ("CANCELLED",), timeout=60)
 
 
 def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(

@@ -47,6 +47,8 @@ def test_an_image_a_worker_machine_has_is_accepted_and_echoed(client, auth, sett
     assert resp.status_code == 200, resp.json()
     assert resp.json()["trainingInput"]["masterConfig"] == IMAGE_JOB["trainingInput"][
         "masterConfig"]
+    assert client.get("/v1/projects/p/jobs/img1", **auth).json()["trainingInput"][
+        "masterConfig"]["imageUri"] == "trainer"
     other = json.loads(json.dumps(IMAGE_JOB))
     other["jobId"] = "img2"
     other["trainingInput"]["masterConfig"]["imageUri"] = "gcr.io/p/other:1"
@@ -54,6 +56,15 @@ def test_an_image_a_worker_machine_has_is_accepted_and_echoed(client, auth, sett
     assert violation["field"] == "trainingInput.masterConfig.imageUri"
     assert violation["description"].startswith(
         "image gcr.io/p/other:1 is on no worker machine (gpu-box), and hpdash does not pull")
+
+
+def test_an_image_jobs_page_shows(client, auth, admin_client, settings):
+    settings.CONTAINERS = None
+    GpuHost.objects.create(name="gpu-box", containers={"problem": "", "images": [
+        "localhost/trainer:latest"]})
+    assert post(client, auth, IMAGE_JOB).status_code == 200
+    page = admin_client.get("/projects/p/jobs/img1/")
+    assert page.status_code == 200 and b"img1" in page.content
 
 
 def test_admin_lists_each_machines_images_or_why_it_runs_no_containers(admin_client):

@@ -5,6 +5,7 @@ its image through the database."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hpdash.core.layout import DataLayout
@@ -12,8 +13,11 @@ from hpdash.core.runner import ExecutorConfig, Placement, TrialPlan, plan_trial
 from hpdash.core.runner.executors import executor_for
 from hpdash.core.runner.executors.container import ContainerExecutor
 from hpdash.core.runner.podman import ContainerSettings
+from hpdash.core.runner.sandbox import TrialUser
 from hpdash.core.spec import ContainerImage, JobDefinition, parse_job
 from hpdash.core.spec.stored import definition_from_json, definition_to_json
+
+USER = TrialUser("trial-250000", 250000, 250000)
 
 
 def _training() -> JobDefinition:
@@ -53,12 +57,12 @@ def test_each_leased_gpu_is_a_cdi_device_and_cuda_counts_them_from_zero(tmp_path
     executor = ContainerExecutor(ExecutorConfig(
         layout=DataLayout(tmp_path), python="",
         containers=ContainerSettings(podman="/usr/bin/podman")))
-    argv = executor._create_argv(_plan(("1", "3")), "hpdash-x", 250000, None, {})
+    argv = executor._create_argv(_plan(("1", "3")), "hpdash-x", USER, None, {})
     assert [argv[i + 1] for i, a in enumerate(argv) if a == "--device"] == [
         "nvidia.com/gpu=1", "nvidia.com/gpu=3"]
     assert "CUDA_VISIBLE_DEVICES=0,1" in argv
     assert not any(a.startswith("NVIDIA_VISIBLE_DEVICES=") for a in argv)
-    none = executor._create_argv(_plan(), "hpdash-y", 250000, None, {})
+    none = executor._create_argv(_plan(), "hpdash-y", USER, None, {})
     assert "--device" not in none and "NVIDIA_VISIBLE_DEVICES=void" in none
     assert "CUDA_VISIBLE_DEVICES=" in none
     assert none[none.index("--entrypoint") + 1] == '["python3", "-m", "trainer.task"]'
@@ -72,3 +76,18 @@ def test_an_image_trainer_reads_back_from_the_database_as_it_was_parsed():
     assert back == training
     assert back.image == ContainerImage("gcr.io/p/t:v1", ("python3", "-m", "trainer.task"),
                                         ("--epochs=3",))
+
+
+def test_no_network_unless_the_server_allows_it_and_never_when_the_job_asks_for_none(
+        tmp_path: Path):
+    def network(server: bool, job: bool) -> str:
+        executor = ContainerExecutor(ExecutorConfig(
+            layout=DataLayout(tmp_path), python="",
+            containers=ContainerSettings(podman="/usr/bin/podman", network=server)))
+        plan = dataclasses.replace(_plan(), placement=Placement(network=job))
+        argv = executor._create_argv(plan, "hpdash-x", USER, None, {})
+        return next(a for a in argv if a.startswith("--network="))
+
+    assert network(server=False, job=True) == "--network=none"
+    assert network(server=True, job=True) == "--network=host"
+    assert network(server=True, job=False) == "--network=none"

@@ -42,7 +42,14 @@ from pathlib import Path
 from typing import Any
 
 from hpdash.core.runner import safe_files
-from hpdash.core.runner.box import UidBusy, UidLease, lease_uid, open_dir, reown_tree
+from hpdash.core.runner.box import (
+    UidBusy,
+    UidLease,
+    job_wants_network,
+    lease_uid,
+    open_dir,
+    reown_tree,
+)
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
@@ -125,7 +132,8 @@ class ContainerExecutor:
             raise PrepareError(str(exc)) from exc
         box = self.config.box
         return Runtime(python=image.image_uri,
-                       limits=limits_for(training.described, box.defaults) if box else None)
+                       limits=limits_for(training.described, box.defaults) if box else None,
+                       network=job_wants_network(training.described))
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> ContainerHandle:
@@ -135,14 +143,17 @@ class ContainerExecutor:
         name = f"hpdash-{marker}"
         lease = self._lease(plan)
         try:
-            uid = lease.uid if lease else (self.config.user.uid if self.config.user else NOBODY)
-            self._fresh_dirs(plan, TrialUser(f"trial-{uid}", uid, uid))
+            # Its leased uid (gid the same), else the trial user, else nobody: never root.
+            user = (TrialUser(f"trial-{lease.uid}", lease.uid, lease.uid) if lease else
+                    self.config.user or TrialUser("nobody", NOBODY, NOBODY))
+            uid = user.uid
+            self._fresh_dirs(plan, user)
             worker = WorkerId.this()
             leftover = Leftover(executor=NAME, marker=name, worker=worker,
                                 trial=str(plan.cwd), uid=uid)
             limits = plan.placement.limits or (self.config.box.defaults
                                                if self.config.box else None)
-            argv = self._create_argv(plan, name, uid, limits, labels={
+            argv = self._create_argv(plan, name, user, limits, labels={
                 LABEL_ATTEMPT: name, LABEL_TRIAL: str(plan.cwd),
                 LABEL_WORKER: json.dumps([worker.host, worker.pid, worker.started])})
             try:
@@ -192,11 +203,13 @@ class ContainerExecutor:
         except SandboxError as exc:
             raise PrepareError(str(exc)) from exc
 
-    def _create_argv(self, plan: TrialPlan, name: str, uid: int, limits: TrialLimits | None,
-                     labels: Mapping[str, str]) -> list[str]:
-        network = self.settings is not None and self.settings.network
+    def _create_argv(self, plan: TrialPlan, name: str, user: TrialUser,
+                     limits: TrialLimits | None, labels: Mapping[str, str]) -> list[str]:
+        # None unless the server allows it; a job that asks for none gets none regardless.
+        network = (self.settings is not None and self.settings.network
+                   and plan.placement.network)
         argv = ["create", "--name", name, "--pull=never", "--init",
-                f"--network={'host' if network else 'none'}", f"--user={uid}:{uid}",
+                f"--network={'host' if network else 'none'}", f"--user={user.uid}:{user.gid}",
                 "--read-only", "--tmpfs=/tmp:rw,mode=1777", "--cap-drop=all",
                 "--security-opt=no-new-privileges", "--log-driver=none",
                 *labels_argv(labels), *limit_argv(limits)]
@@ -210,7 +223,7 @@ class ContainerExecutor:
         for gpu in gpus:
             argv += ["--device", f"{CDI_GPU}={gpu}"]
         env = {**plan.env, "HOME": str(plan.cwd), "TMPDIR": "/tmp",  # noqa: S108 - its own
-               "USER": f"trial-{uid}", "LOGNAME": f"trial-{uid}",
+               "USER": user.name, "LOGNAME": user.name,
                # Inside, the leased GPUs are numbered from 0; without a lease, none at all
                # (CUDA images set NVIDIA_VISIBLE_DEVICES=all for the legacy nvidia hook).
                "CUDA_VISIBLE_DEVICES": ",".join(str(i) for i in range(len(gpus)))}
