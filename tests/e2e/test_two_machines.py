@@ -12,10 +12,12 @@ as .ci/run sets it."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +159,14 @@ def test_a_machine_sharing_only_the_network_runs_trials_and_its_logs_reach_the_s
     assert there, f"the second machine ran none of the trials: {logs}"
     for log in there:  # its trials' logs are on the main machine, sent over the link
         assert "ticker: run" in log and "done" in log, log
+    # ... and served from there, as the dashboard and `hpdash jobs stream-logs` read them.
+    for trial_id in (i for i, log in enumerate(logs, 1) if log in there):
+        request = urllib.request.Request(
+            f"{cluster.stack.url}/v1/projects/two/jobs/net_1:hpdashTrialLog?trialId={trial_id}",
+            headers={"Authorization": f"Bearer {cluster.stack.token}"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            served = json.loads(answer.read())
+        assert served["content"] == logs[trial_id - 1], served
     blobs = cluster.second_data / "packages" / "blobs"
     assert [p.name for p in blobs.iterdir()], "the second machine fetched the package"
 
