@@ -79,8 +79,17 @@ GPU_WAIT_POLL = 0.5
 # How long (seconds) the final write of an outcome keeps retrying a busy or lost database.
 FINISH_RETRY_FOR = 60.0
 # How long (seconds) a worker that could not get a trial's packages waits before it takes work
-# again, so that another worker takes the re-queued trial.
+# again, so that another worker takes the re-queued trial; doubled for each further trial it
+# could not start in a row, up to UNAVAILABLE_PAUSE_MAX: a machine that cannot reach the
+# server's packages stops taking work rather than take every trial and hand it back.
 UNAVAILABLE_PAUSE = 5.0
+UNAVAILABLE_PAUSE_MAX = 300.0
+_unavailable_in_a_row = 0  # this worker process's count, reset by a trial that starts
+
+
+def unavailable_pause(in_a_row: int) -> float:
+    """Seconds a worker pauses after its ``in_a_row``-th trial in a row it could not start."""
+    return min(UNAVAILABLE_PAUSE * 2 ** max(in_a_row - 1, 0), UNAVAILABLE_PAUSE_MAX)
 # The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
 # none: it keeps its last measurement and counts as a success).
 _STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
@@ -129,9 +138,25 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
         except DatabaseError as exc:  # the reconciler re-queues it once its lease has expired
             _db_hiccup(f"re-queueing {trial}", exc)
         if run.unavailable:
-            SHUTDOWN.wait(UNAVAILABLE_PAUSE)
+            _pause_unavailable(run.unavailable)
     elif outcome is not None and _finish_retrying(trial, outcome):
         job_advance(trial.job_id)
+
+
+def _pause_unavailable(why: str) -> None:
+    """Stop taking work for a while (longer each time in a row), saying why."""
+    global _unavailable_in_a_row
+    _unavailable_in_a_row += 1
+    pause = unavailable_pause(_unavailable_in_a_row)
+    level = logging.ERROR if _unavailable_in_a_row >= 3 else logging.WARNING
+    log.log(level, "this worker could not start %d trial(s) in a row (the last: %s); it takes "
+            "no work for %.0f s", _unavailable_in_a_row, why, pause)
+    SHUTDOWN.wait(pause)
+
+
+def _started() -> None:
+    global _unavailable_in_a_row
+    _unavailable_in_a_row = 0
 
 
 def _db_hiccup(what: str, exc: DatabaseError) -> None:
@@ -283,7 +308,7 @@ class TrialRun:
         self.last_check = time.monotonic()
         self.refused: StopReason | None = None
         self.shut_down = False  # the worker is stopping: the trial is to be re-queued
-        self.unavailable = False  # this machine could not get the packages: re-queued too
+        self.unavailable = ""  # why this machine could not get the packages: re-queued too
         self.prepare_stop: StopReason | None = None  # why preparing was stopped, if it was
         self.shipper: LogShipper | None = None  # a worker machine sends the log to the server
         self.lease = LeaseWatch(math.inf, lambda: None)  # replaced while the trainer runs
@@ -353,8 +378,9 @@ class TrialRun:
             self.log.note(f"attempt {trial.attempt_number} cannot start on this machine: {exc}; "
                           "the trial is re-queued for another worker")
             log.warning("%s: %s; re-queued", trial, exc)
-            self.shut_down = self.unavailable = True
+            self.shut_down, self.unavailable = True, str(exc)
             return None
+        _started()
         self.log.note(f"argv: {list(plan.argv[1:])}")
         if plan.placement.limits is not None:
             self.log.note(f"limits: {plan.placement.limits.describe()}")

@@ -129,3 +129,30 @@ def test_a_package_that_cannot_be_fetched_requeues_the_trial_and_never_fails_it(
            / "trainer.log").read_text()
     assert "cannot start on this machine: cannot fetch package trainer" in log
     assert "the trial is re-queued for another worker" in log
+
+
+def test_a_worker_that_keeps_failing_to_get_packages_stops_taking_work_longer_and_says_why(
+        remote, monkeypatch, caplog):
+    job, server = remote
+    server.http.shutdown()
+    server.http.server_close()
+
+    class Shutdown:
+        pauses: list[float] = []
+
+        def is_set(self) -> bool:
+            return False
+
+        def wait(self, seconds: float) -> bool:
+            self.pauses.append(seconds)
+            return False
+
+    shutdown = Shutdown()
+    monkeypatch.setattr(trial_runner, "SHUTDOWN", shutdown)
+    monkeypatch.setattr(trial_runner, "_unavailable_in_a_row", 0)
+    trial = Trial.objects.create(job=job, trial_id=1, params={"x": 0.5}, attempt=1)
+    for attempt in (1, 2, 3):
+        trial_runner.trial_execute(trial.pk, attempt)
+    assert shutdown.pauses == [5.0, 10.0, 20.0]  # it takes no work, longer each time
+    assert "could not start 3 trial(s) in a row (the last: cannot fetch package" in caplog.text
+    assert trial_runner.unavailable_pause(20) == trial_runner.UNAVAILABLE_PAUSE_MAX
