@@ -84,7 +84,16 @@ FINISH_RETRY_FOR = 60.0
 # server's packages stops taking work rather than take every trial and hand it back.
 UNAVAILABLE_PAUSE = 5.0
 UNAVAILABLE_PAUSE_MAX = 300.0
-_unavailable_in_a_row = 0  # this worker process's count, reset by a trial that starts
+
+
+class _Streak:
+    """How many trials in a row this worker process could not start (a trial that starts
+    resets it)."""
+
+    count = 0
+
+
+_UNAVAILABLE = _Streak()
 
 
 def unavailable_pause(in_a_row: int) -> float:
@@ -145,18 +154,16 @@ def trial_execute(trial_pk: int, attempt: int) -> None:
 
 def _pause_unavailable(why: str) -> None:
     """Stop taking work for a while (longer each time in a row), saying why."""
-    global _unavailable_in_a_row
-    _unavailable_in_a_row += 1
-    pause = unavailable_pause(_unavailable_in_a_row)
-    level = logging.ERROR if _unavailable_in_a_row >= 3 else logging.WARNING
+    _UNAVAILABLE.count += 1
+    pause = unavailable_pause(_UNAVAILABLE.count)
+    level = logging.ERROR if _UNAVAILABLE.count >= 3 else logging.WARNING
     log.log(level, "this worker could not start %d trial(s) in a row (the last: %s); it takes "
-            "no work for %.0f s", _unavailable_in_a_row, why, pause)
+            "no work for %.0f s", _UNAVAILABLE.count, why, pause)
     SHUTDOWN.wait(pause)
 
 
 def _started() -> None:
-    global _unavailable_in_a_row
-    _unavailable_in_a_row = 0
+    _UNAVAILABLE.count = 0
 
 
 def _db_hiccup(what: str, exc: DatabaseError) -> None:

@@ -149,7 +149,7 @@ def test_a_worker_that_keeps_failing_to_get_packages_stops_taking_work_longer_an
 
     shutdown = Shutdown()
     monkeypatch.setattr(trial_runner, "SHUTDOWN", shutdown)
-    monkeypatch.setattr(trial_runner, "_unavailable_in_a_row", 0)
+    monkeypatch.setattr(trial_runner._UNAVAILABLE, "count", 0)
     trial = Trial.objects.create(job=job, trial_id=1, params={"x": 0.5}, attempt=1)
     for attempt in (1, 2, 3):
         trial_runner.trial_execute(trial.pk, attempt)
