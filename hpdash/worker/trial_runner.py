@@ -84,6 +84,9 @@ FINISH_RETRY_FOR = 60.0
 # server's packages stops taking work rather than take every trial and hand it back.
 UNAVAILABLE_PAUSE = 5.0
 UNAVAILABLE_PAUSE_MAX = 300.0
+# The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
+# none: it keeps its last measurement and counts as a success).
+_STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
 
 
 class _Streak:
@@ -99,9 +102,6 @@ _UNAVAILABLE = _Streak()
 def unavailable_pause(in_a_row: int) -> float:
     """Seconds a worker pauses after its ``in_a_row``-th trial in a row it could not start."""
     return min(UNAVAILABLE_PAUSE * 2.0 ** max(in_a_row - 1, 0), UNAVAILABLE_PAUSE_MAX)
-# The cause recorded for a trial hpdash stopped because of its job (a trial stopped early has
-# none: it keeps its last measurement and counts as a success).
-_STOP_CAUSES = {StopReason.CANCELLED: "job cancelled", StopReason.JOB_FAILED: "job failed"}
 
 
 def worker_name() -> str:
