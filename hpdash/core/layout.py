@@ -24,7 +24,9 @@ filesystem, and ``make run``.  Pure: paths only, nothing is created here.
             hypertune-<attempt>/output.metrics where cloudml-hypertune writes its metric, a
                                                folder per attempt (a superseded trainer's
                                                writes never reach its re-run's)
-            aip/{checkpoints,model,logs}/      AIP_* directories without a jobDir
+        outputs/<id>/{checkpoints,model,logs}/ a trial's AIP_* directories without a jobDir:
+                                               its own <jobDir>/<trialId>, kept across its
+                                               attempts (a resuming trainer's checkpoints)
 """
 
 from __future__ import annotations
@@ -101,6 +103,12 @@ class DataLayout:
         """A trial's own writable directory (its cwd, HOME and TMPDIR), owned by the trial
         user."""
         return self.sandbox_job(project, job_id) / "trials" / str(trial_id)
+
+    def sandbox_outputs(self, project: str, job_id: str, trial_id: int | str) -> Path:
+        """A trial's outputs when its job names no jobDir: hpdash's stand-in for
+        ``<jobDir>/<trialId>``, set up and kept across attempts as that is (``AIP_*`` lie
+        there), but never passed as ``--job-dir``."""
+        return self.sandbox_job(project, job_id) / "outputs" / str(trial_id)
 
     @property
     def package_store(self) -> Path:

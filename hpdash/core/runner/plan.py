@@ -74,8 +74,9 @@ def plan_trial(
     directory: the trial user's own home is not its to write, and nothing of the service's is.
     ``CUDA_VISIBLE_DEVICES`` is always set: to ``placement.gpus``, or to ``""``.  The metric
     file is ``placement.attempt``'s own.  A package trainer of either API gets Vertex's ``AIP_*``
-    directories: under ``<jobDir>/<trialId>/`` (the same for every attempt: where a trainer
-    checkpoints to resume), else under the trial's own directory (fresh for each attempt).  A
+    directories: under ``<jobDir>/<trialId>/``, else under hpdash's stand-in for it
+    (:meth:`DataLayout.sandbox_outputs`), either the same for every attempt: where a trainer
+    checkpoints to resume.  A
     container trainer's environment is the contract's only (its image has its own): ``base_env``
     is not passed to it."""
     hp = training.hyperparameters
@@ -100,7 +101,10 @@ def plan_trial(
     if vertex:
         env.update(vertex_env(job_dir, trial_id=trial_id, described=training.described))
     else:
-        env.update(aip_dirs(job_dir or str(cwd / "aip")))
+        # Without a jobDir, a folder of hpdash's stands in for <jobDir>/<trialId> (not passed
+        # as --job-dir): the trial's outputs and checkpoints outlive an attempt there too.
+        job_dir = job_dir or str(layout.sandbox_outputs(project, job_id, trial_id))
+        env.update(aip_dirs(job_dir))
     # Always set: a trial that was given no GPU must not see GPU 0 by default.
     env["CUDA_VISIBLE_DEVICES"] = visible_devices(placement.gpus)
     # The ids are nvidia-smi's, which count in PCI bus order; CUDA's default order (fastest

@@ -43,6 +43,13 @@ with open(out, "w") as f:
     json.dump({"argv": sys.argv[1:], "env": dict(os.environ), "uid": os.getuid()}, f)
 if mode == "exit3":
     sys.exit(3)
+if mode == "checkpoint":  # resumes from what an earlier attempt saved, then saves
+    ckpt = os.path.join(os.environ["AIP_CHECKPOINT_DIR"], "ckpt")
+    found = open(ckpt).read() if os.path.exists(ckpt) else ""
+    os.makedirs(os.environ["AIP_CHECKPOINT_DIR"], exist_ok=True)
+    with open(ckpt, "w") as f:
+        f.write(found + "x")
+    sys.exit(0)
 if mode == "ignore-term":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 if mode == "leave-children":
@@ -135,7 +142,8 @@ def _training(package: Path, mode: str) -> JobDefinition:
                         "maxValue": 0.1}]}}}).definition
 
 
-def _plan(executor: Executor, config: ExecutorConfig, package: Path, mode: str) -> TrialPlan:
+def _plan(executor: Executor, config: ExecutorConfig, package: Path, mode: str,
+          attempt: int = 0) -> TrialPlan:
     training = _training(package, mode)
     runtime = executor.prepare(training=training, project="p", job_id="contract")
     return plan_trial(training=training, layout=config.layout, project="p", job_id="contract",
@@ -143,7 +151,7 @@ def _plan(executor: Executor, config: ExecutorConfig, package: Path, mode: str) 
                       base_env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
                       pythonpath=runtime.pythonpath,
                       placement=Placement(run_as=runtime.run_as, gpus=("3",),
-                                          limits=runtime.limits))
+                                          limits=runtime.limits, attempt=attempt))
 
 
 def _seen(plan: TrialPlan) -> dict[str, Any]:
@@ -151,6 +159,21 @@ def _seen(plan: TrialPlan) -> dict[str, Any]:
     _wait_for(lambda: path.exists() and path.read_text().endswith("}"))
     seen: dict[str, Any] = json.loads(path.read_text())
     return seen
+
+
+def test_a_job_without_a_job_dir_keeps_its_trials_checkpoints_across_attempts(config, package):
+    """The trial's own directory is fresh for each attempt, but AIP_CHECKPOINT_DIR is not: a
+    re-run (boxed: as another uid) finds and may overwrite what the first attempt saved."""
+    executor = get_executor("local", config)
+    for attempt, saved in ((0, "x"), (1, "xx")):
+        plan = _plan(executor, config, package, "checkpoint", attempt)
+        handle = executor.start(plan)
+        status, deadline = None, time.monotonic() + 30
+        while status is None and time.monotonic() < deadline:
+            status = executor.poll(handle, 0.2)
+        assert status is not None and status.returncode == 0, plan.log_path.read_text()
+        assert plan.job_dir is not None and "--job-dir" not in plan.argv
+        assert (plan.job_dir / "checkpoints" / "ckpt").read_text() == saved
 
 
 def test_every_job_today_runs_on_the_local_executor(package):

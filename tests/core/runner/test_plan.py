@@ -45,10 +45,10 @@ def test_percent_escapes_in_a_file_uri_are_decoded():
     assert _plan("file:///srv/my%20out").job_dir == Path("/srv/my out/7")
 
 
-def test_max_running_time_is_the_trials_time_limit_and_no_job_dir_means_none():
+def test_max_running_time_is_the_trials_time_limit_and_no_job_dir_means_no_flag():
     plan = _plan(scheduling={"maxRunningTime": "90.5s"})
     assert plan.time_limit == 90.5
-    assert plan.job_dir is None and "--job-dir" not in plan.argv
+    assert "--job-dir" not in plan.argv
 
 
 def test_the_trial_sees_only_its_leased_gpus_and_none_without_a_lease():
@@ -104,11 +104,16 @@ def test_an_ml_v1_trial_gets_aip_directories_that_outlive_its_attempt_under_its_
     assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == "/srv/out/7/logs/"
 
 
-def test_without_a_job_dir_the_aip_directories_are_in_the_trials_own_directory():
-    plan = _plan(None)
-    assert plan.env["AIP_CHECKPOINT_DIR"] == f"{plan.cwd}/aip/checkpoints/"
-    assert plan.env["AIP_MODEL_DIR"] == f"{plan.cwd}/aip/model/"
-    assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == f"{plan.cwd}/aip/logs/"
+def test_without_a_job_dir_the_aip_directories_outlive_the_attempt_in_hpdashs_stand_in():
+    """The trial's own directory is fresh for each attempt; a trainer that checkpoints to
+    AIP_CHECKPOINT_DIR resumes from a folder that is not: set up, bound and followed for
+    TensorBoard runs as <jobDir>/<trialId> is, never passed as --job-dir."""
+    plan = _plan()
+    outputs = "/data/sandbox/p/j1/outputs/7"
+    assert plan.job_dir == Path(outputs) and not plan.job_dir.is_relative_to(plan.cwd)
+    assert plan.env["AIP_CHECKPOINT_DIR"] == f"{outputs}/checkpoints/"
+    assert plan.env["AIP_MODEL_DIR"] == f"{outputs}/model/"
+    assert plan.env["AIP_TENSORBOARD_LOG_DIR"] == f"{outputs}/logs/"
 
 
 def test_each_attempt_has_a_metric_file_of_its_own():
