@@ -79,6 +79,23 @@ def own_dir(path: Path, user: TrialUser | None) -> None:
             os.close(fd)
 
 
+def fresh_trial_dirs(cwd: Path, metric_dir: Path, job_dir: Path | None, *, sandbox: Path,
+                     gate_user: TrialUser | None, user: TrialUser | None,
+                     bound: bool = False) -> None:
+    """An attempt's directories, as every executor sets them up: the trial's own directory
+    ``cwd`` fresh (what an earlier attempt left is removed, never followed), its metric folder,
+    both owned by ``user``, and ``job_dir`` (``<jobDir>/<trialId>``, kept across attempts) by
+    :func:`own_job_dir`.  ``gate_user``: the trial user whose group may traverse the sandbox.
+    Raises :class:`SandboxError`."""
+    gate(cwd.parent, sandbox, gate_user)
+    with safe_files.dir_fd(cwd.parent) as trials:
+        safe_files.remove_tree(trials, cwd.name)
+    own_dir(cwd, user)
+    own_dir(metric_dir, user)
+    if job_dir is not None:
+        own_job_dir(job_dir, user, bound=bound)
+
+
 # What a trainer creates in its ``<jobDir>/<trialId>``: readable by the jobDir's group (the
 # trial's directory is setgid with that group), never by others, never writable but by itself.
 TRAINER_UMASK = 0o027

@@ -41,7 +41,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from hpdash.core.runner import safe_files
 from hpdash.core.runner.box import (
     UidBusy,
     UidLease,
@@ -70,7 +69,7 @@ from hpdash.core.runner.podman import (
     labels_argv,
 )
 from hpdash.core.runner.process import ExitStatus, TrainerProcess
-from hpdash.core.runner.sandbox import SandboxError, TrialUser, gate, own_dir, own_job_dir
+from hpdash.core.runner.sandbox import SandboxError, TrialUser, fresh_trial_dirs, gate
 from hpdash.core.spec import JobDefinition
 
 NAME = "container"
@@ -186,13 +185,10 @@ class ContainerExecutor:
     def _fresh_dirs(self, plan: TrialPlan, user: TrialUser) -> None:
         """The trial's own directories, fresh, owned by its uid (as the local executor's)."""
         try:
-            gate(plan.cwd.parent, self.layout.sandbox, self.config.user)
-            with safe_files.dir_fd(plan.cwd.parent) as trials:
-                safe_files.remove_tree(trials, plan.cwd.name)
-            own_dir(plan.cwd, user)
-            own_dir(plan.metric_file.parent, user)
+            fresh_trial_dirs(plan.cwd, plan.metric_file.parent, plan.job_dir,
+                             sandbox=self.layout.sandbox, gate_user=self.config.user,
+                             user=user, bound=True)
             if plan.job_dir is not None:
-                own_job_dir(plan.job_dir, user, bound=True)
                 box = self.config.box
                 if box is not None:  # an earlier attempt's files are this one's to resume
                     fd = open_dir(plan.job_dir)

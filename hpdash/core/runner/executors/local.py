@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from hpdash.core.runner import safe_files
 from hpdash.core.runner.box import (
     BoxSettings,
     UidBusy,
@@ -66,9 +65,8 @@ from hpdash.core.runner.sandbox import (
     TRAINER_UMASK,
     SandboxError,
     TrialUser,
+    fresh_trial_dirs,
     gate,
-    own_dir,
-    own_job_dir,
 )
 from hpdash.core.spec import JobDefinition
 from hpdash.core.spec.types import local_path
@@ -186,13 +184,9 @@ class LocalExecutor:
         uid when boxed).  ``bound``: the box binds the job dir by fd, so its parents need not
         be passable by that uid."""
         try:
-            gate(plan.cwd.parent, self.layout.sandbox, self.user)
-            with safe_files.dir_fd(plan.cwd.parent) as trials:
-                safe_files.remove_tree(trials, plan.cwd.name)
-            own_dir(plan.cwd, user)
-            own_dir(plan.metric_file.parent, user)
-            if plan.job_dir is not None:
-                own_job_dir(plan.job_dir, user, bound=bound)
+            fresh_trial_dirs(plan.cwd, plan.metric_file.parent, plan.job_dir,
+                             sandbox=self.layout.sandbox, gate_user=self.user, user=user,
+                             bound=bound)
         except SandboxError as exc:
             raise PrepareError(str(exc)) from exc
 
