@@ -172,3 +172,46 @@ def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
     assert (f"FAILED: image {missing} is not on this worker: hpdash does not pull images"
             in log.read_text())
     assert not podman.image_exists(missing)
+
+
+VERTEX_TASK = (
+    "import sys, hypertune\n"
+    "x = float(next(a for a in sys.argv if a.startswith('--x=')).split('=', 1)[1])\n"
+    "assert '--job-dir' not in sys.argv, sys.argv  # Vertex passes the AIP_* directories\n"
+    "hypertune.HyperTune().report_hyperparameter_tuning_metric(\n"
+    "    hyperparameter_metric_tag='score', metric_value=-(x - 0.3) ** 2, global_step=1)\n")
+
+
+def test_a_vertex_study_runs_its_trials_in_a_container_spec_through_the_sdk(
+        stack: Stack, podman: Podman, monkeypatch: pytest.MonkeyPatch):
+    """The unchanged google-cloud-aiplatform SDK: a worker pool with a containerSpec (command
+    overriding the image's entrypoint, then args, then --name=value) runs each trial in the
+    image, and the trials' final measurements carry what the trainer reported."""
+    import google.oauth2.credentials
+    from google.cloud import aiplatform
+    from google.cloud.aiplatform import hyperparameter_tuning as hpt
+    from google.cloud.aiplatform import jobs as sdk_jobs
+
+    monkeypatch.setattr(sdk_jobs, "_JOB_WAIT_TIME", 0.5)
+    aiplatform.init(project="p", location="us-central1", api_endpoint=stack.url,
+                    api_transport="rest", staging_bucket="gs://unused-staging",
+                    credentials=google.oauth2.credentials.Credentials(stack.token))
+    custom = aiplatform.CustomJob(
+        display_name="vertex-image", base_output_dir=str(stack.out_dir / "vertex-image"),
+        worker_pool_specs=[{
+            "machine_spec": {"machine_type": "n1-standard-4"}, "replica_count": 1,
+            "container_spec": {"image_uri": IMAGE, "command": ["python3", "-c", VERTEX_TASK],
+                               "args": ["--mode=vertex"]}}])
+    job = aiplatform.HyperparameterTuningJob(
+        display_name="vertex-image", custom_job=custom, metric_spec={"score": "maximize"},
+        parameter_spec={"x": hpt.DoubleParameterSpec(min=0, max=1, scale="linear")},
+        max_trial_count=2, parallel_trial_count=2, search_algorithm="random")
+    job.run()
+    assert job.state == aiplatform.gapic.JobState.JOB_STATE_SUCCEEDED
+    trials = job.trials
+    assert len(trials) == 2
+    for t in trials:
+        x = {p.parameter_id: p.value for p in t.parameters}["x"]
+        (metric,) = t.final_measurement.metrics
+        assert metric.metric_id == "score" and metric.value == pytest.approx(-(x - 0.3) ** 2)
+    assert _containers(podman, stack) == []

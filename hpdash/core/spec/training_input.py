@@ -121,7 +121,7 @@ _STR_LIST = list_checker(check_str)
 _IMAGE_REF = re.compile(r"^[a-z0-9][a-z0-9._/:@-]*$")
 
 
-def _check_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
+def check_image_uri(ctx: Ctx, value: Any, path: str) -> Any:
     """A container image reference as podman names one (``gcr.io/my-proj/trainer:v1``,
     ``trainer``, ``repo@sha256:...``).  An empty string is proto3's "unset" and passes.
     Whether some worker has the image is the service's check (at create)."""
@@ -177,7 +177,7 @@ _TRAINING_INPUT_SCHEMA: dict[str, Checker] = {
     "workerCount": _COUNT,
     "parameterServerCount": _COUNT,
     "evaluatorCount": _COUNT,
-    "masterConfig": _replica_config(_check_image_uri),
+    "masterConfig": _replica_config(check_image_uri),
     "workerConfig": _REPLICA_CONFIG,
     "parameterServerConfig": _REPLICA_CONFIG,
     "evaluatorConfig": _REPLICA_CONFIG,

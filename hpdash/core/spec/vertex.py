@@ -12,10 +12,12 @@ Decisions (documented in the README's "Coming from Vertex AI"):
 - A ``CustomJob`` is a job of one trial with no parameters: the trainer runs once, its
   ``AIP_*`` directories right under ``baseOutputDirectory`` (a tuning trial's are under
   ``<base>/<trialId>/``), as on Vertex.
-- One worker pool of one replica; ``pythonPackageSpec`` only (``containerSpec`` waits for
-  containers); ``executorImageUri`` is recorded and ignored (the trial runs in hpdash's Python
-  environment, as ml v1's ``runtimeVersion``).  ``machineSpec.acceleratorCount`` GPUs of the
-  recorded ``acceleratorType`` are leased to each trial; TPUs are refused.
+- One worker pool of one replica; ``pythonPackageSpec``, or ``containerSpec`` (run by the
+  container executor, as ml v1's ``masterConfig.imageUri``: the image's entrypoint or
+  ``command``, then ``args``, then ``--name=value``); ``executorImageUri`` is recorded and
+  ignored (the trial runs in hpdash's Python environment, as ml v1's ``runtimeVersion``).
+  ``machineSpec.acceleratorCount`` GPUs of the recorded ``acceleratorType`` are leased to
+  each trial; TPUs are refused.
 - Several metrics make a multi-objective study (the first is ``metric_tag``/``goal``, the
   rest ``more_metrics``); ``conditionalParameterSpecs`` are refused until they are built.
   ``defaultValue`` is checked; when every parameter has one, the first trial takes them.  Any
@@ -50,10 +52,11 @@ from .checks import (
     show,
 )
 from .parse import check_labels
-from .training_input import check_local_location, check_python_module
+from .training_input import check_image_uri, check_local_location, check_python_module
 from .types import (
     DEFAULT_MAX_RUNNING_SECONDS,
     DEFAULT_METRIC_TAG,
+    ContainerImage,
     FieldViolation,
     GpuRequest,
     HyperparameterSpec,
@@ -62,6 +65,7 @@ from .types import (
     NewJob,
     PythonPackage,
     SpecError,
+    Trainer,
 )
 from .vertex_gcs import echo_as_sent, on_local_disk
 from .vertex_study import (
@@ -131,12 +135,6 @@ def _check_env_var(ctx: Ctx, value: Any, path: str) -> Any:
     return out
 
 
-def _refuse_container(ctx: Ctx, value: Any, path: str) -> Any:
-    ctx.add(path, "containerSpec is not supported yet: hpdash runs Python packages, not "
-                  "containers; give pythonPackageSpec (packageUris and pythonModule) instead")
-    return BAD
-
-
 def _check_accelerator(ctx: Ctx, value: Any, path: str) -> Any:
     name = vertex_enum(ACCELERATORS)(ctx, value, path)
     if isinstance(name, str) and name.startswith("TPU"):
@@ -159,7 +157,12 @@ _POOL: Final = object_checker({
                                 "bootDiskSizeGb": int_checker(0, _INT32_MAX)}),
     "nfsMounts": _any,
     "lustreMounts": _any,
-    "containerSpec": _refuse_container,
+    "containerSpec": object_checker({
+        "imageUri": check_image_uri,
+        "command": list_checker(check_arg),
+        "args": list_checker(check_arg),
+        "env": list_checker(_check_env_var),
+    }),
     "pythonPackageSpec": object_checker({
         "executorImageUri": check_str,
         "packageUris": list_checker(check_local_location, max_items=100),
@@ -182,7 +185,7 @@ _CUSTOM_JOB_SPEC: Final[dict[str, Checker]] = {
 }
 
 
-_Trainer = tuple[PythonPackage | None, tuple[tuple[str, str], ...], GpuRequest, tuple[str, ...]]
+_Trainer = tuple[Trainer | None, tuple[tuple[str, str], ...], GpuRequest, tuple[str, ...]]
 
 
 def _trainer(ctx: Ctx, data: Any, raw: dict[str, Any], path: str) -> _Trainer:
@@ -191,7 +194,7 @@ def _trainer(ctx: Ctx, data: Any, raw: dict[str, Any], path: str) -> _Trainer:
     given = data.get("workerPoolSpecs") if isinstance(data, dict) else None
     if not isinstance(given, list) or not given:
         ctx.add(f"{path}.workerPoolSpecs", "workerPoolSpecs is required: one worker pool with "
-                                           "a pythonPackageSpec")
+                                           "a pythonPackageSpec or a containerSpec")
         return None, (), GpuRequest(), ()
     for i in range(1, len(given)):
         if given[i]:  # Vertex lets later pools be empty placeholders
@@ -203,23 +206,37 @@ def _trainer(ctx: Ctx, data: Any, raw: dict[str, Any], path: str) -> _Trainer:
     if int(pool.get("replicaCount", "1")) > 1:
         ctx.add(f"{ppath}.replicaCount", "replicaCount must be 1: hpdash runs each trial as "
                                          "one process (distributed training is not supported)")
-    package = pool.get("pythonPackageSpec")
-    if package is None:
-        if "containerSpec" not in given[0]:
-            ctx.add(f"{ppath}.pythonPackageSpec", "pythonPackageSpec is required (packageUris "
-                                                  "and pythonModule)")
+    package, container = pool.get("pythonPackageSpec"), pool.get("containerSpec")
+    if package is not None and container is not None:
+        ctx.add(f"{ppath}.containerSpec", "give either containerSpec or pythonPackageSpec, "
+                                          "not both")
         return None, (), GpuRequest(), ()
-    for key in ("packageUris", "pythonModule"):
-        if key not in package:
-            ctx.add(f"{ppath}.pythonPackageSpec.{key}", f"{key} is required")
+    spec = package if package is not None else container
+    if spec is None:
+        if "containerSpec" not in given[0] and "pythonPackageSpec" not in given[0]:
+            ctx.add(f"{ppath}.pythonPackageSpec", "pythonPackageSpec (packageUris and "
+                                                  "pythonModule) or containerSpec (imageUri) "
+                                                  "is required")
+        return None, (), GpuRequest(), ()
+    trainer: Trainer
+    if package is not None:
+        for key in ("packageUris", "pythonModule"):
+            if key not in package:
+                ctx.add(f"{ppath}.pythonPackageSpec.{key}", f"{key} is required")
+        trainer = PythonPackage(module=package.get("pythonModule", ""),
+                                package_uris=tuple(package.get("packageUris", ())))
+    else:  # the image runs with its entrypoint, or command; args, then --name=value
+        if not container.get("imageUri"):
+            ctx.add(f"{ppath}.containerSpec.imageUri", "imageUri is required: the image each "
+                                                       "trial runs in")
+        trainer = ContainerImage(image_uri=container.get("imageUri", ""),
+                                 command=tuple(container.get("command", ())))
     machine = pool.get("machineSpec") or {}
     count = machine.get("acceleratorCount", 0)
     gpus = GpuRequest(count=count, type=machine.get("acceleratorType", "") if count else "",
                       field=f"{ppath}.machineSpec.acceleratorCount")
-    env = tuple((e["name"], e.get("value", "")) for e in package.get("env", ()))
-    trainer = PythonPackage(module=package.get("pythonModule", ""),
-                            package_uris=tuple(package.get("packageUris", ())))
-    return trainer, env, gpus, tuple(package.get("args", ()))
+    env = tuple((e["name"], e.get("value", "")) for e in spec.get("env", ()))
+    return trainer, env, gpus, tuple(spec.get("args", ()))
 
 
 def _definition(ctx: Ctx, data: Any, path: str, hp: HyperparameterSpec | None,
@@ -247,8 +264,9 @@ def _definition(ctx: Ctx, data: Any, path: str, hp: HyperparameterSpec | None,
 
 
 def _typed_paths(spec_key: str) -> dict[str, str]:
-    package = f"{spec_key}.workerPoolSpecs[0].pythonPackageSpec"
-    return {"trainer.package_uris": f"{package}.packageUris",
+    pool = f"{spec_key}.workerPoolSpecs[0]"
+    return {"trainer.package_uris": f"{pool}.pythonPackageSpec.packageUris",
+            "trainer.image_uri": f"{pool}.containerSpec.imageUri",
             "job_dir": f"{spec_key}.baseOutputDirectory.outputUriPrefix"}
 
 

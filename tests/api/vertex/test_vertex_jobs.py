@@ -113,19 +113,26 @@ def test_a_malformed_create_is_a_400_naming_the_vertex_fields(client, vauth, pac
                       "studySpec.metrics[1].goal", "trialJobSpec.workerPoolSpecs[1]"}
 
 
-def test_what_is_not_supported_yet_is_refused_by_name(client, vauth, package):
+def test_what_cannot_run_here_is_refused_by_name(client, vauth, package):
     body = tuning_body(package)
-    spec = body["trialJobSpec"]["workerPoolSpecs"][0]
-    spec["containerSpec"] = {"imageUri": "gcr.io/p/t:v1"}
-    del spec["pythonPackageSpec"]
     body["trialJobSpec"]["baseOutputDirectory"] = {"outputUriPrefix": "gs://b/out"}
     resp = post(client, vauth, TUNING, body)
     assert resp.status_code == 400
     text = {v["field"]: v["description"]
             for v in resp.json()["error"]["details"][0]["fieldViolations"]}
-    assert "containerSpec is not supported yet" in text[
-        "trialJobSpec.workerPoolSpecs[0].containerSpec"]
     assert "base_output_dir" in text["trialJobSpec.baseOutputDirectory.outputUriPrefix"]
+    # An image job is accepted only when some worker machine has the image (none has this).
+    body = tuning_body(package)
+    spec = body["trialJobSpec"]["workerPoolSpecs"][0]
+    spec["containerSpec"] = {"imageUri": "gcr.io/p/t:v1"}
+    del spec["pythonPackageSpec"]
+    resp = post(client, vauth, TUNING, body)
+    assert resp.status_code == 400
+    text = {v["field"]: v["description"]
+            for v in resp.json()["error"]["details"][0]["fieldViolations"]}
+    assert "gcr.io/p/t:v1" in text["trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri"] or (
+        "no worker can run containers" in text[
+            "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri"])
 
 
 def test_a_missing_package_is_named_by_its_vertex_path(client, vauth, tmp_path):

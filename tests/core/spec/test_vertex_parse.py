@@ -127,11 +127,42 @@ def test_the_valid_job_parses_with_enums_as_numbers_or_names():
     ({"studySpec": {**JOB["studySpec"], "metrics": [
         {"metricId": f"m{i}", "goal": 1} for i in range(11)]}},
      "studySpec.metrics"),
+    ({"trialJobSpec": {"workerPoolSpecs": [{**POOL, "containerSpec": {"imageUri": "i"}}]}},
+     "trialJobSpec.workerPoolSpecs[0].containerSpec"),
+    ({"trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"command": ["python3"]}}]}},
+     "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri"),
+    ({"trialJobSpec": {"workerPoolSpecs": [{"containerSpec": {"imageUri": "Not An Image"}}]}},
+     "trialJobSpec.workerPoolSpecs[0].containerSpec.imageUri"),
 ])
 def test_a_mistake_is_named_by_its_vertex_path(change, field):
     with pytest.raises(SpecError) as caught:
         parse_tuning_job({**JOB, **change})
     assert field in [v.field for v in caught.value.violations], caught.value.violations
+
+
+def test_a_container_spec_runs_its_image_with_command_then_args_then_parameters():
+    """As Vertex runs a containerSpec: the image's entrypoint or ``command``, ``args``, then
+    ``--name=value`` for each parameter; no ``--job-dir`` (the AIP_* directories instead)."""
+    from pathlib import Path
+
+    from hpdash.core.layout import DataLayout
+    from hpdash.core.runner.plan import plan_trial
+
+    pool = {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "1",
+            "containerSpec": {"imageUri": "gcr.io/my-proj/trainer:v1", "command": ["python3"],
+                              "args": ["-m", "trainer.task"], "env": [{"name": "A",
+                                                                      "value": "b"}]}}
+    definition = parse_tuning_job({**JOB, "trialJobSpec": {**JOB["trialJobSpec"],
+                                                           "workerPoolSpecs": [pool]}}).definition
+    assert definition.image is not None and definition.package is None
+    assert definition.image.image_uri == "gcr.io/my-proj/trainer:v1"
+    assert definition_from_json(definition_to_json(definition)) == definition
+    plan = plan_trial(training=definition, layout=DataLayout(Path("/data")), project="p",
+                      job_id="j", trial_id=3, params={"lr": 0.05}, python="/unused",
+                      base_env={"PATH": "/bin"})
+    assert plan.container and plan.entrypoint == ("python3",)
+    assert plan.argv == ("gcr.io/my-proj/trainer:v1", "-m", "trainer.task", "--lr=0.05")
+    assert plan.env["A"] == "b" and plan.env["AIP_CHECKPOINT_DIR"] == "/srv/out/3/checkpoints/"
 
 
 def test_ml_v1_words_do_not_leak_into_vertex_messages():
