@@ -19,7 +19,9 @@ pytestmark = pytest.mark.e2e
 TICKER = {"goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": 1,
           "maxParallelTrials": 1, "algorithm": "RANDOM_SEARCH",
           "params": [{"parameterName": "x", "type": "DOUBLE", "minValue": 0, "maxValue": 1}]}
-STEPS = 60
+# 25 s a run: the frozen worker's trainer must still be running when its trial runs again
+# (heartbeat timeout 4 s, then a re-queue and a start that took over 13 s on a loaded CI).
+STEPS = 100
 
 
 def _tickers(root: int) -> list[int]:
