@@ -227,6 +227,33 @@ def trainer_pids(job_dir: Path) -> list[int]:
     return pids
 
 
+def trainers_under(root: int, module: str) -> list[int]:
+    """The trainers of ``module`` (``python -m module``, not their bwrap) among ``root``'s
+    descendants: a stack's or a worker machine's running trials."""
+    found, todo, needle = [], [root], module.encode()
+    while todo:
+        here = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{here}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                kids = [int(k) for k in
+                        Path(f"/proc/{here}/task/{task}/children").read_text().split()]
+            except OSError:
+                continue
+            todo += kids
+            for kid in kids:
+                try:
+                    argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
+                except OSError:
+                    continue
+                if needle in argv and b"-m" in argv and argv[0] != b"bwrap":
+                    found.append(kid)
+    return found
+
+
 def worker_of(pid: int) -> int:
     """The worker that runs trainer ``pid``: its parent, past a box's bubblewrap processes."""
     while True:

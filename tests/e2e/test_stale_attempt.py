@@ -12,7 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
-from harness import Stack, alive, running_stack, trainer_job, wait_for_state, worker_of
+from harness import (
+    Stack,
+    alive,
+    running_stack,
+    trainer_job,
+    trainers_under,
+    wait_for_state,
+    worker_of,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -23,28 +31,7 @@ STEPS = 60
 
 
 def _tickers(root: int) -> list[int]:
-    found, todo = [], [root]
-    while todo:
-        here = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{here}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                kids = [int(k) for k in
-                        Path(f"/proc/{here}/task/{task}/children").read_text().split()]
-            except OSError:
-                continue
-            todo += kids
-            for kid in kids:
-                try:
-                    argv = Path(f"/proc/{kid}/cmdline").read_bytes().split(b"\0")
-                except OSError:
-                    continue
-                if b"e2etrainer.ticker" in argv and argv[0] != b"bwrap":
-                    found.append(kid)
-    return found
+    return trainers_under(root, "e2etrainer.ticker")
 
 
 def _values(stack: Stack, job_id: str) -> list[tuple[int, float]]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from harness import TRAINERS, Stack, alive, running_stack, wait_for_state
+from harness import TRAINERS, Stack, alive, running_stack, trainers_under, wait_for_state
 from netns import Link, netns_problem, start_redis, worker_machine
 
 pytestmark = [
@@ -72,36 +72,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         link.remove()
 
 
-def _descendants(pid: int) -> list[int]:
-    found: list[int] = []
-    todo = [pid]
-    while todo:
-        here = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{here}/task")
-        except OSError:
-            continue
-        for task in tasks:
-            try:
-                kids = Path(f"/proc/{here}/task/{task}/children").read_text().split()
-            except OSError:
-                continue
-            found += map(int, kids)
-            todo += map(int, kids)
-    return found
-
-
 def _tickers(pid: int) -> list[int]:
     """The ticker trainers running under ``pid`` (a machine's `manage.py workers`)."""
-    out = []
-    for child in _descendants(pid):
-        try:
-            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"e2etrainer.ticker" in argv and b"-m" in argv and argv[0] != b"bwrap":
-            out.append(child)
-    return out
+    return trainers_under(pid, "e2etrainer.ticker")
 
 
 def _measurements(stack: Stack, job_id: str) -> dict[int, list[tuple[int, float, int]]]:
