@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import errno
 import logging
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from hpdash.core.layout import DataLayout
 from hpdash.core.path_policy import PathUse, path_refusal
+from hpdash.core.runner.safe_files import dir_fd, remove_tree
 from hpdash.core.spec import (
     FieldViolation,
     HyperparameterSpec,
@@ -31,7 +35,7 @@ from hpdash.ops import queue
 from hpdash.selectors.containers import image_problem
 from hpdash.selectors.gpus import gpu_request_problem
 from hpdash.services.job_dirs import job_dir_claim
-from hpdash.services.packages import job_packages_record, packages_store
+from hpdash.services.packages import job_packages_record, packages_prune, packages_store
 from hpdash.services.projects import project_claim_for_create
 from hpdash.services.scheduling import cancel_queued_trials, finish_job
 
@@ -258,7 +262,7 @@ def job_update_labels(*, job: Job, labels: Any, etag: str | None = None) -> Job:
 
 def job_delete(*, job: Job) -> None:
     """Delete a finished job with its trials and measurements (Vertex's delete; ml v1 has
-    none).  The trials' logs in the data dir are left, as files a worker may still hold open.
+    none), then the files hpdash kept for it on this machine (:func:`_job_files_remove`).
     Raises :class:`FailedPrecondition` for a job that has not finished: cancel it first."""
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
@@ -266,5 +270,34 @@ def job_delete(*, job: Job) -> None:
             raise FailedPrecondition(
                 f"Job {locked.job_id} is {locked.state}: only a finished job can be deleted "
                 "(cancel it first).")
+        project, job_id = locked.project.name, locked.job_id
         locked.delete()
     log.info("deleted %s", job)
+    _job_files_remove(project, job_id)
+
+
+def _job_files_remove(project: str, job_id: str) -> None:
+    """What hpdash itself kept for a deleted job: its trials' logs and metric files, its
+    trials' working dirs and staged packages, and its packages in the store when no other job
+    uses them.  What the trainers wrote as outputs stays: the job's jobDir (or Vertex's
+    ``baseOutputDirectory``) is the user's, and so are the ``AIP_*`` outputs hpdash keeps under
+    ``<data>/sandbox/<project>/<job>/outputs`` for a job that named none.  A stale trainer that
+    still writes to an open file writes to a removed one.  Removal is fd-relative and never
+    follows a link a trainer could have planted; an error is logged, not raised (the job is
+    deleted either way)."""
+    layout = DataLayout(Path(settings.DATA_DIR))
+    jobs = layout.job_dir(project, job_id).parent.parent
+    for anchor, rel, names in ((jobs, project, (job_id,)),
+                               (layout.sandbox, f"{project}/{job_id}", ("trials", "packages"))):
+        try:
+            with dir_fd(anchor, rel) as fd:
+                for name in names:
+                    remove_tree(fd, name)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                log.warning("could not remove the files of deleted job %s/%s in %s: %s",
+                            project, job_id, anchor / rel, exc)
+    try:
+        packages_prune()
+    except OSError as exc:
+        log.warning("could not prune the package store: %s", exc)

@@ -5,16 +5,20 @@ machine fetches what it lacks from the server (``/workers/v1/packages/<sha256>``
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from django.conf import settings
 
 from hpdash.core.layout import DataLayout
-from hpdash.core.runner.package_store import StoredPackage, store_package
+from hpdash.core.runner.package_store import StoredPackage, prune, store_package
 from hpdash.core.runner.packages import PackageError
 from hpdash.core.spec import FieldViolation, SpecError
 from hpdash.core.spec.types import NewJob, local_path
 from hpdash.models import Job, JobPackage
+
+log = logging.getLogger(__name__)
 
 
 def packages_store(spec: NewJob) -> list[StoredPackage]:
@@ -43,3 +47,14 @@ def job_packages_record(*, job: Job, spec: NewJob, stored: list[StoredPackage]) 
 def _package_uris(spec: NewJob) -> tuple[str, ...]:
     package = spec.definition.package
     return package.package_uris if package else ()
+
+
+def packages_prune() -> list[str]:
+    """Remove from the server's store the packages no job records any more (after a job is
+    deleted); a worker machine's own copies stay until that machine's data dir is cleared."""
+    store = DataLayout(Path(settings.DATA_DIR)).package_store
+    keep = set(JobPackage.objects.values_list("sha256", flat=True))
+    removed = prune(store, keep, now=time.time())
+    if removed:
+        log.info("removed %d package(s) no job uses any more", len(removed))
+    return removed

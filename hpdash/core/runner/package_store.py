@@ -19,6 +19,7 @@ are, never opened), ``__pycache__``, ``*.pyc`` and ``.git`` left out, at most
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -26,7 +27,7 @@ import shutil
 import stat
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,3 +183,46 @@ def _unpack_blob(blob: Path, target: Path, name: str) -> None:
             tar.extractall(target, members=members, filter="data")
         else:  # Python before 3.11.4 (Debian 12's 3.11.2) has no extraction filters
             tar.extractall(target, members=members)  # noqa: S202 - every member checked above
+
+
+# A blob younger than this (seconds since it was last stored) is never pruned: a job being
+# created stores its packages before its transaction records them (store_package replaces the
+# blob, so its time is that of the last store).
+PRUNE_GRACE = 600.0
+
+
+def prune(store: Path, keep: Collection[str], *, now: float, grace: float = PRUNE_GRACE
+          ) -> list[str]:
+    """Remove the blobs (and their unpacked copies) that no job records any more: every
+    SHA-256 not in ``keep`` whose blob was last stored more than ``grace`` seconds before
+    ``now``.  Links and anything not named by a SHA-256 are left alone; what was removed is
+    returned (sorted)."""
+    removed = []
+    for sub in ("blobs", "open"):
+        try:
+            parent = os.open(store / sub, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        try:
+            for name in sorted(os.listdir(parent)):
+                if not is_sha256(name) or name in keep:
+                    continue
+                blob = store / "blobs" / name
+                with contextlib.suppress(FileNotFoundError):
+                    if now - os.stat(blob, follow_symlinks=False).st_mtime < grace:
+                        continue
+                try:
+                    st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        shutil.rmtree(name, dir_fd=parent, ignore_errors=True)
+                    elif stat.S_ISREG(st.st_mode):
+                        os.unlink(name, dir_fd=parent)
+                    else:
+                        continue
+                except FileNotFoundError:  # pruned at the same time by another process
+                    continue
+                if sub == "blobs":
+                    removed.append(name)
+        finally:
+            os.close(parent)
+    return removed

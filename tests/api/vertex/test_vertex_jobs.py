@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -269,3 +272,31 @@ def test_with_a_gcs_root_gs_locations_are_its_local_mirror_and_echo_as_sent(
     missing = tuning_body("gs://my-bucket/nope.tar.gz")
     resp = post(client, vauth, TUNING, missing)
     assert resp.status_code == 400 and "does not exist" in resp.json()["error"]["message"]
+
+
+def test_delete_removes_the_files_hpdash_kept_for_the_job_but_not_its_outputs(
+        client, vauth, package, settings):
+    from hpdash.core.layout import DataLayout
+    from hpdash.models import JobPackage
+
+    layout = DataLayout(Path(settings.DATA_DIR))
+    body = {"displayName": "once", "jobSpec": {"workerPoolSpecs": [pool(package)]}}
+    first, second = (post(client, vauth, CUSTOM, body).json() for _ in range(2))
+    sha = JobPackage.objects.get(job__job_id=first["name"].rsplit("/", 1)[1]).sha256
+    blob = layout.package_store / "blobs" / sha
+    os.utime(blob, (time.time() - 3600,) * 2)  # stored an hour ago
+    for job in (first, second):
+        job_id = job["name"].rsplit("/", 1)[1]
+        log = layout.trial_log("p", job_id, 1)
+        log.parent.mkdir(parents=True)
+        log.write_text("a trial's log\n")
+        layout.sandbox_trial("p", job_id, 1).mkdir(parents=True)
+        layout.sandbox_outputs("p", job_id, 1).mkdir(parents=True)
+        (layout.sandbox_outputs("p", job_id, 1) / "model.bin").write_text("weights")
+        url = f"/v1/{job['name']}"
+        client.post(f"{url}:cancel", **vauth)
+        assert client.delete(url, **vauth).json()["done"] is True
+        assert not layout.job_dir("p", job_id).exists()
+        assert not layout.sandbox_trial("p", job_id, 1).exists()
+        assert (layout.sandbox_outputs("p", job_id, 1) / "model.bin").read_text() == "weights"
+        assert blob.exists() == (job is first)  # the second job still used it

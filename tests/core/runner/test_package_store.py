@@ -104,3 +104,25 @@ def test_a_package_past_the_cap_is_refused(tmp_path, monkeypatch):
     with pytest.raises(PackageError, match="more than 0 MiB"):
         store_package(str(pkg), tmp_path / "store")
     assert os.listdir(tmp_path / "store" / "blobs") == []
+
+
+def test_prune_removes_only_old_packages_no_job_records_and_never_follows_a_link(tmp_path):
+    from hpdash.core.runner.package_store import prune
+
+    store = tmp_path / "packages"
+    kept = store_package(str(_pkg(tmp_path / "a")), store)
+    gone = store_package(str(_pkg(tmp_path / "b", "print('b')\n")), store)
+    young = store_package(str(_pkg(tmp_path / "c", "print('c')\n")), store)
+    open_blob(store, gone)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("x")
+    (store / "open" / ("f" * 64)).symlink_to(victim)  # planted: never followed
+    now = os.stat(store / "blobs" / young.sha256).st_mtime
+    for p in (kept, gone):
+        os.utime(store / "blobs" / p.sha256, (now - 3600, now - 3600))
+    assert prune(store, {kept.sha256}, now=now + 1) == [gone.sha256]
+    assert sorted(os.listdir(store / "blobs")) == sorted([kept.sha256, young.sha256])
+    assert not (store / "open" / gone.sha256).exists()
+    assert (victim / "keep.txt").exists()
+    assert prune(tmp_path / "nothing-here", set(), now=now) == []
