@@ -3,6 +3,8 @@ database; end-to-end tests (``tests/e2e``) start the real thing."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -25,6 +27,24 @@ def pytest_configure(config: pytest.Config) -> None:
     the trial user out of the job dirs of a session running beside it."""
     if config.option.basetemp is None:
         config.option.basetemp = tempfile.mkdtemp(prefix="hpdash-pytest-")
+        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+
+
+_OWN_BASETEMP = pytest.StashKey[Path]()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A session that passed removes the directories it made (a full run leaves gigabytes:
+    job dirs, environments, images); one that failed keeps them for a look, and says where.
+    ``HPDASH_KEEP_TMP=1`` keeps them always."""
+    own = session.config.stash.get(_OWN_BASETEMP, None)
+    data = os.environ.get("HPDASH_TEST_DATA_DIR_MADE", "")  # by tests/settings.py
+    dirs = [d for d in (own, Path(data) if data else None) if d is not None]
+    if exitstatus == 0 and not os.environ.get("HPDASH_KEEP_TMP"):
+        for d in dirs:
+            shutil.rmtree(d, ignore_errors=True)
+    elif dirs:
+        print(f"\ntemporary directories kept: {' '.join(map(str, dirs))}")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,6 +3,8 @@
 import os
 import tempfile
 
-os.environ.setdefault("HPDASH_DATA_DIR", tempfile.mkdtemp(prefix="hpdash-test-"))
+if "HPDASH_DATA_DIR" not in os.environ:  # made here: removed by a session that passes
+    os.environ["HPDASH_DATA_DIR"] = os.environ["HPDASH_TEST_DATA_DIR_MADE"] = tempfile.mkdtemp(
+        prefix="hpdash-test-")
 
 from hpdash.settings import *  # noqa: F403
