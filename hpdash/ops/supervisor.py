@@ -42,6 +42,7 @@ from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, red
 from hpdash.ops.sandbox import sandbox_problem
 from hpdash.ops.trial_box import box_problem, box_report
 from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
+from hpdash.services.containers import container_host_report
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 from hpdash.worker.executors import containers_reap
 
@@ -228,7 +229,7 @@ class Supervisor:
                 last_check = time.monotonic()
                 if not self.workers_only:
                     self._reconcile()
-                self._reap_containers()
+                self._containers()
         self._shutdown()
         return 0
 
@@ -311,12 +312,21 @@ class Supervisor:
         finally:
             close_old_connections()
 
-    def _reap_containers(self) -> None:
-        """This machine's containers of workers that died (see containers_reap)."""
+    def _containers(self) -> None:
+        """This machine's containers of workers that died (see containers_reap), and its
+        container report recorded anew (an image loaded or removed since is known to job
+        create, to workers and to ``hpdash images`` within a reconcile interval)."""
         try:
             containers_reap()
         except Exception:
             log.warning("removing dead workers' containers failed; retrying", exc_info=True)
+        try:
+            container_host_report()
+        except Exception:
+            log.warning("recording this machine's container images failed; retrying",
+                        exc_info=True)
+        finally:
+            close_old_connections()
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.stopping:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import textwrap
 import time
 from collections.abc import Iterator
@@ -154,11 +155,12 @@ def test_a_sigkilled_workers_container_is_removed_by_the_next_worker(stack: Stac
     ml.projects().jobs().cancel(name="projects/p/jobs/img_orphan", body={}).execute()
 
 
-def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
+def test_a_trial_whose_image_no_running_machine_has_fails_naming_it_and_pulls_nothing(
         stack: Stack, podman: Podman):
     missing = "gcr.io/hpdash-e2e/elsewhere:v1"
-    # Another machine of the deployment has the image (so create accepts the job); this one's
-    # workers do not.
+    # Another machine reported the image (so create accepts the job), but none of its workers
+    # runs: the trial is not handed back for it, and this machine never pulls (gcr.io is not
+    # in HPDASH_CONTAINER_PULL_FROM).
     stack.manage("shell", "-c", "from hpdash.models import GpuHost; GpuHost.objects.create("
                  f"name='other-box', containers={{'problem': '', 'images': ['{missing}']}})")
     body = _job(stack, "img_missing", "quick")
@@ -169,8 +171,9 @@ def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
     job = wait_for_state(ml, "projects/p/jobs/img_missing", timeout=120)
     assert job["state"] == "FAILED", job
     log = next((stack.data_dir / "jobs" / "p" / "img_missing" / "trials").glob("*/trainer.log"))
-    assert (f"FAILED: image {missing} is not on this worker: hpdash does not pull images"
-            in log.read_text())
+    assert (f"FAILED: image {missing} is not on worker machine {socket.gethostname()}, which "
+            "does not pull from gcr.io (HPDASH_CONTAINER_PULL_FROM)" in log.read_text())
+    assert "no other worker machine with a running worker has it or pulls it" in log.read_text()
     assert not podman.image_exists(missing)
 
 

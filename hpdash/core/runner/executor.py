@@ -52,6 +52,16 @@ class PrepareStopped(PrepareError):
     """Preparing was stopped by the worker's ``tick`` (the job was cancelled, ...)."""
 
 
+class ImageNotHere(PrepareError):
+    """The trial's container image is not on this machine, which may not pull it: another
+    worker machine may have it (the worker decides whether the trial waits for one of those,
+    :mod:`hpdash.worker.trial_runner`)."""
+
+    def __init__(self, image: str, message: str) -> None:
+        super().__init__(message)
+        self.image = image
+
+
 @dataclass(frozen=True)
 class ExecutorConfig:
     """What the service configures for every executor of a worker."""

@@ -2,7 +2,13 @@
 runs in that image with rootful podman (:mod:`hpdash.core.runner.podman`), as boxed as a local
 trial:
 
-- prepare: the image must be on this machine (``podman image exists``): hpdash never pulls.
+- prepare: the image must be on this machine (``podman image exists``).  A missing one is
+  pulled only from a registry the site named (``HPDASH_CONTAINER_PULL_FROM``): ``podman pull``
+  (no shell), its output in the trial's log, stopped after ``HPDASH_CONTAINER_PULL_TIMEOUT``;
+  a failed or timed-out pull fails the trial ("could not pull IMAGE from REGISTRY: ...").
+  Otherwise :class:`~hpdash.core.runner.executor.ImageNotHere` (the worker re-queues the
+  trial for a machine that has the image, or fails it).  ``--pull=never`` at create: a
+  container never pulls by itself.
 - start: the trial's own directories, fresh, owned by a uid leased for the attempt (the box's
   range, :func:`hpdash.core.runner.box.lease_uid`); then ``podman create`` (``--pull=never``,
   ``--init``, ``--network=none`` unless the server allows it, ``--user <uid>``, a read-only
@@ -35,7 +41,10 @@ import math
 import os
 import secrets
 import signal
+import socket
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,8 +61,10 @@ from hpdash.core.runner.box import (
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
+    ImageNotHere,
     Leftover,
     PrepareError,
+    PrepareStopped,
     Runtime,
     WorkerId,
 )
@@ -67,8 +78,11 @@ from hpdash.core.runner.podman import (
     bind,
     env_argv,
     labels_argv,
+    last_line,
+    registry_of,
 )
 from hpdash.core.runner.process import ExitStatus, TrainerProcess
+from hpdash.core.runner.safe_files import open_append
 from hpdash.core.runner.sandbox import SandboxError, TrialUser, fresh_trial_dirs, gate
 from hpdash.core.spec import JobDefinition
 
@@ -123,7 +137,11 @@ class ContainerExecutor:
             raise PrepareError("the container executor runs container images, not packages")
         podman = self._podman()
         if not podman.image_exists(image.image_uri):
-            raise PrepareError(missing_image(image.image_uri))
+            assert self.settings is not None  # there is a podman
+            if not self.settings.may_pull(image.image_uri):
+                raise ImageNotHere(image.image_uri, missing_image(image.image_uri,
+                                                                  socket.gethostname()))
+            self._pull(podman, image.image_uri, log, tick)
         try:
             gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox,
                  self.config.user)
@@ -133,6 +151,42 @@ class ContainerExecutor:
         return Runtime(python=image.image_uri,
                        limits=limits_for(training.described, box.defaults) if box else None,
                        network=job_wants_network(training.described))
+
+    def _pull(self, podman: Podman, image: str, log: Path | None,
+              tick: Callable[[], str | None] | None) -> None:
+        """``podman pull`` of ``image`` (from a registry the site allows), its output in the
+        trial's ``log``, ticking about once a second; stopped after the pull timeout."""
+        assert self.settings is not None
+        registry, limit = registry_of(image), self.settings.pull_timeout
+        insecure = registry in self.settings.insecure
+        argv = podman.argv("pull", *(["--tls-verify=false"] if insecure else []), image)
+        with contextlib.ExitStack() as stack:
+            if log is None:  # no trial log (the executor's own tests): a private file
+                log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "pull.log"
+            _note(log, f"pulling {image} from {registry} (HPDASH_CONTAINER_PULL_FROM"
+                       f"{', without TLS verification' if insecure else ''}; at most "
+                       f"{limit:g} s)")
+            since = log.stat().st_size
+            began, reason, timed_out = time.monotonic(), None, False
+            process = TrainerProcess(argv, podman.env, "/", str(log),
+                                     log_cap_bytes=self.config.log_cap_bytes)
+            while not process.wait(1.0):
+                timed_out = time.monotonic() - began > limit
+                reason = "timed out" if timed_out else (tick() if tick else None)
+                if reason:
+                    process.stop(2.0)
+                    break
+            status = process.end()
+            said = _last_line_since(log, since)
+        failed = f"could not pull {image} from {registry}"
+        if timed_out:
+            raise PrepareError(f"{failed}: no image after {limit:g} s "
+                               "(HPDASH_CONTAINER_PULL_TIMEOUT)")
+        if reason:
+            raise PrepareStopped(f"the pull of {image} was stopped: {reason}")
+        if status.returncode != 0:
+            raise PrepareError(f"{failed}: {said or f'podman exit code {status.returncode}'}")
+        _note(log, f"pulled {image} in {time.monotonic() - began:.1f} s")
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> ContainerHandle:
@@ -306,10 +360,26 @@ class ContainerExecutor:
         return 1 if out.returncode == 0 and out.stdout.strip() else 0
 
 
-def missing_image(image: str) -> str:
-    return (f"image {image} is not on this worker: hpdash does not pull images (load it with "
-            "podman load or podman pull on the worker machine, or give a local image that "
-            "name with podman tag)")
+def missing_image(image: str, host: str) -> str:
+    return (f"image {image} is not on worker machine {host}, which does not pull from "
+            f"{registry_of(image)} (HPDASH_CONTAINER_PULL_FROM): load it there with podman "
+            "load or podman pull, or give a local image that name with podman tag")
+
+
+def _note(log: Path, text: str) -> None:
+    with os.fdopen(open_append(log), "a") as f:  # never through a link, never into a FIFO
+        f.write(f"[hpdash] {text}\n")
+
+
+def _last_line_since(log: Path, offset: int) -> str:
+    """The last line written to ``log`` after ``offset`` (a podman error, as podman says it)."""
+    fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        start = max(offset, os.fstat(fd).st_size - 64 * 1024)
+        text = os.pread(fd, 64 * 1024, start).decode(errors="replace")
+    finally:
+        os.close(fd)
+    return last_line(text).removeprefix("Error: ")[:2000]
 
 
 def limit_argv(limits: TrialLimits | None) -> list[str]:
