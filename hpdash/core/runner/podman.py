@@ -28,6 +28,7 @@ from typing import Any
 
 CONF_ENV = "CONTAINERS_CONF"
 CONF_NAME = "containers.conf"
+AUTH_ENV = "REGISTRY_AUTH_FILE"
 CDI_GPU = "nvidia.com/gpu"  # the CDI device kind of a GPU (`nvidia-ctk cdi generate`)
 # The limits a container starts with: nofile's hard limit is this machine's; nproc's is the
 # soft one (higher ones were refused here even under the host's hard limit; a trial's process
@@ -111,8 +112,11 @@ class Podman:
     def env(self) -> dict[str, str]:
         """The environment of a podman call: the worker's is not the container's (that is
         only what ``-e`` gives), but podman reads its own settings from it."""
-        return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                CONF_ENV: str(self.conf), "HOME": os.environ.get("HOME", "/root")}
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+               CONF_ENV: str(self.conf), "HOME": os.environ.get("HOME", "/root")}
+        if os.environ.get(AUTH_ENV):  # the credentials of `podman login`, for pulls
+            env[AUTH_ENV] = os.environ[AUTH_ENV]
+        return env
 
     def argv(self, *args: str) -> list[str]:
         return [self.exe, *args]
