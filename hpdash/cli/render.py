@@ -186,19 +186,18 @@ def _size(value: Any) -> str:
 
 def images_table(machines: Sequence[dict[str, Any]]) -> str:
     """``hpdash images``: one row per image of each worker machine (MACHINE, IMAGE, ID, SIZE,
-    REPORTED), a machine without images or without containers on a row of its own saying so,
-    then what each machine pulls from."""
+    REPORTED; a machine with none on a row saying so), then a line for each machine that runs
+    no containers (why) and for each that pulls missing images (from where)."""
     rows: list[list[str]] = []
     notes: list[str] = []
     for m in machines:
         name = str(m.get("name", ""))
         if m.get("live") is False:
             name += " (no running worker)"
-        when = local_time(m.get("reportTime"))
         if not m.get("runsContainers"):
-            rows.append([name, f"(no containers: {m.get('problem') or 'not said'})", "", "",
-                         when])
+            notes.append(f"{name} runs no containers: {m.get('problem') or 'not said'}")
             continue
+        when = local_time(m.get("reportTime"))
         images = m.get("images") or []
         for image in images:
             rows.append([name, str(image.get("name", "")), str(image.get("id") or ""),
@@ -206,9 +205,8 @@ def images_table(machines: Sequence[dict[str, Any]]) -> str:
         if not images:
             rows.append([name, "(no images)", "", "", when])
         if m.get("pullFrom"):
-            notes.append(f"{m.get('name')} pulls missing images from "
-                         f"{', '.join(m['pullFrom'])}")
-    out = table(["MACHINE", "IMAGE", "ID", "SIZE", "REPORTED"], rows)
+            notes.append(f"{name} pulls missing images from {', '.join(m['pullFrom'])}")
+    out = table(["MACHINE", "IMAGE", "ID", "SIZE", "REPORTED"], rows) if rows else ""
     return out + "".join(f"{note}\n" for note in notes)
 
 
