@@ -28,7 +28,7 @@ from hpdash.core.runner import (
     plan_trial,
 )
 from hpdash.core.runner.box import BoxSettings
-from hpdash.core.runner.executor import WorkerId
+from hpdash.core.runner.executor import Leftover, WorkerId, gpus_in_use, record_attempt
 from hpdash.core.runner.executors.container import LABEL_ATTEMPT, ContainerExecutor
 from hpdash.core.runner.limits import MIB, TrialLimits
 from hpdash.core.runner.podman import ContainerSettings, Podman
@@ -263,3 +263,52 @@ def test_a_pull_stops_when_its_trial_is_stopped(executor: ContainerExecutor, tmp
                 training=_training(f"{registry}/t:v1", tmp_path), project="p",
                 job_id="boxed", tick=lambda: "job cancelled")
         assert time.monotonic() - began < 10
+
+
+def _with_gpus(executor: ContainerExecutor, monkeypatch: pytest.MonkeyPatch, plan: TrialPlan,
+               gpus: tuple[str, ...]) -> TrialPlan:
+    """The plan with a GPU lease; its CDI devices left out of the create (no GPU here)."""
+    create = executor._create_argv
+
+    def without_devices(*args: Any, **kwargs: Any) -> list[str]:
+        argv = create(*args, **kwargs)
+        return [a for i, a in enumerate(argv) if a != "--device" and (
+            i == 0 or argv[i - 1] != "--device")]
+    monkeypatch.setattr(executor, "_create_argv", without_devices)
+    return dataclasses.replace(plan, placement=dataclasses.replace(plan.placement, gpus=gpus))
+
+
+def test_a_container_attempts_gpus_stay_taken_until_its_container_is_gone(
+        executor: ContainerExecutor, tmp_path: Path, image: str, podman: Podman, monkeypatch):
+    records = executor.layout.attempts
+    plan = _with_gpus(executor, monkeypatch, _plan(executor, tmp_path, image, "sleep"),
+                      ("0", "1"))
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    assert gpus_in_use(records) == {"0", "1"}
+    executor.stop(handle, grace=1)
+    assert gpus_in_use(records) == frozenset()
+    # A dead worker's attempt keeps its GPUs until its container is reaped.
+    dead = WorkerId(WorkerId.this().host, 2**22 + 11, 1)
+    monkeypatch.setattr(WorkerId, "this", classmethod(lambda cls: dead))
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    handle.client.proc.kill()
+    handle.client.proc.wait()
+    if handle.lease is not None:
+        handle.lease.release()
+    assert gpus_in_use(records) == {"0", "1"}
+    (found,) = [left for left in executor.leftovers() if left.marker == handle.leftover.marker]
+    assert executor.reap(found, grace=1) == 1
+    assert gpus_in_use(records) == frozenset()
+
+
+def test_a_record_whose_container_is_gone_is_reaped_and_frees_its_gpus(
+        executor: ContainerExecutor):
+    dead = WorkerId(WorkerId.this().host, 2**22 + 13, 1)
+    gone = Leftover(executor="container", marker="hpdash-gone", worker=dead, gpus=("2",))
+    record_attempt(executor.layout.attempts, gone)
+    assert gpus_in_use(executor.layout.attempts) == {"2"}
+    (found,) = [left for left in executor.leftovers() if left.marker == "hpdash-gone"]
+    assert executor.reap(found, grace=0) == 0  # no container to remove
+    assert gpus_in_use(executor.layout.attempts) == frozenset()

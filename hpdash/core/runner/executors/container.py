@@ -30,6 +30,10 @@ trial:
   process of its leased uid runs yet: the path podman resolves is the one checked.
 - every container carries labels naming its attempt and worker: the next worker on this
   machine finds those of a dead worker (:meth:`ContainerExecutor.leftovers`) and removes them.
+- each attempt also has a record in ``<data>/attempts`` naming its GPUs (as the local
+  executor's), written before the container is created and removed once it is: a GPU of a
+  superseded attempt whose container still runs is not leased again
+  (:func:`~hpdash.core.runner.executor.gpus_in_use`).
 """
 
 from __future__ import annotations
@@ -67,6 +71,9 @@ from hpdash.core.runner.executor import (
     PrepareStopped,
     Runtime,
     WorkerId,
+    attempt_records,
+    record_attempt,
+    record_path,
 )
 from hpdash.core.runner.executors.local import _REAPS_ORPHANS
 from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
@@ -100,6 +107,7 @@ _ASK_PODMAN = (125, 126, 127, 137, None)
 class ContainerHandle(Handle):
     name: str
     client: TrainerProcess  # ``podman start --attach``: its output is the trial log
+    record: Path  # the attempt's record (its GPUs), removed with its container
     lease: UidLease | None
     limits: TrialLimits | None
     # The lease watch may stop the attempt from its own thread while the poll loop sees it
@@ -203,28 +211,33 @@ class ContainerExecutor:
             self._fresh_dirs(plan, user)
             worker = WorkerId.this()
             leftover = Leftover(executor=NAME, marker=name, worker=worker,
-                                trial=str(plan.cwd), uid=uid)
+                                trial=str(plan.cwd), uid=uid, gpus=plan.placement.gpus)
             limits = plan.placement.limits or (self.config.box.defaults
                                                if self.config.box else None)
             argv = self._create_argv(plan, name, user, limits, labels={
                 LABEL_ATTEMPT: name, LABEL_TRIAL: str(plan.cwd),
                 LABEL_WORKER: json.dumps([worker.host, worker.pid, worker.started])})
+            record = record_attempt(self.layout.attempts, leftover)
             try:
-                podman.run(*argv, timeout=120)
-            except PodmanError as exc:
-                raise PrepareError(f"cannot create the trial's container: {exc}") from exc
-            try:
-                client = TrainerProcess(podman.argv("start", "--attach", name), podman.env,
-                                        "/", str(plan.log_path),
-                                        log_cap_bytes=self.config.log_cap_bytes)
+                try:
+                    podman.run(*argv, timeout=120)
+                except PodmanError as exc:
+                    raise PrepareError(f"cannot create the trial's container: {exc}") from exc
+                try:
+                    client = TrainerProcess(podman.argv("start", "--attach", name),
+                                            podman.env, "/", str(plan.log_path),
+                                            log_cap_bytes=self.config.log_cap_bytes)
+                except BaseException:
+                    podman.run("rm", "--force", name, check=False)
+                    raise
             except BaseException:
-                podman.run("rm", "--force", name, check=False)
+                record.unlink(missing_ok=True)
                 raise
         except BaseException:
             if lease is not None:
                 lease.release()
             raise
-        return ContainerHandle(leftover, name, client, lease, limits)
+        return ContainerHandle(leftover, name, client, record, lease, limits)
 
     def _lease(self, plan: TrialPlan) -> UidLease | None:
         box = self.config.box
@@ -314,7 +327,9 @@ class ContainerExecutor:
                 out = podman.run("inspect", "--type", "container", "--format", "json",
                                  handle.name)
                 state = dict(json.loads(out.stdout)[0].get("State") or {})
-        podman.run("rm", "--force", "--time", "0", handle.name, check=False)
+        removed = podman.run("rm", "--force", "--time", "0", handle.name, check=False)
+        if removed.returncode == 0:  # else the record keeps its GPUs until it is reaped
+            handle.record.unlink(missing_ok=True)
         status = handle.client.end(orphans=_REAPS_ORPHANS.is_set()).unboxed()
         if handle.lease is not None:
             handle.lease.release()
@@ -338,7 +353,7 @@ class ContainerExecutor:
             rows = self.podman.containers({LABEL_ATTEMPT: ""})
         except (PodmanError, ValueError):
             return []
-        found = []
+        found: dict[str, Leftover] = {}
         for row in rows:
             labels = row.get("Labels") or {}
             try:
@@ -347,17 +362,30 @@ class ContainerExecutor:
             except (KeyError, ValueError, TypeError):
                 continue
             if worker.is_dead_here():
-                found.append(Leftover(executor=NAME, marker=str(labels[LABEL_ATTEMPT]),
-                                      worker=worker, trial=str(labels.get(LABEL_TRIAL, ""))))
-        return found
+                marker = str(labels[LABEL_ATTEMPT])
+                found[marker] = Leftover(executor=NAME, marker=marker, worker=worker,
+                                         trial=str(labels.get(LABEL_TRIAL, "")))
+        # A record whose container is gone already (removed by hand, or its worker died
+        # between the two): reaping it frees its GPUs.
+        for leftover in attempt_records(self.layout.attempts):
+            if leftover.executor == NAME and leftover.worker.is_dead_here():
+                found.setdefault(leftover.marker, leftover)
+        return list(found.values())
 
     def reap(self, leftover: Leftover, grace: float = 2.0) -> int:
-        """Remove the attempt's container (stopped with ``grace`` first)."""
+        """Remove the attempt's container (stopped with ``grace`` first), then its record."""
         if self.podman is None:
             return 0
         out = self.podman.run("rm", "--force", "--time", str(max(0, math.ceil(grace))),
                               leftover.marker, check=False, timeout=grace + 60)
-        return 1 if out.returncode == 0 and out.stdout.strip() else 0
+        removed = out.returncode == 0 and bool(out.stdout.strip())
+        try:
+            gone = removed or not self.podman.containers({LABEL_ATTEMPT: leftover.marker})
+        except (PodmanError, ValueError):
+            gone = False  # its GPUs stay taken until a later reap can tell
+        if gone:
+            record_path(self.layout.attempts, leftover).unlink(missing_ok=True)
+        return 1 if removed else 0
 
 
 def missing_image(image: str, host: str) -> str:
