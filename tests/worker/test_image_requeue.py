@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from support import submit_ml_job
 
-from hpdash.core.runner import ImageNotHere
+from hpdash.core.layout import DataLayout
+from hpdash.core.runner import ExecutorConfig, ImageNotHere
 from hpdash.core.runner.executors import ContainerExecutor
 from hpdash.core.runner.executors.container import missing_image
 from hpdash.core.states import JobState, TrialState
@@ -25,6 +26,7 @@ from hpdash.worker import trial_runner
 pytestmark = pytest.mark.django_db
 IMAGE = "gcr.io/p/trainer:v1"
 HERE = socket.gethostname()
+REAL_PREPARE = ContainerExecutor.prepare  # the fixture below stands in for it
 
 
 @pytest.fixture(autouse=True)
@@ -106,3 +108,12 @@ def test_a_machine_that_cannot_run_containers_does_not_count(settings, monkeypat
     trial_runner.trial_execute(trial.pk, 1)
     trial.refresh_from_db()
     assert trial.state == TrialState.FAILED
+
+
+def test_a_machine_without_podman_says_so_as_a_machine_without_the_image_does(tmp_path):
+    """In a deployment where only some machines run containers, an image trial that lands on
+    one without podman is handed back (or failed) by the same rule."""
+    bare = ContainerExecutor(ExecutorConfig(layout=DataLayout(tmp_path), python=""))
+    job, _ = _job({"problem": "", "images": [IMAGE]})
+    with pytest.raises(ImageNotHere, match=f"worker machine {HERE} runs no containers"):
+        REAL_PREPARE(bare, training=job.definition, project="p", job_id="img_1")

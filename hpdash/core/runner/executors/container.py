@@ -143,7 +143,12 @@ class ContainerExecutor:
         image = training.image
         if image is None:
             raise PrepareError("the container executor runs container images, not packages")
-        podman = self._podman()
+        if self.podman is None:  # another machine may run it: the worker decides
+            raise ImageNotHere(image.image_uri, (
+                f"worker machine {socket.gethostname()} runs no containers (podman is not "
+                "installed, or HPDASH_CONTAINERS=off), so not image "
+                f"{image.image_uri}"))
+        podman = self.podman
         if not podman.image_exists(image.image_uri):
             assert self.settings is not None  # there is a podman
             if not self.settings.may_pull(image.image_uri):
