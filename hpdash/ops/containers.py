@@ -25,7 +25,7 @@ _REGISTRY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5}
 
 
 def _registries(name: str) -> tuple[str, ...]:
-    found = tuple(env_list(name, ""))
+    found = tuple(r.lower() for r in env_list(name, ""))  # image names are lower-case
     for registry in found:
         if not _REGISTRY.fullmatch(registry) or (
                 "." not in registry and ":" not in registry and registry != "localhost"):

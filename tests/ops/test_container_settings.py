@@ -29,7 +29,7 @@ def test_by_default_nothing_is_pulled(env):
 
 
 def test_the_registries_a_site_names_are_pulled_from_and_no_other(env):
-    env.setenv("HPDASH_CONTAINER_PULL_FROM", "gcr.io, 127.0.0.1:5000")
+    env.setenv("HPDASH_CONTAINER_PULL_FROM", "GCR.io, 127.0.0.1:5000")
     env.setenv("HPDASH_CONTAINER_INSECURE_REGISTRIES", "127.0.0.1:5000")
     env.setenv("HPDASH_CONTAINER_PULL_TIMEOUT", "30")
     found = container_settings_from_env()

@@ -75,6 +75,7 @@ from hpdash.core.runner.executor import (
     record_attempt,
     record_path,
 )
+from hpdash.core.runner.executors.jobenv import note
 from hpdash.core.runner.executors.local import _REAPS_ORPHANS
 from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
 from hpdash.core.runner.plan import TrialPlan
@@ -89,7 +90,6 @@ from hpdash.core.runner.podman import (
     registry_of,
 )
 from hpdash.core.runner.process import ExitStatus, TrainerProcess
-from hpdash.core.runner.safe_files import open_append
 from hpdash.core.runner.sandbox import SandboxError, TrialUser, fresh_trial_dirs, gate
 from hpdash.core.spec import JobDefinition
 
@@ -176,7 +176,7 @@ class ContainerExecutor:
         with contextlib.ExitStack() as stack:
             if log is None:  # no trial log (the executor's own tests): a private file
                 log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "pull.log"
-            _note(log, f"pulling {image} from {registry} (HPDASH_CONTAINER_PULL_FROM"
+            note(log, f"pulling {image} from {registry} (HPDASH_CONTAINER_PULL_FROM"
                        f"{', without TLS verification' if insecure else ''}; at most "
                        f"{limit:g} s)")
             since = log.stat().st_size
@@ -199,7 +199,7 @@ class ContainerExecutor:
             raise PrepareStopped(f"the pull of {image} was stopped: {reason}")
         if status.returncode != 0:
             raise PrepareError(f"{failed}: {said or f'podman exit code {status.returncode}'}")
-        _note(log, f"pulled {image} in {time.monotonic() - began:.1f} s")
+        note(log, f"pulled {image} in {time.monotonic() - began:.1f} s")
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> ContainerHandle:
@@ -397,11 +397,6 @@ def missing_image(image: str, host: str) -> str:
     return (f"image {image} is not on worker machine {host}, which does not pull from "
             f"{registry_of(image)} (HPDASH_CONTAINER_PULL_FROM): load it there with podman "
             "load or podman pull, or give a local image that name with podman tag")
-
-
-def _note(log: Path, text: str) -> None:
-    with os.fdopen(open_append(log), "a") as f:  # never through a link, never into a FIFO
-        f.write(f"[hpdash] {text}\n")
 
 
 def _last_line_since(log: Path, offset: int) -> str:
