@@ -115,5 +115,6 @@ def test_a_machine_without_podman_says_so_as_a_machine_without_the_image_does(tm
     one without podman is handed back (or failed) by the same rule."""
     bare = ContainerExecutor(ExecutorConfig(layout=DataLayout(tmp_path), python=""))
     job, _ = _job({"problem": "", "images": [IMAGE]})
-    with pytest.raises(ImageNotHere, match=f"worker machine {HERE} runs no containers"):
+    says = f"image {IMAGE} cannot run on worker machine {HERE}: it runs no containers"
+    with pytest.raises(ImageNotHere, match=says):
         REAL_PREPARE(bare, training=job.definition, project="p", job_id="img_1")

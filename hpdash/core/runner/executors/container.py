@@ -145,9 +145,8 @@ class ContainerExecutor:
             raise PrepareError("the container executor runs container images, not packages")
         if self.podman is None:  # another machine may run it: the worker decides
             raise ImageNotHere(image.image_uri, (
-                f"worker machine {socket.gethostname()} runs no containers (podman is not "
-                "installed, or HPDASH_CONTAINERS=off), so not image "
-                f"{image.image_uri}"))
+                f"image {image.image_uri} cannot run on worker machine {socket.gethostname()}"
+                ": it runs no containers (podman is not installed, or HPDASH_CONTAINERS=off)"))
         podman = self.podman
         if not podman.image_exists(image.image_uri):
             assert self.settings is not None  # there is a podman
