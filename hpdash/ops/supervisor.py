@@ -48,6 +48,10 @@ from hpdash.worker.executors import containers_reap
 
 log = logging.getLogger("hpdash.ops.supervisor")
 
+# The machine's container report is made every reconcile interval, but not more often than
+# this (seconds): a short interval (tests use 1 s) would otherwise run podman every second.
+CONTAINER_REPORT_EVERY = 10.0
+
 
 def _gunicorn_no_control_socket() -> list[str]:
     """gunicorn 27 opens a control socket in ``~/.gunicorn/`` by default; hpdash writes only
@@ -140,6 +144,7 @@ class Supervisor:
         self.cfg = settings.HPDASH
         self.heartbeat_timeout = self.cfg.heartbeat_timeout
         self.reconcile_interval = self.cfg.reconcile_interval
+        self.containers_reported = 0.0  # when this machine's container report was last made
 
     # -- children ---------------------------------------------------------------------------
     def _start_redis(self) -> None:
@@ -315,11 +320,15 @@ class Supervisor:
     def _containers(self) -> None:
         """This machine's containers of workers that died (see containers_reap), and its
         container report recorded anew (an image loaded or removed since is known to job
-        create, to workers and to ``hpdash images`` within a reconcile interval)."""
+        create, to workers and to ``hpdash images`` within a reconcile interval, or
+        CONTAINER_REPORT_EVERY seconds if that is longer)."""
         try:
             containers_reap()
         except Exception:
             log.warning("removing dead workers' containers failed; retrying", exc_info=True)
+        if time.monotonic() - self.containers_reported < CONTAINER_REPORT_EVERY:
+            return
+        self.containers_reported = time.monotonic()
         try:
             container_host_report()
         except Exception:
