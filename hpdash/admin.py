@@ -18,6 +18,7 @@ from django.utils.safestring import SafeString
 
 from hpdash.dashboard.numbers import display_number
 from hpdash.models import ApiToken, GpuHost, Job, Project, WorkerKey
+from hpdash.selectors.containers import report_images
 from hpdash.selectors.trial_counts import jobs_with_trial_counts, trial_counts
 from hpdash.selectors.trials import trials_and_measurements_count, trials_recent
 from hpdash.services.jobs import FailedPrecondition, job_cancel
@@ -136,7 +137,8 @@ class GpuHostAdmin(admin.ModelAdmin[GpuHost]):
         report = host.containers or {}
         if not report:
             return "not reported"
-        return str(report.get("problem") or ", ".join(report.get("images") or ()) or "none")
+        return str(report.get("problem") or ", ".join(
+            entry["name"] for entry in report_images(report)) or "none")
 
 
 @admin.register(ApiToken)

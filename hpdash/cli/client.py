@@ -144,6 +144,13 @@ class Client:
         return self.send(self.build_request(
             "GET", self._jobs_url(job_id, ":hpdashTrialLog") + "?" + query))
 
+    def images(self) -> dict[str, Any]:
+        """hpdash's ``:hpdashImages``: ``{"machines": [{"name", "live", "runsContainers",
+        "problem", "pullFrom", "reportTime", "images": [{"name", "id", "size"}]}]}``."""
+        project = urllib.parse.quote(self.project, safe="")
+        return self.send(self.build_request(
+            "GET", f"{self.url}/v1/projects/{project}:hpdashImages"))
+
     def cancel_job(self, job_id: str) -> dict[str, Any]:
         return self.send(self.build_request("POST", self._jobs_url(job_id, ":cancel"), {}))
 

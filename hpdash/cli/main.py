@@ -3,6 +3,7 @@
     hpdash jobs submit training JOB --config hptuning_config.yaml --package-path trainer/ \\
         --module-name trainer.task [--stream-logs] -- --epochs=10
     hpdash jobs describe JOB | list | cancel JOB | stream-logs JOB
+    hpdash images                      (each worker machine's container images)
     hpdash config set url|project|data_dir VALUE
     hpdash config set token            (reads the token from the terminal or standard input)
 
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "(mirrors `gcloud ai-platform jobs`).")
     parser.add_argument("--version", action="version", version=f"hpdash {__version__}")
     _connection_flags(parser)
-    groups = parser.add_subparsers(dest="group", metavar="{jobs,config}", required=True,
+    groups = parser.add_subparsers(dest="group", metavar="{jobs,images,config}", required=True,
                                    parser_class=_Parser)
 
     jobs = groups.add_parser("jobs", help="submit, describe, list, cancel and follow jobs")
@@ -199,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds between looks at the job (default 1)")
     _data_dir_flag(stream)
     _connection_flags(stream)
+
+    images = groups.add_parser(
+        "images", help="the container images each worker machine has, whether it runs "
+        "containers (or why not), as it last reported")
+    images.add_argument("--format", choices=("default", "json"), default="default")
+    images.set_defaults(command="")
+    _connection_flags(images)
 
     config = groups.add_parser("config", help="the CLI's settings file")
     ccmds = config.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -323,6 +331,18 @@ def cmd_list(ctx: _Context) -> int:
     return 0
 
 
+def cmd_images(ctx: _Context) -> int:
+    machines = ctx.client().images().get("machines") or []
+    if ctx.args.format == "json":
+        ctx.out.write(render.to_json(machines) + "\n")
+    elif machines:
+        ctx.out.write(render.images_table(machines))
+    else:
+        ctx.status("No worker machine has reported yet (its workers do when they start: "
+                   "make run, make worker).")
+    return 0
+
+
 def cmd_cancel(ctx: _Context) -> int:
     ctx.client().cancel_job(ctx.args.job)
     ctx.status(f"Cancelled job [{ctx.args.job}].")
@@ -383,6 +403,7 @@ _COMMANDS: dict[tuple[str, str], Callable[[_Context], int]] = {
     ("jobs", "list"): cmd_list,
     ("jobs", "cancel"): cmd_cancel,
     ("jobs", "stream-logs"): cmd_stream_logs,
+    ("images", ""): cmd_images,
     ("config", "set"): cmd_config,
     ("config", "unset"): cmd_config,
     ("config", "list"): cmd_config,
@@ -390,7 +411,7 @@ _COMMANDS: dict[tuple[str, str], Callable[[_Context], int]] = {
 
 
 def _command_name(args: argparse.Namespace) -> str:
-    parts = ["hpdash", args.group, args.command]
+    parts = ["hpdash", args.group, *([args.command] if args.command else [])]
     if getattr(args, "kind", None):
         parts.append(args.kind)
     return ".".join(parts)

@@ -175,6 +175,41 @@ def jobs_table(jobs: Sequence[dict[str, Any]]) -> str:
     return table(["JOB_ID", "STATUS", "CREATED"], rows)
 
 
+def _size(value: Any) -> str:
+    if not isinstance(value, int) or isinstance(value, bool):
+        return ""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if value >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value} B"
+
+
+def images_table(machines: Sequence[dict[str, Any]]) -> str:
+    """``hpdash images``: one row per image of each worker machine (MACHINE, IMAGE, ID, SIZE,
+    REPORTED; a machine with none on a row saying so), then a line for each machine that runs
+    no containers (why) and for each that pulls missing images (from where)."""
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    for m in machines:
+        name = str(m.get("name", ""))
+        if m.get("live") is False:
+            name += " (no running worker)"
+        if not m.get("runsContainers"):
+            notes.append(f"{name} runs no containers: {m.get('problem') or 'not said'}")
+            continue
+        when = local_time(m.get("reportTime"))
+        images = m.get("images") or []
+        for image in images:
+            rows.append([name, str(image.get("name", "")), str(image.get("id") or ""),
+                         _size(image.get("size")), when])
+        if not images:
+            rows.append([name, "(no images)", "", "", when])
+        if m.get("pullFrom"):
+            notes.append(f"{name} pulls missing images from {', '.join(m['pullFrom'])}")
+    out = table(["MACHINE", "IMAGE", "ID", "SIZE", "REPORTED"], rows) if rows else ""
+    return out + "".join(f"{note}\n" for note in notes)
+
+
 def api_error(command: str, exc: ApiError) -> str:
     """The server's message, then its field violations one per line. hpdash's validation
     message is just the violations joined with "; ", and a violation the message already says

@@ -42,10 +42,15 @@ from hpdash.ops.paths import BASE_DIR, data_dir, embedded_redis_url, layout, red
 from hpdash.ops.sandbox import sandbox_problem
 from hpdash.ops.trial_box import box_problem, box_report
 from hpdash.ops.worker_machine import address, worker_machine_problems, workers_registered
+from hpdash.services.containers import container_host_report
 from hpdash.services.scheduling import queue_reconcile, trials_requeue_stale
 from hpdash.worker.executors import containers_reap
 
 log = logging.getLogger("hpdash.ops.supervisor")
+
+# The machine's container report is made every reconcile interval, but not more often than
+# this (seconds): a short interval (tests use 1 s) would otherwise run podman every second.
+CONTAINER_REPORT_EVERY = 10.0
 
 
 def _gunicorn_no_control_socket() -> list[str]:
@@ -139,6 +144,7 @@ class Supervisor:
         self.cfg = settings.HPDASH
         self.heartbeat_timeout = self.cfg.heartbeat_timeout
         self.reconcile_interval = self.cfg.reconcile_interval
+        self.containers_reported = 0.0  # when this machine's container report was last made
 
     # -- children ---------------------------------------------------------------------------
     def _start_redis(self) -> None:
@@ -228,7 +234,7 @@ class Supervisor:
                 last_check = time.monotonic()
                 if not self.workers_only:
                     self._reconcile()
-                self._reap_containers()
+                self._containers()
         self._shutdown()
         return 0
 
@@ -311,12 +317,25 @@ class Supervisor:
         finally:
             close_old_connections()
 
-    def _reap_containers(self) -> None:
-        """This machine's containers of workers that died (see containers_reap)."""
+    def _containers(self) -> None:
+        """This machine's containers of workers that died (see containers_reap), and its
+        container report recorded anew (an image loaded or removed since is known to job
+        create, to workers and to ``hpdash images`` within a reconcile interval, or
+        CONTAINER_REPORT_EVERY seconds if that is longer)."""
         try:
             containers_reap()
         except Exception:
             log.warning("removing dead workers' containers failed; retrying", exc_info=True)
+        if time.monotonic() - self.containers_reported < CONTAINER_REPORT_EVERY:
+            return
+        self.containers_reported = time.monotonic()
+        try:
+            container_host_report()
+        except Exception:
+            log.warning("recording this machine's container images failed; retrying",
+                        exc_info=True)
+        finally:
+            close_old_connections()
 
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.stopping:

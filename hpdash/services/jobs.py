@@ -32,8 +32,9 @@ from hpdash.core.spec.stored import definition_to_json
 from hpdash.core.states import JobState, StopReason, TrialState
 from hpdash.models import Job, Project
 from hpdash.ops import queue
-from hpdash.selectors.containers import image_problem
+from hpdash.selectors.containers import container_hosts, image_problem
 from hpdash.selectors.gpus import gpu_request_problem
+from hpdash.services.containers import container_host_report
 from hpdash.services.job_dirs import job_dir_claim
 from hpdash.services.packages import job_packages_record, packages_prune, packages_store
 from hpdash.services.projects import project_claim_for_create
@@ -84,8 +85,12 @@ def _check_gpus(definition: JobDefinition) -> list[FieldViolation]:
 
 
 def _check_image(spec: NewJob) -> list[FieldViolation]:
-    """A container image some worker machine has (hpdash never pulls one)."""
+    """A container image some worker machine has or pulls, as the machines last reported.
+    Before any has (the first seconds of ``make run``, its workers still starting), this
+    machine reports, once."""
     image = spec.definition.image
+    if image and not container_hosts():
+        container_host_report()
     problem = image_problem(image.image_uri) if image else None
     return [FieldViolation(spec.path("trainer.image_uri"), problem)] if problem else []
 

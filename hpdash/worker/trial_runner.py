@@ -8,6 +8,16 @@ the outcome with a cause users can act on.
 Every write after the claim names this attempt (:mod:`hpdash.services.trials`): when one is
 refused, the attempt no longer owns the trial (it was re-queued, or settled with its job), so
 the trainer is stopped and nothing more is written.
+
+A trial whose container image is not on this machine (which may not pull it) is handed back
+(re-queued) only when another worker machine with a live worker has the image or pulls from
+its registry, as that machine last reported; otherwise it fails, naming the image and this
+machine.  Before deciding, this machine's own report is recorded anew, so job create and the
+other workers stop counting it as a holder of the image.  The worker that hands a trial back
+pauses (UNAVAILABLE_PAUSE, doubled for each such trial in a row), so a worker of a machine that
+has the image takes it: a trial is never failed for its image while a live machine has it, and
+it does not bounce for ever between machines that lack it (the last holder's workers gone, it
+fails on the next machine that takes it).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from hpdash.core.layout import DataLayout
 from hpdash.core.runner import (
     Executor,
     Handle,
+    ImageNotHere,
     Placement,
     PrepareError,
     PrepareStopped,
@@ -44,6 +55,7 @@ from hpdash.core.stopping import Curves, StoppingContext, get_rule
 from hpdash.core.stopping_length import FullRun, TrialLength, trial_length
 from hpdash.models import Trial
 from hpdash.ops.gpus import this_machine
+from hpdash.selectors.containers import image_hosts_elsewhere
 from hpdash.selectors.trials import (
     completed_curves,
     job_state_now,
@@ -51,6 +63,7 @@ from hpdash.selectors.trials import (
     trial_refusal,
     trials_params,
 )
+from hpdash.services.containers import container_host_report
 from hpdash.services.gpus import GpusBusy
 from hpdash.services.scheduling import job_advance
 from hpdash.services.trials import (
@@ -379,14 +392,12 @@ class TrialRun:
             plan = self._plan(executor)
         except PrepareStopped as exc:
             return self._stopped_while_preparing(exc)
+        except ImageNotHere as exc:
+            return self._image_not_here(exc)
         except PrepareError as exc:
             return self._failed_to_start(exc)
         except PackagesUnavailable as exc:
-            self.log.note(f"attempt {trial.attempt_number} cannot start on this machine: {exc}; "
-                          "the trial is re-queued for another worker")
-            log.warning("%s: %s; re-queued", trial, exc)
-            self.shut_down, self.unavailable = True, str(exc)
-            return None
+            return self._hand_back(str(exc), "another worker")
         _started()
         self.log.note(f"argv: {list(plan.argv[1:])}")
         if plan.placement.limits is not None:
@@ -411,6 +422,31 @@ class TrialRun:
         # never needs it (it is cleared at the end), which spares a quick trial a write.
         self.pid = handle.pid
         return self._conclude(self._drive(executor, handle, plan, began))
+
+    def _hand_back(self, why: str, to: str) -> TrialOutcome | None:
+        """Re-queue the trial for ``to`` (this machine cannot start it: ``why``); this worker
+        then pauses (see :func:`_pause_unavailable`).  None: nothing of the attempt is
+        recorded."""
+        self.log.note(f"attempt {self.trial.attempt_number} cannot start on this machine: "
+                      f"{why}; the trial is re-queued for {to}")
+        log.warning("%s: %s; re-queued", self.trial, why)
+        self.shut_down, self.unavailable = True, why
+        return None
+
+    def _image_not_here(self, exc: ImageNotHere) -> TrialOutcome | None:
+        """Hand the trial back when another live worker machine can run its image, else fail
+        it (the rule is the module's docstring)."""
+        here = socket.gethostname()
+        try:
+            container_host_report()
+        except Exception:  # the decision below reads the other machines' reports anyway
+            log.warning("recording this machine's container images failed", exc_info=True)
+        elsewhere = image_hosts_elsewhere(exc.image, here)
+        if elsewhere and not SHUTDOWN.is_set():
+            return self._hand_back(str(exc), f"a worker on {', '.join(elsewhere)}, which "
+                                   "can run it")
+        return self._failed_to_start(PrepareError(
+            f"{exc}; no other worker machine with a running worker has it or pulls it"))
 
     def _failed_to_start(self, exc: PrepareError) -> TrialOutcome | None:
         if SHUTDOWN.is_set():

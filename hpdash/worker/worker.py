@@ -18,19 +18,15 @@ import logging
 import os
 import socket
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import redis
-from django.conf import settings
 from rq import SimpleWorker
 
-from hpdash.core.layout import DataLayout
-from hpdash.ops.containers import machine_report
 from hpdash.ops.exiting import skip_final_collection
 from hpdash.ops.gpus import this_machine
-from hpdash.services.containers import container_host_register
+from hpdash.services.containers import container_host_report
 from hpdash.services.gpus import gpu_host_register
 from hpdash.worker.executors import executors_start
 
@@ -52,8 +48,7 @@ class Worker(SimpleWorker):
         machine = gpu_host_register(machine=this_machine()).devices
         log.info("GPUs on this machine: %s", ",".join(machine) if machine else "none")
         # Whether and with which images it runs trials in containers, for job create to know.
-        report = machine_report(settings.CONTAINERS, DataLayout(Path(settings.DATA_DIR)))
-        container_host_register(host=socket.gethostname(), report=report)
+        report = container_host_report(full=True)
         log.info("containers: %s%s", report["problem"] or f"{len(report['images'])} images",
                  "" if report["problem"] or not machine else
                  "; CDI specs for the GPUs: " + ("found" if report["cdi_gpus"] else

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pwd
+import socket
 import textwrap
 import threading
 import time
@@ -17,13 +18,21 @@ from typing import Any
 import pytest
 
 from hpdash.core.layout import DataLayout
-from hpdash.core.runner import ExecutorConfig, Placement, PrepareError, TrialPlan, plan_trial
+from hpdash.core.runner import (
+    ExecutorConfig,
+    ImageNotHere,
+    Placement,
+    PrepareError,
+    PrepareStopped,
+    TrialPlan,
+    plan_trial,
+)
 from hpdash.core.runner.box import BoxSettings
-from hpdash.core.runner.executor import WorkerId
+from hpdash.core.runner.executor import Leftover, WorkerId, gpus_in_use, record_attempt
 from hpdash.core.runner.executors.container import LABEL_ATTEMPT, ContainerExecutor
 from hpdash.core.runner.limits import MIB, TrialLimits
 from hpdash.core.runner.podman import ContainerSettings, Podman
-from hpdash.core.spec import ContainerImage, parse_job
+from hpdash.core.spec import ContainerImage, JobDefinition, parse_job
 
 UIDS = range(251000, 251010)
 TRAINER = textwrap.dedent('''
@@ -69,16 +78,20 @@ def executor(tmp_path: Path, podman: Podman) -> ContainerExecutor:
         containers=ContainerSettings(podman=podman.exe)))
 
 
-def _plan(executor: ContainerExecutor, tmp_path: Path, image: str, mode: str) -> TrialPlan:
+def _training(image: str, tmp_path: Path, mode: str = "quick",
+              probe: str = "") -> JobDefinition:
     package = parse_job({"jobId": "boxed", "trainingInput": {
         "pythonModule": "unused.task", "args": [f"--mode={mode}"],
         "jobDir": str(tmp_path / "out"), "hyperparameters": {
             "goal": "MAXIMIZE", "hyperparameterMetricTag": "score", "maxTrials": 1,
             "params": [{"parameterName": "lr", "type": "DOUBLE", "minValue": 0.01,
                         "maxValue": 0.1}]}}}).definition
-    training = dataclasses.replace(package, trainer=ContainerImage(
-        image_uri=image, command=("python3", "-c", TRAINER)),
-        env=(("DATA_PROBE", str(executor.layout.root / "secret")),))
+    return dataclasses.replace(package, trainer=ContainerImage(
+        image_uri=image, command=("python3", "-c", TRAINER)), env=(("DATA_PROBE", probe),))
+
+
+def _plan(executor: ContainerExecutor, tmp_path: Path, image: str, mode: str) -> TrialPlan:
+    training = _training(image, tmp_path, mode, str(executor.layout.root / "secret"))
     runtime = executor.prepare(training=training, project="p", job_id="boxed")
     return plan_trial(training=training, layout=executor.layout, project="p", job_id="boxed",
                       trial_id=1, params={"lr": 0.05}, python=runtime.python,
@@ -155,8 +168,8 @@ def test_a_trainer_over_its_memory_ends_out_of_memory(executor: ContainerExecuto
 def test_a_missing_image_is_a_clear_error_and_nothing_is_pulled(
         executor: ContainerExecutor, tmp_path: Path):
     began = time.monotonic()
-    with pytest.raises(PrepareError, match=r"image gcr\.io/nope/trainer:v1 is not on this "
-                                           r"worker: hpdash does not pull"):
+    with pytest.raises(ImageNotHere, match=r"image gcr\.io/nope/trainer:v1 is not on worker "
+                                           r"machine .*, which does not pull from gcr\.io"):
         _plan(executor, tmp_path, "gcr.io/nope/trainer:v1", "quick")
     assert time.monotonic() - began < 10
 
@@ -198,3 +211,104 @@ def test_the_reconcile_sweep_removes_a_dead_workers_container_without_a_new_work
     settings.CONTAINERS = ContainerSettings(podman=podman.exe)
     containers_reap()  # what `make run` does every HPDASH_RECONCILE_INTERVAL
     assert container_names(podman, f"{LABEL_ATTEMPT}={name}") == []
+
+
+def _pulling(executor: ContainerExecutor, timeout: float = 600.0,
+             *registries: str) -> ContainerExecutor:
+    settings = ContainerSettings(podman=executor.settings.podman if executor.settings else "",
+                                 pull_from=registries, insecure=registries,
+                                 pull_timeout=timeout)
+    return ContainerExecutor(dataclasses.replace(executor.config, containers=settings))
+
+
+def test_an_allowed_registry_that_refuses_is_a_clear_failure_naming_image_and_registry(
+        executor: ContainerExecutor, tmp_path: Path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        registry = f"127.0.0.1:{probe.getsockname()[1]}"
+    image = f"{registry}/nope/trainer:v1"
+    began = time.monotonic()
+    with pytest.raises(PrepareError, match=rf"could not pull {image} from {registry}: .*"
+                                           "connection refused"):
+        _plan(_pulling(executor, 60, registry), tmp_path, image, "quick")
+    assert time.monotonic() - began < 60
+
+
+def test_a_registry_that_never_answers_is_given_up_at_the_pull_timeout(
+        executor: ContainerExecutor, tmp_path: Path):
+    with socket.socket() as silent:  # accepts connections (the kernel does), answers nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        registry = f"127.0.0.1:{silent.getsockname()[1]}"
+        image = f"{registry}/slow/trainer:v1"
+        log = tmp_path / "trial.log"
+        began = time.monotonic()
+        with pytest.raises(PrepareError, match=rf"could not pull {image} from {registry}: no "
+                                               r"image after 3 s \(HPDASH_CONTAINER_PULL_TIMEOUT"):
+            _pulling(executor, 3, registry).prepare(
+                training=_training(image, tmp_path), project="p", job_id="boxed", log=log)
+        assert time.monotonic() - began < 10
+    assert f"[hpdash] pulling {image} from {registry} (HPDASH_CONTAINER_PULL_FROM, without " \
+           "TLS verification; at most 3 s)" in log.read_text()
+
+
+def test_a_pull_stops_when_its_trial_is_stopped(executor: ContainerExecutor, tmp_path: Path):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        registry = f"127.0.0.1:{silent.getsockname()[1]}"
+        began = time.monotonic()
+        with pytest.raises(PrepareStopped, match="was stopped: job cancelled"):
+            _pulling(executor, 60, registry).prepare(
+                training=_training(f"{registry}/t:v1", tmp_path), project="p",
+                job_id="boxed", tick=lambda: "job cancelled")
+        assert time.monotonic() - began < 10
+
+
+def _with_gpus(executor: ContainerExecutor, monkeypatch: pytest.MonkeyPatch, plan: TrialPlan,
+               gpus: tuple[str, ...]) -> TrialPlan:
+    """The plan with a GPU lease; its CDI devices left out of the create (no GPU here)."""
+    create = executor._create_argv
+
+    def without_devices(*args: Any, **kwargs: Any) -> list[str]:
+        argv = create(*args, **kwargs)
+        return [a for i, a in enumerate(argv) if a != "--device" and (
+            i == 0 or argv[i - 1] != "--device")]
+    monkeypatch.setattr(executor, "_create_argv", without_devices)
+    return dataclasses.replace(plan, placement=dataclasses.replace(plan.placement, gpus=gpus))
+
+
+def test_a_container_attempts_gpus_stay_taken_until_its_container_is_gone(
+        executor: ContainerExecutor, tmp_path: Path, image: str, podman: Podman, monkeypatch):
+    records = executor.layout.attempts
+    plan = _with_gpus(executor, monkeypatch, _plan(executor, tmp_path, image, "sleep"),
+                      ("0", "1"))
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    assert gpus_in_use(records) == {"0", "1"}
+    executor.stop(handle, grace=1)
+    assert gpus_in_use(records) == frozenset()
+    # A dead worker's attempt keeps its GPUs until its container is reaped.
+    dead = WorkerId(WorkerId.this().host, 2**22 + 11, 1)
+    monkeypatch.setattr(WorkerId, "this", classmethod(lambda cls: dead))
+    handle = executor.start(plan)
+    _wait_for_seen(plan)
+    handle.client.proc.kill()
+    handle.client.proc.wait()
+    if handle.lease is not None:
+        handle.lease.release()
+    assert gpus_in_use(records) == {"0", "1"}
+    (found,) = [left for left in executor.leftovers() if left.marker == handle.leftover.marker]
+    assert executor.reap(found, grace=1) == 1
+    assert gpus_in_use(records) == frozenset()
+
+
+def test_a_record_whose_container_is_gone_is_reaped_and_frees_its_gpus(
+        executor: ContainerExecutor):
+    dead = WorkerId(WorkerId.this().host, 2**22 + 13, 1)
+    gone = Leftover(executor="container", marker="hpdash-gone", worker=dead, gpus=("2",))
+    record_attempt(executor.layout.attempts, gone)
+    assert gpus_in_use(executor.layout.attempts) == {"2"}
+    (found,) = [left for left in executor.leftovers() if left.marker == "hpdash-gone"]
+    assert executor.reap(found, grace=0) == 0  # no container to remove
+    assert gpus_in_use(executor.layout.attempts) == frozenset()

@@ -7,17 +7,22 @@ container is removed by the worker that replaces it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import textwrap
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from harness import Stack, running_stack, wait_for_state
+from rq import Queue, Worker
 
+from hpdash.core.layout import DataLayout
 from hpdash.core.runner.executors.container import LABEL_TRIAL, LABEL_WORKER
 from hpdash.core.runner.podman import Podman
 
@@ -154,11 +159,12 @@ def test_a_sigkilled_workers_container_is_removed_by_the_next_worker(stack: Stac
     ml.projects().jobs().cancel(name="projects/p/jobs/img_orphan", body={}).execute()
 
 
-def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
+def test_a_trial_whose_image_no_running_machine_has_fails_naming_it_and_pulls_nothing(
         stack: Stack, podman: Podman):
     missing = "gcr.io/hpdash-e2e/elsewhere:v1"
-    # Another machine of the deployment has the image (so create accepts the job); this one's
-    # workers do not.
+    # Another machine reported the image (so create accepts the job), but none of its workers
+    # runs: the trial is not handed back for it, and this machine never pulls (gcr.io is not
+    # in HPDASH_CONTAINER_PULL_FROM).
     stack.manage("shell", "-c", "from hpdash.models import GpuHost; GpuHost.objects.create("
                  f"name='other-box', containers={{'problem': '', 'images': ['{missing}']}})")
     body = _job(stack, "img_missing", "quick")
@@ -169,9 +175,54 @@ def test_a_trial_on_a_worker_without_its_image_fails_clearly_and_pulls_nothing(
     job = wait_for_state(ml, "projects/p/jobs/img_missing", timeout=120)
     assert job["state"] == "FAILED", job
     log = next((stack.data_dir / "jobs" / "p" / "img_missing" / "trials").glob("*/trainer.log"))
-    assert (f"FAILED: image {missing} is not on this worker: hpdash does not pull images"
-            in log.read_text())
+    assert (f"FAILED: image {missing} is not on worker machine {socket.gethostname()}, which "
+            "does not pull from gcr.io (HPDASH_CONTAINER_PULL_FROM)" in log.read_text())
+    assert "no other worker machine with a running worker has it or pulls it" in log.read_text()
     assert not podman.image_exists(missing)
+
+
+@contextlib.contextmanager
+def _live_worker_on(stack: Stack, host: str) -> Iterator[None]:
+    """A worker of machine ``host`` registered in the stack's Redis as RQ registers one (it
+    takes nothing: it only makes the machine live), gone at the end."""
+    layout = DataLayout(stack.data_dir)
+    conn = redis.Redis(unix_socket_path=str(layout.redis_socket),
+                       password=layout.redis_password.read_text().strip())
+    worker = Worker([Queue("default", connection=conn)], connection=conn, name=f"{host}.1")
+    worker.hostname = host
+    worker.register_birth()
+    try:
+        yield
+    finally:
+        worker.register_death()
+        conn.close()
+
+
+def test_a_trial_is_handed_back_while_a_live_machine_has_its_image_and_fails_once_none_has(
+        stack: Stack, podman: Podman):
+    image = "gcr.io/hpdash-e2e/on-gpu-box:v1"
+    stack.manage("shell", "-c", "from hpdash.models import GpuHost; GpuHost.objects.create("
+                 f"name='gpu-box', containers={{'problem': '', 'images': ['{image}']}})")
+    body = _job(stack, "img_handed", "quick")
+    body["trainingInput"]["masterConfig"]["imageUri"] = image
+    body["trainingInput"]["hyperparameters"]["maxFailedTrials"] = 1
+    trials = stack.data_dir / "jobs" / "p" / "img_handed" / "trials"
+    with _live_worker_on(stack, "gpu-box"):
+        ml = stack.ml()
+        ml.projects().jobs().create(parent="projects/p", body=body).execute()
+        deadline = time.monotonic() + 60
+        while "re-queued for a worker on gpu-box, which can run it" not in "".join(
+                log.read_text() for log in trials.glob("*/trainer.log")):
+            assert time.monotonic() < deadline, stack.log.read_text()[-3000:]
+            time.sleep(0.2)
+        job = ml.projects().jobs().get(name="projects/p/jobs/img_handed").execute()
+        assert job["state"] in ("QUEUED", "RUNNING"), job  # not failed while gpu-box is live
+    # gpu-box's worker is gone: the next worker to take the trial fails it, naming the image.
+    job = wait_for_state(stack.ml(), "projects/p/jobs/img_handed", timeout=120)
+    assert job["state"] == "FAILED", job
+    log = (trials / "1" / "trainer.log").read_text()
+    assert f"FAILED: image {image} is not on worker machine {socket.gethostname()}" in log
+    assert not podman.image_exists(image)
 
 
 VERTEX_TASK = (

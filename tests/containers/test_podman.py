@@ -56,3 +56,10 @@ def test_the_host_python_image_runs_a_hypertune_trainer_read_only(podman: Podman
                      "python3", "-c", code, timeout=120)
     assert run.stdout.strip() == "65534"
     assert '"score": "0.5"' in (out / "output.metrics").read_text()
+
+
+def test_images_lists_each_name_with_its_short_id_and_size(podman: Podman, image: str):
+    found = {entry["name"]: entry for entry in podman.images()}
+    entry = found[image]
+    assert len(entry["id"]) == 12 and int(entry["id"], 16) >= 0
+    assert isinstance(entry["size"], int) and entry["size"] > 10_000_000

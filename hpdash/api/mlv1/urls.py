@@ -8,6 +8,8 @@ from hpdash.api.mlv1 import views
 _JOB = r"^v1/projects/(?P<project>[^/]+)/jobs/(?P<job_id>[^/:]+)"
 
 urlpatterns = [
+    re_path(r"^v1/projects/(?P<project>[^/:]+):hpdashImages$", methods(GET=views.images_list),
+            name="api-images"),
     re_path(r"^v1/projects/(?P<project>[^/]+)/jobs/?$",
             methods(GET=views.jobs_list, POST=views.jobs_create), name="api-jobs"),
     re_path(_JOB + "$", methods(GET=views.jobs_get, PATCH=views.jobs_patch), name="api-job"),

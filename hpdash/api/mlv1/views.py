@@ -17,6 +17,7 @@ from hpdash.api.mlv1.serializers import JOB_COLUMNS, JOB_FILTER, job_details, jo
 from hpdash.core import listfilter
 from hpdash.core.spec import parse_job
 from hpdash.models import Job
+from hpdash.selectors.containers import container_machines
 from hpdash.selectors.gpus import gpu_wait_reason
 from hpdash.selectors.jobs import job_get, jobs_in_project
 from hpdash.selectors.trial_failures import recent_failures
@@ -151,6 +152,15 @@ def jobs_trial_log(api: ApiRequest, job_id: str) -> dict[str, Any]:
     return {"trialId": str(trial_id), "offset": str(next_offset - len(data)),
             "nextOffset": str(next_offset), "size": str(size),
             "content": data.decode("utf-8", errors="replace")}
+
+
+@endpoint()
+def images_list(api: ApiRequest) -> dict[str, Any]:
+    """hpdash's images extension: ``GET /v1/projects/P:hpdashImages`` answers, for each worker
+    machine as it last reported, whether it runs containers (or why not), the registries it
+    pulls from and the images it has (``hpdash images``).  Any member of the project may ask:
+    a job there may name any of them."""
+    return {"machines": container_machines()}
 
 
 def _non_negative(api: ApiRequest, name: str, *, required: bool = False) -> int:

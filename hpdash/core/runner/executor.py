@@ -52,6 +52,16 @@ class PrepareStopped(PrepareError):
     """Preparing was stopped by the worker's ``tick`` (the job was cancelled, ...)."""
 
 
+class ImageNotHere(PrepareError):
+    """The trial's container image is not on this machine, which may not pull it: another
+    worker machine may have it (the worker decides whether the trial waits for one of those,
+    :mod:`hpdash.worker.trial_runner`)."""
+
+    def __init__(self, image: str, message: str) -> None:
+        super().__init__(message)
+        self.image = image
+
+
 @dataclass(frozen=True)
 class ExecutorConfig:
     """What the service configures for every executor of a worker."""
@@ -141,18 +151,42 @@ class Leftover:
         return cls(**data)
 
 
+def record_path(records: Path, leftover: Leftover) -> Path:
+    """Where the record of ``leftover``'s attempt is, in ``records`` (``DataLayout.attempts``)."""
+    return records / f"{leftover.marker}.json"
+
+
+def record_attempt(records: Path, leftover: Leftover) -> Path:
+    """Write the attempt's record (before it starts: a worker killed a moment after still
+    leaves a trace, and its GPUs stay taken); its path.  The executor removes it when the
+    attempt ends or is reaped."""
+    path = record_path(records, leftover)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(leftover.to_json())
+    tmp.rename(path)
+    return path
+
+
+def attempt_records(records: Path) -> list[Leftover]:
+    """Every attempt record in ``records``, whichever executor wrote it (a half-written one,
+    or one gone meanwhile, is skipped)."""
+    found = []
+    for path in sorted(records.glob("*.json")):
+        try:
+            found.append(Leftover.from_json(path.read_text()))
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+    return found
+
+
 def gpus_in_use(records: Path) -> frozenset[str]:
     """The GPUs named by the attempt records in ``records`` (``DataLayout.attempts``): every
     attempt started on this machine that has not been seen to end, its worker's trial
-    superseded or not.  A record goes when its attempt ends or is reaped, so a frozen worker's
-    trainer keeps its GPUs until it is stopped (:mod:`hpdash.services.gpus`)."""
-    found: set[str] = set()
-    for path in records.glob("*.json"):
-        try:
-            found.update(Leftover.from_json(path.read_text()).gpus)
-        except (OSError, ValueError, TypeError, KeyError):
-            continue  # half-written or gone meanwhile
-    return frozenset(found)
+    superseded or not, by either executor.  A record goes when its attempt ends or is reaped,
+    so a frozen worker's trainer keeps its GPUs until it is stopped
+    (:mod:`hpdash.services.gpus`)."""
+    return frozenset(gpu for leftover in attempt_records(records) for gpu in leftover.gpus)
 
 
 @dataclass

@@ -28,6 +28,7 @@ from typing import Any
 
 CONF_ENV = "CONTAINERS_CONF"
 CONF_NAME = "containers.conf"
+AUTH_ENV = "REGISTRY_AUTH_FILE"
 CDI_GPU = "nvidia.com/gpu"  # the CDI device kind of a GPU (`nvidia-ctk cdi generate`)
 # The limits a container starts with: nofile's hard limit is this machine's; nproc's is the
 # soft one (higher ones were refused here even under the host's hard limit; a trial's process
@@ -43,6 +44,16 @@ class ContainerSettings:
 
     podman: str  # the podman executable
     network: bool = False  # True: the host's network (``HPDASH_CONTAINER_NETWORK=host``)
+    # The registries images may be pulled from (``HPDASH_CONTAINER_PULL_FROM``, ``host[:port]``
+    # as in an image name; none: never pull), those of them spoken to without TLS
+    # verification (``HPDASH_CONTAINER_INSECURE_REGISTRIES``), and how long a pull may take.
+    pull_from: tuple[str, ...] = ()
+    insecure: tuple[str, ...] = ()
+    pull_timeout: float = 600.0
+
+    def may_pull(self, image: str) -> bool:
+        """Whether ``image`` may be pulled here: its registry is one the site named."""
+        return registry_of(image) in self.pull_from
 
 
 class PodmanError(Exception):
@@ -101,8 +112,11 @@ class Podman:
     def env(self) -> dict[str, str]:
         """The environment of a podman call: the worker's is not the container's (that is
         only what ``-e`` gives), but podman reads its own settings from it."""
-        return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-                CONF_ENV: str(self.conf), "HOME": os.environ.get("HOME", "/root")}
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+               CONF_ENV: str(self.conf), "HOME": os.environ.get("HOME", "/root")}
+        if os.environ.get(AUTH_ENV):  # the credentials of `podman login`, for pulls
+            env[AUTH_ENV] = os.environ[AUTH_ENV]
+        return env
 
     def argv(self, *args: str) -> list[str]:
         return [self.exe, *args]
@@ -134,13 +148,20 @@ class Podman:
     def image_exists(self, image: str) -> bool:
         return self.run("image", "exists", image, check=False).returncode == 0
 
-    def images(self) -> list[str]:
-        """The names (``registry/repository:tag``) of the images on this machine."""
+    def images(self) -> list[dict[str, Any]]:
+        """The images on this machine, one entry per name (``registry/repository:tag``):
+        ``{"name", "id" (its first 12 hex digits, as podman shows it), "size" (bytes)}``,
+        sorted by name; an image without a name is not listed (no job can name it)."""
         out = self.run("images", "--format", "json")
-        names: list[str] = []
+        found: dict[str, dict[str, Any]] = {}
         for row in json.loads(out.stdout or "[]"):
-            names += [str(n) for n in row.get("Names") or ()]
-        return sorted(set(names))
+            if not isinstance(row, dict):
+                continue
+            size = row.get("Size")
+            for name in row.get("Names") or ():
+                found[str(name)] = {"name": str(name), "id": str(row.get("Id") or "")[:12],
+                                    "size": size if isinstance(size, int) else None}
+        return [found[name] for name in sorted(found)]
 
     def containers(self, labels: Mapping[str, str]) -> list[dict[str, Any]]:
         """The containers (running or not) with every one of ``labels``, as podman describes
@@ -170,6 +191,16 @@ def image_candidates(image: str) -> list[str]:
         return [ref]
     library = ref if "/" in ref else f"library/{ref}"
     return [ref, f"localhost/{ref}", f"docker.io/{library}"]
+
+
+def registry_of(image: str) -> str:
+    """The registry an image reference names (``gcr.io``, ``127.0.0.1:5000``), as podman reads
+    it: the first component when it is a host (a ``.`` or a ``:`` in it, or ``localhost``),
+    else Docker Hub (``docker.io``), where a short name would be looked for."""
+    first, _, rest = image.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
 
 
 def bind(source: Path | str, target: Path | str, *, read_only: bool = False) -> list[str]:

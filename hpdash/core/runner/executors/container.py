@@ -2,7 +2,13 @@
 runs in that image with rootful podman (:mod:`hpdash.core.runner.podman`), as boxed as a local
 trial:
 
-- prepare: the image must be on this machine (``podman image exists``): hpdash never pulls.
+- prepare: the image must be on this machine (``podman image exists``).  A missing one is
+  pulled only from a registry the site named (``HPDASH_CONTAINER_PULL_FROM``): ``podman pull``
+  (no shell), its output in the trial's log, stopped after ``HPDASH_CONTAINER_PULL_TIMEOUT``;
+  a failed or timed-out pull fails the trial ("could not pull IMAGE from REGISTRY: ...").
+  Otherwise :class:`~hpdash.core.runner.executor.ImageNotHere` (the worker re-queues the
+  trial for a machine that has the image, or fails it).  ``--pull=never`` at create: a
+  container never pulls by itself.
 - start: the trial's own directories, fresh, owned by a uid leased for the attempt (the box's
   range, :func:`hpdash.core.runner.box.lease_uid`); then ``podman create`` (``--pull=never``,
   ``--init``, ``--network=none`` unless the server allows it, ``--user <uid>``, a read-only
@@ -24,6 +30,10 @@ trial:
   process of its leased uid runs yet: the path podman resolves is the one checked.
 - every container carries labels naming its attempt and worker: the next worker on this
   machine finds those of a dead worker (:meth:`ContainerExecutor.leftovers`) and removes them.
+- each attempt also has a record in ``<data>/attempts`` naming its GPUs (as the local
+  executor's), written before the container is created and removed once it is: a GPU of a
+  superseded attempt whose container still runs is not leased again
+  (:func:`~hpdash.core.runner.executor.gpus_in_use`).
 """
 
 from __future__ import annotations
@@ -35,7 +45,10 @@ import math
 import os
 import secrets
 import signal
+import socket
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,11 +65,17 @@ from hpdash.core.runner.box import (
 from hpdash.core.runner.executor import (
     ExecutorConfig,
     Handle,
+    ImageNotHere,
     Leftover,
     PrepareError,
+    PrepareStopped,
     Runtime,
     WorkerId,
+    attempt_records,
+    record_attempt,
+    record_path,
 )
+from hpdash.core.runner.executors.jobenv import note
 from hpdash.core.runner.executors.local import _REAPS_ORPHANS
 from hpdash.core.runner.limits import TrialLimits, format_bytes, limits_for
 from hpdash.core.runner.plan import TrialPlan
@@ -67,6 +86,8 @@ from hpdash.core.runner.podman import (
     bind,
     env_argv,
     labels_argv,
+    last_line,
+    registry_of,
 )
 from hpdash.core.runner.process import ExitStatus, TrainerProcess
 from hpdash.core.runner.sandbox import SandboxError, TrialUser, fresh_trial_dirs, gate
@@ -86,6 +107,7 @@ _ASK_PODMAN = (125, 126, 127, 137, None)
 class ContainerHandle(Handle):
     name: str
     client: TrainerProcess  # ``podman start --attach``: its output is the trial log
+    record: Path  # the attempt's record (its GPUs), removed with its container
     lease: UidLease | None
     limits: TrialLimits | None
     # The lease watch may stop the attempt from its own thread while the poll loop sees it
@@ -121,9 +143,17 @@ class ContainerExecutor:
         image = training.image
         if image is None:
             raise PrepareError("the container executor runs container images, not packages")
-        podman = self._podman()
+        if self.podman is None:  # another machine may run it: the worker decides
+            raise ImageNotHere(image.image_uri, (
+                f"image {image.image_uri} cannot run on worker machine {socket.gethostname()}"
+                ": it runs no containers (podman is not installed, or HPDASH_CONTAINERS=off)"))
+        podman = self.podman
         if not podman.image_exists(image.image_uri):
-            raise PrepareError(missing_image(image.image_uri))
+            assert self.settings is not None  # there is a podman
+            if not self.settings.may_pull(image.image_uri):
+                raise ImageNotHere(image.image_uri, missing_image(image.image_uri,
+                                                                  socket.gethostname()))
+            self._pull(podman, image.image_uri, log, tick)
         try:
             gate(self.layout.sandbox_job(project, job_id), self.layout.sandbox,
                  self.config.user)
@@ -133,6 +163,42 @@ class ContainerExecutor:
         return Runtime(python=image.image_uri,
                        limits=limits_for(training.described, box.defaults) if box else None,
                        network=job_wants_network(training.described))
+
+    def _pull(self, podman: Podman, image: str, log: Path | None,
+              tick: Callable[[], str | None] | None) -> None:
+        """``podman pull`` of ``image`` (from a registry the site allows), its output in the
+        trial's ``log``, ticking about once a second; stopped after the pull timeout."""
+        assert self.settings is not None
+        registry, limit = registry_of(image), self.settings.pull_timeout
+        insecure = registry in self.settings.insecure
+        argv = podman.argv("pull", *(["--tls-verify=false"] if insecure else []), image)
+        with contextlib.ExitStack() as stack:
+            if log is None:  # no trial log (the executor's own tests): a private file
+                log = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "pull.log"
+            note(log, f"pulling {image} from {registry} (HPDASH_CONTAINER_PULL_FROM"
+                       f"{', without TLS verification' if insecure else ''}; at most "
+                       f"{limit:g} s)")
+            since = log.stat().st_size
+            began, reason, timed_out = time.monotonic(), None, False
+            process = TrainerProcess(argv, podman.env, "/", str(log),
+                                     log_cap_bytes=self.config.log_cap_bytes)
+            while not process.wait(1.0):
+                timed_out = time.monotonic() - began > limit
+                reason = "timed out" if timed_out else (tick() if tick else None)
+                if reason:
+                    process.stop(2.0)
+                    break
+            status = process.end()
+            said = _last_line_since(log, since)
+        failed = f"could not pull {image} from {registry}"
+        if timed_out:
+            raise PrepareError(f"{failed}: no image after {limit:g} s "
+                               "(HPDASH_CONTAINER_PULL_TIMEOUT)")
+        if reason:
+            raise PrepareStopped(f"the pull of {image} was stopped: {reason}")
+        if status.returncode != 0:
+            raise PrepareError(f"{failed}: {said or f'podman exit code {status.returncode}'}")
+        note(log, f"pulled {image} in {time.monotonic() - began:.1f} s")
 
     # -- running -----------------------------------------------------------------------------
     def start(self, plan: TrialPlan) -> ContainerHandle:
@@ -149,28 +215,33 @@ class ContainerExecutor:
             self._fresh_dirs(plan, user)
             worker = WorkerId.this()
             leftover = Leftover(executor=NAME, marker=name, worker=worker,
-                                trial=str(plan.cwd), uid=uid)
+                                trial=str(plan.cwd), uid=uid, gpus=plan.placement.gpus)
             limits = plan.placement.limits or (self.config.box.defaults
                                                if self.config.box else None)
             argv = self._create_argv(plan, name, user, limits, labels={
                 LABEL_ATTEMPT: name, LABEL_TRIAL: str(plan.cwd),
                 LABEL_WORKER: json.dumps([worker.host, worker.pid, worker.started])})
+            record = record_attempt(self.layout.attempts, leftover)
             try:
-                podman.run(*argv, timeout=120)
-            except PodmanError as exc:
-                raise PrepareError(f"cannot create the trial's container: {exc}") from exc
-            try:
-                client = TrainerProcess(podman.argv("start", "--attach", name), podman.env,
-                                        "/", str(plan.log_path),
-                                        log_cap_bytes=self.config.log_cap_bytes)
+                try:
+                    podman.run(*argv, timeout=120)
+                except PodmanError as exc:
+                    raise PrepareError(f"cannot create the trial's container: {exc}") from exc
+                try:
+                    client = TrainerProcess(podman.argv("start", "--attach", name),
+                                            podman.env, "/", str(plan.log_path),
+                                            log_cap_bytes=self.config.log_cap_bytes)
+                except BaseException:
+                    podman.run("rm", "--force", name, check=False)
+                    raise
             except BaseException:
-                podman.run("rm", "--force", name, check=False)
+                record.unlink(missing_ok=True)
                 raise
         except BaseException:
             if lease is not None:
                 lease.release()
             raise
-        return ContainerHandle(leftover, name, client, lease, limits)
+        return ContainerHandle(leftover, name, client, record, lease, limits)
 
     def _lease(self, plan: TrialPlan) -> UidLease | None:
         box = self.config.box
@@ -260,7 +331,9 @@ class ContainerExecutor:
                 out = podman.run("inspect", "--type", "container", "--format", "json",
                                  handle.name)
                 state = dict(json.loads(out.stdout)[0].get("State") or {})
-        podman.run("rm", "--force", "--time", "0", handle.name, check=False)
+        removed = podman.run("rm", "--force", "--time", "0", handle.name, check=False)
+        if removed.returncode == 0:  # else the record keeps its GPUs until it is reaped
+            handle.record.unlink(missing_ok=True)
         status = handle.client.end(orphans=_REAPS_ORPHANS.is_set()).unboxed()
         if handle.lease is not None:
             handle.lease.release()
@@ -284,7 +357,7 @@ class ContainerExecutor:
             rows = self.podman.containers({LABEL_ATTEMPT: ""})
         except (PodmanError, ValueError):
             return []
-        found = []
+        found: dict[str, Leftover] = {}
         for row in rows:
             labels = row.get("Labels") or {}
             try:
@@ -293,23 +366,47 @@ class ContainerExecutor:
             except (KeyError, ValueError, TypeError):
                 continue
             if worker.is_dead_here():
-                found.append(Leftover(executor=NAME, marker=str(labels[LABEL_ATTEMPT]),
-                                      worker=worker, trial=str(labels.get(LABEL_TRIAL, ""))))
-        return found
+                marker = str(labels[LABEL_ATTEMPT])
+                found[marker] = Leftover(executor=NAME, marker=marker, worker=worker,
+                                         trial=str(labels.get(LABEL_TRIAL, "")))
+        # A record whose container is gone already (removed by hand, or its worker died
+        # between the two): reaping it frees its GPUs.
+        for leftover in attempt_records(self.layout.attempts):
+            if leftover.executor == NAME and leftover.worker.is_dead_here():
+                found.setdefault(leftover.marker, leftover)
+        return list(found.values())
 
     def reap(self, leftover: Leftover, grace: float = 2.0) -> int:
-        """Remove the attempt's container (stopped with ``grace`` first)."""
+        """Remove the attempt's container (stopped with ``grace`` first), then its record."""
         if self.podman is None:
             return 0
         out = self.podman.run("rm", "--force", "--time", str(max(0, math.ceil(grace))),
                               leftover.marker, check=False, timeout=grace + 60)
-        return 1 if out.returncode == 0 and out.stdout.strip() else 0
+        removed = out.returncode == 0 and bool(out.stdout.strip())
+        try:
+            gone = removed or not self.podman.containers({LABEL_ATTEMPT: leftover.marker})
+        except (PodmanError, ValueError):
+            gone = False  # its GPUs stay taken until a later reap can tell
+        if gone:
+            record_path(self.layout.attempts, leftover).unlink(missing_ok=True)
+        return 1 if removed else 0
 
 
-def missing_image(image: str) -> str:
-    return (f"image {image} is not on this worker: hpdash does not pull images (load it with "
-            "podman load or podman pull on the worker machine, or give a local image that "
-            "name with podman tag)")
+def missing_image(image: str, host: str) -> str:
+    return (f"image {image} is not on worker machine {host}, which does not pull from "
+            f"{registry_of(image)} (HPDASH_CONTAINER_PULL_FROM): load it there with podman "
+            "load or podman pull, or give a local image that name with podman tag")
+
+
+def _last_line_since(log: Path, offset: int) -> str:
+    """The last line written to ``log`` after ``offset`` (a podman error, as podman says it)."""
+    fd = os.open(log, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        start = max(offset, os.fstat(fd).st_size - 64 * 1024)
+        text = os.pread(fd, 64 * 1024, start).decode(errors="replace")
+    finally:
+        os.close(fd)
+    return last_line(text).removeprefix("Error: ")[:2000]
 
 
 def limit_argv(limits: TrialLimits | None) -> list[str]:

@@ -27,6 +27,7 @@ from hpdash.core.runner.envs import (
     tree_digest,
 )
 from hpdash.core.runner.process import RunAs, TrainerProcess
+from hpdash.core.runner.safe_files import open_append
 
 # A build step that runs longer than this fails the trial (seconds).
 BUILD_TIMEOUT = 3600.0
@@ -49,8 +50,9 @@ def choose_python(pythons: Mapping[str, str], version: str | None) -> str:
 
 
 def note(log: Path | None, text: str) -> None:
+    """hpdash's own line in the trial's log (never through a link, never into a FIFO)."""
     if log is not None:
-        with open(log, "a") as f:
+        with os.fdopen(open_append(log), "a") as f:
             f.write(f"[hpdash] {text}\n")
 
 

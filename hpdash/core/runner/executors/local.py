@@ -54,6 +54,9 @@ from hpdash.core.runner.executor import (
     PrepareStopped,
     Runtime,
     WorkerId,
+    attempt_records,
+    record_attempt,
+    record_path,
 )
 from hpdash.core.runner.executors.boxed import Confined, build_box, start_in_box
 from hpdash.core.runner.executors.jobenv import BuildAs, choose_python, job_python
@@ -201,7 +204,7 @@ class LocalExecutor:
                             trial=str(plan.cwd), gpus=plan.placement.gpus,
                             uid=run_as.uid if run_as else os.geteuid())
         # Recorded before the start: a worker killed a moment after it still leaves a trace.
-        record = self._record(leftover)
+        record = record_attempt(self.layout.attempts, leftover)
         try:
             process = self._launch(plan.argv, {**plan.env, ATTEMPT_ENV: marker},
                                    str(plan.cwd), str(plan.log_path), run_as=run_as)
@@ -234,7 +237,7 @@ class LocalExecutor:
                 binds.append((attempt.fds[1], plan.job_dir))
             leftover = Leftover(executor=NAME, marker=marker, worker=WorkerId.this(),
                                 trial=str(plan.cwd), uid=lease.uid, gpus=plan.placement.gpus)
-            record = self._record(leftover)
+            record = record_attempt(self.layout.attempts, leftover)
             try:
                 if not plan.placement.network:  # the job asked for none, whatever the server's
                     box = replace(box, network=False)
@@ -274,24 +277,9 @@ class LocalExecutor:
             return handle.status
 
     # -- what dead workers left --------------------------------------------------------------
-    def _record(self, leftover: Leftover) -> Path:
-        path = self._record_path(leftover)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(leftover.to_json())
-        tmp.rename(path)
-        return path
-
     def leftovers(self) -> list[Leftover]:
-        found = []
-        for path in sorted(self.layout.attempts.glob("*.json")):
-            try:
-                leftover = Leftover.from_json(path.read_text())
-            except (OSError, ValueError, TypeError, KeyError):
-                continue  # half-written or gone meanwhile: not a record to act on
-            if leftover.executor == NAME and leftover.worker.is_dead_here():
-                found.append(leftover)
-        return found
+        return [leftover for leftover in attempt_records(self.layout.attempts)
+                if leftover.executor == NAME and leftover.worker.is_dead_here()]
 
     def reap(self, leftover: Leftover, grace: float = 2.0) -> int:
         """SIGTERM to every process that carries the attempt's marker and runs as its user,
@@ -315,11 +303,8 @@ class LocalExecutor:
             time.sleep(0.05)
             if time.monotonic() >= deadline:
                 sig = signal.SIGKILL
-        self._record_path(leftover).unlink(missing_ok=True)
+        record_path(self.layout.attempts, leftover).unlink(missing_ok=True)
         return len(ended)
-
-    def _record_path(self, leftover: Leftover) -> Path:
-        return self.layout.attempts / f"{leftover.marker}.json"
 
 
 @dataclass
