@@ -230,10 +230,13 @@ def edf_figure(groups: Sequence[tuple[str, Sequence[Point]]], maximize: bool, me
         yaxis={"title": {"text": "share of the job's trials ≤ value"}, "range": [0, 1.02]})}
 
 
-def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
-                    metric: str, active: Mapping[str, str] | None = None) -> dict[str, Any]:
+def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,  # noqa: PLR0917
+                    metric: str, active: Mapping[str, str] | None = None,
+                    metric_key: str = "metric") -> dict[str, Any]:
     """Parallel coordinates; ``layout.meta.brush`` tells the page which filter each axis
-    sets when brushed, and the filter in ``active`` (the page's query) shows as brushes."""
+    sets when brushed, and the filter in ``active`` (the page's query) shows as brushes.
+    ``metric_key``: the filter of the metric's axis (``metric.<tag>`` for a multi-objective
+    study's other metric shown)."""
     ranked = _rank(points, maximize)
     shown = sample(ranked, MAX_LINES, ranked[: MAX_LINES // 5])
     active = active or {}
@@ -266,9 +269,9 @@ def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize:
         dims.append(dim)
         brush.append({"key": key, "kind": "log" if log else "number"})
     metric_dim = {"label": metric, "values": [t.value for t in shown]}
-    _brushed(metric_dim, active, "metric", False)
+    _brushed(metric_dim, active, metric_key, False)
     dims.append(metric_dim)
-    brush.append({"key": "metric", "kind": "number"})
+    brush.append({"key": metric_key, "kind": "number"})
     return {
         "data": [{"type": "parcoords", "dimensions": dims,
                   "line": {"color": [t.value for t in shown], "colorscale": "Viridis",
