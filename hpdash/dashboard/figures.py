@@ -40,21 +40,24 @@ def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids
                 metric: int = 0) -> dict[str, Any]:
     """Every figure of the job page, over exactly the trials matching ``where``: the best trial
     is marked only if it matches, and no match gives empty figures saying so.  A study with
-    several metrics has its Pareto front too (:mod:`hpdash.dashboard.pareto_chart`), and its
-    single-metric figures show its ``metric`` (by position; the page's metric picker) with
+    several metrics has its Pareto front too (:mod:`hpdash.dashboard.pareto_chart`), its
+    Pareto-optimal trials ringed in the history, and its single-metric figures show its
+    ``metric`` (by position; the page's metric picker) with
     that metric's goal; ``best_ids`` and ``recommended`` must be that metric's best."""
     matching = trials_matching(job, where)
-    out = _single_metric_figures(job, spec, where, best_ids, recommended, matching, active, metric)
+    front = pareto_trial_ids(job) if spec.multi_objective else frozenset()
+    out = _single_metric_figures(job, spec, where, best_ids, recommended, matching, active,
+                                 metric, front)
     if spec.multi_objective:
         message = NO_MATCH if where != TrialFilter() else NO_FINISHED
-        out["pareto"] = pareto_figure(matching, spec, pareto_trial_ids(job), message)
+        out["pareto"] = pareto_figure(matching, spec, front, message)
     return out
 
 
 def _single_metric_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter,  # noqa: PLR0917
                            best_ids: Iterable[int], recommended: int | None,
                            matching: QuerySet[Trial], active: Mapping[str, str] | None,
-                           index: int) -> dict[str, Any]:
+                           index: int, front: frozenset[int]) -> dict[str, Any]:
     points = trial_points(matching, index)
     timeline = timeline_figure(trial_spans(matching), timezone.now())
     shown = spec.metrics[index]
@@ -77,7 +80,7 @@ def _single_metric_figures(job: Job, spec: HyperparameterSpec, where: TrialFilte
                                         metric, tied),
                 "timeline": timeline}
     return {
-        "history": history_figure(points, maximize, metric, tied),
+        "history": history_figure(points, maximize, metric, tied, front),
         "parallel": parallel_figure(points, spec, maximize, metric, active, brush_key),
         "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
                                 metric, tied),

@@ -145,3 +145,22 @@ def test_a_single_metric_job_has_no_picker(client, staff, seeded):
     assert 'id="metric-picker"' not in html and "Best accuracy (maximize)" in html
     header = next(csv.reader(io.StringIO(client.get(PAGE + "trials.csv").content.decode())))
     assert header[:4] == ["trialId", "state", "accuracy", "step"]
+
+
+def test_the_history_rings_the_pareto_optimal_trials_whichever_metric_is_shown(two_metric_job,
+                                                                              seeded):
+    from hpdash.selectors.objectives import pareto_trial_ids
+
+    job, spec = two_metric_job, two_metric_job.spec
+    front = pareto_trial_ids(job)
+    finals = _finals(job)
+    assert 1 < len(front) < len(finals)
+    for metric in (0, 1):
+        history = figures.job_figures(job, spec, TrialFilter(), (), None,
+                                      metric=metric)["history"]
+        ringed = next(t for t in history["data"] if t["name"] == "Pareto-optimal")
+        assert set(ringed["x"]) == front
+        assert ringed["y"] == [finals[tid][metric] for tid in ringed["x"]]
+    single = seeded(5, job_id="single")
+    history = figures.job_figures(single, single.spec, TrialFilter(), (), None)["history"]
+    assert [t["name"] for t in history["data"]] == ["trial", "best so far"]
