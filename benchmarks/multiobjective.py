@@ -1,14 +1,23 @@
 """Multi-objective search: hpdash's default algorithm on a study with two metrics (random
 scalarisations over the GP bandit, :mod:`hpdash.core.suggest.multiobjective`) against Optuna's
-default multi-objective sampler (``optuna.create_study(directions=[...])``: TPESampler in Optuna
-5), both at defaults, and hpdash's RANDOM_SEARCH as the floor.
+multi-objective samplers, all at their defaults and seeded, in the same run:
+
+* Optuna's default (``optuna.create_study(directions=[...])``: TPESampler in Optuna 5);
+* ``GPSampler`` (log expected hypervolume improvement over a GP per objective; torch, so it
+  runs in the peer venv ``benchmarks/.venv-optuna-gp`` over ``benchmarks/peers/peer.py``'s
+  line protocol with ``--objectives 2``; reported as not installed when that venv is missing);
+* ``NSGAIISampler`` (its default population of 50 is the whole 50-trial budget);
+
+and hpdash's RANDOM_SEARCH as the floor.
 
 Problems (both metrics minimised): ZDT1 and ZDT2 in 4 dimensions (Zitzler, Deb and Thiele
 2000; reference point (11, 11)) and Branin-Currin in 2 (BoTorch's; reference point (18, 6)).
 Score: the hypervolume dominated by the trials so far, at 20 and 50 trials, one trial at a
-time; mean and 95 % t-interval over seeds.
+time; mean and 95 % t-interval over seeds, and hpdash's paired difference with each peer
+(the same problem and seed index; t-interval over seeds).  Every run's hypervolumes are kept
+in the JSON, which is rewritten after each run (so a run cut short still reports what it has).
 
-    .venv/bin/python benchmarks/multiobjective.py --seeds 5 --trials 50
+    nice -n 10 .venv/bin/python benchmarks/multiobjective.py --seeds 10 --trials 50
 """
 
 from __future__ import annotations
@@ -18,9 +27,10 @@ import json
 import math
 import os
 import statistics
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +43,10 @@ from hpdash.core.suggest import SUCCEEDED, Observation, get_suggester
 Objective = Callable[[list[float]], tuple[float, float]]
 CHECKPOINTS = (20, 50)
 # two-sided 95 % t quantiles by degrees of freedom
-_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26}
+_T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31, 9: 2.26,
+        10: 2.23, 11: 2.20, 12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 19: 2.09}
+HERE = os.path.dirname(os.path.abspath(__file__))
+OURS = "hpdash (default)"
 
 
 def zdt(d: int, shape: Callable[[float], float]) -> Objective:
@@ -86,15 +99,14 @@ def run_hpdash(p: Problem, algorithm: str, seed: int, trials: int) -> list[tuple
     return [o.values for o in history]
 
 
-def run_optuna(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]:
+def _optuna_study(sampler: Any) -> Any:
     import optuna  # the bench extra; hpdash never imports it
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # Optuna's default multi-objective sampler (TPESampler in Optuna 5), seeded.
-    default = optuna.create_study(directions=["minimize", "minimize"]).sampler
-    assert isinstance(default, optuna.samplers.TPESampler), type(default)
-    study = optuna.create_study(directions=["minimize", "minimize"],
-                                sampler=optuna.samplers.TPESampler(seed=seed))
+    return optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+
+
+def _ask_tell(study: Any, p: Problem, trials: int) -> list[tuple[float, ...]]:
     out: list[tuple[float, ...]] = []
     for _ in range(trials):
         t = study.ask()
@@ -104,49 +116,177 @@ def run_optuna(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]:
     return out
 
 
+def run_optuna(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]:
+    import optuna
+
+    # Optuna's default multi-objective sampler (TPESampler in Optuna 5), seeded.
+    default = _optuna_study(None).sampler
+    assert isinstance(default, optuna.samplers.TPESampler), type(default)
+    return _ask_tell(_optuna_study(optuna.samplers.TPESampler(seed=seed)), p, trials)
+
+
+def run_nsga2(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]:
+    import optuna
+
+    return _ask_tell(_optuna_study(optuna.samplers.NSGAIISampler(seed=seed)), p, trials)
+
+
+def peer_python(peer: str) -> str | None:
+    venv = os.path.join(HERE, f".venv-{peer}")
+    python = os.path.join(venv, "bin", "python")
+    return python if os.path.exists(os.path.join(venv, ".installed")) else None
+
+
+def run_optuna_gp(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]:
+    """Optuna's GPSampler with two objectives, in its venv (``peers/peer.py``)."""
+    python = peer_python("optuna-gp")
+    if python is None:
+        raise FileNotFoundError("benchmarks/.venv-optuna-gp (bash benchmarks/peers/setup.sh "
+                                "optuna-gp)")
+    space = [{"name": f"x{i}", "type": "DOUBLE", "min": 0.0, "max": 1.0, "log": False,
+              "values": []} for i in range(p.dim)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.Popen(
+        [python, os.path.join(HERE, "peers", "peer.py"), "optuna-gp", "--seed", str(seed),
+         "--space", json.dumps(space), "--objectives", "2"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+
+    def call(request: dict[str, Any]) -> dict[str, Any]:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"peer optuna-gp exited with {proc.wait()}")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    out: list[tuple[float, ...]] = []
+    try:
+        for _ in range(trials):
+            trial = call({"op": "ask"})
+            values = p.objective([float(trial["params"][f"x{i}"]) for i in range(p.dim)])
+            call({"op": "tell", "id": trial["id"], "value": list(values)})
+            out.append(values)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    return out
+
+
+METHODS: dict[str, Callable[[Problem, int, int], list[tuple[float, ...]]]] = {
+    OURS: lambda p, s, n: run_hpdash(p, "ALGORITHM_UNSPECIFIED", s, n),
+    "optuna GPSampler (logEHVI)": run_optuna_gp,
+    "optuna default MO (TPE)": run_optuna,
+    "optuna NSGAIISampler": run_nsga2,
+    "hpdash RANDOM_SEARCH": lambda p, s, n: run_hpdash(p, "RANDOM_SEARCH", s, n),
+}
+
+
 def summary(xs: list[float]) -> dict[str, float]:
     mean = statistics.fmean(xs)
     half = (_T95.get(len(xs) - 1, 1.96) * statistics.stdev(xs) / math.sqrt(len(xs))
             if len(xs) > 1 else float("nan"))
-    return {"mean": mean, "low": mean - half, "high": mean + half}
+    return {"mean": mean, "low": mean - half, "high": mean + half, "n": len(xs)}
+
+
+def report(raw: dict[str, Any]) -> dict[str, Any]:
+    """From every run's hypervolumes (``raw[problem][method][checkpoint]``: one a seed, in
+    seed order): each method's summary and hpdash's paired difference with each other method
+    over the seeds both ran."""
+    out: dict[str, Any] = {}
+    for prob, by_method in raw.items():
+        for name, by_cp in by_method.items():
+            cell = out.setdefault(prob, {}).setdefault(name, {})
+            for cp, xs in by_cp.items():
+                if cp.startswith("hv@") and xs:
+                    cell[cp] = summary(xs)
+                    if name != OURS and OURS in by_method:
+                        ours = by_method[OURS][cp]
+                        n = min(len(ours), len(xs))
+                        if n:
+                            cell[f"ours-minus@{cp[3:]}"] = summary(
+                                [a - b for a, b in zip(ours[:n], xs[:n], strict=True)])
+            cell["seconds_per_run"] = by_cp.get("seconds_per_run")
+    return out
+
+
+def table(results: dict[str, Any], checkpoints: Sequence[int] = CHECKPOINTS) -> list[str]:
+    lines = ["| problem | method | seeds | " + " | ".join(f"HV @{c}" for c in checkpoints)
+             + " | " + " | ".join(f"hpdash − it @{c}" for c in checkpoints) + " | s/run |",
+             "|---|---|---:|" + "---|" * (2 * len(checkpoints)) + "---:|"]
+
+    def fmt(s: dict[str, float] | None, sign: str = "") -> str:
+        if not s:
+            return ""
+        return f"{s['mean']:{sign}.2f} [{s['low']:{sign}.2f}, {s['high']:{sign}.2f}]"
+
+    for prob, by_method in results.items():
+        for name, r in by_method.items():
+            n = max((r[k]["n"] for k in r if k.startswith("hv@")), default=0)
+            lines.append(
+                f"| {prob} | {name} | {n} | "
+                + " | ".join(fmt(r.get(f"hv@{c}")) for c in checkpoints) + " | "
+                + " | ".join(fmt(r.get(f"ours-minus@{c}"), "+") for c in checkpoints)
+                + f" | {r.get('seconds_per_run') or 0:.1f} |")
+    return lines
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--trials", type=int, default=max(CHECKPOINTS))
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results",
-                                                  "multiobjective.json"))
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help="comma-separated, from: " + ", ".join(METHODS))
+    ap.add_argument("--problems", default=",".join(p.name for p in PROBLEMS))
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "multiobjective.json"))
     args = ap.parse_args()
-    methods: dict[str, Callable[[Problem, int, int], list[tuple[float, ...]]]] = {
-        "hpdash (default)": lambda p, s, n: run_hpdash(p, "ALGORITHM_UNSPECIFIED", s, n),
-        "optuna (default MO)": run_optuna,
-        "hpdash RANDOM_SEARCH": lambda p, s, n: run_hpdash(p, "RANDOM_SEARCH", s, n),
-    }
-    results: dict[str, Any] = {}
-    for p in PROBLEMS:
-        for name, run in methods.items():
-            hv: dict[int, list[float]] = {c: [] for c in CHECKPOINTS if c <= args.trials}
-            began = time.monotonic()
-            for seed in range(args.seeds):
-                values = run(p, seed, args.trials)
-                for c, xs in hv.items():
-                    xs.append(hypervolume(values[:c], p.reference, [False, False]))
-            results.setdefault(p.name, {})[name] = {
-                "seconds": round(time.monotonic() - began, 1),
-                **{f"hv@{c}": summary(xs) for c, xs in hv.items()}}
-            print(p.name, name, {k: (round(v["mean"], 3) if isinstance(v, dict) else v)
-                                 for k, v in results[p.name][name].items()}, flush=True)
-    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    methods = [m for m in args.methods.split(",") if m]
+    problems = [p for p in PROBLEMS if p.name in args.problems.split(",")]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        ap.error(f"--methods: unknown {sorted(unknown)}")
+    missing: dict[str, str] = {}
+    raw: dict[str, Any] = {}
+    checkpoints = [c for c in CHECKPOINTS if c <= args.trials] or [args.trials]
+    began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    # Seeds outermost: a run stopped early still has every method on the seeds it finished.
+    for seed in range(args.seeds):
+        for p in problems:
+            for name in methods:
+                if name in missing:
+                    continue
+                t0 = time.monotonic()
+                try:
+                    values = METHODS[name](p, seed, args.trials)
+                except FileNotFoundError as e:
+                    missing[name] = f"not installed: {e}"
+                    continue
+                cell = raw.setdefault(p.name, {}).setdefault(name, {})
+                for c in checkpoints:
+                    cell.setdefault(f"hv@{c}", []).append(
+                        hypervolume(values[:c], p.reference, [False, False]))
+                cell.setdefault("seconds", []).append(round(time.monotonic() - t0, 2))
+                cell["seconds_per_run"] = statistics.fmean(cell["seconds"])
+                print(seed, p.name, name, {c: round(cell[f"hv@{c}"][-1], 2)
+                                           for c in checkpoints},
+                      f"{cell['seconds'][-1]:.1f}s", flush=True)
+                os.makedirs(os.path.dirname(args.out), exist_ok=True)
+                with open(args.out, "w") as f:
+                    json.dump({"seeds": args.seeds, "trials": args.trials, "began": began,
+                               "finished": None, "missing": missing, "raw": raw,
+                               "results": report(raw)}, f, indent=1)
+    results = report(raw)
     with open(args.out, "w") as f:
-        json.dump({"seeds": args.seeds, "trials": args.trials, "results": results}, f, indent=1)
-    print("\n| problem | method | " + " | ".join(f"HV @{c}" for c in CHECKPOINTS) + " |")
-    print("|---|---|" + "---|" * len(CHECKPOINTS))
-    for prob, by_method in results.items():
-        for name, r in by_method.items():
-            cells = [f"{r[f'hv@{c}']['mean']:.3f} [{r[f'hv@{c}']['low']:.3f}, "
-                     f"{r[f'hv@{c}']['high']:.3f}]" if f"hv@{c}" in r else "" for c in CHECKPOINTS]
-            print(f"| {prob} | {name} | " + " | ".join(cells) + " |")
+        json.dump({"seeds": args.seeds, "trials": args.trials, "began": began,
+                   "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                   "missing": missing, "raw": raw, "results": results}, f, indent=1)
+    print()
+    print("\n".join(table(results, checkpoints)))
+    for name, why in missing.items():
+        print(f"{name}: {why}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """One peer tuner behind a line protocol, run by ``benchmarks/search_quality.py`` inside the
 peer's own venv (``benchmarks/.venv-<peer>``; ``benchmarks/peers/setup.sh`` creates them).
 
-    <venv>/bin/python benchmarks/peers/peer.py PEER --seed S --space JSON
+    <venv>/bin/python benchmarks/peers/peer.py PEER --seed S --space JSON [--objectives N]
     <venv>/bin/python benchmarks/peers/peer.py --check PEER
 
 It imports only the standard library and the peer's package (never hpdash: the venvs do not
@@ -12,6 +12,8 @@ line, each answered by one line on stdout:
   (running trials), which the peer sees as running (Optuna: RUNNING trials of the study;
   Vizier: ``ActiveTrials``).
 * ``{"op": "tell", "id": 3, "value": 0.25}`` (``null``: the trial failed) -> ``{"ok": true}``.
+  With ``--objectives N`` (N > 1, ``benchmarks/multiobjective.py``), ``"value"`` is a list of
+  N numbers, every one minimised (a peer that has no multi-objective mode refuses to start).
 
 ``--space`` is a JSON list of ``{"name", "type", "min", "max", "log", "values"}`` (``type`` one
 of DOUBLE, INTEGER, CATEGORICAL, DISCRETE); the objective is minimised.
@@ -19,7 +21,9 @@ of DOUBLE, INTEGER, CATEGORICAL, DISCRETE); the objective is minimised.
 Peers:
 
 * ``optuna-gp``: ``optuna.samplers.GPSampler(seed=seed)`` with its defaults (Optuna 5, torch on
-  CPU).  A DISCRETE list becomes an ordered ``IntDistribution`` over the indices of its
+  CPU); with several objectives the study has one ``"minimize"`` direction each and the
+  sampler its multi-objective acquisition (log expected hypervolume improvement).  A DISCRETE
+  list becomes an ordered ``IntDistribution`` over the indices of its
   sorted values (issue 23: as a ``CategoricalDistribution`` the GP lost their order, which
   was not the peer's fair best).
 * ``vizier``: OSS Vizier's default designer (``policy_factory`` maps ``DEFAULT`` to
@@ -39,12 +43,13 @@ from typing import Any, Protocol
 
 
 class OptunaGP:
-    def __init__(self, space: list[dict[str, Any]], seed: int):
+    def __init__(self, space: list[dict[str, Any]], seed: int, objectives: int = 1):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.optuna = optuna
-        self.study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
+        self.study = optuna.create_study(directions=["minimize"] * objectives,
+                                         sampler=optuna.samplers.GPSampler(seed=seed))
         d = optuna.distributions
         self.dists: dict[str, Any] = {}
         self.discrete: dict[str, list[float]] = {}
@@ -72,7 +77,7 @@ class OptunaGP:
             params[name] = values[int(params[name])]
         return trial.number, params
 
-    def tell(self, tid: int, value: float | None) -> None:
+    def tell(self, tid: int, value: float | list[float] | None) -> None:
         trial = self.trials.pop(tid)
         if value is None:
             self.study.tell(trial, state=self.optuna.trial.TrialState.FAIL)
@@ -81,7 +86,9 @@ class OptunaGP:
 
 
 class Vizier:
-    def __init__(self, space: list[dict[str, Any]], seed: int):
+    def __init__(self, space: list[dict[str, Any]], seed: int, objectives: int = 1):
+        if objectives != 1:
+            raise SystemExit("vizier: this peer runs one objective only")
         import jax
 
         jax.config.update("jax_enable_x64", True)
@@ -131,11 +138,12 @@ class Vizier:
                             else str(value) if kind == "CATEGORICAL" else float(value))
         return tid, params
 
-    def tell(self, tid: int, value: float | None) -> None:
+    def tell(self, tid: int, value: float | list[float] | None) -> None:
         trial = self.active.pop(tid)
         if value is None:
             trial.complete(self.vz.Measurement(), infeasibility_reason="trial failed")
         else:
+            assert not isinstance(value, list)
             trial.complete(self.vz.Measurement({"loss": float(value)}))
         self.designer.update(
             self.vza.CompletedTrials([trial]), self.vza.ActiveTrials(list(self.active.values()))
@@ -145,11 +153,11 @@ class Vizier:
 class Tuner(Protocol):
     def ask(self) -> tuple[int, dict[str, Any]]: ...
 
-    def tell(self, tid: int, value: float | None) -> None: ...
+    def tell(self, tid: int, value: float | list[float] | None) -> None: ...
 
 
-# Each peer: (the search space as search_quality.py sends it, seed) -> a tuner.
-PEERS: dict[str, Callable[[list[dict[str, Any]], int], Tuner]] = {
+# Each peer: (the search space as search_quality.py sends it, seed, objectives) -> a tuner.
+PEERS: dict[str, Callable[[list[dict[str, Any]], int, int], Tuner]] = {
     "optuna-gp": OptunaGP, "vizier": Vizier}
 CHECK_SPACE: list[dict[str, Any]] = [
     {"name": "x", "type": "DOUBLE", "min": 1e-3, "max": 1.0, "log": True, "values": []},
@@ -164,16 +172,19 @@ def main() -> None:
     parser.add_argument("peer", nargs="?")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--space")
+    parser.add_argument("--objectives", type=int, default=1)
     parser.add_argument("--check", metavar="PEER", help="a 4-trial self test, then exit")
     args = parser.parse_args()
     if args.check:
-        tuner = PEERS[args.check](CHECK_SPACE, 0)
+        tuner = PEERS[args.check](CHECK_SPACE, 0, args.objectives)
         for _ in range(4):
             tid, params = tuner.ask()
-            tuner.tell(tid, (math.log(params["x"]) + 3) ** 2 + params["k"])
+            loss = (math.log(params["x"]) + 3) ** 2 + params["k"]
+            tuner.tell(tid, loss if args.objectives == 1
+                       else [loss + i * params["x"] for i in range(args.objectives)])
         print(f"{args.check}: ok")
         return
-    tuner = PEERS[args.peer](json.loads(args.space), args.seed)
+    tuner = PEERS[args.peer](json.loads(args.space), args.seed, args.objectives)
     out = sys.stdout
     for line in sys.stdin:
         request = json.loads(line)

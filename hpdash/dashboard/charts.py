@@ -23,7 +23,7 @@ import heapq
 import json
 import math
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -109,13 +109,17 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
 
 
 def history_figure(points: Sequence[Point], maximize: bool, metric: str,
-                   best_ids: Iterable[int] = ()) -> dict[str, Any]:
+                   best_ids: Iterable[int] = (), front: Collection[int] = ()
+                   ) -> dict[str, Any]:
+    """Each trial's ``metric`` by trial id with the best so far; ``front``: a study with
+    several metrics marks its Pareto-optimal trials (ringed, always shown)."""
     scored = [p for p in points if p.value is not None]
     bx, by = best_so_far(points, maximize)
-    wanted = set(bx) | set(best_ids)
+    wanted = set(bx) | set(best_ids) | set(front)
     keep = {p for p in scored if p.trial_id in wanted}
     shown = sample(scored, MAX_POINTS, keep)
     shown_note = f", {len(shown)} shown" if len(shown) < len(scored) else ""
+    optimal = [p for p in shown if p.trial_id in front]
     return {
         "data": [
             {"type": "scattergl" if len(shown) > 500 else "scatter", "mode": "markers",
@@ -124,6 +128,12 @@ def history_figure(points: Sequence[Point], maximize: bool, metric: str,
              "hovertemplate": "trial %{x}<br>" + plain(metric) + " %{y}<extra></extra>"},
             {"type": "scatter", "mode": "lines", "name": "best so far", "x": bx, "y": by,
              "line": {"color": BEST, "shape": "hv", "width": 2}},
+            *([{"type": "scatter", "mode": "markers", "name": "Pareto-optimal",
+                "x": [p.trial_id for p in optimal], "y": [p.value for p in optimal],
+                "marker": {"color": "rgba(0,0,0,0)", "size": 11,
+                           "line": {"color": BEST, "width": 2}},
+                "hovertemplate": "trial %{x} (Pareto-optimal)<br>" + plain(metric)
+                + " %{y}<extra></extra>"}] if optimal else []),
         ],
         "layout": _layout(f"Optimization history ({len(scored)} trials{shown_note})",
                           xaxis={"title": {"text": "trial"}}, yaxis={"title": {"text": metric}}),
@@ -230,10 +240,13 @@ def edf_figure(groups: Sequence[tuple[str, Sequence[Point]]], maximize: bool, me
         yaxis={"title": {"text": "share of the job's trials ≤ value"}, "range": [0, 1.02]})}
 
 
-def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,
-                    metric: str, active: Mapping[str, str] | None = None) -> dict[str, Any]:
+def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool,  # noqa: PLR0917
+                    metric: str, active: Mapping[str, str] | None = None,
+                    metric_key: str = "metric") -> dict[str, Any]:
     """Parallel coordinates; ``layout.meta.brush`` tells the page which filter each axis
-    sets when brushed, and the filter in ``active`` (the page's query) shows as brushes."""
+    sets when brushed, and the filter in ``active`` (the page's query) shows as brushes.
+    ``metric_key``: the filter of the metric's axis (``metric.<tag>`` for a multi-objective
+    study's other metric shown)."""
     ranked = _rank(points, maximize)
     shown = sample(ranked, MAX_LINES, ranked[: MAX_LINES // 5])
     active = active or {}
@@ -266,9 +279,9 @@ def parallel_figure(points: Sequence[Point], spec: HyperparameterSpec, maximize:
         dims.append(dim)
         brush.append({"key": key, "kind": "log" if log else "number"})
     metric_dim = {"label": metric, "values": [t.value for t in shown]}
-    _brushed(metric_dim, active, "metric", False)
+    _brushed(metric_dim, active, metric_key, False)
     dims.append(metric_dim)
-    brush.append({"key": "metric", "kind": "number"})
+    brush.append({"key": metric_key, "kind": "number"})
     return {
         "data": [{"type": "parcoords", "dimensions": dims,
                   "line": {"color": [t.value for t in shown], "colorscale": "Viridis",

@@ -36,26 +36,34 @@ from hpdash.selectors.trials import job_curves
 
 
 def job_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter, best_ids: Iterable[int],
-                recommended: int | None, *, active: Mapping[str, str] | None = None
-                ) -> dict[str, Any]:
+                recommended: int | None, *, active: Mapping[str, str] | None = None,
+                metric: int = 0) -> dict[str, Any]:
     """Every figure of the job page, over exactly the trials matching ``where``: the best trial
     is marked only if it matches, and no match gives empty figures saying so.  A study with
-    several metrics has its Pareto front too (:mod:`hpdash.dashboard.pareto_chart`)."""
+    several metrics has its Pareto front too (:mod:`hpdash.dashboard.pareto_chart`), its
+    Pareto-optimal trials ringed in the history, and its single-metric figures show its
+    ``metric`` (by position; the page's metric picker) with
+    that metric's goal; ``best_ids`` and ``recommended`` must be that metric's best."""
     matching = trials_matching(job, where)
-    out = _single_metric_figures(job, spec, where, best_ids, recommended, matching, active)
+    front = pareto_trial_ids(job) if spec.multi_objective else frozenset()
+    out = _single_metric_figures(job, spec, where, best_ids, recommended, matching, active,
+                                 metric, front)
     if spec.multi_objective:
         message = NO_MATCH if where != TrialFilter() else NO_FINISHED
-        out["pareto"] = pareto_figure(matching, spec, pareto_trial_ids(job), message)
+        out["pareto"] = pareto_figure(matching, spec, front, message)
     return out
 
 
 def _single_metric_figures(job: Job, spec: HyperparameterSpec, where: TrialFilter,  # noqa: PLR0917
                            best_ids: Iterable[int], recommended: int | None,
-                           matching: QuerySet[Trial], active: Mapping[str, str] | None
-                           ) -> dict[str, Any]:
-    points = trial_points(matching)
+                           matching: QuerySet[Trial], active: Mapping[str, str] | None,
+                           index: int, front: frozenset[int]) -> dict[str, Any]:
+    points = trial_points(matching, index)
     timeline = timeline_figure(trial_spans(matching), timezone.now())
-    metric = job.metric_tag
+    shown = spec.metrics[index]
+    metric, maximize = shown.tag, shown.maximize
+    # The parallel coordinates' metric axis, brushed, filters this metric.
+    brush_key = "metric" if index == 0 else f"metric.{metric}"
     shown_ids = {p.trial_id for p in points}
     tied = [i for i in best_ids if i in shown_ids]
     filtered = where != TrialFilter()
@@ -64,21 +72,21 @@ def _single_metric_figures(job: Job, spec: HyperparameterSpec, where: TrialFilte
                 "timeline": empty_figure("Timeline", message=NO_MATCH if filtered else
                                          NO_TRIALS)}
     extra = [recommended] if recommended in shown_ids else []
-    curve_ids = curve_trial_ids(points, job.maximize, extra)
-    curves = job_curves(job=job, trial_ids=curve_ids)
+    curve_ids = curve_trial_ids(points, maximize, extra)
+    curves = job_curves(job=job, trial_ids=curve_ids, metric=index)
     if all(p.value is None for p in points):  # running or failed trials only: no metric yet
         return {**_empty_figures(spec, metric, NO_FINISHED_MATCH if filtered else NO_FINISHED),
                 "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
                                         metric, tied),
                 "timeline": timeline}
     return {
-        "history": history_figure(points, job.maximize, metric, tied),
-        "parallel": parallel_figure(points, spec, job.maximize, metric, active),
+        "history": history_figure(points, maximize, metric, tied, front),
+        "parallel": parallel_figure(points, spec, maximize, metric, active, brush_key),
         "curves": curves_figure(curves, [p.trial_id for p in points if p.stopped_early],
                                 metric, tied),
-        "slices": slice_figures(points, spec, job.maximize, metric),
+        "slices": slice_figures(points, spec, maximize, metric),
         "timeline": timeline,
-        **_insight(points, spec, job.maximize, metric),
+        **_insight(points, spec, maximize, metric),
     }
 
 
@@ -106,12 +114,14 @@ def _insight(points: list[Any], spec: HyperparameterSpec, maximize: bool, metric
     return out
 
 
-def contour_json(job: Job, spec: HyperparameterSpec, where: TrialFilter, x_name: str,
-                 y_name: str) -> str:
-    """The contour of two chosen parameters (the page's pickers ask for it)."""
-    points = trial_points(trials_matching(job, where))
+def contour_json(job: Job, spec: HyperparameterSpec, where: TrialFilter, x_name: str,  # noqa: PLR0917
+                 y_name: str, metric: int = 0) -> str:
+    """The contour of two chosen parameters (the page's pickers ask for it), of the job's
+    ``metric`` (by position)."""
+    points = trial_points(trials_matching(job, where), metric)
+    shown = spec.metrics[metric]
     return figures_json({"contour": insight.contour_figure(
-        points, spec, job.maximize, job.metric_tag, x_name=x_name, y_name=y_name)})
+        points, spec, shown.maximize, shown.tag, x_name=x_name, y_name=y_name)})
 
 
 class _LRU:
@@ -147,7 +157,7 @@ FIGURE_CACHE = _LRU(32)
 def job_figures_json(job: Job, spec: HyperparameterSpec, *, where: TrialFilter,
                      active: Mapping[str, str],
                      best_ids: Iterable[int], recommended: int | None,
-                     settled_version: Hashable | None) -> tuple[str, int]:
+                     settled_version: Hashable | None, metric: int = 0) -> tuple[str, int]:
     """The job page's figures as script-safe JSON (:func:`figures_json`) and the number of
     slice charts.
 
@@ -155,13 +165,13 @@ def job_figures_json(job: Job, spec: HyperparameterSpec, *, where: TrialFilter,
     whenever they do (the view passes the job's state, update time, trial counts per state
     and its trials' latest heartbeat and end time): the result is then cached under it and
     the filter, so a finished job's page does not rebuild its figures on every view, and
-    any later change to its trials makes a new key."""
-    key = (job.pk, job.create_time, tuple(sorted(active.items())), settled_version)
+    any later change to its trials makes a new key.  ``metric``: as :func:`job_figures`."""
+    key = (job.pk, job.create_time, tuple(sorted(active.items())), metric, settled_version)
     if settled_version is not None:
         hit = FIGURE_CACHE.get(key)
         if hit is not None:
             return hit  # type: ignore[no-any-return]
-    figures = job_figures(job, spec, where, best_ids, recommended, active=active)
+    figures = job_figures(job, spec, where, best_ids, recommended, active=active, metric=metric)
     out = (figures_json(figures), len(figures["slices"]))
     if settled_version is not None:
         FIGURE_CACHE.put(key, out)

@@ -4,7 +4,9 @@
 ``param.<name>__gte=`` · ``param.<name>__lte=`` · ``param.<name>=<value>`` (exact; categorical
 values verbatim) · ``metric.<tag>__gte=`` · ``metric.<tag>__lte=`` (a multi-objective study's
 other metrics) · ``sort=`` one of ``trial``, ``metric``, ``step``, ``duration``,
-``param.<name>``, with ``-`` for descending (default: best first).
+``param.<name>``, with ``-`` for descending (default: best first) · ``metric=<tag>``: which of
+a multi-objective study's metrics the single-metric charts, the best trial and the table's
+metric sort show (default: the first).
 
 :func:`parse_filter` reads them into the selector's :class:`~hpdash.selectors.trial_table.
 TrialFilter` and :class:`~hpdash.selectors.trial_table.TrialSort`, and
@@ -30,7 +32,8 @@ from hpdash.selectors.trial_table import (
 )
 
 # The page's other query keys: not filters.
-PAGE_KEYS = frozenset({"page", "sort", "trials", "format", "compare", "since", "x", "y"})
+PAGE_KEYS = frozenset({"page", "sort", "trials", "format", "compare", "since", "x", "y",
+                       "metric"})
 _NUMERIC_FILTERS = {"metric__gte": float, "metric__lte": float, "step__gte": int,
                     "step__lte": int}
 
@@ -52,13 +55,16 @@ class TableQuery:
     where: TrialFilter = field(default_factory=TrialFilter)
     order: TrialSort | None = None
     sort: str = ""
+    metric: int = 0  # the metric shown, by position in the spec's metrics
+    metric_tag: str = ""  # as given in ``?metric=`` (kept in the page's links), if valid
     active: dict[str, str] = field(default_factory=dict)
     given: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
 
     def querystring(self, **override: str) -> str:
-        params = {**self.active, **({"sort": self.sort} if self.sort else {}), **override}
+        params = {**self.active, **({"sort": self.sort} if self.sort else {}),
+                  **({"metric": self.metric_tag} if self.metric_tag else {}), **override}
         return urlencode({k: v for k, v in params.items() if v != ""})
 
 
@@ -103,6 +109,7 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
                                     **conditions)
     out.messages = [f"{label(key, spec)}: {why}" for key, why in out.errors.items()]
     out.messages += _empty_ranges(out.where, spec)
+    _chosen_metric(out, query.get("metric", "").strip(), spec)
     sort = query.get("sort", "")
     column = sort.lstrip("-")
     param = column.removeprefix("param.") if column.startswith("param.") else None
@@ -112,6 +119,19 @@ def parse_filter(query: Mapping[str, str], spec: HyperparameterSpec) -> TableQue
         out.sort = sort
         out.order = TrialSort(column=column, descending=sort.startswith("-"), param=param)
     return out
+
+
+def _chosen_metric(out: TableQuery, tag: str, spec: HyperparameterSpec) -> None:
+    """``?metric=<tag>``: one of the job's metrics, else an error naming them (the page then
+    shows the first metric, and says why next to the metric picker)."""
+    if not tag:
+        return
+    tags = [m.tag for m in spec.metrics]
+    if tag in tags:
+        out.metric, out.metric_tag = tags.index(tag), tag
+        return
+    out.errors["metric"] = (f"this job has no metric {tag!r} (its metrics: "
+                            f"{', '.join(tags)}); showing {tags[0]}")
 
 
 def label(key: str, spec: HyperparameterSpec) -> str:

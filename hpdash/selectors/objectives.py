@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from hpdash.core.pareto import pareto_optimal
 from hpdash.core.spec import HyperparameterSpec
@@ -24,6 +24,12 @@ def at_final_step(metric: int) -> Subquery:
     return Subquery(Measurement.objects.filter(
         trial=OuterRef("pk"), metric=metric, step__lte=OuterRef("final_step"),
     ).order_by("-step", "-id").values("value")[:1])
+
+
+def final_value_of(metric: int) -> F | Subquery:
+    """A trial's final value of its ``metric`` as an expression on ``Trial``: the stored
+    ``final_value`` for the first metric (its index), :func:`at_final_step` for the others."""
+    return F("final_value") if metric == 0 else at_final_step(metric)
 
 
 def final_values(*, spec: HyperparameterSpec, trials: QuerySet[Trial] | Iterable[int]

@@ -13,6 +13,7 @@ from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
 from hpdash.models import Trial
+from hpdash.selectors.objectives import final_value_of
 from hpdash.selectors.trials import ranked_value
 
 
@@ -20,7 +21,7 @@ from hpdash.selectors.trials import ranked_value
 class Point:
     trial_id: int
     state: str
-    value: float | None  # its ranked value: the final metric, SUCCEEDED trials only
+    value: float | None  # its ranked value: the final metric shown, SUCCEEDED trials only
     step: int | None
     params: Mapping[str, Any]
     stopped_early: bool
@@ -51,10 +52,11 @@ class LazyParams(Mapping[str, Any]):
         return len(self._load())
 
 
-def trial_points(trials: QuerySet[Trial]) -> list[Point]:
-    """The trials as the charts plot them, in trial order."""
-    rows = trials.order_by("trial_id").values_list(
-        "trial_id", "state", "final_value", "final_step", Cast("params", TextField()),
+def trial_points(trials: QuerySet[Trial], metric: int = 0) -> list[Point]:
+    """The trials as the charts plot them, in trial order, valued by the job's ``metric`` (by
+    position: the dashboard's metric picker)."""
+    rows = trials.annotate(shown=final_value_of(metric)).order_by("trial_id").values_list(
+        "trial_id", "state", "shown", "final_step", Cast("params", TextField()),
         "is_stopped_early")
     return [Point(tid, st, ranked_value(st, v), step, LazyParams(params), early)
             for tid, st, v, step, params, early in rows]

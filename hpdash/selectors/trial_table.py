@@ -19,7 +19,7 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from hpdash.core.states import TrialState
 from hpdash.models import Job, Trial
-from hpdash.selectors.objectives import at_final_step
+from hpdash.selectors.objectives import at_final_step, final_value_of
 from hpdash.selectors.trials import metric_order
 
 TIE_RELATIVE_TOLERANCE = 1e-9
@@ -107,14 +107,16 @@ def with_duration(qs: QuerySet[Trial]) -> QuerySet[Trial]:
         Coalesce(F("end_time"), Now()) - F("start_time"), output_field=DurationField()))
 
 
-def filtered_trials(job: Job, where: TrialFilter, order: TrialSort | None = None
-                    ) -> QuerySet[Trial]:
+def filtered_trials(job: Job, where: TrialFilter, order: TrialSort | None = None,
+                    metric: int = 0) -> QuerySet[Trial]:
     """The matching trials with their wall time (``duration``), in ``order`` (default: best
-    first), ties by trial id."""
+    first by the job's ``metric``, by position, in its own goal's direction), ties by trial
+    id."""
     qs = with_duration(trials_matching(job, where))
     order = order or TrialSort()
     if order.param is None and order.column == "metric":
-        return qs.order_by(*metric_order(maximize=job.maximize, best_first=order.descending))
+        return qs.order_by(*metric_order(maximize=job.spec.metrics[metric].maximize,
+                                         best_first=order.descending, metric=metric))
     field_name = (f"params__{order.param}" if order.param is not None
                   else _SORT_FIELDS[order.column])
     expr = (F(field_name).desc(nulls_last=True) if order.descending
@@ -129,14 +131,17 @@ class Best:
     recommended: int | None  # trial id
 
 
-def best_trials(job: Job) -> Best:
-    ok = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False)
-    top = ok.order_by(*metric_order(maximize=job.maximize)).values_list(
-        "final_value", flat=True).first()
+def best_trials(job: Job, metric: int = 0) -> Best:
+    """The best trials by the job's ``metric`` (by position), in its own goal's direction."""
+    maximize = job.maximize if metric == 0 else job.spec.metrics[metric].maximize
+    ok = job.trials.filter(state=TrialState.SUCCEEDED, final_value__isnull=False).annotate(
+        shown=final_value_of(metric)).filter(shown__isnull=False)
+    top = ok.order_by(*metric_order(maximize=maximize, metric=metric)).values_list(
+        "shown", flat=True).first()
     if top is None:
         return Best(None, frozenset(), None)
     tol = max(TIE_ABSOLUTE_TOLERANCE, abs(top) * TIE_RELATIVE_TOLERANCE)
-    tied = with_duration(ok.filter(final_value__gte=top - tol, final_value__lte=top + tol))
+    tied = with_duration(ok.filter(shown__gte=top - tol, shown__lte=top + tol))
     ordered = list(tied.order_by(  # type: ignore[misc]  # "duration" is annotated
         "duration", F("final_step").asc(nulls_last=True), "trial_id",
     ).values_list("trial_id", flat=True))

@@ -36,7 +36,7 @@ from hpdash.core.states import (
 )
 from hpdash.core.suggest import Observation
 from hpdash.models import Job, Measurement, Trial
-from hpdash.selectors.objectives import final_values
+from hpdash.selectors.objectives import final_value_of, final_values
 
 
 class TrialRow(NamedTuple):
@@ -173,10 +173,12 @@ def best_first_key(value: float | None, trial_id: int, *, maximize: bool
     return (0, -value if maximize else value, trial_id)
 
 
-def metric_order(*, maximize: bool, best_first: bool = True) -> tuple[OrderBy, OrderBy]:
-    """``order_by`` arguments for trials by their ranked value: best first (or worst first),
-    trials without one last either way, ties by trial id."""
-    value = Case(When(state=TrialState.SUCCEEDED, then=F("final_value")), default=None)
+def metric_order(*, maximize: bool, best_first: bool = True, metric: int = 0
+                 ) -> tuple[OrderBy, OrderBy]:
+    """``order_by`` arguments for trials by their ranked value (of the job's ``metric``, by
+    position; ``maximize`` is that metric's goal): best first (or worst first), trials without
+    one last either way, ties by trial id."""
+    value = Case(When(state=TrialState.SUCCEEDED, then=final_value_of(metric)), default=None)
     if best_first == maximize:
         return value.desc(nulls_last=True), F("trial_id").asc()
     return value.asc(nulls_last=True), F("trial_id").asc()
@@ -188,8 +190,8 @@ def rank_trials(trials: Sequence[Trial], maximize: bool) -> list[Trial]:
                                                        t.trial_id, maximize=maximize))
 
 
-# A trial's curve (its first metric's), wherever it is shown: (step, value) in step order,
-# report order within a step (two metric sources, or an epoch counter that restarted, report
+# A trial's curve (its first metric's unless told), wherever it is shown: (step, value) in step
+# order, report order within a step (two metric sources, or an epoch counter that restarted, report
 # out of step order).
 CURVE_ORDER = ("trial_id", "step", "id")
 
@@ -205,11 +207,12 @@ def trial_curves(trials: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
     return curves
 
 
-def job_curves(*, job: Job, trial_ids: Iterable[int]) -> dict[int, list[tuple[int, float]]]:
-    """The curves of these trials of ``job``, by trial id (a caller has already checked that
-    the user may see the job)."""
+def job_curves(*, job: Job, trial_ids: Iterable[int], metric: int = 0
+               ) -> dict[int, list[tuple[int, float]]]:
+    """The curves of the job's ``metric`` (by position) of these trials of ``job``, by trial
+    id (a caller has already checked that the user may see the job)."""
     ids = list(trial_ids)
-    rows = (Measurement.objects.filter(trial__job=job, trial__trial_id__in=ids, metric=0)
+    rows = (Measurement.objects.filter(trial__job=job, trial__trial_id__in=ids, metric=metric)
             .order_by(*CURVE_ORDER).values_list("trial__trial_id", "step", "value"))
     curves: dict[int, list[tuple[int, float]]] = {i: [] for i in ids}
     for tid, step, value in rows:

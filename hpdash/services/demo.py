@@ -30,6 +30,8 @@ class DemoTrial:
     params: dict[str, Any]
     curve: Sequence[tuple[int, float]]  # (step, value), at least one; the last is final
     stopped_early: bool = False
+    # A multi-objective study's other metrics' curves, in the spec's order (at the same steps)
+    more: Sequence[Sequence[tuple[int, float]]] = ()
 
 
 def demo_job_create(*, project: str, spec: NewJob, trials: Sequence[DemoTrial], seed: int
@@ -60,8 +62,10 @@ def demo_job_create(*, project: str, spec: NewJob, trials: Sequence[DemoTrial], 
                   end_time=t0 + STEP_TIME * len(t.curve))
             for i, (t, t0) in enumerate(zip(trials, starts, strict=True), 1)], batch_size=1000)
         saved = dict(job.trials.values_list("trial_id", "pk"))
-        rows = [Measurement(trial_id=saved[i], step=s, value=v, reported_at=t0 + STEP_TIME * s)
+        rows = [Measurement(trial_id=saved[i], step=s, value=v, metric=j,
+                            reported_at=t0 + STEP_TIME * s)
                 for i, (t, t0) in enumerate(zip(trials, starts, strict=True), 1)
-                for s, v in t.curve]
+                for j, curve in enumerate((t.curve, *t.more))
+                for s, v in curve]
         Measurement.objects.bulk_create(rows, batch_size=5000)
     return job, len(rows)

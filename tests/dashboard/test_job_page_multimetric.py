@@ -3,37 +3,14 @@ trials marked (no single "best" trial)."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 
-import pytest
-from django.utils import timezone
-
 from hpdash.core.pareto import pareto_optimal
-from hpdash.core.spec.stored import definition_to_json
-from hpdash.core.spec.types import MetricSpec
 from hpdash.core.states import TrialState
 from hpdash.models import Measurement
 
 PAGE = "/projects/demo/jobs/demo/"
-
-
-@pytest.fixture
-def two_metric_job(seeded):
-    job = seeded(12)
-    definition = job.definition
-    hp = dataclasses.replace(definition.hyperparameters,
-                             more_metrics=(MetricSpec("latency_ms", "MINIMIZE"),))
-    job.definition_json = definition_to_json(dataclasses.replace(definition,
-                                                                 hyperparameters=hp))
-    job.save()
-    now = timezone.now()
-    for t in job.trials.filter(state=TrialState.SUCCEEDED):
-        # latency grows with the first metric: a real trade-off
-        Measurement.objects.create(trial=t, step=t.final_step, metric=1, reported_at=now,
-                                   value=round(1000 * t.final_value + t.trial_id % 3, 3))
-    return job
 
 
 def test_each_metric_has_a_column_and_the_pareto_trials_are_marked(client, staff,
@@ -99,7 +76,7 @@ def test_the_table_and_charts_filter_by_every_metric(client, staff, two_metric_j
 def test_a_trial_page_shows_every_metric(client, staff, two_metric_job):
     client.force_login(staff)
     trial = two_metric_job.trials.filter(state=TrialState.SUCCEEDED).first()
-    latency = Measurement.objects.get(trial=trial, metric=1).value
+    latency = Measurement.objects.get(trial=trial, metric=1, step=trial.final_step).value
     html = client.get(f"{PAGE}trials/{trial.trial_id}/").content.decode()
     assert re.search(r"<dt>latency_ms</dt><dd class=\"trial-more-metric\"><span title=\""
                      + re.escape(repr(latency)), html), html[:2000]

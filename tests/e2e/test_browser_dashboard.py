@@ -306,3 +306,39 @@ def test_a_label_filters_the_job_list_and_a_resumed_chain_is_one_study(page: Pag
     expect(page.locator("#chart-edf .gtitle")).to_contain_text("Distribution of results",
                                                                timeout=30_000)
     page.screenshot(path=shots / "study.png", full_page=True)
+
+
+def test_the_metric_picker_switches_the_history_chart_and_the_best_trial(page: Page,
+                                                                         stack: Stack,
+                                                                         shots: Path):
+    """A study with two metrics (accuracy maximised, latency_ms minimised): picking the second
+    redraws the single-metric charts on it, with its own goal, and keeps the filter."""
+    stack.manage("seed_demo_job", "--project", "seeded", "--job-id", "twometric", "--trials",
+                 "30", "--steps", "4", "--latency")
+    page.goto("/projects/seeded/jobs/twometric/?state=SUCCEEDED")
+    history = page.locator("#chart-history")
+    history.scroll_into_view_if_needed()
+    expect(history.locator(".ytitle")).to_have_text("accuracy", timeout=30_000)
+    expect(page.locator("#job-summary")).to_contain_text("Best accuracy (maximize)")
+    best_before = page.locator("#best-value a").inner_text()
+    page.locator('#metric-picker a[data-metric="latency_ms"]').click()
+    expect(page).to_have_url(re.compile(r"state=SUCCEEDED.*metric=latency_ms"))
+    expect(page.locator('#metric-picker a[aria-current="true"]')).to_contain_text("latency_ms")
+    expect(page.locator("#job-summary")).to_contain_text("Best latency_ms (minimize)")
+    best_after = page.locator("#best-value a").inner_text()
+    assert best_after != best_before  # the fastest trial is not the most accurate
+    # the table sorts by latency, best (lowest) first
+    expect(page.locator("tr.trial-row").first).to_have_attribute("data-trial", best_after)
+    history.scroll_into_view_if_needed()
+    expect(history.locator(".ytitle")).to_have_text("latency_ms", timeout=30_000)
+    # "best so far" runs down (minimised) to the best trial's latency
+    best_so_far = page.evaluate(
+        "() => document.getElementById('chart-history').data[1].y")
+    assert best_so_far == sorted(best_so_far, reverse=True)
+    shown = float(attribute(page.locator("#best-value span").first, "title"))
+    assert best_so_far[-1] == pytest.approx(shown)
+    expect(page.locator("#chart-curves .ytitle")).to_have_text("latency_ms")
+    pareto = page.locator("#chart-pareto")
+    pareto.scroll_into_view_if_needed()  # charts draw when they come into view
+    expect(pareto.locator(".xtitle")).to_have_text("accuracy (maximize)", timeout=30_000)
+    page.screenshot(path=shots / "metric-picker.png", full_page=True)

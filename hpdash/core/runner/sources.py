@@ -6,11 +6,14 @@ that reports through both — say a Keras TensorBoard callback and a ``hypertune
 same tag — is not counted twice.  Event files are looked for under the trial's own job dir
 (``<jobDir>/<trialId>``, train and eval subfolders alike), so only when the job has a jobDir.
 Each of its TensorBoard runs is a series of its own, and one of them is the metric
-(:mod:`.tbruns`); its source is named after it, ``tfevents:validation``.
+(:mod:`.tbruns`); its source is named after it, ``tfevents:validation``.  A job with several
+metrics reads each from its own tag, in both sources; in event files each metric chooses its
+run by the same rules (the source is named after the first metric's run).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 
 from .metrics import HypertuneFollower, Measurement
@@ -27,15 +30,19 @@ class MetricSources:
                  more_tags: tuple[str, ...] = ()) -> None:
         """``trusted``: the directory above the trial's own folder, where the metric file's
         trainer-written path begins (see :class:`HypertuneFollower`).  ``more_tags``: the
-        job's other metrics, read from the hypertune file only (TensorBoard summaries give
-        the first metric)."""
+        job's other metrics (a multi-objective study), each read from its own tag: from the
+        hypertune file, or from the event files (a follower and a run chooser each; every
+        follower reads only the records that contain its tag's bytes)."""
         self.tag = tag
         self.tags = (tag, *more_tags)
         self.reported: set[int] = set()  # the metrics (by position) that yielded a value
         self.hypertune = HypertuneFollower(hypertune_file, tag, trusted, more_tags)
-        self.tfevents = (TfEventsFollower(events_root, tag, min_wall_time=not_before)
-                         if events_root else None)
-        self.runs = RunChooser(tag)
+        # One follower and one run chooser per metric, the first metric's first.
+        self.followers = ([TfEventsFollower(events_root, t, min_wall_time=not_before)
+                           for t in self.tags] if events_root else [])
+        self.choosers = [RunChooser(t) for t in self.tags]
+        self.tfevents = self.followers[0] if self.followers else None
+        self.runs = self.choosers[0]
         self.chosen: str | None = None  # HYPERTUNE | TFEVENTS once one produced data
 
     @property
@@ -53,12 +60,16 @@ class MetricSources:
                 self.chosen = HYPERTUNE
                 self.reported.update(m.metric for m in new)
                 return self.source, new
-        if self.tfevents is not None and self.chosen in (None, TFEVENTS):
-            new = self.runs.feed(self.tfevents.poll(final=final), self.tfevents.runs,
-                                 final=final)
+        if self.followers and self.chosen in (None, TFEVENTS):
+            new = []
+            for metric, (follower, chooser) in enumerate(
+                    zip(self.followers, self.choosers, strict=True)):
+                got = chooser.feed(follower.poll(final=final), follower.runs, final=final)
+                if got:
+                    self.reported.add(metric)
+                    new += [dataclasses.replace(m, metric=metric) for m in got]
             if new:
                 self.chosen = TFEVENTS
-                self.reported.add(0)
                 return self.source, new
         return self.source, []
 
@@ -67,9 +78,9 @@ class MetricSources:
         return [tag for i, tag in enumerate(self.tags) if i not in self.reported]
 
     def take_notes(self) -> list[str]:
-        """Lines for the trial's log, each given once: which TensorBoard run is the metric and
-        which runs were ignored."""
-        return self.runs.take_notes()
+        """Lines for the trial's log, each given once: which TensorBoard run is each metric
+        and which runs were ignored."""
+        return [note for chooser in self.choosers for note in chooser.take_notes()]
 
     def seen(self) -> str:
         """What was found instead of the metric, for a trial that reported none ("" if
@@ -91,4 +102,6 @@ class MetricSources:
 
     @property
     def rejected(self) -> list[str]:
-        return self.hypertune.rejected + (self.tfevents.rejected if self.tfevents else [])
+        # a damaged file is seen by every follower: said once
+        return self.hypertune.rejected + list(dict.fromkeys(
+            r for f in self.followers for r in f.rejected))

@@ -13,7 +13,8 @@ Why this and not expected hypervolume improvement: it reuses the tuned single-ob
 bandit unchanged (its improvements carry over, and the ``skopt`` engine works too), it stays
 stateless and deterministic per ``(seed, history)`` like every suggester, and a suggestion
 costs one GP fit per point rather than a model per metric plus a hypervolume integral.
-``benchmarks/multiobjective.py`` measures it against Optuna's default multi-objective sampler.
+``benchmarks/multiobjective.py`` measures it against Optuna's multi-objective samplers: ahead of
+TPE and NSGA-II, behind ``GPSampler``'s expected hypervolume improvement (benchmarks/RESULTS.md).
 No Django here.
 """
 

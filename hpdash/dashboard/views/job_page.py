@@ -46,7 +46,7 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
                             content_type="application/json")
     if fmt == "contour":
         return HttpResponse(figures.contour_json(job, spec, flt.where, request.GET.get("x", ""),
-                                                 request.GET.get("y", "")),
+                                                 request.GET.get("y", ""), flt.metric),
                             content_type="application/json")
     context = _live_context(request, job, spec, flt)
     if fmt == "live":
@@ -62,6 +62,7 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
                                                   flt.given.get(f"metric.{m.tag}__{op}", ""))
                                              for op in ("gte", "lte")}}
                            for m in spec.more_metrics],
+        "metric_links": _metric_links(spec, flt),
         "spec_json": json.dumps(job.request, indent=2),
         "may_cancel": request.user.has_perm("hpdash.cancel_job"),
         "note_url": reverse("job-note", args=[job.project_id, job.job_id]),
@@ -72,13 +73,14 @@ def job_detail(request: HttpRequest, project: str, job_id: str) -> HttpResponse:
 def _live_context(request: HttpRequest, job: Job, spec: HyperparameterSpec, flt: TableQuery
                   ) -> dict[str, Any]:
     """What the live parts of the page show: the summary and this page of the table."""
-    page = Paginator(filtered_trials(job, flt.where, flt.order), PAGE_SIZE).get_page(
+    page = Paginator(filtered_trials(job, flt.where, flt.order, flt.metric), PAGE_SIZE).get_page(
         request.GET.get("page"))
-    best = best_trials(job)
+    best = best_trials(job, flt.metric)
     counts = trial_counts(job)
     savings = stopping_savings(job=job) if job.spec.enable_early_stopping else None
     return {
         "job": job, "flt": flt, "page": page, "best": best, "counts": counts,
+        "shown_metric": spec.metrics[flt.metric],
         "finished": counts.finished, "running": counts.running,
         "pct": counts.progress_pct(job.max_trials),
         "best_display": display_number(best.value), "best_full": full_number(best.value),
@@ -102,25 +104,37 @@ def _query(flt: TableQuery, drop: str = "") -> str:
     return f"{text}&" if text else ""
 
 
+def _metric_links(spec: HyperparameterSpec, flt: TableQuery) -> list[dict[str, Any]]:
+    """A multi-objective study's metric picker: a link per metric (``?metric=<tag>``, the
+    filters and sort kept), the shown one marked.  None for a single-metric job."""
+    if not spec.multi_objective:
+        return []
+    return [{"tag": m.tag, "goal": m.goal.lower(), "current": j == flt.metric,
+             "query": flt.querystring(metric=m.tag)} for j, m in enumerate(spec.metrics)]
+
+
 def _columns(job: Job, spec: HyperparameterSpec, flt: TableQuery) -> list[dict[str, str]]:
     """The sortable columns' headers: a click sorts by the column, a second click reverses;
-    the metric sorts best first on the first click whatever the goal."""
+    the metric sorts best first on the first click whatever the goal.  The metric column that
+    sorts is the one shown (``?metric=``); a multi-objective study's others do not (the table
+    is paged in the database, by one metric)."""
     current = flt.sort or "-metric"
-    cols = [("trial", "Trial", ""), ("metric", job.metric_tag, "num"), ("step", "Step", "num"),
-            *((f"param.{p.name}", p.name, "num") for p in spec.params),
+    cols = [("trial", "Trial", ""), *(("metric" if j == flt.metric else "", m.tag, "num")
+                                      for j, m in enumerate(spec.metrics)),
+            ("step", "Step", "num"), *((f"param.{p.name}", p.name, "num") for p in spec.params),
             ("duration", "Wall time", "num")]
     out = []
     for key, label, cls in cols:
+        if not key:
+            out.append({"key": "", "label": label, "cls": cls, "arrow": "", "aria": "",
+                        "query": ""})
+            continue
         first = f"-{key}" if key == "metric" else key
         following = key if current == f"-{key}" else f"-{key}" if current == key else first
         arrow = "▼" if current == f"-{key}" else "▲" if current == key else ""
         out.append({"key": key, "label": label, "cls": cls, "arrow": arrow,
                     "aria": "descending" if arrow == "▼" else "ascending",
                     "query": flt.querystring(sort=following)})
-    # A multi-objective study's other metrics, after the first (not sortable: the table is
-    # paged in the database, by the first metric's column).
-    out[2:2] = [{"key": "", "label": m.tag, "cls": "num", "arrow": "", "aria": "",
-                 "query": ""} for m in spec.more_metrics]
     return out
 
 
@@ -156,11 +170,11 @@ def _figures_version(job: Job, counts: TrialCounts) -> str:
 
 def _figures(job: Job, spec: HyperparameterSpec, flt: TableQuery, counts: TrialCounts
              ) -> tuple[str, int]:
-    best = best_trials(job)
+    best = best_trials(job, flt.metric)
     return figures.job_figures_json(
         job, spec, where=flt.where, active=flt.active,
         best_ids=sorted(best.tied), recommended=best.recommended,
-        settled_version=_settled_version(job, counts))
+        settled_version=_settled_version(job, counts), metric=flt.metric)
 
 
 def _settled_version(job: Job, counts: TrialCounts) -> tuple[Any, ...] | None:

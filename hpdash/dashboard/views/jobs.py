@@ -164,7 +164,8 @@ def job_export(request: HttpRequest, project: str, job_id: str, fmt: str) -> Htt
     flt = parse_filter(request.GET, job.spec)
     if flt.errors:
         return HttpResponseBadRequest("; ".join(f"{k}: {v}" for k, v in flt.errors.items()))
-    return exports.trials_export(job, filtered_trials(job, flt.where, flt.order), fmt)
+    return exports.trials_export(job, filtered_trials(job, flt.where, flt.order, flt.metric),
+                                 fmt)
 
 
 @login_required

@@ -81,3 +81,49 @@ def test_a_custom_job_is_vertex_json(client, vauth, package):
     strict(created, CustomJob)
     listed = client.get(CUSTOM, {"pageSize": "1"}, **vauth).json()
     strict(listed, ListCustomJobsResponse)
+
+
+def test_a_study_with_every_studyspec_feature_echoes_as_vertex_json(client, vauth, package):
+    """Two metrics, a conditional parameter, a stopping spec, the study stopping config,
+    observation noise and an output directory: the job, a trial whose child parameter is
+    inactive (left out, as Vertex does) and the optimal trials all parse strictly."""
+    from google.cloud.aiplatform_v1.types import ListOptimalTrialsResponse
+
+    body = tuning_body(package)
+    spec = body["studySpec"]
+    spec["metrics"].append({"metricId": "latency", "goal": 2})
+    spec["parameters"][2]["conditionalParameterSpecs"] = [
+        {"parentCategoricalValues": {"values": ["adam"]},
+         "parameterSpec": {"parameterId": "beta", "doubleValueSpec": {
+             "minValue": 0.8, "maxValue": 0.99, "defaultValue": 0.9}}}]
+    spec["medianAutomatedStoppingSpec"] = {}
+    spec["studyStoppingConfig"] = {"maxNumTrialsNoProgress": 5, "minNumTrials": 2}
+    spec["observationNoise"] = 2
+    body["trialJobSpec"]["baseOutputDirectory"] = {"outputUriPrefix": str(package) + ".out"}
+    created = post(client, vauth, TUNING, body)
+    assert created.status_code == 200, created.content
+    strict(created.json(), HyperparameterTuningJob)
+    echoed = created.json()["studySpec"]
+    assert echoed["parameters"][2]["conditionalParameterSpecs"][0]["parameterSpec"][
+        "parameterId"] == "beta"
+    job = Job.objects.get(job_id=created.json()["name"].rsplit("/", 1)[1])
+    now = timezone.now()
+    for tid, opt in ((1, "sgd"), (2, "adam")):
+        trial = Trial.objects.create(
+            job=job, trial_id=tid, state=TrialState.SUCCEEDED, final_value=0.5 + tid / 10,
+            final_step=1, start_time=now, end_time=now,
+            params={"lr": 0.01, "layers": 2, "opt": opt, "units": 32.0,
+                    **({"beta": 0.9} if opt == "adam" else {})})
+        Measurement.objects.create(trial=trial, step=1, value=0.5 + tid / 10, reported_at=now)
+        Measurement.objects.create(trial=trial, step=1, metric=1, value=10.0 * tid,
+                                   reported_at=now)
+    url = f"/v1/{created.json()['name']}"
+    answer = client.get(url, **vauth).json()
+    strict(answer, HyperparameterTuningJob)
+    by_id = {t["id"]: t for t in answer["trials"]}
+    assert [p["parameterId"] for p in by_id["1"]["parameters"]] == [
+        "lr", "layers", "opt", "units"]  # beta inactive: not there
+    assert {"parameterId": "beta", "value": 0.9} in by_id["2"]["parameters"]
+    optimal = client.post(f"{url}:listOptimalTrials", **vauth).json()
+    strict(optimal, ListOptimalTrialsResponse)
+    assert sorted(t["id"] for t in optimal["optimalTrials"]) == ["1", "2"]

@@ -77,3 +77,47 @@ def test_a_trainer_that_reported_nothing_has_nothing_to_show(tmp_path):
     sources = MetricSources(str(tmp_path / "none.metrics"), "accuracy", None)
     sources.poll()
     assert sources.seen() == ""
+
+
+def _by_metric(measurements) -> dict[int, list[tuple[int, float]]]:
+    out: dict[int, list[tuple[int, float]]] = {}
+    for m in measurements:
+        out.setdefault(m.metric, []).append((m.step, m.value))
+    return out
+
+
+def test_each_metric_of_a_study_is_read_from_its_own_summary_tag(tmp_path):
+    """Two metrics through real Keras event files: epoch_accuracy and epoch_loss, each from
+    the validation run (the evaluation run), each stored under its own metric."""
+    shutil.copytree(KERAS_RUNS, tmp_path / "job")
+    s = MetricSources(str(tmp_path / "metrics"), "epoch_accuracy", str(tmp_path / "job"),
+                      more_tags=("epoch_loss",))
+    source, new = s.poll(final=True)
+    assert source == "tfevents:validation"
+    got = _by_metric(new)
+    assert got[0] == keras_expected("validation")
+    loss = got[1]
+    assert [step for step, _ in loss] == [0, 1, 2, 3]
+    assert loss[-1][1] < loss[0][1] < 1.0  # the validation loss falls
+    assert loss[0][1] == 0.53110754  # validation's, not train's (0.6806492)
+    assert s.missing() == []
+    assert s.take_notes() == [
+        'metric "epoch_accuracy": using TensorBoard run "validation", the evaluation run; '
+        'ignored run "train"',
+        'metric "epoch_loss": using TensorBoard run "validation", the evaluation run; '
+        'ignored run "train"']
+
+
+def test_a_metric_missing_from_the_summaries_is_named(tmp_path):
+    w = EventFileWriter(str(tmp_path / "job" / "eval"))
+    for step, (acc, latency) in enumerate([(0.5, 12.0), (0.7, 11.5)], 1):
+        w.add_event(event_pb2.Event(step=step, wall_time=float(step), summary=summary_pb2.Summary(
+            value=[summary_pb2.Summary.Value(tag="acc", simple_value=acc),
+                   summary_pb2.Summary.Value(tag="latency", simple_value=latency)])))
+    w.close()
+    s = MetricSources(str(tmp_path / "metrics"), "acc", str(tmp_path / "job"),
+                      more_tags=("latency", "memory"))
+    source, new = s.poll(final=True)
+    assert source == "tfevents:eval"
+    assert _by_metric(new) == {0: [(1, 0.5), (2, 0.7)], 1: [(1, 12.0), (2, 11.5)]}
+    assert s.missing() == ["memory"]
