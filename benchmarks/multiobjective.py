@@ -38,7 +38,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from hpdash.core.pareto import hypervolume
 from hpdash.core.spec.types import HyperparameterSpec, MetricSpec, ParameterSpec
-from hpdash.core.suggest import SUCCEEDED, Observation, get_suggester
+from hpdash.core.suggest import SUCCEEDED, BayesSuggester, Observation, Suggester, get_suggester
 
 Objective = Callable[[list[float]], tuple[float, float]]
 CHECKPOINTS = (20, 50)
@@ -47,6 +47,8 @@ _T95 = {1: 12.71, 2: 4.30, 3: 3.18, 4: 2.78, 5: 2.57, 6: 2.45, 7: 2.36, 8: 2.31,
         10: 2.23, 11: 2.20, 12: 2.18, 13: 2.16, 14: 2.14, 15: 2.13, 19: 2.09}
 HERE = os.path.dirname(os.path.abspath(__file__))
 OURS = "hpdash (default)"
+PREVIOUS = "hpdash (scalarisation; previous default)"
+GP_PEER = "optuna GPSampler (logEHVI)"
 
 
 def zdt(d: int, shape: Callable[[float], float]) -> Objective:
@@ -75,10 +77,31 @@ class Problem:
     reference: tuple[float, float]
 
 
+def dtlz2(d: int) -> Objective:
+    def f(x: list[float]) -> tuple[float, float]:
+        g = sum((v - 0.5) ** 2 for v in x[1:])
+        return (1 + g) * math.cos(x[0] * math.pi / 2), (1 + g) * math.sin(x[0] * math.pi / 2)
+    return f
+
+
+def vlmop2(x: list[float]) -> tuple[float, float]:
+    z = [4 * v - 2 for v in x]  # [-2, 2]^d
+    c = 1 / math.sqrt(len(z))
+    return (1 - math.exp(-sum((v - c) ** 2 for v in z)),
+            1 - math.exp(-sum((v + c) ** 2 for v in z)))
+
+
 PROBLEMS = (
     Problem("zdt1-4d", 4, zdt(4, lambda r: 1 - math.sqrt(max(r, 0.0))), (11.0, 11.0)),
     Problem("zdt2-4d", 4, zdt(4, lambda r: 1 - r ** 2), (11.0, 11.0)),
     Problem("branin-currin", 2, branin_currin, (18.0, 6.0)),
+)
+# Design and tuning happen on these only (--tuning), never on the reported ones above.
+TUNING_PROBLEMS = (
+    Problem("zdt3-4d", 4, zdt(4, lambda r: 1 - math.sqrt(max(r, 0.0))
+                              - r * math.sin(10 * math.pi * r)), (11.0, 11.0)),
+    Problem("dtlz2-4d", 4, dtlz2(4), (2.0, 2.0)),
+    Problem("vlmop2-2d", 2, vlmop2, (1.1, 1.1)),
 )
 
 
@@ -89,8 +112,10 @@ def _spec(p: Problem, trials: int) -> HyperparameterSpec:
         max_trials=trials)
 
 
-def run_hpdash(p: Problem, algorithm: str, seed: int, trials: int) -> list[tuple[float, ...]]:
-    spec, suggester = _spec(p, trials), get_suggester(algorithm)
+def run_hpdash(p: Problem, algorithm: str | Suggester, seed: int, trials: int
+               ) -> list[tuple[float, ...]]:
+    spec = _spec(p, trials)
+    suggester = get_suggester(algorithm) if isinstance(algorithm, str) else algorithm
     history: list[Observation] = []
     while len(history) < trials:
         [point] = suggester.suggest(spec, history, 1, seed)
@@ -178,7 +203,8 @@ def run_optuna_gp(p: Problem, seed: int, trials: int) -> list[tuple[float, ...]]
 
 METHODS: dict[str, Callable[[Problem, int, int], list[tuple[float, ...]]]] = {
     OURS: lambda p, s, n: run_hpdash(p, "ALGORITHM_UNSPECIFIED", s, n),
-    "optuna GPSampler (logEHVI)": run_optuna_gp,
+    PREVIOUS: lambda p, s, n: run_hpdash(p, BayesSuggester(multi_objective="scalarised"), s, n),
+    GP_PEER: run_optuna_gp,
     "optuna default MO (TPE)": run_optuna,
     "optuna NSGAIISampler": run_nsga2,
     "hpdash RANDOM_SEARCH": lambda p, s, n: run_hpdash(p, "RANDOM_SEARCH", s, n),
@@ -197,8 +223,10 @@ def report(raw: dict[str, Any]) -> dict[str, Any]:
     seed order): each method's summary and hpdash's paired difference with each other method
     over the seeds both ran."""
     out: dict[str, Any] = {}
+    rank = {name: i for i, name in enumerate(METHODS)}
     for prob, by_method in raw.items():
-        for name, by_cp in by_method.items():
+        for name in sorted(by_method, key=lambda m: rank.get(m, len(rank))):
+            by_cp = by_method[name]
             cell = out.setdefault(prob, {}).setdefault(name, {})
             for cp, xs in by_cp.items():
                 if cp.startswith("hv@") and xs:
@@ -234,23 +262,65 @@ def table(results: dict[str, Any], checkpoints: Sequence[int] = CHECKPOINTS) -> 
     return lines
 
 
+def reused_runs(path: str, methods: Sequence[str], problems: Sequence[Problem], seeds: int,
+                trials: int, checkpoints: Sequence[int]
+                ) -> tuple[dict[str, Any], dict[str, str]]:
+    """The runs of ``methods`` kept in an earlier result file (``raw``), for the first ``seeds``
+    seeds of each problem; an error unless it ran the same number of trials and has every seed
+    and checkpoint.  Returns them as ``raw`` cells and, per method, where they came from."""
+    with open(path) as f:
+        old = json.load(f)
+    if old["trials"] != trials:
+        raise SystemExit(f"--reuse: {path} ran {old['trials']} trials, not {trials}")
+    raw: dict[str, Any] = {}
+    for name in methods:
+        for p in problems:
+            cell = old["raw"].get(p.name, {}).get(name, {})
+            kept = {f"hv@{c}": cell.get(f"hv@{c}", [])[:seeds] for c in checkpoints}
+            if any(len(v) < seeds for v in kept.values()):
+                raise SystemExit(f"--reuse: {path} lacks {seeds} seeds of {name} on {p.name}")
+            kept["seconds"] = cell.get("seconds", [])[:seeds]
+            kept["seconds_per_run"] = (statistics.fmean(kept["seconds"]) if kept["seconds"]
+                                       else None)
+            raw.setdefault(p.name, {})[name] = kept
+        reused = f"runs of the {old['began']} run ({os.path.basename(path)}), not run again"
+    return raw, dict.fromkeys(methods, reused)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--trials", type=int, default=max(CHECKPOINTS))
     ap.add_argument("--methods", default=",".join(METHODS),
                     help="comma-separated, from: " + ", ".join(METHODS))
-    ap.add_argument("--problems", default=",".join(p.name for p in PROBLEMS))
+    ap.add_argument("--problems", default=None,
+                    help="comma-separated (default: the reported set, or with --tuning the "
+                    "tuning set), from: " + ", ".join(p.name for p in PROBLEMS + TUNING_PROBLEMS))
+    ap.add_argument("--tuning", action="store_true",
+                    help="the tuning problems (" + ", ".join(p.name for p in TUNING_PROBLEMS)
+                    + ") instead of the reported ones")
+    ap.add_argument("--reuse", default="",
+                    help="comma-separated methods whose runs are taken from --reuse-from (same "
+                    "problems, seeds and trials) instead of run again")
+    ap.add_argument("--reuse-from", default=os.path.join(HERE, "results", "multiobjective.json"))
     ap.add_argument("--out", default=os.path.join(HERE, "results", "multiobjective.json"))
     args = ap.parse_args()
     methods = [m for m in args.methods.split(",") if m]
-    problems = [p for p in PROBLEMS if p.name in args.problems.split(",")]
-    unknown = set(methods) - set(METHODS)
+    default = TUNING_PROBLEMS if args.tuning else PROBLEMS
+    names = args.problems.split(",") if args.problems else [p.name for p in default]
+    problems = [p for p in PROBLEMS + TUNING_PROBLEMS if p.name in names]
+    reuse = [m for m in args.reuse.split(",") if m]
+    unknown = set(methods + reuse) - set(METHODS)
     if unknown:
-        ap.error(f"--methods: unknown {sorted(unknown)}")
+        ap.error(f"--methods/--reuse: unknown {sorted(unknown)}")
     missing: dict[str, str] = {}
     raw: dict[str, Any] = {}
     checkpoints = [c for c in CHECKPOINTS if c <= args.trials] or [args.trials]
+    reused: dict[str, str] = {}
+    if reuse:
+        raw, reused = reused_runs(args.reuse_from, reuse, problems, args.seeds, args.trials,
+                                  checkpoints)
+        methods = [m for m in methods if m not in reuse]
     began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     # Seeds outermost: a run stopped early still has every method on the seeds it finished.
     for seed in range(args.seeds):
@@ -276,13 +346,14 @@ def main() -> None:
                 os.makedirs(os.path.dirname(args.out), exist_ok=True)
                 with open(args.out, "w") as f:
                     json.dump({"seeds": args.seeds, "trials": args.trials, "began": began,
-                               "finished": None, "missing": missing, "raw": raw,
+                               "finished": None, "missing": missing, "reused": reused, "raw": raw,
                                "results": report(raw)}, f, indent=1)
     results = report(raw)
     with open(args.out, "w") as f:
         json.dump({"seeds": args.seeds, "trials": args.trials, "began": began,
                    "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                   "missing": missing, "raw": raw, "results": results}, f, indent=1)
+                   "missing": missing, "reused": reused, "raw": raw, "results": results},
+                  f, indent=1)
     print()
     print("\n".join(table(results, checkpoints)))
     for name, why in missing.items():
