@@ -46,3 +46,23 @@ def test_the_paired_difference_is_over_the_seeds_both_ran() -> None:
     diff = cell["ours-minus@20"]
     assert diff["mean"] == 1.5 and diff["n"] == 2  # (3-1, 5-4): the third seed unpaired
     assert diff["low"] < 1.5 < diff["high"]
+
+
+def test_reused_runs_are_taken_from_the_earlier_file_and_the_tuning_set_is_separate(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    rand = "hpdash RANDOM_SEARCH"
+    monkeypatch.setattr(sys, "argv", ["multiobjective.py", "--seeds", "2", "--trials", "3",
+                                      "--tuning", "--problems", "vlmop2-2d",
+                                      "--methods", rand, "--out", str(first)])
+    multiobjective.main()
+    monkeypatch.setattr(sys, "argv", ["multiobjective.py", "--seeds", "2", "--trials", "3",
+                                      "--problems", "vlmop2-2d", "--methods",
+                                      multiobjective.OURS, "--reuse", rand, "--reuse-from",
+                                      str(first), "--out", str(second)])
+    multiobjective.main()
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    assert b["raw"]["vlmop2-2d"][rand]["hv@3"] == a["raw"]["vlmop2-2d"][rand]["hv@3"]
+    assert rand in b["reused"] and multiobjective.OURS in b["raw"]["vlmop2-2d"]
+    assert {p.name for p in multiobjective.TUNING_PROBLEMS}.isdisjoint(
+        p.name for p in multiobjective.PROBLEMS)

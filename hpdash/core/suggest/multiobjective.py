@@ -9,12 +9,14 @@ Pareto front; over many trials the draws cover all of it (Paria, Kandasamy and P
 bound the regret of exactly this scheme).  A batch of ``n`` points draws ``n`` weights, the
 points already picked passed on as pending, as the engine's own batches do.
 
-Why this and not expected hypervolume improvement: it reuses the tuned single-objective GP
-bandit unchanged (its improvements carry over, and the ``skopt`` engine works too), it stays
-stateless and deterministic per ``(seed, history)`` like every suggester, and a suggestion
-costs one GP fit per point rather than a model per metric plus a hypervolume integral.
-``benchmarks/multiobjective.py`` measures it against Optuna's multi-objective samplers: ahead of
-TPE and NSGA-II, behind ``GPSampler``'s expected hypervolume improvement (benchmarks/RESULTS.md).
+Since issue 22's benchmark this is no longer the default for several metrics: expected
+hypervolume improvement over a GP per metric (:mod:`hpdash.core.suggest.ehvi`) measured ahead of
+it (``benchmarks/multiobjective.py``, benchmarks/RESULTS.md "Multi-objective search").  It stays
+for what EHVI does not cover (:mod:`hpdash.core.suggest.engines`): the ``skopt`` engine (it
+reuses any single-objective engine unchanged), more than ``ehvi.MAX_METRICS`` metrics (EHVI's
+box decomposition grows as ``k^(m-1)``), and ``BayesSuggester(multi_objective="scalarised")``.
+It is stateless and deterministic per ``(seed, history)`` like every suggester, and a
+suggestion costs one GP fit per point.
 No Django here.
 """
 
