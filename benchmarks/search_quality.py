@@ -134,6 +134,15 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23: random candidates drawn in the whole box, not the trust region, until 20 "
+        "trials have succeeded (more exploration in the first model steps, against the losses "
+        "to random at 10 trials): not taken (bayes.TRUST_FROM)",
+        "tuning set, seeds 0-9, sequential, 50 trials (benchmarks/ablate.py, 2026-12-07)",
+        "@10/@20/@30/@50 0.298/0.163/0.115/0.100 -> 0.313/0.189/0.115/0.091; paired @10 +0.015 "
+        "[-0.018, +0.048], @20 +0.026 [+0.005, +0.048] (hartmann6 0.196 -> 0.314, "
+        "styblinski_tang4 0.196 -> 0.248 @20): worse",
+    ),
+    (
         "issue 23: running trials integrated out (Snoek et al. 2012): EI averaged over 32 joint "
         "posterior samples of the running trials' values, each with its own incumbent, instead "
         "of EI conditioned on the mean + 1 sd lie: not taken (bayes.FANTASIES)",

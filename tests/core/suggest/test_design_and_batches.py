@@ -208,3 +208,31 @@ def test_with_fantasies_a_batch_next_to_running_trials_spreads_out(
     assert all(((u >= 0) & (u <= 1)).all() for u in points)
     gaps = [float(np.abs(a - b).max()) for i, a in enumerate(points) for b in points[i + 1:]]
     assert min(gaps) > 0.05, sorted(gaps)[:4]
+
+
+def test_before_trust_from_trials_the_candidates_come_from_the_whole_box(
+        monkeypatch: pytest.MonkeyPatch):
+    """TRUST_FROM (off by default): the trust region draws the random candidates only once
+    that many trials have succeeded."""
+    from hpdash.core.suggest import bayes
+
+    calls: list[int] = []
+    region = bayes.trust_region
+
+    def spy(enc: Encoder, X: np.ndarray, y: np.ndarray, m: int,
+            rng: np.random.Generator) -> np.ndarray:
+        calls.append(len(y))
+        return region(enc, X, y, m, rng)
+
+    monkeypatch.setattr(bayes, "trust_region", spy)
+    spec = dataclasses.replace(FIVE, max_trials=40)
+    history = [Observation(p, "SUCCEEDED", loss(p)) for p in BAYES.suggest(spec, [], 8, seed=2)]
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8]  # the default: from the first model step
+    monkeypatch.setattr(bayes, "TRUST_FROM", 9)
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8]  # 8 succeeded: the whole box
+    (p,) = BAYES.suggest(spec, history, 1, seed=2)
+    history.append(Observation(p, "SUCCEEDED", loss(p)))
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8, 9]
