@@ -134,6 +134,15 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23: running trials integrated out (bayes.FANTASIES = 32) and counting towards "
+        "the initial design (bayes.DESIGN_COUNTS_RUNNING), together: the model starts from 2-4 "
+        "results with fantasies for the running trials: not taken",
+        "tuning set, seeds 0-9, 4 in parallel, 50 trials (benchmarks/ablate.py, 2026-12-07)",
+        "@10/@20/@30/@50 0.351/0.225/0.154/0.095 -> 0.327/0.219/0.152/0.097; paired @10 -0.024 "
+        "[-0.049, +0.001], @20 -0.005 [-0.035, +0.024], @50 +0.002 [-0.021, +0.026] "
+        "(DT_diabetes_mse 0.046 -> 0.169 @50): no interval clear of zero",
+    ),
+    (
         "issue 23: random candidates drawn in the whole box, not the trust region, until 20 "
         "trials have succeeded (more exploration in the first model steps, against the losses "
         "to random at 10 trials): not taken (bayes.TRUST_FROM)",
