@@ -92,6 +92,20 @@ def test_the_held_out_set_has_at_least_12_problems_none_of_them_tuned_on() -> No
     assert not set(problems.HELDOUT) & set(problems.TUNING)
 
 
+def test_added_seeds_join_the_stored_runs_and_replace_a_rerun() -> None:
+    """``--add-seeds``: runs of new seeds are added to the stored ones; a run of the same
+    problem, method, schedule and seed replaces the stored one."""
+
+    def run(seed: int, mode: str, value: float) -> dict[str, object]:
+        return {"problem": "branin", "method": "hpdash", "mode": mode, "seed": seed,
+                "values": [value]}
+
+    old = [run(0, "seq", 1.0), run(1, "seq", 1.0), run(1, "par4", 1.0)]
+    merged = search_quality.merge_runs(old, [run(1, "seq", 2.0), run(2, "seq", 2.0)])
+    assert sorted((r["seed"], r["mode"], r["values"]) for r in merged) == [
+        (0, "seq", [1.0]), (1, "par4", [1.0]), (1, "seq", [2.0]), (2, "seq", [2.0])]
+
+
 def test_the_report_writer_produces_a_markdown_section(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_quality, "RESULTS", tmp_path)

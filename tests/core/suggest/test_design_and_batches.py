@@ -13,7 +13,8 @@ from hpdash.core.spec.space import to_unit
 from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.core.suggest import SUGGESTERS, Observation
 from hpdash.core.suggest.base import Point
-from hpdash.core.suggest.bayes import Encoder, maximise_acquisition, n_initial
+from hpdash.core.suggest.bayes import Encoder, Fantasies, maximise_acquisition, n_initial
+from hpdash.core.suggest.gp import Posterior
 
 BAYES = SUGGESTERS["ALGORITHM_UNSPECIFIED"]
 
@@ -133,3 +134,105 @@ def test_a_parallel_batch_has_no_near_duplicates(seed: int):
     points = [unit(spec, p) for p in running + batch]
     gaps = [float(np.abs(a - b).max()) for i, a in enumerate(points) for b in points[i + 1:]]
     assert min(gaps) > 0.05, sorted(gaps)[:4]
+
+
+# --------------------------------------------------------------------------- fantasies
+
+
+def test_each_fantasy_is_the_posterior_conditioned_on_its_sampled_values():
+    """Fantasies (FANTASIES): a sample's candidate means, from the shared Cholesky rows of the
+    running points and that sample's z, equal a posterior built afresh from the finished
+    values plus the sampled ones; every sample's incumbent is the best of both."""
+    rng = np.random.default_rng(3)
+    X, X_pend, X_cand = rng.random((12, 2)), rng.random((3, 2)), rng.random((50, 2))
+    y = ((X - 0.4) ** 2).sum(1)
+    y = (y - y.mean()) / y.std()
+    theta = np.log([1.0, 0.3, 0.4, 1e-3])
+    post = Posterior(theta, X, y, capacity=3 + 1)
+    f = Fantasies(post, X_pend, float(y.min()), 8, 1, np.random.default_rng(4))
+    assert post.n == 15
+    V = post.solve(X_cand)
+    means = V.T @ f.Z[: post.n]
+    for j in range(8):
+        values = np.concatenate([y, _sampled(f, post, j)])
+        fresh = Posterior(theta, np.vstack([X, X_pend]), values)
+        mean, sd = fresh.predict(X_cand)
+        np.testing.assert_allclose(means[:, j], mean, atol=1e-8)
+        np.testing.assert_allclose(post.moments(V)[1], sd, atol=1e-8)
+        assert f.y_best[j] == min(float(y.min()), float(values[12:].min()))
+
+
+def _sampled(f: Fantasies, post: Posterior, j: int) -> np.ndarray:
+    """The values sample ``j`` gave the 3 running points: y = L z over their rows."""
+    out: np.ndarray = (post.L[:15, :15] @ f.Z[:15, j])[12:]
+    return out
+
+
+def test_fantasies_change_nothing_without_running_trials(monkeypatch: pytest.MonkeyPatch):
+    from hpdash.core.suggest import bayes
+
+    spec = dataclasses.replace(FIVE, max_trials=40)
+    history: list[Observation] = []
+    while len(history) < 9:
+        (p,) = BAYES.suggest(spec, history, 1, seed=7)
+        history.append(Observation(p, "SUCCEEDED", loss(p)))
+    plain = BAYES.suggest(spec, history, 3, seed=7)
+    monkeypatch.setattr(bayes, "FANTASIES", 16)
+    assert BAYES.suggest(spec, history, 3, seed=7) == plain
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_with_fantasies_a_batch_next_to_running_trials_spreads_out(
+        monkeypatch: pytest.MonkeyPatch, seed: int):
+    """With running trials integrated out, a batch of 4 asked while 3 run in a smooth bowl:
+    no two of the 7 points within 0.05 (L-inf) of each other, and each is feasible."""
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(bayes, "FANTASIES", 16)
+    spec = HyperparameterSpec(
+        params=tuple(ParameterSpec(f"x{i}", "DOUBLE", 0.0, 1.0) for i in range(2)),
+        goal="MINIMIZE", max_trials=60, max_parallel_trials=4)
+
+    def bowl(p: Point) -> float:
+        return sum((float(p[f"x{i}"]) - 0.6) ** 2 for i in range(2))
+
+    history: list[Observation] = []
+    while len(history) < 20:
+        (p,) = BAYES.suggest(spec, history, 1, seed)
+        history.append(Observation(p, "SUCCEEDED", bowl(p)))
+    running = BAYES.suggest(spec, history, 3, seed)
+    history += [Observation(p, "PENDING") for p in running]
+    batch = BAYES.suggest(spec, history, 4, seed)
+    assert len(batch) == 4
+    points = [unit(spec, p) for p in running + batch]
+    assert all(((u >= 0) & (u <= 1)).all() for u in points)
+    gaps = [float(np.abs(a - b).max()) for i, a in enumerate(points) for b in points[i + 1:]]
+    assert min(gaps) > 0.05, sorted(gaps)[:4]
+
+
+def test_before_trust_from_trials_the_candidates_come_from_the_whole_box(
+        monkeypatch: pytest.MonkeyPatch):
+    """TRUST_FROM (off by default): the trust region draws the random candidates only once
+    that many trials have succeeded."""
+    from hpdash.core.suggest import bayes
+
+    calls: list[int] = []
+    region = bayes.trust_region
+
+    def spy(enc: Encoder, X: np.ndarray, y: np.ndarray, m: int,
+            rng: np.random.Generator) -> np.ndarray:
+        calls.append(len(y))
+        return region(enc, X, y, m, rng)
+
+    monkeypatch.setattr(bayes, "trust_region", spy)
+    spec = dataclasses.replace(FIVE, max_trials=40)
+    history = [Observation(p, "SUCCEEDED", loss(p)) for p in BAYES.suggest(spec, [], 8, seed=2)]
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8]  # the default: from the first model step
+    monkeypatch.setattr(bayes, "TRUST_FROM", 9)
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8]  # 8 succeeded: the whole box
+    (p,) = BAYES.suggest(spec, history, 1, seed=2)
+    history.append(Observation(p, "SUCCEEDED", loss(p)))
+    BAYES.suggest(spec, history, 1, seed=2)
+    assert calls == [8, 9]
