@@ -101,3 +101,26 @@ def test_a_log_folder_swapped_for_a_link_is_never_followed(client, running, sett
     trial_dir.rmdir()
     trial_dir.symlink_to(elsewhere)
     assert client.get(URL + "log").status_code == 404
+
+
+def test_a_study_with_several_metrics_charts_each_metric_of_the_trial(client, staff,
+                                                                      two_metric_job):
+    import json
+    import re
+
+    client.force_login(staff)
+    trial = two_metric_job.trials.get(trial_id=1)
+    html = client.get(URL).content.decode()
+    assert 'id="chart-measurements-0"' in html and 'id="chart-measurements-1"' in html
+    found = re.search(r'<script id="figures" type="application/json">(.*?)</script>', html,
+                      re.S)
+    assert found is not None
+    figures = json.loads(found.group(1))["measurements"]
+    titles = [f["layout"]["title"]["text"] for f in figures]
+    assert titles == ["Measurements: accuracy", "Measurements: latency_ms"]
+    for i, fig in enumerate(figures):
+        want = list(trial.measurements.filter(metric=i).order_by("step")
+                    .values_list("value", flat=True))
+        assert fig["data"][0]["y"] == want
+    live = client.get(URL + "?format=live&offset=0&measurements=-1").json()
+    assert [f["layout"]["title"]["text"] for f in live["figure"]] == titles

@@ -39,16 +39,24 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
         "params": [(p.name, display_param(p, trial.params[p.name]), repr(trial.params[p.name]))
                    for p in spec.params if p.name in trial.params],
         "figures": charts.as_text({"measurements": _figure(job, trial)}), "log_tail": tail,
+        "metric_charts": range(len(spec.metrics)) if spec.multi_objective else (),
         "log_offset": offset, "log_truncated": truncated, "has_log": path.exists(),
         "note_url": reverse("trial-note", args=[job.project_id, job.job_id, trial.trial_id]),
     })
     return render(request, "hpdash/trial_detail.html", context)
 
 
-def _figure(job: Job, trial: Trial) -> dict[str, Any]:
-    curves = job_curves(job=job, trial_ids=[trial.trial_id])
-    return charts.curves_figure(curves, [trial.trial_id] if trial.is_stopped_early else [],
-                                job.metric_tag, title="Measurements")
+def _figure(job: Job, trial: Trial) -> dict[str, Any] | list[dict[str, Any]]:
+    """The trial's measurements chart; a study with several metrics has one per metric (a
+    list: the page draws ``chart-measurements-<i>``), each on its own scale."""
+    stopped = [trial.trial_id] if trial.is_stopped_early else []
+    metrics = job.spec.metrics
+    if len(metrics) == 1:
+        return charts.curves_figure(job_curves(job=job, trial_ids=[trial.trial_id]), stopped,
+                                    job.metric_tag, title="Measurements")
+    return [charts.curves_figure(job_curves(job=job, trial_ids=[trial.trial_id], metric=i),
+                                 stopped, m.tag, title=f"Measurements: {m.tag}")
+            for i, m in enumerate(metrics)]
 
 
 def _summary_context(job: Job, trial: Trial, path: Path) -> dict[str, Any]:
