@@ -56,20 +56,33 @@ def _column(p: ParameterSpec, value: Any) -> float:
     return math.log10(v) if p.is_log and v > 0 else v
 
 
+def _inactive(p: ParameterSpec) -> float:
+    """The column value of a numeric parameter a trial did not have (a conditional child whose
+    parent took another value): below its whole range, so that a split can set it apart."""
+    ends = ([p.min_value, p.max_value] if p.min_value is not None and p.max_value is not None
+            else list(p.discrete_values))
+    cols = [_column(p, v) for v in ends] or [0.0]
+    return min(cols) - (max(cols) - min(cols)) - 1.0
+
+
 def importances(points: Sequence[Point], spec: HyperparameterSpec, maximize: bool
                 ) -> dict[str, float] | None:
-    """{parameter: importance} summing to 1, or None with fewer than ``MIN_TRIALS`` trials."""
-    shown = [t for t in _scored(points, maximize)
-             if all(p.name in t.params for p in spec.params)]
+    """{parameter: importance} summing to 1, or None with fewer than ``MIN_TRIALS`` trials.
+    A trial without a parameter (inactive: a conditional child of a parent that took another
+    value) counts, the parameter's column set apart (no category, or a value below its
+    range): leaving such trials out left a study with conditional parameters without any."""
+    shown = _scored(points, maximize)
     if len(shown) < MIN_TRIALS or not spec.params:
         return None
     columns: list[tuple[str, list[float]]] = []
     for p in spec.params:
         if p.type == "CATEGORICAL":
-            columns += [(p.name, [1.0 if t.params[p.name] == c else 0.0 for t in shown])
+            columns += [(p.name, [1.0 if t.params.get(p.name) == c else 0.0 for t in shown])
                         for c in p.categorical_values]
         else:
-            columns.append((p.name, [_column(p, t.params[p.name]) for t in shown]))
+            unset = _inactive(p)
+            columns.append((p.name, [_column(p, t.params[p.name]) if p.name in t.params
+                                     else unset for t in shown]))
     x = [[col[i] for _, col in columns] for i in range(len(shown))]
     y = [t.value for t in shown]
     forest = RandomForestRegressor(n_estimators=32, max_depth=8, random_state=0, n_jobs=1)

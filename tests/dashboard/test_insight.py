@@ -88,3 +88,30 @@ def test_the_job_page_carries_importance_and_a_contour_of_any_two_parameters(cli
     contour = json.loads(client.get(page, {"format": "contour", "x": "dropout",
                                            "y": "hidden_units"}).content)["contour"]
     assert contour["layout"]["meta"] == {"x": "dropout", "y": "hidden_units"}
+
+
+def test_importance_counts_trials_without_their_inactive_conditional_parameters():
+    spec = HyperparameterSpec(goal="MAXIMIZE", metric_tag="acc", max_trials=100, params=(
+        ParameterSpec(name="opt", type="CATEGORICAL", categorical_values=("adam", "sgd")),
+        ParameterSpec(name="momentum", type="DOUBLE", min_value=0.0, max_value=1.0,
+                      parent="opt", parent_values=("sgd",)),
+        ParameterSpec(name="beta", type="INTEGER", min_value=1, max_value=9,
+                      parent="opt", parent_values=("adam",)),
+        ParameterSpec(name="noise", type="DOUBLE", min_value=0.0, max_value=1.0),
+    ))
+    rng = random.Random(2)
+    pts = []
+    for i in range(1, 41):
+        params: dict[str, object] = {"opt": "adam" if i % 2 else "sgd", "noise": rng.random()}
+        value = 0.5 + rng.gauss(0, 0.001)
+        if params["opt"] == "adam":
+            params["beta"] = rng.randint(1, 9)
+        else:
+            momentum = rng.random()
+            params["momentum"] = momentum
+            value = momentum  # only sgd's momentum matters
+        pts.append(Point(i, "SUCCEEDED", value, 10, params, False))
+    weights = insight.importances(pts, spec, True)
+    assert weights is not None  # no trial has every parameter: none is left out
+    assert max(weights, key=lambda name: weights[name]) == "momentum"
+    assert weights["noise"] < 0.2
