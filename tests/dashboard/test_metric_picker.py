@@ -164,3 +164,24 @@ def test_the_history_rings_the_pareto_optimal_trials_whichever_metric_is_shown(t
     single = seeded(5, job_id="single")
     history = figures.job_figures(single, single.spec, TrialFilter(), (), None)["history"]
     assert [t["name"] for t in history["data"]] == ["trial", "best so far"]
+
+
+def test_compare_shows_every_metric_and_overlays_each_metrics_curves(client, staff,
+                                                                     two_metric_job):
+    from hpdash.dashboard.numbers import display_number
+    from hpdash.selectors.objectives import final_values
+
+    client.force_login(staff)
+    html = client.get(PAGE + "compare?trials=1&trials=2").content.decode()
+    trials = [two_metric_job.trials.get(trial_id=i) for i in (1, 2)]
+    finals = final_values(spec=two_metric_job.spec, trials=[t.pk for t in trials])
+    for t in trials:
+        latency = finals[t.pk][1]
+        assert f'<span title="{latency!r}">{display_number(latency)}</span>' in html
+    assert '<th>latency_ms</th>' in html and 'id="chart-compare-1"' in html
+    found = re.search(r'<script id="figures" type="application/json">(.*?)</script>', html,
+                      re.S)
+    assert found is not None
+    figures = json.loads(found.group(1))["compare"]
+    assert [f["layout"]["yaxis"]["title"]["text"] for f in figures] == ["accuracy",
+                                                                         "latency_ms"]

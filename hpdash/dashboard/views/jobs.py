@@ -22,18 +22,19 @@ from django.views.decorators.http import require_POST
 
 from hpdash.core.spec import SpecError
 from hpdash.core.spec.space import format_value
-from hpdash.core.states import JobState
+from hpdash.core.states import JobState, TrialState
 from hpdash.dashboard import charts, exports
-from hpdash.dashboard.numbers import display_param
+from hpdash.dashboard.numbers import display_number, display_param, full_number
 from hpdash.dashboard.trial_table import parse_filter
-from hpdash.dashboard.views.common import job_or_404, trial_or_404
+from hpdash.dashboard.views.common import curves_by_metric, job_or_404, trial_or_404
 from hpdash.dashboard.views.job_page import job_detail
 from hpdash.dashboard.views.trial_page import trial_detail
 from hpdash.selectors.jobs import jobs_overview
+from hpdash.selectors.objectives import final_values
 from hpdash.selectors.trial_counts import trial_counts
 from hpdash.selectors.trial_logs import open_log
 from hpdash.selectors.trial_table import filtered_trials
-from hpdash.selectors.trials import job_curves, trials_by_id
+from hpdash.selectors.trials import trials_by_id
 from hpdash.services import jobs as job_services
 from hpdash.services import notes as note_services
 
@@ -149,11 +150,16 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
                  for t in trials]
         rows.append({"name": p.name, "values": list(zip(shown, values, strict=True)),
                      "differs": len(set(values)) > 1})
-    curves = job_curves(job=job, trial_ids=[t.trial_id for t in trials])
-    figure = charts.curves_figure(curves, [t.trial_id for t in trials if t.is_stopped_early],
-                                  job.metric_tag, title="Learning curves, overlaid")
+    finals = final_values(spec=spec, trials=[t.pk for t in trials])
+    metric_rows = [{"tag": m.tag, "values": [
+        (display_number(v), full_number(v)) if t.state == TrialState.SUCCEEDED and v is not None
+        else ("", "") for t in trials for v in [finals.get(t.pk, (None,) * (j + 1))[j]]]}
+        for j, m in enumerate(spec.metrics)]
+    figure = curves_by_metric(job, trials, "Learning curves, overlaid")
     return render(request, "hpdash/job_compare.html", {
-        "job": job, "trials": trials, "rows": rows, "figures": charts.as_text({"compare": figure})})
+        "job": job, "trials": trials, "rows": rows, "metric_rows": metric_rows,
+        "metric_charts": range(len(spec.metrics)) if spec.multi_objective else (),
+        "figures": charts.as_text({"compare": figure})})
 
 
 @login_required

@@ -16,12 +16,12 @@ from django.urls import reverse
 from hpdash.core.states import ACTIVE_TRIAL_STATES, TrialState
 from hpdash.dashboard import charts
 from hpdash.dashboard.numbers import display_number, display_param, full_number
-from hpdash.dashboard.views.common import trial_or_404
+from hpdash.dashboard.views.common import curves_by_metric, trial_or_404
 from hpdash.models import Job, Trial
 from hpdash.selectors.objectives import final_values
 from hpdash.selectors.trial_failures import log_tail_lines
 from hpdash.selectors.trial_logs import open_log
-from hpdash.selectors.trials import job_curves, trial_measurements_so_far
+from hpdash.selectors.trials import trial_measurements_so_far
 
 LOG_TAIL_BYTES = 64 * 1024
 
@@ -47,16 +47,7 @@ def trial_detail(request: HttpRequest, project: str, job_id: str, trial_id: int
 
 
 def _figure(job: Job, trial: Trial) -> dict[str, Any] | list[dict[str, Any]]:
-    """The trial's measurements chart; a study with several metrics has one per metric (a
-    list: the page draws ``chart-measurements-<i>``), each on its own scale."""
-    stopped = [trial.trial_id] if trial.is_stopped_early else []
-    metrics = job.spec.metrics
-    if len(metrics) == 1:
-        return charts.curves_figure(job_curves(job=job, trial_ids=[trial.trial_id]), stopped,
-                                    job.metric_tag, title="Measurements")
-    return [charts.curves_figure(job_curves(job=job, trial_ids=[trial.trial_id], metric=i),
-                                 stopped, m.tag, title=f"Measurements: {m.tag}")
-            for i, m in enumerate(metrics)]
+    return curves_by_metric(job, [trial], "Measurements")
 
 
 def _summary_context(job: Job, trial: Trial, path: Path) -> dict[str, Any]:
