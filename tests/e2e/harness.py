@@ -269,8 +269,8 @@ def alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().split()[2] != "Z"
-    except FileNotFoundError:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # gone before the open (ENOENT) or between open and read (ESRCH)
         return False
 
 
