@@ -529,7 +529,13 @@ def trust_region(
     and scored below random points); TuRBO's and Vizier's trust regions answer the same
     problem.  With a fifth of the trials as centres the region still spans several basins."""
     k = max(TRUST_MIN, math.ceil(TRUST_TOP * len(y_good)))
-    centers = X_good[np.argsort(y_good, kind="stable")[:k]]
+    return around(enc, X_good[np.argsort(y_good, kind="stable")[:k]], m, rng)
+
+
+def around(enc: Encoder, centers: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """``m`` points drawn uniformly in the L-inf boxes of half-width ``TRUST_RADIUS`` around
+    ``centers`` (one centre per point, chosen uniformly), clipped to the unit cube;
+    categorical blocks are drawn at random."""
     X = enc.random(rng, m)
     pick = centers[rng.integers(len(centers), size=m)]
     for j in enc.numeric:
@@ -630,16 +636,23 @@ def _pick_continuous(  # noqa: PLR0917
         top = np.argsort(-ei, kind="stable")[:N_REFINE]
         X_top = enc.perturb(rng, cands.X[top], PER_REFINE, (REFINE_SIGMA,))
         v_top = acquisition(X_top)
-    X_all = np.vstack([cands.X, X_top])
-    scores = np.concatenate([ei, v_top])
+    return best_untaken(enc, np.vstack([cands.X, X_top]), np.concatenate([ei, v_top]), taken,
+                        cands.alive)
+
+
+def best_untaken(enc: Encoder, X: np.ndarray, scores: np.ndarray, taken: set[PointKey],
+                 alive: np.ndarray) -> tuple[Point, np.ndarray] | None:
+    """The best-scoring row of ``X`` (candidates first, then refined points) whose decoded
+    point is not taken, as (point, its encoding); at most ``MAX_DECODES`` rows are decoded.
+    A candidate found taken is marked dead in ``alive`` (its first ``len(alive)`` rows)."""
     for i in np.argsort(-scores, kind="stable")[:MAX_DECODES]:
         if not np.isfinite(scores[i]):
             break
-        point = enc.decode(X_all[i])
+        point = enc.decode(X[i])
         if key_of(enc.spec, point) not in taken:
             return point, enc.encode(point)
-        if i < len(cands.alive):
-            cands.alive[i] = False
+        if i < len(alive):
+            alive[i] = False
     return None
 
 

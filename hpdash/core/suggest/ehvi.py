@@ -251,7 +251,7 @@ def _ehvi_suggest(  # noqa: PLR0915, PLR0917 - one fit per metric and a pick
         X_front = X_good[on_front]
         per = max(PER_FRONT_TOTAL // len(X_front), 10)
         X_cand = np.vstack([
-            _around(enc, X_front, N_TRUST, rng),
+            bayes.around(enc, X_front, N_TRUST, rng),
             enc.random(rng, N_UNIFORM),
             enc.perturb(rng, X_front, per, bayes.ELITE_SIGMAS),
         ])
@@ -298,20 +298,6 @@ def _ehvi_suggest(  # noqa: PLR0915, PLR0917 - one fit per metric and a pick
     return out
 
 
-def _around(enc: bayes.Encoder, centers: np.ndarray, k: int, rng: np.random.Generator
-            ) -> np.ndarray:
-    """``k`` uniform points of the L-inf boxes of half-width ``bayes.TRUST_RADIUS`` around
-    ``centers`` (one center per point, uniformly); categorical blocks at random."""
-    X = enc.random(rng, k)
-    pick = centers[rng.integers(len(centers), size=k)]
-    for j in enc.numeric:
-        c = enc.columns[j].start
-        low = np.clip(pick[:, c] - bayes.TRUST_RADIUS, 0.0, 1.0)
-        high = np.clip(pick[:, c] + bayes.TRUST_RADIUS, 0.0, 1.0)
-        X[:, c] = low + (high - low) * rng.random(k)
-    return enc.snap(X)
-
-
 def _pick(  # noqa: PLR0917
     enc: bayes.Encoder,
     posts: list[Posterior],
@@ -332,14 +318,5 @@ def _pick(  # noqa: PLR0917
     mean = np.column_stack([p[0] for p in preds])
     sd = np.column_stack([p[1] for p in preds])
     v_top = expected_hvi(mean, sd, lo, hi) * bayes.batch_penalty(X_top, near)
-    X_all = np.vstack([X_cand, X_top])
-    scores = np.concatenate([score, v_top])
-    for i in np.argsort(-scores, kind="stable")[: bayes.MAX_DECODES]:
-        if not np.isfinite(scores[i]):
-            break
-        point = enc.decode(X_all[i])
-        if key_of(enc.spec, point) not in taken:
-            return point, enc.encode(point)
-        if i < len(alive):
-            alive[i] = False
-    return None
+    return bayes.best_untaken(enc, np.vstack([X_cand, X_top]), np.concatenate([score, v_top]),
+                              taken, alive)
