@@ -151,10 +151,13 @@ def job_compare(request: HttpRequest, project: str, job_id: str) -> HttpResponse
         rows.append({"name": p.name, "values": list(zip(shown, values, strict=True)),
                      "differs": len(set(values)) > 1})
     finals = final_values(spec=spec, trials=[t.pk for t in trials])
-    metric_rows = [{"tag": m.tag, "values": [
-        (display_number(v), full_number(v)) if t.state == TrialState.SUCCEEDED and v is not None
-        else ("", "") for t in trials for v in [finals.get(t.pk, (None,) * (j + 1))[j]]]}
-        for j, m in enumerate(spec.metrics)]
+    metric_rows = []
+    for j, m in enumerate(spec.metrics):
+        cells = []
+        for t in trials:  # a final value once the trial succeeded
+            v = finals[t.pk][j] if t.state == TrialState.SUCCEEDED and t.pk in finals else None
+            cells.append(("", "") if v is None else (display_number(v), full_number(v)))
+        metric_rows.append({"tag": m.tag, "values": cells})
     figure = curves_by_metric(job, trials, "Learning curves, overlaid")
     return render(request, "hpdash/job_compare.html", {
         "job": job, "trials": trials, "rows": rows, "metric_rows": metric_rows,
