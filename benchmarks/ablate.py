@@ -4,7 +4,8 @@
                                 [--budget N] [--modes seq,par4] [--workers N]
     python benchmarks/ablate.py compare NAME_A NAME_B [--at 10,20,30,50]
 
-``run`` sets module constants of ``hpdash.core.suggest.bayes`` (``--set CENTRE_FIRST=1``),
+``run`` sets module constants of ``hpdash.core.suggest.bayes`` (``--set CENTRE_FIRST=1``) or,
+prefixed ``gp.``, of ``hpdash.core.suggest.gp`` (``--set gp.PRIOR='"optuna"'``),
 runs hpdash on the problems exactly as ``search_quality.py`` does and keeps the values in
 ``results/ablate/NAME.json``.  ``compare`` prints, per schedule and trial count, both mean
 normalised scores and the paired difference A - B with its 95 % bootstrap interval (seeds
@@ -28,7 +29,7 @@ sys.path.insert(0, str(HERE))
 import search_quality as sq  # noqa: E402
 from problems import TUNING  # noqa: E402
 
-from hpdash.core.suggest import bayes  # noqa: E402
+from hpdash.core.suggest import bayes, gp  # noqa: E402
 
 OUT = sq.RESULTS / "ablate"
 
@@ -42,10 +43,12 @@ def run(name: str, settings: list[str], problems: list[str], seeds: int, budget:
     applied = {}
     for item in settings:
         key, _, text = item.partition("=")
-        if not hasattr(bayes, key):
-            raise SystemExit(f"bayes has no {key}")
-        setattr(bayes, key, _value(text))  # inherited by the forked workers
-        applied[key] = getattr(bayes, key)
+        module = gp if key.startswith("gp.") else bayes
+        attr = key.removeprefix("gp.")
+        if not hasattr(module, attr):
+            raise SystemExit(f"{module.__name__} has no {attr}")
+        setattr(module, attr, _value(text))  # inherited by the forked workers
+        applied[key] = getattr(module, attr)
     tasks = [(p, "hpdash", m, s, budget) for p in problems for m in modes for s in range(seeds)]
     runs = list(sq._pool_imap(sq._run_task, tasks, workers, f"runs of {name}"))
     OUT.mkdir(parents=True, exist_ok=True)

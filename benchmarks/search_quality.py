@@ -1234,10 +1234,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--resume-reps", type=int, help="default 10 (3 with --quick)")
     parser.add_argument("--from-runs", help="report on the runs of this JSON file (written "
                         "by every suite as results/search_quality_runs.json) instead of running")
-    parser.add_argument("--add-seeds", type=int, default=0, metavar="FIRST",
+    parser.add_argument("--add-seeds", type=int, metavar="FIRST",
                         help="run only seeds FIRST..--seeds-1 and add them to the runs of "
                         "results/search_quality_runs.json (replacing runs of the same problem, "
-                        "method, schedule and seed); the report covers them all")
+                        "method, schedule and seed); the report covers them all.  With 0 and "
+                        "--methods hpdash: re-run hpdash after a change, keeping the peers' runs")
     parser.add_argument("--make-baseline", action="store_true")
     args = parser.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
@@ -1283,8 +1284,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         runs, reused = run_all(tuning + heldout, seeds, budget, methods, args.workers, slow,
                                Path(args.cache) if args.cache else None,
-                               [m for m in args.cached_only.split(",") if m], args.add_seeds)
-        if args.add_seeds:
+                               [m for m in args.cached_only.split(",") if m], args.add_seeds or 0)
+        if args.add_seeds is not None:
             runs = merge_runs(json.loads((RESULTS / "search_quality_runs.json").read_text()),
                               runs)
     for m in list(missing):
