@@ -4,13 +4,14 @@
                                 [--budget N] [--modes seq,par4] [--workers N]
     python benchmarks/ablate.py compare NAME_A NAME_B [--at 10,20,30,50]
 
-``run`` sets module constants of ``hpdash.core.suggest.bayes`` (``--set CENTRE_FIRST=1``) or,
-prefixed ``gp.``, of ``hpdash.core.suggest.gp`` (``--set gp.PRIOR='"optuna"'``),
-runs hpdash on the problems exactly as ``search_quality.py`` does and keeps the values in
-``results/ablate/NAME.json``.  ``compare`` prints, per schedule and trial count, both mean
-normalised scores and the paired difference A - B with its 95 % bootstrap interval (seeds
-resampled within each problem), as the suite's report does.  The default problems are the
-tuning set: variants are chosen there, and the held-out set is measured once at the end.
+``run`` sets module constants of ``hpdash.core.suggest.bayes`` (JSON values: ``--set
+CENTRE_FIRST=1``, ``--set PRIOR='""'``) or, prefixed ``gp.``, of ``hpdash.core.suggest.gp``
+(``--set gp.RESTART_MAX_ROWS=50``), runs hpdash on the problems exactly as
+``search_quality.py`` does and keeps the values in ``results/ablate/NAME.json``. ``compare``
+prints, per schedule and trial count, both mean normalised scores and the paired difference A -
+B with its 95 % bootstrap interval (seeds resampled within each problem), as the suite's report
+does. The default problems are the tuning set: variants are chosen there, and the held-out set
+is measured once at the end.
 """
 
 from __future__ import annotations

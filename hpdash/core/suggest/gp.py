@@ -35,12 +35,13 @@ AMPLITUDE_BOUNDS = (0.01, 1000.0)
 LENGTH_SCALE_BOUNDS = (0.01, 100.0)
 NOISE_BOUNDS = (1e-6, 10.0)
 SQRT5 = math.sqrt(5.0)
-# Hyperpriors added to the likelihood (maximum a posteriori instead of maximum likelihood),
-# measured on the tuning set for issue 23 (search_quality.ABLATIONS): "" (none), "optuna"
-# (Optuna's GPSampler: -(0.1 / lambda + 0.1 lambda) on each inverse squared length scale
-# lambda, Gamma(2, 1) on the amplitude, Gamma(1.1, 30) on the noise), "lognormal" (Hvarfner
-# et al. 2024, BoTorch's default: log length scale ~ N(sqrt 2 + log(d) / 2, 3)).
-PRIOR = ""
+# Hyperpriors (maximum a posteriori instead of maximum likelihood), by name: "" (none),
+# "optuna" (Optuna GPSampler's: -(0.1 / lambda + 0.1 lambda) on each inverse squared length
+# scale lambda, Gamma(2, 1) on the amplitude, Gamma(1.1, 30) on the noise variance), its parts
+# "optuna_ls" and "optuna_noise" (amplitude and noise), "lognormal" (Hvarfner et al. 2024,
+# BoTorch's default: log length scale ~ N(sqrt(2) + log(d) / 2, 3)).  Which one the bandit
+# uses is ``bayes.PRIOR``.
+PRIORS = ("", "optuna", "optuna_ls", "optuna_noise", "lognormal")
 
 
 def sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -107,7 +108,8 @@ def neg_log_marginal_likelihood(
 
 
 def log_prior(theta: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
-    """log p(theta) up to a constant, and its gradient in ``theta``, for ``PRIOR`` ``kind``."""
+    """log p(theta) up to a constant, and its gradient in ``theta``, for prior ``kind`` (one
+    of ``PRIORS``; the densities are of the parameters themselves, as Optuna's)."""
     grad = np.zeros_like(theta)
     t = theta[1:-1]
     if kind.startswith("optuna"):
@@ -140,9 +142,14 @@ def neg_log_posterior(
     return nll - lp, grad - lgrad
 
 
-def fit_hyperparameters(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Maximum-likelihood ``theta`` from a default start, plus one random restart for small
-    data sets (where it is cheap and local optima are likelier)."""
+def fit_hyperparameters(
+    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, prior: str = ""
+) -> np.ndarray:
+    """Maximum-likelihood ``theta`` (maximum a posteriori with a ``prior`` of ``PRIORS``) from a
+    default start, plus one random restart for small data sets (where it is cheap and local
+    optima are likelier)."""
+    if prior not in PRIORS:
+        raise ValueError(f"unknown GP prior {prior!r}; known: {PRIORS}")
     bnds = theta_bounds(X.shape[1])
     lo, hi = np.array([b[0] for b in bnds]), np.array([b[1] for b in bnds])
     default = np.concatenate([[0.0], np.full(X.shape[1], math.log(0.5)), [math.log(1e-2)]])
@@ -161,7 +168,7 @@ def fit_hyperparameters(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) 
             result = minimize(
                 neg_log_posterior,
                 np.clip(start, lo, hi),
-                args=(X, y, PRIOR),
+                args=(X, y, prior),
                 jac=True,
                 method="L-BFGS-B",
                 bounds=bnds,
