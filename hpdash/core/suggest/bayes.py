@@ -108,6 +108,7 @@ from .gp import (
     Posterior,
     expected_improvement,
     fit_hyperparameters,
+    fit_warped,
     matern52,
     sqdist,
 )
@@ -175,6 +176,8 @@ TRUST_FROM = 0
 # scales only, amplitude and noise only) and Hvarfner's log-normal length scales were worse.
 # The EHVI engine (ehvi.py) keeps maximum likelihood, as its benchmark measured it.
 PRIOR = "optuna"
+# * WARP_INPUTS: numeric columns pass through a Kumaraswamy CDF fit with the GP (gp.Warp).
+WARP_INPUTS = False
 
 
 # =========================================================================== encoding
@@ -449,7 +452,12 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
 
     # Hyperparameters from (a subsample of) the succeeded trials.
     fit_rows = _subsample(y_good, HYPERFIT_MAX_ROWS, rng)
-    theta = fit_hyperparameters(X_good[fit_rows], y_good[fit_rows], rng, PRIOR)
+    warp = None
+    if WARP_INPUTS:
+        cols = np.array([enc.columns[j].start for j in enc.numeric], dtype=int)
+        theta, warp = fit_warped(X_good[fit_rows], y_good[fit_rows], rng, PRIOR, cols)
+    else:
+        theta = fit_hyperparameters(X_good[fit_rows], y_good[fit_rows], rng, PRIOR)
 
     # Posterior: succeeded, failed (worst value) and pending (lie) trials.
     others = [
@@ -462,7 +470,7 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
     keep_failed = failed[: max(budget - len(keep_good), 0)]
     X_post = np.vstack([X_good[keep_good]] + [enc.encode(o.params)[None, :] for o in keep_failed])
     y_post = np.concatenate([y_good[keep_good], np.full(len(keep_failed), y_worst)])
-    post = Posterior(theta, X_post, y_post, capacity=n + len(pending))
+    post = Posterior(theta, X_post, y_post, capacity=n + len(pending), warp=warp)
     fantasies = None
     if FANTASIES > 0 and pending:
         fantasies = Fantasies(post, np.array([enc.encode(o.params) for o in pending]), y_best,
@@ -584,7 +592,8 @@ class Fantasies:
         n0, p = post.n, len(X_pend)
         V = post.solve(X_pend)
         mean = V.T @ post.z[:n0]
-        cov = post.amp * matern52(sqdist(X_pend / post.ls, X_pend / post.ls)) - V.T @ V
+        Xs = post.scaled(X_pend)
+        cov = post.amp * matern52(sqdist(Xs, Xs)) - V.T @ V
         cov[np.diag_indices(p)] += post.noise
         w, Q = np.linalg.eigh((cov + cov.T) / 2)
         F = mean[None, :] + (rng.standard_normal((k, p)) * np.sqrt(np.maximum(w, 0.0))) @ Q.T

@@ -42,6 +42,13 @@ SQRT5 = math.sqrt(5.0)
 # BoTorch's default: log length scale ~ N(sqrt(2) + log(d) / 2, 3)).  Which one the bandit
 # uses is ``bayes.PRIOR``.
 PRIORS = ("", "optuna", "optuna_ls", "optuna_noise", "lognormal")
+# Input warping (Snoek et al. 2014, BoTorch's ``Warp``): chosen columns pass through the
+# Kumaraswamy CDF ``w(u) = 1 - (1 - u^a)^b`` before the kernel, with ``a`` and ``b`` per column
+# fit with the other hyperparameters (:func:`fit_warped`): log a, log b ~ N(0, 0.75), as
+# BoTorch's priors; inputs are squeezed into [WARP_EPS, 1 - WARP_EPS] first.
+WARP_BOUNDS = (0.1, 10.0)
+WARP_PRIOR_VAR = 0.75
+WARP_EPS = 1e-6
 
 
 def sqdist(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -179,15 +186,114 @@ def fit_hyperparameters(
     return best_theta
 
 
-class Posterior:
-    """GP posterior with fixed hyperparameters; grows one observation at a time."""
+class Warp:
+    """The Kumaraswamy-CDF input warping of columns ``cols`` with shapes ``a`` and ``b``."""
 
-    def __init__(self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, capacity: int = 0):
+    def __init__(self, cols: np.ndarray, a: np.ndarray, b: np.ndarray):
+        self.cols, self.a, self.b = np.asarray(cols, dtype=int), np.asarray(a), np.asarray(b)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        out = np.array(X, dtype=float)  # a copy: callers keep their unit-cube rows
+        u = np.clip(out[:, self.cols], WARP_EPS, 1.0 - WARP_EPS)
+        out[:, self.cols] = 1.0 - (1.0 - u**self.a) ** self.b
+        return out
+
+    def with_gradients(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The warped ``X`` and the derivatives of the warped columns in log a and log b."""
+        out = np.array(X, dtype=float)
+        u = np.clip(out[:, self.cols], WARP_EPS, 1.0 - WARP_EPS)
+        p = u**self.a
+        q = 1.0 - p
+        qb = q**self.b
+        out[:, self.cols] = 1.0 - qb
+        d_log_a = self.a * self.b * (qb / q) * p * np.log(u)
+        d_log_b = -self.b * qb * np.log(q)
+        return out, d_log_a, d_log_b
+
+
+def _neg_log_posterior_warped(
+    vec: np.ndarray, X: np.ndarray, y: np.ndarray, prior: str, cols: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """:func:`neg_log_posterior` of ``vec = [theta, log a (k), log b (k)]`` with the ``k``
+    columns ``cols`` of ``X`` warped (:class:`Warp`), and its gradient."""
+    k = len(cols)
+    theta, log_a, log_b = vec[: len(vec) - 2 * k], vec[len(vec) - 2 * k : len(vec) - k], vec[-k:]
+    warp = Warp(cols, np.exp(log_a), np.exp(log_b))
+    Xw, d_a, d_b = warp.with_gradients(X)
+    value, grad = neg_log_posterior(theta, Xw, y, prior)
+    if value >= 1e25:
+        return value, np.zeros_like(vec)
+    # d log p / d phi for a warp parameter phi of column c: with xs = w / ls_c, g = dxs/dphi
+    # and M as in neg_log_marginal_likelihood, -(m . (xs g) - xs . M g) (same pair algebra).
+    amp, ls, noise = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
+    Xs = Xw / ls
+    r2 = sqdist(Xs, Xs)
+    np.fill_diagonal(r2, 0.0)
+    r = np.sqrt(r2)
+    e = np.exp(-SQRT5 * r)
+    K = amp * (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * e
+    K[np.diag_indices(len(y))] += noise
+    L = cholesky(K, lower=True, check_finite=False)
+    alpha = cho_solve((L, True), y, check_finite=False)
+    K_inv = cho_solve((L, True), np.eye(len(y)), check_finite=False)
+    M = (np.outer(alpha, alpha) - K_inv) * (amp * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)
+    m = M.sum(axis=1)
+    xs = Xs[:, cols]
+    out = np.empty_like(vec)
+    out[: len(theta)] = grad
+    for offset, d in ((len(theta), d_a), (len(theta) + k, d_b)):
+        g = d / ls[cols]
+        dlog = -(m @ (xs * g) - (xs * (M @ g)).sum(axis=0))
+        out[offset : offset + k] = -dlog
+    phi = vec[len(theta) :]
+    out[len(theta) :] += phi / WARP_PRIOR_VAR
+    return value + float((phi**2).sum()) / (2 * WARP_PRIOR_VAR), out
+
+
+def fit_warped(
+    X: np.ndarray, y: np.ndarray, rng: np.random.Generator, prior: str, cols: np.ndarray
+) -> tuple[np.ndarray, Warp]:
+    """``theta`` (as :func:`fit_hyperparameters`) and the input :class:`Warp` of columns
+    ``cols``, fit together; the warp starts at the identity (a = b = 1)."""
+    cols = np.asarray(cols, dtype=int)
+    theta0 = fit_hyperparameters(X, y, rng, prior)
+    if len(cols) == 0:
+        return theta0, Warp(cols, np.ones(0), np.ones(0))
+    wb = (math.log(WARP_BOUNDS[0]), math.log(WARP_BOUNDS[1]))
+    bnds = theta_bounds(X.shape[1]) + [wb] * (2 * len(cols))
+    start = np.concatenate([theta0, np.zeros(2 * len(cols))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = minimize(
+            _neg_log_posterior_warped,
+            start,
+            args=(X, y, prior, cols),
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bnds,
+            options={"maxiter": 200, "ftol": 1e-6},
+        )
+    lo, hi = np.array([b[0] for b in bnds]), np.array([b[1] for b in bnds])
+    vec = np.clip(result.x, lo, hi)
+    k = len(cols)
+    theta = vec[: len(vec) - 2 * k]
+    return theta, Warp(cols, np.exp(vec[len(vec) - 2 * k : len(vec) - k]), np.exp(vec[-k:]))
+
+
+class Posterior:
+    """GP posterior with fixed hyperparameters; grows one observation at a time.  With a
+    ``warp``, rows pass through it before the kernel (:meth:`scaled`)."""
+
+    def __init__(
+        self, theta: np.ndarray, X: np.ndarray, y: np.ndarray, capacity: int = 0,
+        warp: Warp | None = None,
+    ):
         self.amp, self.ls, self.noise = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
+        self.warp = warp if warp is not None and len(warp.cols) else None
         n = len(y)
         size = n + capacity
         self.Xs = np.zeros((size, X.shape[1]))
-        self.Xs[:n] = X / self.ls
+        self.Xs[:n] = self.scaled(X)
         K = self.amp * matern52(sqdist(self.Xs[:n], self.Xs[:n]))
         K[np.diag_indices(n)] += self.noise
         jitter = 0.0
@@ -208,9 +314,16 @@ class Posterior:
         self.z[:n] = solve_triangular(L, y, lower=True, check_finite=False)
         self.n = n
 
+    def scaled(self, X: np.ndarray) -> np.ndarray:
+        """Rows as the kernel sees them: warped (if at all), divided by the length scales."""
+        if self.warp is not None:
+            X = self.warp(X)
+        out: np.ndarray = X / self.ls
+        return out
+
     def cross(self, Xc: np.ndarray) -> np.ndarray:
         """Prior covariance between the training points and ``Xc`` (N x C)."""
-        return self.amp * matern52(sqdist(self.Xs[: self.n], Xc / self.ls))
+        return self.amp * matern52(sqdist(self.Xs[: self.n], self.scaled(Xc)))
 
     def solve(self, Xc: np.ndarray) -> np.ndarray:
         """``V = L^-1 k(X, Xc)``: mean is ``V.T @ z``, variance ``amp - sum(V**2)``."""
@@ -235,7 +348,7 @@ class Posterior:
         d = math.sqrt(max(self.amp + self.noise - float(row @ row), 1e-12))
         self.L[n, :n], self.L[n, n] = row, d
         self.z[n] = (y - float(row @ self.z[:n])) / d
-        self.Xs[n] = x / self.ls
+        self.Xs[n] = self.scaled(x[None, :])[0]
         self.n = n + 1
         return self.L[n, : n + 1]
 
@@ -245,6 +358,7 @@ class CandidateSet:
 
     def __init__(self, post: Posterior, X: np.ndarray, capacity: int):
         self.X = X
+        self.Xs = post.scaled(X)
         n = post.n
         self.V = np.zeros((n + capacity, len(X)))
         self.V[:n] = post.solve(X)
@@ -256,7 +370,7 @@ class CandidateSet:
         """After ``post.add(x, .)`` returned ``lrow``: extend V by one row (O(N C))."""
         n = post.n - 1
         d = lrow[n]
-        k = post.amp * matern52(sqdist(self.X / post.ls, (x / post.ls)[None, :]))[:, 0]
+        k = post.amp * matern52(sqdist(self.Xs, post.scaled(x[None, :])))[:, 0]
         v = (k - self.V[:n].T @ lrow[:n]) / d
         self.V[n] = v
         self.mean += v * post.z[n]
