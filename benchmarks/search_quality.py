@@ -134,6 +134,55 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23: GP hyperparameters fit with Optuna GPSampler's hyperpriors (bayes.PRIOR = "
+        "optuna: -(0.1 / lambda + 0.1 lambda) on inverse squared length scales, Gamma(2, 1) "
+        "amplitude, Gamma(1.1, 30) noise) instead of maximum likelihood (kept)",
+        "tuning set, seeds 0-19, sequential, 50 trials; 4 in parallel seeds 0-9 "
+        "(benchmarks/ablate.py, 2026-12-07)",
+        "sequential @10/@20/@30/@50 0.309/0.171/0.116/0.096 -> 0.312/0.171/0.112/0.081; paired "
+        "@20 -0.001 [-0.017, +0.016], @50 -0.016 [-0.033, -0.001] (DT_diabetes_mse 0.048 -> "
+        "0.008, styblinski_tang4 0.158 -> 0.116); 4 in parallel 0.351/0.225/0.154/0.095 -> "
+        "0.349/0.222/0.145/0.079, @50 -0.016 [-0.029, -0.004]",
+    ),
+    (
+        "issue 23, with the prior above, 4 in parallel: running trials integrated out "
+        "(FANTASIES 32) or a narrower batch penalty (BATCH_GAP 0.02, not 0.05): not taken",
+        "tuning set, seeds 0-19, 4 in parallel, 50 trials (benchmarks/ablate.py, 2026-12-07)",
+        "@20/@30/@50 0.220/0.148/0.085 -> FANTASIES 0.209/0.137/0.093 (@20 -0.011 [-0.027, "
+        "+0.005], @50 +0.007 [-0.006, +0.021]); BATCH_GAP 0.02 0.219/0.144/0.091 (@20 -0.002 "
+        "[-0.005, +0.002]): no interval clear of zero; 4 in parallel stays 1.29 x sequential at "
+        "20 (0.220 against 0.171)",
+    ),
+    (
+        "issue 23: parts of that prior alone (length scales only; amplitude and noise only) and "
+        "Hvarfner et al.'s log-normal length scales (BoTorch's default): not taken",
+        "tuning set, seeds 0-9, sequential, 50 trials, against maximum likelihood "
+        "(benchmarks/ablate.py, 2026-12-07)",
+        "@10/@20/@30/@50 0.298/0.162/0.118/0.101 -> length scales only 0.331/0.183/0.141/0.112 "
+        "(@10 +0.033 [+0.012, +0.055]), amplitude and noise only 0.316/0.178/0.138/0.103 (@30 "
+        "+0.021 [+0.001, +0.044]), log-normal 0.323/0.213/0.152/0.111 (@20 +0.051 [+0.029, "
+        "+0.074]): worse; only the whole prior helped",
+    ),
+    (
+        "issue 23: input warping (bayes.WARP_INPUTS: a Kumaraswamy CDF per numeric column fit "
+        "with the GP, BoTorch's priors on its shapes): not taken",
+        "tuning set, seeds 0-19, sequential, 50 trials, with the prior above "
+        "(benchmarks/ablate.py, 2026-12-07)",
+        "@10/@20/@30/@50 0.312/0.171/0.112/0.081 -> 0.328/0.182/0.127/0.091; paired @20 +0.012 "
+        "[-0.011, +0.034], @50 +0.010 [-0.005, +0.026] (DT_diabetes_mse 0.008 -> 0.045): no "
+        "better, at 3x the suggestion time (50 ms against 17 ms a suggestion)",
+    ),
+    (
+        "issue 23, with the prior above: more trust-region centres (TRUST_MIN 5, not 3), a "
+        "shorter design on small spaces (N_INIT_MIN 3, not 5), multi-start acquisition "
+        "optimisation (MULTI_START), a wider trust region (TRUST_RADIUS 0.3, not 0.2): not taken",
+        "tuning set, seeds 0-19, sequential, 50 trials (benchmarks/ablate.py, 2026-12-07)",
+        "@20/@50 0.171/0.081 -> TRUST_MIN 5 0.183/0.085 (@20 +0.013 [-0.008, +0.033]); "
+        "N_INIT_MIN 3 0.167/0.080 (@20 -0.003 [-0.011, +0.004]: within noise); MULTI_START "
+        "0.186/0.098 (@20 +0.016 [-0.001, +0.033], @50 +0.017 [-0.001, +0.036]); TRUST_RADIUS "
+        "0.3 0.193/0.093 (@20 +0.023 [+0.004, +0.041])",
+    ),
+    (
         "issue 23: running trials integrated out (bayes.FANTASIES = 32) and counting towards "
         "the initial design (bayes.DESIGN_COUNTS_RUNNING), together: the model starts from 2-4 "
         "results with fantasies for the running trials: not taken",
