@@ -106,6 +106,7 @@ from .gp import (
     XI,
     CandidateSet,
     Posterior,
+    Warp,
     expected_improvement,
     fit_hyperparameters,
     fit_warped,
@@ -452,12 +453,7 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
 
     # Hyperparameters from (a subsample of) the succeeded trials.
     fit_rows = _subsample(y_good, HYPERFIT_MAX_ROWS, rng)
-    warp = None
-    if WARP_INPUTS:
-        cols = np.array([enc.columns[j].start for j in enc.numeric], dtype=int)
-        theta, warp = fit_warped(X_good[fit_rows], y_good[fit_rows], rng, PRIOR, cols)
-    else:
-        theta = fit_hyperparameters(X_good[fit_rows], y_good[fit_rows], rng, PRIOR)
+    theta, warp = _fit(enc, X_good[fit_rows], y_good[fit_rows], rng)
 
     # Posterior: succeeded, failed (worst value) and pending (lie) trials.
     others = [
@@ -531,6 +527,17 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
     if len(out) < n and not finite:
         out += random_points(spec, taken, n - len(out), rng)
     return out
+
+
+def _fit(
+    enc: Encoder, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, Warp | None]:
+    """The GP's hyperparameters (with ``PRIOR``) and, with ``WARP_INPUTS``, the warp of the
+    numeric columns fit with them."""
+    if not WARP_INPUTS:
+        return fit_hyperparameters(X, y, rng, PRIOR), None
+    cols = np.array([enc.columns[j].start for j in enc.numeric], dtype=int)
+    return fit_warped(X, y, rng, PRIOR, cols)
 
 
 def trust_region(
