@@ -17,8 +17,8 @@ How one call works (stateless: everything is rebuilt from the history every time
    to their feasible points in this encoding, so the model scores the point that will run.
 3. **Model.**  The GP of skopt's ``cook_estimator("GP", noise="gaussian")``: constant
    amplitude x Matern(nu=2.5) with one length scale per encoded column (ARD) + white noise,
-   same bounds, fit by maximising the log marginal likelihood plus Optuna GPSampler's log
-   hyperpriors (``PRIOR``; L-BFGS-B with the analytic gradient) on warped objectives:
+   same bounds, fit by maximising the log marginal likelihood (L-BFGS-B with the analytic
+   gradient; hyperpriors: ``PRIOR``, off) on warped objectives:
    ``y = -value`` when maximising, then half-rank output warping (values worse than the median
    replaced by normal quantiles of their rank, see :func:`warp_objectives`), then zero mean
    and unit variance.  It is implemented in :mod:`hpdash.core.suggest.gp` with numpy/scipy,
@@ -170,13 +170,14 @@ FANTASIES = 0
 #   0.313 against 0.298 (paired +0.015 [-0.018, +0.048]), @20 0.189 against 0.163 (+0.026
 #   [+0.005, +0.048]), @50 0.091 against 0.100 (-0.009 [-0.037, +0.018]): worse at 20.
 TRUST_FROM = 0
-# The GP's hyperparameters are fit with Optuna GPSampler's hyperpriors (``gp.PRIORS``), not by
-# maximum likelihood alone: on the tuning set, 20 seeds, sequential @10/@20/@30/@50
-# 0.309/0.171/0.116/0.096 -> 0.312/0.171/0.112/0.081 (paired @50 -0.016 [-0.033, -0.001];
-# DT_diabetes_mse 0.048 -> 0.008, styblinski_tang4 0.158 -> 0.116); its parts alone (length
-# scales only, amplitude and noise only) and Hvarfner's log-normal length scales were worse.
-# The EHVI engine (ehvi.py) keeps maximum likelihood, as its benchmark measured it.
-PRIOR = "optuna"
+# * PRIOR: the GP's hyperparameters fit with hyperpriors (``gp.PRIORS``) instead of by maximum
+#   likelihood.  Optuna GPSampler's ("optuna") was better on the tuning set (20 seeds,
+#   sequential @50 0.081 against 0.096, paired -0.016 [-0.033, -0.001]; level at 10/20/30)
+#   and worse on the held-out set (@50 0.133 against 0.114, +0.019 [+0.007, +0.031]: shekel10
+#   0.794 against 0.620, schwefel4 0.395 against 0.277; level at 10/20), so it is off: the
+#   held-out set decided this one.  Its parts alone, and Hvarfner's log-normal length scales,
+#   were worse on the tuning set already.
+PRIOR = ""
 # * WARP_INPUTS: numeric columns pass through a Kumaraswamy CDF fit with the GP (gp.Warp).
 WARP_INPUTS = False
 
@@ -532,8 +533,8 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
 def _fit(
     enc: Encoder, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, Warp | None]:
-    """The GP's hyperparameters (with ``PRIOR``) and, with ``WARP_INPUTS``, the warp of the
-    numeric columns fit with them."""
+    """The GP's hyperparameters (with ``PRIOR``, if any) and, with ``WARP_INPUTS``, the warp of
+    the numeric columns fit with them."""
     if not WARP_INPUTS:
         return fit_hyperparameters(X, y, rng, PRIOR), None
     cols = np.array([enc.columns[j].start for j in enc.numeric], dtype=int)

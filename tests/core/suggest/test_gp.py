@@ -109,7 +109,7 @@ def test_the_posterior_objective_has_the_gradient_it_reports(prior: str):
 def test_the_optuna_prior_keeps_few_points_from_switching_coordinates_off():
     """Six points of a function of the first coordinate only: maximum likelihood puts the other
     two length scales on their upper bound (100: the model ignores them from then on); with
-    Optuna's hyperpriors (the bandit's default) they stay near 1, and the noise stays small."""
+    Optuna's hyperpriors (``bayes.PRIOR``, off) they stay near 1, and the noise stays small."""
     rng = np.random.default_rng(0)
     X = rng.random((6, 3))
     y = np.sin(6 * X[:, 0])
