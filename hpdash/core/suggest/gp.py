@@ -81,6 +81,15 @@ def neg_log_marginal_likelihood(
     log of ``[amp, length_scale..., noise]``, the layout of sklearn's ``kernel.theta`` for
     ``ConstantKernel * Matern + WhiteKernel``.
     """
+    nll, grad, _, _ = _likelihood_parts(theta, X, y)
+    return nll, grad
+
+
+def _likelihood_parts(
+    theta: np.ndarray, X: np.ndarray, y: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray | None, np.ndarray]:
+    """:func:`neg_log_marginal_likelihood` with the pair weights ``M`` and scaled rows ``Xs``
+    its gradient is made of (``M`` is None where the kernel matrix does not factor)."""
     amp, ls, noise = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
     n = len(y)
     Xs = X / ls
@@ -94,13 +103,13 @@ def neg_log_marginal_likelihood(
     try:
         L = cholesky(K, lower=True, check_finite=False)
     except LinAlgError:
-        return 1e25, np.zeros_like(theta)
+        return 1e25, np.zeros_like(theta), None, X
     alpha = cho_solve((L, True), y, check_finite=False)
     nll = 0.5 * float(y @ alpha) + float(np.log(np.diag(L)).sum()) + 0.5 * n * math.log(2 * math.pi)
     # d log p / d theta_k = 0.5 * sum(W * dK/dtheta_k), W = alpha alpha^T - K^-1
     K_inv, info = dpotri(L, lower=1)  # from the Cholesky factor: 3x cheaper than cho_solve(I)
     if info != 0:
-        return 1e25, np.zeros_like(theta)
+        return 1e25, np.zeros_like(theta), None, X
     K_inv = np.tril(K_inv) + np.tril(K_inv, -1).T
     W = np.outer(alpha, alpha) - K_inv
     grad = np.empty_like(theta)
@@ -111,7 +120,7 @@ def neg_log_marginal_likelihood(
     M = W * (amp * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)
     m = M.sum(axis=1)
     grad[1:-1] = m @ (Xs * Xs) - (Xs * (M @ Xs)).sum(axis=0)
-    return nll, -grad
+    return nll, -grad, M, Xs
 
 
 def log_prior(theta: np.ndarray, kind: str) -> tuple[float, np.ndarray]:
@@ -142,7 +151,7 @@ def neg_log_posterior(
     theta: np.ndarray, X: np.ndarray, y: np.ndarray, kind: str
 ) -> tuple[float, np.ndarray]:
     """:func:`neg_log_marginal_likelihood` minus :func:`log_prior`."""
-    nll, grad = neg_log_marginal_likelihood(theta, X, y)
+    nll, grad, _, _ = _likelihood_parts(theta, X, y)
     if not kind or nll >= 1e25:
         return nll, grad
     lp, lgrad = log_prior(theta, kind)
@@ -220,23 +229,15 @@ def _neg_log_posterior_warped(
     theta, log_a, log_b = vec[: len(vec) - 2 * k], vec[len(vec) - 2 * k : len(vec) - k], vec[-k:]
     warp = Warp(cols, np.exp(log_a), np.exp(log_b))
     Xw, d_a, d_b = warp.with_gradients(X)
-    value, grad = neg_log_posterior(theta, Xw, y, prior)
-    if value >= 1e25:
+    value, grad, M, Xs = _likelihood_parts(theta, Xw, y)
+    if M is None:
         return value, np.zeros_like(vec)
+    if prior:
+        lp, lgrad = log_prior(theta, prior)
+        value, grad = value - lp, grad - lgrad
     # d log p / d phi for a warp parameter phi of column c: with xs = w / ls_c, g = dxs/dphi
-    # and M as in neg_log_marginal_likelihood, -(m . (xs g) - xs . M g) (same pair algebra).
-    amp, ls, noise = math.exp(theta[0]), np.exp(theta[1:-1]), math.exp(theta[-1])
-    Xs = Xw / ls
-    r2 = sqdist(Xs, Xs)
-    np.fill_diagonal(r2, 0.0)
-    r = np.sqrt(r2)
-    e = np.exp(-SQRT5 * r)
-    K = amp * (1.0 + SQRT5 * r + (5.0 / 3.0) * r2) * e
-    K[np.diag_indices(len(y))] += noise
-    L = cholesky(K, lower=True, check_finite=False)
-    alpha = cho_solve((L, True), y, check_finite=False)
-    K_inv = cho_solve((L, True), np.eye(len(y)), check_finite=False)
-    M = (np.outer(alpha, alpha) - K_inv) * (amp * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)
+    # and M as in _likelihood_parts, -(m . (xs g) - xs . M g) (same pair algebra).
+    ls = np.exp(theta[1:-1])
     m = M.sum(axis=1)
     xs = Xs[:, cols]
     out = np.empty_like(vec)
