@@ -10,8 +10,9 @@ CENTRE_FIRST=1``, ``--set PRIOR='""'``) or, prefixed ``gp.``, of ``hpdash.core.s
 ``search_quality.py`` does and keeps the values in ``results/ablate/NAME.json``. ``compare``
 prints, per schedule and trial count, both mean normalised scores and the paired difference A -
 B with its 95 % bootstrap interval (seeds resampled within each problem), as the suite's report
-does. The default problems are the tuning set: variants are chosen there, and the held-out set
-is measured once at the end.
+does. The default problems are the tuning set: variants are chosen there.  ``--problems
+decision`` runs the decision set (``problems.DECISION``), where a variant that passed the tuning
+set is accepted or rejected, hpdash against hpdash; the held-out set is only reported.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import search_quality as sq  # noqa: E402
-from problems import TUNING  # noqa: E402
+from problems import DECISION, TUNING  # noqa: E402
 
 from hpdash.core.suggest import bayes, gp  # noqa: E402
 
@@ -103,7 +104,8 @@ def main() -> None:
     c.add_argument("--at", default="10,20,30,50")
     args = parser.parse_args()
     if args.cmd == "run":
-        run(args.name, args.set, args.problems.split(","), args.seeds, args.budget,
+        problems = list(DECISION) if args.problems == "decision" else args.problems.split(",")
+        run(args.name, args.set, problems, args.seeds, args.budget,
             args.modes.split(","), args.workers)
     else:
         compare(args.a, args.b, [int(t) for t in args.at.split(",")])

@@ -92,6 +92,14 @@ def test_the_held_out_set_has_at_least_12_problems_none_of_them_tuned_on() -> No
     assert not set(problems.HELDOUT) & set(problems.TUNING)
 
 
+def test_the_decision_set_is_apart_from_the_tuning_and_held_out_sets() -> None:
+    """Choices that pass the tuning set are decided on problems of their own, so the held-out
+    set stays a report."""
+    assert len(set(problems.DECISION)) >= 6
+    assert set(problems.DECISION) <= set(problems.build_problems())
+    assert not set(problems.DECISION) & (set(problems.HELDOUT) | set(problems.TUNING))
+
+
 def test_added_seeds_join_the_stored_runs_and_replace_a_rerun() -> None:
     """``--add-seeds``: runs of new seeds are added to the stored ones; a run of the same
     problem, method, schedule and seed replaces the stored one."""
