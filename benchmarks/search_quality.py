@@ -134,6 +134,41 @@ NAMES = {
 # before/after; the new figures come from the run itself.
 ABLATIONS: tuple[tuple[str, str, str], ...] = (
     (
+        "issue 23, fifth session: a 3-point design with Optuna's hyperpriors while fewer than 20 "
+        "trials have succeeded (N_INIT_MIN = N_INIT_MAX = 3, PRIOR optuna, PRIOR_UNTIL 20): "
+        "passed the tuning set, rejected on the decision set (problems.DECISION, chosen before "
+        "it was tried): not taken",
+        "tuning set, seeds 0-19, sequential and 4 in parallel; then the decision set, seeds "
+        "0-19, both schedules (benchmarks/ablate.py, results/ablate/dec_*.json, 2026-12-07)",
+        "tuning, sequential @10/@20/@30/@50 0.309/0.171/0.116/0.096 -> 0.304/0.154/0.110/0.081 "
+        "(@20 -0.017 [-0.038, +0.004], @50 -0.015 [-0.027, -0.004]); 4 in parallel "
+        "0.344/0.220/0.148/0.092 -> 0.335/0.202/0.135/0.096 (@20 -0.019 [-0.038, -0.000]); "
+        "decision set, sequential 0.329/0.204/0.155/0.115 -> 0.316/0.214/0.171/0.129 (@30 "
+        "+0.017 [+0.001, +0.031], @50 +0.014 [-0.003, +0.031]; condquad6 0.046 -> 0.115), 4 in "
+        "parallel 0.345/0.253/0.191/0.129 -> 0.324/0.229/0.171/0.127 (@20 -0.023 [-0.041, "
+        "-0.008]): better in parallel, worse sequentially",
+    ),
+    (
+        "issue 23, fifth session, the parts and a parallel-only form of the row above: a 3-point "
+        "design alone (maximum likelihood); the prior until 20 alone; with 4 in parallel only, "
+        "the design ending after 3 finished trials while others run (DESIGN_WHEN_RUNNING 3) "
+        "with the prior until 20 for every job, or only while fewer trials have succeeded than "
+        "the sequential design (PRIOR_UNTIL_DESIGN); running trials counted towards the design "
+        "(DESIGN_COUNTS_RUNNING) with the prior until 20: not taken",
+        "tuning set, seeds 0-19; the decision set, seeds 0-19, where it says so "
+        "(benchmarks/ablate.py, 2026-12-07)",
+        "3-point design alone: sequential @20 0.195 against 0.171 (+0.023 [-0.003, +0.051]), "
+        "@30 +0.026 [+0.003, +0.052]; prior until 20 alone: sequential @20/@50 0.171/0.093 "
+        "(-0.001 [-0.017, +0.016], -0.003 [-0.020, +0.012]), 4 in parallel @50 0.103 against "
+        "0.092 (+0.010 [-0.001, +0.023]), and on the decision set sequential @50 0.129 against "
+        "0.115 (+0.014 [+0.001, +0.028]; michalewicz5 0.402 -> 0.437, rastrigin5_offcentre "
+        "0.216 -> 0.240), which rejects DESIGN_WHEN_RUNNING 3 with it (its 4-in-parallel runs "
+        "are those of the row above, bit for bit); with PRIOR_UNTIL_DESIGN, 4 in parallel @20 "
+        "0.226 against 0.220 (+0.006 [-0.011, +0.023]), @50 +0.010 [-0.002, +0.022]; "
+        "DESIGN_COUNTS_RUNNING with the prior until 20, 4 in parallel @20 0.211 (-0.010 "
+        "[-0.027, +0.008]), @50 0.098 (+0.006 [-0.010, +0.022])",
+    ),
+    (
         "issue 23: GP hyperparameters fit with Optuna GPSampler's hyperpriors (bayes.PRIOR = "
         "optuna: -(0.1 / lambda + 0.1 lambda) on inverse squared length scales, Gamma(2, 1) "
         "amplitude, Gamma(1.1, 30) noise) instead of maximum likelihood: better on the tuning "

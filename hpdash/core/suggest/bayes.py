@@ -153,6 +153,16 @@ TRUST_RADIUS, TRUST_TOP, TRUST_MIN = 0.2, 0.2, 3
 CENTRE_FIRST = False
 DESIGN_COUNTS_RUNNING = False
 MULTI_START = False
+# * DESIGN_WHEN_RUNNING: while trials are running (a parallel job), the design ends once this
+#   many trials have finished (0: as sequentially, :func:`n_initial`), the running ones making
+#   up the rest of it; meant with PRIOR while data are few (PRIOR_UNTIL), as the model then
+#   starts from 3 results.  With 3 and the prior until 20 trials, 4 in parallel @20 0.202
+#   against 0.220 on the tuning set (paired -0.019 [-0.038, -0.000]) and 0.229 against 0.253
+#   on the decision set (-0.023 [-0.041, -0.008]), but that prior made sequential jobs worse
+#   on the decision set (@50 0.129 against 0.115, +0.014 [+0.001, +0.028]: michalewicz5,
+#   rastrigin5_offcentre), and with the prior only for the early model (PRIOR_UNTIL_DESIGN)
+#   the parallel gain was gone (@20 +0.006 [-0.011, +0.023]).
+DESIGN_WHEN_RUNNING = 0
 # * FANTASIES: running trials integrated out (Snoek et al. 2012, "Practical Bayesian
 #   optimization", §3.3): expected improvement averaged over FANTASIES joint posterior samples
 #   of the running trials' values (:class:`Fantasies`), each with its own incumbent, instead of
@@ -178,6 +188,17 @@ TRUST_FROM = 0
 #   held-out set decided this one.  Its parts alone, and Hvarfner's log-normal length scales,
 #   were worse on the tuning set already.
 PRIOR = ""
+# * PRIOR_UNTIL: with a PRIOR, it applies only while fewer than PRIOR_UNTIL trials have
+#   succeeded (0: always), maximum likelihood after: the prior where data are scarce (a short
+#   design), without its smoothing over narrow basins later (shekel10, schwefel4 above).  With
+#   a 3-point design (N_INIT_MIN = N_INIT_MAX = 3) and 20 it passed the tuning set (sequential
+#   @50 0.081 against 0.096, -0.015 [-0.027, -0.004]) and failed the decision set
+#   (problems.DECISION: @30 +0.017 [+0.001, +0.031], condquad6 0.046 -> 0.115 at 50 trials).
+PRIOR_UNTIL = 0
+# * PRIOR_UNTIL_DESIGN: PRIOR_UNTIL is the job's sequential design size (:func:`n_initial`), so
+#   the prior applies only to a model started early by DESIGN_WHEN_RUNNING; a sequential job
+#   (whose model starts after n_initial results) never uses it.
+PRIOR_UNTIL_DESIGN = False
 # * WARP_INPUTS: numeric columns pass through a Kumaraswamy CDF fit with the GP (gp.Warp).
 WARP_INPUTS = False
 
@@ -349,8 +370,12 @@ def in_initial_design(
     point (3 more with 4 in parallel) and the model starts 3 trials later than sequentially.
     Counting running ones too (they enter the model with their lies) starts it from 2-4
     results, which measured worse on the tuning set (see ``DESIGN_COUNTS_RUNNING``)."""
-    started = len(history) if DESIGN_COUNTS_RUNNING else sum(o.state != PENDING for o in history)
-    return started < n_initial(spec) or len(good) < 2 or not free_params(spec)
+    finished = sum(o.state != PENDING for o in history)
+    started = len(history) if DESIGN_COUNTS_RUNNING else finished
+    needed = n_initial(spec)
+    if DESIGN_WHEN_RUNNING and finished < len(history):
+        needed = min(needed, DESIGN_WHEN_RUNNING)
+    return started < needed or len(good) < 2 or not free_params(spec)
 
 
 def warp_objectives(y: np.ndarray) -> np.ndarray:
@@ -454,7 +479,8 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
 
     # Hyperparameters from (a subsample of) the succeeded trials.
     fit_rows = _subsample(y_good, HYPERFIT_MAX_ROWS, rng)
-    theta, warp = _fit(enc, X_good[fit_rows], y_good[fit_rows], rng)
+    until = n_initial(spec) if PRIOR_UNTIL_DESIGN else PRIOR_UNTIL
+    theta, warp = _fit(enc, X_good[fit_rows], y_good[fit_rows], rng, until)
 
     # Posterior: succeeded, failed (worst value) and pending (lie) trials.
     others = [
@@ -531,14 +557,16 @@ def _gp_suggest(  # noqa: PLR0915, PLR0917 - one GP fit and pick; split in the s
 
 
 def _fit(
-    enc: Encoder, X: np.ndarray, y: np.ndarray, rng: np.random.Generator
+    enc: Encoder, X: np.ndarray, y: np.ndarray, rng: np.random.Generator, until: int = 0
 ) -> tuple[np.ndarray, Warp | None]:
-    """The GP's hyperparameters (with ``PRIOR``, if any) and, with ``WARP_INPUTS``, the warp of
-    the numeric columns fit with them."""
+    """The GP's hyperparameters (with ``PRIOR``, if any, while there are fewer than ``until``
+    rows; 0: always) and, with ``WARP_INPUTS``, the warp of the numeric columns fit with
+    them."""
+    prior = PRIOR if not until or len(y) < until else ""
     if not WARP_INPUTS:
-        return fit_hyperparameters(X, y, rng, PRIOR), None
+        return fit_hyperparameters(X, y, rng, prior), None
     cols = np.array([enc.columns[j].start for j in enc.numeric], dtype=int)
-    return fit_warped(X, y, rng, PRIOR, cols)
+    return fit_warped(X, y, rng, prior, cols)
 
 
 def trust_region(

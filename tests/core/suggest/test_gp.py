@@ -8,6 +8,7 @@ from skopt.acquisition import gaussian_ei
 from skopt.learning import GaussianProcessRegressor
 from skopt.learning.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
+from hpdash.core.spec.types import HyperparameterSpec, ParameterSpec
 from hpdash.core.suggest.gp import (
     AMPLITUDE_BOUNDS,
     LENGTH_SCALE_BOUNDS,
@@ -119,6 +120,26 @@ def test_the_optuna_prior_keeps_few_points_from_switching_coordinates_off():
     assert ml[2:4].min() == pytest.approx(LENGTH_SCALE_BOUNDS[1])
     assert np.all((mapped[1:4] > 0.1) & (mapped[1:4] < 10.0))
     assert mapped[-1] < 0.05
+
+
+def test_prior_until_applies_the_prior_only_while_rows_are_few(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``bayes.PRIOR_UNTIL`` (off): the bandit's fit uses ``PRIOR`` below that many rows and
+    maximum likelihood from there on (the same six points as above)."""
+    from hpdash.core.suggest import bayes
+
+    rng = np.random.default_rng(0)
+    X = rng.random((6, 3))
+    y = np.sin(6 * X[:, 0])
+    y = (y - y.mean()) / y.std()
+    enc = bayes.Encoder(HyperparameterSpec(
+        params=tuple(ParameterSpec(f"x{i}", "DOUBLE", 0.0, 1.0) for i in range(3))))
+    monkeypatch.setattr(bayes, "PRIOR", "optuna")
+    scarce, _ = bayes._fit(enc, X, y, np.random.default_rng(0), until=7)
+    enough, _ = bayes._fit(enc, X, y, np.random.default_rng(0), until=6)
+    assert np.all((np.exp(scarce)[1:4] > 0.1) & (np.exp(scarce)[1:4] < 10.0))
+    assert np.exp(enough)[2:4].min() == pytest.approx(LENGTH_SCALE_BOUNDS[1])
 
 
 def test_an_unknown_prior_is_refused_by_name():

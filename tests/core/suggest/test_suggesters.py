@@ -474,6 +474,32 @@ def test_a_batch_never_lengthens_the_design_phase_when_running_trials_count(
     assert BAYES.suggest(spec, done + running[:2], 1, seed=5) == [design[5]]
 
 
+def test_with_design_when_running_a_parallel_job_starts_its_model_after_3_results(
+        monkeypatch: pytest.MonkeyPatch):
+    """``bayes.DESIGN_WHEN_RUNNING`` (off): with trials running the design ends after that
+    many finished trials; a job with nothing running keeps its full design."""
+    from hpdash.core.suggest import bayes
+
+    monkeypatch.setattr(bayes, "DESIGN_WHEN_RUNNING", 3)
+    spec = spec_for("ALGORITHM_UNSPECIFIED")
+    assert n_initial(spec) == 6
+    design = BAYES.suggest(spec, [], 10, seed=5)
+
+    def loss(p: Point) -> float:
+        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
+
+    done = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
+    running = [Observation(p, "PENDING") for p in design[3:6]]
+    (p,) = BAYES.suggest(spec, done + running, 1, seed=5)
+    assert p != design[6]
+    assert_feasible(spec, p)
+    assert BAYES.suggest(spec, done + running[:1], 1, seed=5) != [design[4]]
+    # Nothing running: the sequential design of 6 goes on.
+    assert BAYES.suggest(spec, done, 1, seed=5) == [design[3]]
+    # Fewer than 3 finished: still the design.
+    assert BAYES.suggest(spec, done[:2] + running, 1, seed=5) == [design[6]]
+
+
 def test_the_design_goes_on_while_fewer_than_2_trials_succeeded(
         monkeypatch: pytest.MonkeyPatch):
     from hpdash.core.suggest import bayes
