@@ -48,9 +48,10 @@ between two methods are paired by (problem, seed) and given with a 95 % bootstra
 (seeds resampled within each problem, the same resample for both methods).
 
 The slow tuners' runs (``SLOW``: Vizier ~10 s a trial, GPSampler and skopt ~0.5 s) are kept in
-``benchmarks/results/runs_cache.jsonl`` with a fingerprint of the code they depend on, and a
-later suite reuses a run with the same problem, method, schedule, seed and fingerprint instead
-of repeating it (a run with a fixed seed gives the same values); the report names the methods
+``benchmarks/results/runs_cache.jsonl`` with a fingerprint of the code they depend on and of
+the problem (its space and its values at a few fixed points: :func:`problem_print`), and a later
+suite reuses a run with the same problem, method, schedule, seed and fingerprint instead of
+repeating it (a run with a fixed seed gives the same values); the report names the methods
 whose runs came from the cache.  ``--cache ''`` runs everything.
 
 **Resume.**  ``resume_runs`` measures what a resumed job's trials are worth: a cold job runs
@@ -63,6 +64,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import math
 import multiprocessing
@@ -1179,9 +1181,10 @@ SLOW_DEFAULT = "vizier=2x20,skopt=5x50"
 CACHE = RESULTS / "runs_cache.jsonl"
 
 
-def fingerprint(method: str) -> str:
-    """What a cached run of ``method`` depends on: the peer driver and pins, or hpdash's
-    skopt engine; a change there (or in the problems) makes the cached runs stale."""
+def fingerprint(method: str, problem: str) -> str:
+    """What a cached run of ``method`` on ``problem`` depends on: the peer driver and pins, or
+    hpdash's skopt engine, and the problem itself (:func:`problem_print`).  A change to either
+    makes the cached runs stale; adding a problem to ``problems.py`` does not."""
     import hashlib
 
     if method in PEERS:
@@ -1190,11 +1193,27 @@ def fingerprint(method: str) -> str:
         suggest = HERE.parent / "hpdash" / "core" / "suggest"
         # The skopt engine takes its initial design from bayes.py.
         files = [suggest / "skopt_engine.py", suggest / "base.py", suggest / "bayes.py"]
-    files.append(HERE / "problems.py")
     h = hashlib.sha256()
     for f in files:
         h.update(_code_text(f).encode())
+    h.update(problem_print(problem).encode())
     return h.hexdigest()[:12]
+
+
+PROBES = 3
+
+
+@functools.cache
+def problem_print(name: str) -> str:
+    """A problem as its runs depend on it: its space and its values at ``PROBES`` fixed points
+    (8 significant digits).  Until 2026-12-07 the whole of ``problems.py`` was hashed, so the
+    decision set's new problems made every cached run stale."""
+    problem = _problems()[name]
+    spec = problem.spec
+    rng = make_rng(POOL_SEED, 0x9B0B)
+    d = len(free_params(spec))
+    values = [evaluate(problem, decode_unit(spec, rng.random(d))) for _ in range(PROBES)]
+    return repr(spec.params) + " " + " ".join(f"{v:.8g}" for v in values)
 
 
 def _code_text(path: Path) -> str:
@@ -1216,13 +1235,14 @@ def load_cache(path: Path) -> dict[tuple[str, str, str, int], dict[str, Any]]:
     line of a key wins."""
     if not path.exists():
         return {}
-    prints = {m: fingerprint(m) for m in SLOW}
+    known = _problems()
     out: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     for line in path.read_text().splitlines():
         if not line.strip():
             continue
         r = json.loads(line)
-        if r["method"] in prints and r.get("fingerprint") == prints[r["method"]]:
+        if (r["method"] in SLOW and r["problem"] in known
+                and r.get("fingerprint") == fingerprint(r["method"], r["problem"])):
             out[(r["problem"], r["method"], r["mode"], r["seed"])] = r
     return out
 
@@ -1254,11 +1274,10 @@ def run_all(
     order = {"MLP-sgd_iris_nll": 0, "GBR_friedman_mse": 1, "SVM_wine_nll": 2,
              "SVR_friedman_mse": 3, "linear_breast_nll": 4}
     tasks.sort(key=lambda task: (slowest.get(task[1], 9), order.get(task[0], 9)))
-    prints = {m: fingerprint(m) for m in SLOW}
     for r in _pool_imap(_run_task, tasks, workers, "runs"):
         if r is not None:
             runs.append(r)
-            _append(cache, r, prints)
+            _append(cache, r)
     return runs, reused
 
 
@@ -1283,11 +1302,12 @@ class Progress:
               f"about {left / 60:.0f} min left", file=sys.stderr, flush=True)
 
 
-def _append(cache: Path | None, run: dict[str, Any], prints: dict[str, str]) -> None:
+def _append(cache: Path | None, run: dict[str, Any]) -> None:
     """Keep a slow method's run as soon as it is done (a long suite can be resumed)."""
-    if cache is not None and run["method"] in prints:
+    if cache is not None and run["method"] in SLOW:
+        print_ = fingerprint(run["method"], run["problem"])
         with open(cache, "a") as f:
-            f.write(json.dumps({**run, "fingerprint": prints[run["method"]]}) + "\n")
+            f.write(json.dumps({**run, "fingerprint": print_}) + "\n")
 
 
 def merge_runs(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

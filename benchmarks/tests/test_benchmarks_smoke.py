@@ -100,6 +100,29 @@ def test_the_decision_set_is_apart_from_the_tuning_and_held_out_sets() -> None:
     assert not set(problems.DECISION) & (set(problems.HELDOUT) | set(problems.TUNING))
 
 
+def test_a_cached_run_goes_stale_when_its_problem_changes_and_only_then(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The run cache's fingerprint is per problem: a problem whose values change loses its
+    cached runs, the others keep theirs (adding the decision set once made all 530 GPSampler
+    runs stale)."""
+    cache = tmp_path / "runs.jsonl"
+    for name in ("branin", "hartmann6"):
+        search_quality._append(cache, {"problem": name, "method": "optuna-gp", "mode": "seq",
+                                       "seed": 0, "budget": 2, "values": [1.0, 0.5]})
+    assert set(search_quality.load_cache(cache)) == {
+        ("branin", "optuna-gp", "seq", 0), ("hartmann6", "optuna-gp", "seq", 0)}
+    known = search_quality._problems()
+    branin = known["branin"]
+    monkeypatch.setitem(known, "branin", problems.Problem(
+        "branin", branin.params, lambda p: branin.objective(p) + 1.0, "synthetic",
+        known_opt=branin.known_opt))
+    search_quality.problem_print.cache_clear()
+    try:
+        assert set(search_quality.load_cache(cache)) == {("hartmann6", "optuna-gp", "seq", 0)}
+    finally:
+        search_quality.problem_print.cache_clear()
+
+
 def test_added_seeds_join_the_stored_runs_and_replace_a_rerun() -> None:
     """``--add-seeds``: runs of new seeds are added to the stored ones; a run of the same
     problem, method, schedule and seed replaces the stored one."""
