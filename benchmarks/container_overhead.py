@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     missing = [tool for tool in ("podman", "catatonit", "bwrap") if not shutil.which(tool)]
     if os.geteuid() != 0 or missing:
         print(f"container_overhead: needs root and {', '.join(missing) or 'podman'}; skipped")
-        return 0
+        return report.SKIPPED
     began = time.monotonic()
     times = measure(3 if args.quick else args.rounds)
     text = render(times, time.monotonic() - began)

@@ -10,6 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+# A suite that cannot run on this machine (no root, no PostgreSQL, no podman) prints why and
+# exits with this status; ``run.py`` then reports it as skipped and keeps its last section.
+SKIPPED = 75  # EX_TEMPFAIL
+
 
 def footer(seconds: float, extra: str = "") -> str:
     """The small print under a suite's section: machine, Python, date and the suite's time."""

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+import report  # benchmarks/report.py: the scripts run with benchmarks/ on sys.path
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -129,7 +131,20 @@ def run_suite(name: str, quick: bool, limit: int) -> tuple[str, float, str]:
     if not script.exists():
         return "skipped", 0.0, f"`benchmarks/{name}.py` does not exist yet"
     md = RESULTS / f"{name}.md"
-    md.unlink(missing_ok=True)
+    # Set aside, not deleted: a suite that cannot run here keeps its last section.
+    last = md.with_suffix(".md.last")
+    if md.exists():
+        md.replace(last)
+    status, seconds, detail = _run(name, script, md, quick, limit)
+    if status == "skipped" and last.exists():
+        last.replace(md)
+        detail += "; its last section is kept"
+    else:
+        last.unlink(missing_ok=True)
+    return status, seconds, detail
+
+
+def _run(name: str, script: Path, md: Path, quick: bool, limit: int) -> tuple[str, float, str]:
     cmd = [sys.executable, str(script)] + (["--quick"] if quick else [])
     start = time.perf_counter()
     log = RESULTS / f"{name}.log"
@@ -141,6 +156,9 @@ def run_suite(name: str, quick: bool, limit: int) -> tuple[str, float, str]:
         except subprocess.TimeoutExpired:
             return "timed out", time.perf_counter() - start, f"killed after {limit} s"
     seconds = time.perf_counter() - start
+    if proc.returncode == report.SKIPPED:
+        why = log.read_text().strip().splitlines()[-1:] or ["cannot run here"]
+        return "skipped", seconds, why[0]
     if proc.returncode != 0:
         tail = log.read_text().strip().splitlines()[-5:]
         return "failed", seconds, f"exit status {proc.returncode}: " + " / ".join(tail)
@@ -184,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         parts.append(f"| {name} | {status}{note} | {seconds:.0f} |")
     parts.append("")
     for name, status, _, detail in outcomes:
-        if status != "ok":
-            if status != "skipped":
-                parts.append(f"## {name}\n\n**{status}**: {detail}. See "
-                             f"`benchmarks/results/{name}.log`.\n")
+        if status not in ("ok", "skipped"):
+            parts.append(f"## {name}\n\n**{status}**: {detail}. See "
+                         f"`benchmarks/results/{name}.log`.\n")
             continue
+        if not (RESULTS / f"{name}.md").exists():
+            continue  # skipped, and never run here before
         parts.append((RESULTS / f"{name}.md").read_text().rstrip() + "\n")
         if (RESULTS / f"{name}.png").exists():
             parts.append(f"![{name}](results/{name}.png)\n")

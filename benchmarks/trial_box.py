@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if os.geteuid() != 0 or not shutil.which("bwrap"):
         print("trial_box: needs root and bubblewrap; skipped")
-        return 0
+        return report.SKIPPED
     ballast = bytearray(args.worker_mb * 2**20)
     for page in range(0, len(ballast), 4096):  # touched: its pages are mapped, as a worker's
         ballast[page] = 1

@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                               "needs PostgreSQL: set E2E_DATABASE_URL")
     if why:
         print(f"two_machines: {why}; skipped")
-        return 0
+        return report.SKIPPED
     began = time.monotonic()
     trials, rounds = (12, 1) if args.quick else (args.trials, args.rounds)
     rates = measure(trials, rounds, args.workers)

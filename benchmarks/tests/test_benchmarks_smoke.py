@@ -16,6 +16,7 @@ sys.path.insert(0, str(BENCH))
 
 import container_overhead  # noqa: E402
 import problems  # noqa: E402
+import report  # noqa: E402
 import run  # noqa: E402
 import search_quality  # noqa: E402
 import suggest_latency  # noqa: E402
@@ -308,3 +309,25 @@ def test_an_ablation_runs_a_variant_and_compares_it_with_another(
     ablate.compare("b", "a", [6])
     out = capsys.readouterr().out
     assert "b vs a, seq, 1 problems" in out and "| @6 | 2 |" in out
+
+
+def test_a_suite_that_cannot_run_here_is_skipped_and_keeps_its_last_section(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """``make bench`` on a machine without PostgreSQL (or root, or podman): the suite says why,
+    the run does not fail, and its last measured section stays; a suite that writes nothing
+    without saying so still fails."""
+    results = tmp_path / "results"
+    results.mkdir()
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    monkeypatch.setattr(run, "RESULTS", results)
+    (tmp_path / "needs_pg.py").write_text(
+        "import sys\nprint('needs_pg: needs PostgreSQL; skipped')\n"
+        f"sys.exit({report.SKIPPED})\n")
+    (tmp_path / "silent.py").write_text("pass\n")
+    (results / "needs_pg.md").write_text("## needs_pg\n\nthe last real measurement\n")
+    status, _, detail = run.run_suite("needs_pg", True, 60)
+    assert status == "skipped" and "needs PostgreSQL" in detail
+    assert (results / "needs_pg.md").read_text().endswith("the last real measurement\n")
+    assert not (results / "needs_pg.md.last").exists()
+    status, _, detail = run.run_suite("silent", True, 60)
+    assert status == "failed" and "wrote no" in detail
