@@ -1187,17 +1187,23 @@ def fingerprint(method: str, problem: str) -> str:
     makes the cached runs stale; adding a problem to ``problems.py`` does not."""
     import hashlib
 
+    h = hashlib.sha256()
+    h.update(_code_print(method).encode())
+    h.update(problem_print(problem).encode())
+    return h.hexdigest()[:12]
+
+
+@functools.cache
+def _code_print(method: str) -> str:
+    """The code a cached run of ``method`` depends on, read and tokenised once per process
+    (``load_cache`` asks for every line of the cache)."""
     if method in PEERS:
         files = [HERE / "peers" / "peer.py", HERE / "peers" / f"requirements-{method}.txt"]
     else:
         suggest = HERE.parent / "hpdash" / "core" / "suggest"
         # The skopt engine takes its initial design from bayes.py.
         files = [suggest / "skopt_engine.py", suggest / "base.py", suggest / "bayes.py"]
-    h = hashlib.sha256()
-    for f in files:
-        h.update(_code_text(f).encode())
-    h.update(problem_print(problem).encode())
-    return h.hexdigest()[:12]
+    return "".join(_code_text(f) for f in files)  # one digest, as file by file
 
 
 PROBES = 3
