@@ -431,19 +431,29 @@ def test_bayes_enumerates_a_small_finite_space_to_the_end():
     assert first_best < 20
 
 
+def design_loss(p: Point) -> float:
+    return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
+
+
+def three_done_three_running(
+    spec: HyperparameterSpec,
+) -> tuple[list[Point], list[Observation], list[Observation]]:
+    """The job's first 10 design points; the first 3 finished, the next 3 running."""
+    design = BAYES.suggest(spec, [], 10, seed=5)
+    done = [Observation(p, "SUCCEEDED", design_loss(p)) for p in design[:3]]
+    running = [Observation(p, "PENDING") for p in design[3:6]]
+    return design, done, running
+
+
 def test_by_default_the_model_waits_for_d_plus_1_finished_trials_not_for_running_ones():
     """The default (DESIGN_COUNTS_RUNNING off: counting running trials measured worse)."""
     spec = spec_for("ALGORITHM_UNSPECIFIED")
     design = BAYES.suggest(spec, [], 10, seed=5)
     running = [Observation(p, "PENDING") for p in design[:6]]
     assert BAYES.suggest(spec, running, 2, seed=5) == design[6:8]
-
-    def loss(p: Point) -> float:
-        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
-
-    half = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
+    half = [Observation(p, "SUCCEEDED", design_loss(p)) for p in design[:3]]
     assert BAYES.suggest(spec, half + running[3:], 2, seed=5) == design[6:8]
-    finished = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:6]]
+    finished = [Observation(p, "SUCCEEDED", design_loss(p)) for p in design[:6]]
     assert BAYES.suggest(spec, finished, 2, seed=5) != design[6:8]  # the model's points
 
 
@@ -456,19 +466,13 @@ def test_a_batch_never_lengthens_the_design_phase_when_running_trials_count(
     monkeypatch.setattr(bayes, "DESIGN_COUNTS_RUNNING", True)
     spec = spec_for("ALGORITHM_UNSPECIFIED")
     assert n_initial(spec) == 6
-    design = BAYES.suggest(spec, [], 10, seed=5)
-
-    def loss(p: Point) -> float:
-        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
-
-    done = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
-    running = [Observation(p, "PENDING") for p in design[3:6]]
+    design, done, running = three_done_three_running(spec)
     # 6 trials exist, 3 of them finished: no 7th design point, the model's own.
     (p,) = BAYES.suggest(spec, done + running, 1, seed=5)
     assert p != design[6]
     assert_feasible(spec, p)
     # Sequentially the same: design point 7 is never handed out.
-    finished = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:6]]
+    finished = [Observation(p, "SUCCEEDED", design_loss(p)) for p in design[:6]]
     assert BAYES.suggest(spec, finished, 1, seed=5) != [design[6]]
     # Before 6 trials exist the design goes on, whatever finished.
     assert BAYES.suggest(spec, done + running[:2], 1, seed=5) == [design[5]]
@@ -483,13 +487,7 @@ def test_with_design_when_running_a_parallel_job_starts_its_model_after_3_result
     monkeypatch.setattr(bayes, "DESIGN_WHEN_RUNNING", 3)
     spec = spec_for("ALGORITHM_UNSPECIFIED")
     assert n_initial(spec) == 6
-    design = BAYES.suggest(spec, [], 10, seed=5)
-
-    def loss(p: Point) -> float:
-        return float(p["dropout"]) + abs(float(p["momentum"]) - 0.9)
-
-    done = [Observation(p, "SUCCEEDED", loss(p)) for p in design[:3]]
-    running = [Observation(p, "PENDING") for p in design[3:6]]
+    design, done, running = three_done_three_running(spec)
     (p,) = BAYES.suggest(spec, done + running, 1, seed=5)
     assert p != design[6]
     assert_feasible(spec, p)
